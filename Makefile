@@ -1,0 +1,34 @@
+# Two entry points that work on a fresh machine with only python3:
+#   make run   set up, then allocate the shipped 2026 sample scenario
+#   make test  set up, then run every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint setup clean docs bench
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/allocate validate scenarios/data/liuzhou-sample.csv
+
+test: setup
+	$(BIN)/python -m pytest -n 2
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+docs: setup
+	$(BIN)/python -m allocator.docs
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

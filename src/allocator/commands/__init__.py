@@ -1,0 +1,1 @@
+"""Command modules of the ``allocate`` CLI, one per area; each exposes ``COMMANDS``."""

@@ -1,0 +1,8 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+import click
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")

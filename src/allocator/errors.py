@@ -1,0 +1,81 @@
+"""The one exception hierarchy of the project.
+
+Every error a user can cause by handing over a bad file derives from :class:`InputError`; the
+command line maps it to exit code 2 and prints its message without a traceback. A message
+always says where (file, row, column or key), what was expected and what was found, and a
+loader collects every problem in a file before raising, so a clerk fixes them all in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class AllocatorError(Exception):
+    """Base class of every error raised on purpose by allocate."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as the input allows.
+
+    ``row`` is the 1-based row number as a spreadsheet shows it (the header is row 1 for CSV;
+    the first data row of the shipped template is row 3 because it has two header rows).
+    """
+
+    file: str
+    expected: str
+    found: str = ""
+    row: int | None = None
+    column: str | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.key is not None:
+            where.append(f"key {self.key!r}")
+        text = f"{', '.join(where)}: expected {self.expected}"
+        if self.found:
+            text += f" (found {self.found})"
+        return text
+
+
+class InputError(AllocatorError):
+    """A file the user handed over is not acceptable; nothing has been written.
+
+    Carries every :class:`Problem` found, so the message lists them all.
+    """
+
+    exit_code = 2
+
+    def __init__(self, problems: Iterable[Problem] | str, *, file: str = "") -> None:
+        if isinstance(problems, str):
+            problems = [Problem(file=file or "<input>", expected=problems)]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems:"]
+        lines.extend(f"  - {p}" for p in self.problems)
+        return "\n".join(lines)
+
+
+class InfeasibleError(AllocatorError):
+    """The scenario's constraints cannot all be met (exit code 3)."""
+
+    exit_code = 3
+
+
+class NoSolutionError(AllocatorError):
+    """The solver found no feasible allocation within its time limit (exit code 4)."""
+
+    exit_code = 4

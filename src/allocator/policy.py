@@ -1,0 +1,336 @@
+"""The policy-model format: one YAML file per policy document under ``models/``.
+
+A model reads as the whole document: every numbered clause is present with its quoted text,
+whether it pays money (``award``), organises something (``measure``) or states a global rule
+(``rule``). An award clause holds one or more award items; an item names its recipient, its
+eligibility conditions, a formula built from a small set of blocks, and its parameters.
+
+Every parameter says where its value comes from: ``basis: document`` with the quote that states
+it, or ``basis: assumed`` with a one-line rationale. A scenario may override any parameter by
+its address ``<clause id>/<item id>/<name>`` (or ``rules/<name>`` for a global rule).
+
+Expressions (conditions, formula operands, derived fields) are strings in a small whitelisted
+language, parsed by :mod:`allocator.expr` when the model loads; nothing in a model is ever
+executed as Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Number = int | float
+# A parameter's value: a scalar, a list (band edges) or a table (rows of numbers).
+ParamValue = Number | list[Number] | list[list[Number]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Basis(StrEnum):
+    """Where a number comes from."""
+
+    DOCUMENT = "document"  # stated by the text; ``quote`` holds the words
+    ASSUMED = "assumed"  # left open by the text ("给予一定奖励"); ``rationale`` says why this default
+
+
+class Param(_Strict):
+    """A named number (or table of numbers) a formula or condition uses."""
+
+    value: ParamValue = Field(description="The value; a scalar, a list of band edges or a table")
+    unit: str = Field("", description="Unit of the value: 万元, %, 辆, 台, 万千瓦时, ratio ...")
+    basis: Basis = Field(description="document: stated by the text; assumed: a default we chose")
+    quote: str | None = Field(None, description="The words of the document that state the value")
+    rationale: str | None = Field(None, description="Why this default, when the value is assumed")
+    description: str = Field("", description="What the parameter means")
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Param:
+        if self.basis is Basis.DOCUMENT and not self.quote:
+            raise ValueError("a parameter with basis 'document' needs the quote that states it")
+        if self.basis is Basis.ASSUMED and not self.rationale:
+            raise ValueError("a parameter with basis 'assumed' needs a one-line rationale")
+        return self
+
+
+class Condition(_Strict):
+    """One named eligibility condition; an item's recipient must meet all of them.
+
+    ``expr`` is a boolean expression. When its top level is a comparison, the evaluator records
+    the left side as the condition's value and the right side as its threshold, so an auditor
+    sees e.g. ``growth_2025q1 = 6.2 >= 5 -> pass``.
+    """
+
+    id: str = Field(description="Short name, unique within the item")
+    text: str = Field(description="The condition in the document's words (or a close paraphrase)")
+    expr: str = Field(description="Boolean expression over fields, derived fields and parameters")
+
+
+class Fixed(_Strict):
+    """A fixed amount per recipient: ``amount``."""
+
+    type: Literal["fixed"]
+    amount: str = Field(description="Expression for the amount in 万元, usually a parameter name")
+
+
+class Rate(_Strict):
+    """``min(rate × base, cap)``: a share of a base, optionally capped."""
+
+    type: Literal["rate"]
+    base: str = Field(description="Expression for the base in 万元 (fee, increment, interest ...)")
+    rate: str = Field(description="Expression for the rate as a fraction (0.5 for 50%)")
+    cap: str | None = Field(None, description="Expression for the cap in 万元; none when uncapped")
+
+
+class Steps(_Strict):
+    """A stepped table: the amount of the highest step whose threshold the value reaches.
+
+    ``table`` names a parameter whose value is rows ``[threshold, amount]`` in increasing
+    threshold order; a value reaches a threshold when it is ``>=`` it. Below the first
+    threshold the amount is 0.
+    """
+
+    type: Literal["steps"]
+    on: str = Field(description="Expression for the value the steps are read on")
+    table: str = Field(description="Name of a table parameter: rows [threshold, amount 万元]")
+
+
+class ScaleGrowth(_Strict):
+    """A table on scale × growth: row by output band, column by growth band.
+
+    ``scale_bands`` and ``growth_bands`` name list parameters of increasing lower edges
+    (a value falls in the last band whose edge it reaches, ``>=``); ``table`` names a table
+    parameter with one row per scale band and one column per growth band, in 万元. A value
+    below the first edge of either list gets 0.
+    """
+
+    type: Literal["scale_growth"]
+    scale: str = Field(description="Expression for the scale (e.g. output value in 万元)")
+    growth: str = Field(description="Expression for the growth (e.g. growth rate in %)")
+    scale_bands: str = Field(description="Name of a list parameter: scale band lower edges")
+    growth_bands: str = Field(description="Name of a list parameter: growth band lower edges")
+    table: str = Field(description="Name of a table parameter: amounts by scale row, growth column")
+
+
+class PerUnitAbove(_Strict):
+    """``min(per_unit × max(on − threshold, 0), cap)``: paid for what exceeds a threshold."""
+
+    type: Literal["per_unit_above"]
+    on: str = Field(description="Expression for the volume")
+    threshold: str = Field(description="Expression for the threshold above which units count")
+    per_unit: str = Field(description="Expression for the amount per unit in 万元")
+    cap: str | None = Field(None, description="Expression for the cap in 万元")
+
+
+class PerItem(_Strict):
+    """``min(per_item × count, cap)``: paid for each item counted (e.g. each validated part)."""
+
+    type: Literal["per_item"]
+    count: str = Field(description="Expression for the number of items")
+    per_item: str = Field(description="Expression for the amount per item in 万元")
+    cap: str | None = Field(None, description="Expression for the cap in 万元")
+
+
+Formula = Annotated[
+    Fixed | Rate | Steps | ScaleGrowth | PerUnitAbove | PerItem, Field(discriminator="type")
+]
+
+Recipient = Literal["enterprise", "project", "district", "park"]
+Aggregation = Literal["sum", "min", "max", "any", "all", "count"]
+
+
+class AwardItem(_Strict):
+    """One award a clause promises: who receives it, when, and how much."""
+
+    id: str = Field(description="Short name, unique within the clause; address is clause/item")
+    title: str = Field(description="What the item pays for, in a few words")
+    recipient: Recipient = Field(
+        description="enterprise; project (an enterprise's project, one per row); district "
+        "(county/district/new zone, aggregated from its firms); park (chemical park)"
+    )
+    aggregate: dict[str, Aggregation] = Field(
+        default_factory=dict,
+        description="For district and park recipients: how each field used is aggregated "
+        "over the recipient's firms",
+    )
+    conditions: list[Condition] = Field(description="All must hold for the recipient to qualify")
+    formula: Formula = Field(description="How the amount is computed, in 万元 before rounding")
+    params: dict[str, Param] = Field(default_factory=dict, description="Named parameters")
+    exclusive_group: str | None = Field(
+        None, description="No-duplicate group: a recipient receives at most one item of a group"
+    )
+    all_or_nothing: bool = Field(
+        False, description="Paid in full or not at all (e.g. the 2026 5万元 one-off)"
+    )
+    requires_application: bool = Field(
+        True, description="False for 免审即享 items, paid without an application"
+    )
+    provincial_type: str | None = Field(
+        None, description="Type of provincial award this item is 'the same type' as"
+    )
+    notes: str = Field("", description="Reading choices: how 超过/以上/≥ were read, and why")
+
+    @model_validator(mode="after")
+    def _aggregation_matches_recipient(self) -> AwardItem:
+        grouped = self.recipient in ("district", "park")
+        if grouped and not self.aggregate:
+            raise ValueError(f"a {self.recipient} item needs 'aggregate' for the fields it uses")
+        if not grouped and self.aggregate:
+            raise ValueError(f"'aggregate' applies to district and park items, not {self.recipient}")
+        return self
+
+
+class Clause(_Strict):
+    """A numbered clause of the document, quoted."""
+
+    id: str = Field(description="The document's numbering: '11' for （十一）, '3.9' for 三（九）")
+    label: str = Field(description="The numbering as printed: （十一）, 三（九）")
+    heading: str = Field("", description="The heading the clause stands under")
+    kind: Literal["award", "measure", "rule"] = Field(
+        description="award: pays money; measure: a non-monetary action; rule: a global rule"
+    )
+    title: str = Field(description="Short title")
+    quote: str = Field(description="The operative text, quoted from the document")
+    items: list[AwardItem] = Field(default_factory=list, description="Award items (awards only)")
+
+    @model_validator(mode="after")
+    def _items_iff_award(self) -> Clause:
+        if self.kind == "award" and not self.items:
+            raise ValueError(f"award clause {self.id} has no award items")
+        if self.kind != "award" and self.items:
+            raise ValueError(f"{self.kind} clause {self.id} cannot hold award items")
+        ids = [i.id for i in self.items]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"clause {self.id} repeats an item id")
+        return self
+
+
+class Sourced(_Strict):
+    """A global rule with where it comes from."""
+
+    basis: Basis
+    quote: str | None = Field(None, description="The document's words, when basis is document")
+    rationale: str | None = Field(None, description="Why, when basis is assumed")
+    clause: str | None = Field(None, description="Clause id that states the rule")
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Sourced:
+        if self.basis is Basis.DOCUMENT and not self.quote:
+            raise ValueError("a rule with basis 'document' needs its quote")
+        if self.basis is Basis.ASSUMED and not self.rationale:
+            raise ValueError("a rule with basis 'assumed' needs a rationale")
+        return self
+
+
+class Rounding(Sourced):
+    """How a formula's amount becomes whole 万元; applied once, when claims are computed.
+
+    ``floor_wan``: the amount is first rounded to 6 decimals (a hundredth of a yuan, so that
+    binary floating point cannot turn 29.0 into 28.999999) and then the part below one 万元 is
+    dropped ("不足万元部分不予补助").
+    """
+
+    rule: Literal["floor_wan"]
+
+
+class Stacking(Sourced):
+    """Whether a firm may receive several clauses' awards."""
+
+    default: Literal["stack"] = Field(description="stack: awards add up unless a group says not")
+
+
+class Provincial(Sourced):
+    """How a city award relates to a provincial award of the same type.
+
+    ``exclude_if_applied``: a firm that applied for the provincial award of the same type gets
+    no city award of that type (2025 （二十）). ``better_of``: the firm receives the better of
+    the two, never both; the city pays at most what lifts the firm to the higher one
+    (2026 十一（三）, 从优、就高、不重复).
+    """
+
+    mode: Literal["exclude_if_applied", "better_of"]
+
+
+class FundCap(Sourced):
+    """The total fund the document states, in 万元, if it states one."""
+
+    value_wan: int | None = Field(description="The cap in 万元; null when the text states none")
+
+
+class Rules(_Strict):
+    """The document's global rules."""
+
+    fund_cap: FundCap
+    rounding: Rounding
+    stacking: Stacking
+    provincial: Provincial
+
+
+class Derived(_Strict):
+    """A named expression over fields, shared by the clauses (e.g. a growth rate)."""
+
+    expr: str
+    unit: str = ""
+    description: str
+
+
+class PolicyModel(_Strict):
+    """One policy document as a machine-readable model."""
+
+    title: str = Field(description="The document's title")
+    document_number: str | None = Field(description="文号, e.g. 柳政规〔2025〕1号; null for a draft")
+    issuer: str = Field(description="Issuing authority")
+    issue_date: dt.date | None = Field(description="Date of issue; null for a draft")
+    status: Literal["in force", "draft"]
+    valid_from: dt.date
+    valid_until: dt.date
+    source: str = Field(description="Where the text is kept, relative to the repository root")
+    rules: Rules
+    derived: dict[str, Derived] = Field(default_factory=dict)
+    clauses: list[Clause]
+
+    @model_validator(mode="after")
+    def _unique_clause_ids(self) -> PolicyModel:
+        ids = [c.id for c in self.clauses]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"clause ids repeated: {', '.join(dupes)}")
+        return self
+
+    def items(self) -> list[tuple[Clause, AwardItem]]:
+        """Every award item, in document order."""
+        return [(c, i) for c in self.clauses for i in c.items]
+
+    def item(self, key: str) -> tuple[Clause, AwardItem]:
+        """The item at address ``clause/item``; raises KeyError when there is none."""
+        for clause, item in self.items():
+            if f"{clause.id}/{item.id}" == key:
+                return clause, item
+        raise KeyError(key)
+
+
+__all__ = [
+    "AwardItem",
+    "Basis",
+    "Clause",
+    "Condition",
+    "Derived",
+    "Fixed",
+    "Formula",
+    "FundCap",
+    "Param",
+    "PerItem",
+    "PerUnitAbove",
+    "PolicyModel",
+    "Provincial",
+    "Rate",
+    "Rounding",
+    "Rules",
+    "ScaleGrowth",
+    "Stacking",
+    "Steps",
+]
