@@ -25,9 +25,8 @@ class _AllocateGroup(click.Group):
     """A group whose first argument may be a scenario file, and that maps errors to exit codes."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            if args[0].endswith((".yaml", ".yml")):
-                args = ["run", *args]
+        if args and args[0] not in self.commands and args[0].endswith((".yaml", ".yml")):
+            args = ["run", *args]
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

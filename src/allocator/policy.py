@@ -35,7 +35,8 @@ class Basis(StrEnum):
     """Where a number comes from."""
 
     DOCUMENT = "document"  # stated by the text; ``quote`` holds the words
-    ASSUMED = "assumed"  # left open by the text ("给予一定奖励"); ``rationale`` says why this default
+    # left open by the text ("给予一定奖励"); ``rationale`` says why this default
+    ASSUMED = "assumed"
 
 
 class Param(_Strict):
@@ -180,7 +181,7 @@ class AwardItem(_Strict):
         if grouped and not self.aggregate:
             raise ValueError(f"a {self.recipient} item needs 'aggregate' for the fields it uses")
         if not grouped and self.aggregate:
-            raise ValueError(f"'aggregate' applies to district and park items, not {self.recipient}")
+            raise ValueError(f"'aggregate' is for district and park items, not {self.recipient}")
         return self
 
 
@@ -282,7 +283,7 @@ class PolicyModel(_Strict):
     """One policy document as a machine-readable model."""
 
     title: str = Field(description="The document's title")
-    document_number: str | None = Field(description="文号, e.g. 柳政规〔2025〕1号; null for a draft")
+    document_number: str | None = Field(description="文号 (柳政规〔2025〕1号); null for a draft")
     issuer: str = Field(description="Issuing authority")
     issue_date: dt.date | None = Field(description="Date of issue; null for a draft")
     status: Literal["in force", "draft"]
