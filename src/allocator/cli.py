@@ -18,7 +18,7 @@ import click
 from allocator import __version__
 from allocator.errors import AllocatorError
 
-COMMAND_MODULES: tuple[str, ...] = ("data",)
+COMMAND_MODULES: tuple[str, ...] = ("data", "ledger")
 
 
 class _AllocateGroup(click.Group):

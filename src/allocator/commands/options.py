@@ -6,3 +6,10 @@ import click
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+ledger_option = click.option(
+    "--ledger",
+    metavar="URL",
+    default=None,
+    help="Ledger database: a SQLAlchemy URL or a SQLite file path "
+    "(default: $ALLOCATE_LEDGER, else out/ledger.sqlite).",
+)
