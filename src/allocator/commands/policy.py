@@ -1,0 +1,165 @@
+"""Commands on policy models: policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from allocator.commands.options import json_option
+from allocator.policy import Basis, Param, PolicyModel, address, load_model, model_sha256
+
+# Piped output has no terminal width; rich would squeeze the tables into 80 characters.
+_PIPE_WIDTH = 200
+
+
+@click.command("policy")
+@click.argument("model_path", metavar="MODEL.yaml", type=click.Path(path_type=Path))
+@json_option
+def policy(model_path: Path, as_json: bool) -> None:
+    """Show a policy model's clauses, award items and parameters.
+
+    Loading checks the whole model, every expression included; a bad model exits with
+    code 2 and one message listing every problem.
+    """
+    model = load_model(model_path)
+    summary = describe(model, model_path)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=_PIPE_WIDTH)
+    console.print(_clause_table(model))
+    console.print(_item_table(model))
+    counts = summary["counts"]
+    console.print(
+        f"{counts['clauses']} clauses ({counts['award']} award, {counts['measure']} measure, "
+        f"{counts['rule']} rule), {counts['items']} award items, {counts['params']} parameters "
+        f"({counts['document']} from the document, {counts['assumed']} assumed)."
+    )
+
+
+def _param_json(param: Param) -> dict[str, Any]:
+    return {
+        "value": param.value,
+        "unit": param.unit,
+        "basis": param.basis.value,
+        "quote": param.quote,
+        "rationale": param.rationale,
+        "description": param.description,
+    }
+
+
+def describe(model: PolicyModel, path: Path) -> dict[str, Any]:
+    """The model as a JSON-ready dict: its identity, counts, rules and clauses."""
+    params = [p for _, item in model.items() for p in item.params.values()]
+    kinds = [c.kind for c in model.clauses]
+    clauses = []
+    for clause in model.clauses:
+        items = []
+        for item in clause.items:
+            items.append(
+                {
+                    "id": item.id,
+                    "address": address(clause.id, item.id),
+                    "title": item.title,
+                    "recipient": item.recipient,
+                    "formula": item.formula.type,
+                    "exclusive_group": item.exclusive_group,
+                    "all_or_nothing": item.all_or_nothing,
+                    "requires_application": item.requires_application,
+                    "provincial_type": item.provincial_type,
+                    "conditions": [c.model_dump() for c in item.conditions],
+                    "params": {name: _param_json(p) for name, p in item.params.items()},
+                }
+            )
+        clauses.append(
+            {
+                "id": clause.id,
+                "label": clause.label,
+                "heading": clause.heading,
+                "kind": clause.kind,
+                "title": clause.title,
+                "items": items,
+            }
+        )
+    return {
+        "model": {
+            "file": str(path),
+            "sha256": model_sha256(path),
+            "title": model.title,
+            "document_number": model.document_number,
+            "status": model.status,
+            "valid_from": model.valid_from.isoformat(),
+            "valid_until": model.valid_until.isoformat(),
+        },
+        "counts": {
+            "clauses": len(model.clauses),
+            "award": kinds.count("award"),
+            "measure": kinds.count("measure"),
+            "rule": kinds.count("rule"),
+            "items": len(model.items()),
+            "params": len(params),
+            "document": sum(p.basis is Basis.DOCUMENT for p in params),
+            "assumed": sum(p.basis is Basis.ASSUMED for p in params),
+        },
+        "rules": model.rules.model_dump(mode="json"),
+        "clauses": clauses,
+    }
+
+
+def _clause_table(model: PolicyModel) -> Table:
+    table = Table(title=model.title, title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("label", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("title")
+    table.add_column("items", justify="right")
+    for clause in model.clauses:
+        table.add_row(
+            clause.id,
+            clause.label,
+            clause.kind,
+            clause.title,
+            str(len(clause.items)) if clause.items else "",
+        )
+    return table
+
+
+def _value(param: Param) -> str:
+    unit = f" {param.unit}" if param.unit and not isinstance(param.value, list) else ""
+    return f"{json.dumps(param.value)}{unit}"
+
+
+def _item_table(model: PolicyModel) -> Table:
+    table = Table(title="Award items", title_justify="left")
+    table.add_column("address", no_wrap=True)
+    table.add_column("recipient")
+    table.add_column("formula")
+    table.add_column("from the document")
+    table.add_column("assumed")
+    table.add_column("exclusive group")
+    table.add_column("all or nothing")
+    table.add_column("免审即享")
+    for clause, item in model.items():
+        doc = [f"{n} = {_value(p)}" for n, p in item.params.items() if p.basis is Basis.DOCUMENT]
+        assumed = [f"{n} = {_value(p)}" for n, p in item.params.items() if p.basis is Basis.ASSUMED]
+        table.add_row(
+            address(clause.id, item.id),
+            item.recipient,
+            item.formula.type,
+            "\n".join(doc),
+            "\n".join(assumed),
+            item.exclusive_group or "",
+            "yes" if item.all_or_nothing else "",
+            "yes" if not item.requires_application else "",
+        )
+    return table
+
+
+COMMANDS: list[click.Command] = [policy]
