@@ -66,6 +66,15 @@ DISTRICTS: dict[str, str] = {
     "阳和工业新区": "Yanghe Industrial New Area",
 }
 
+# Other spellings clerks use for the same places; loaders map them to the names above.
+DISTRICT_ALIASES: dict[str, str] = {
+    "融水县": "融水苗族自治县",
+    "三江县": "三江侗族自治县",
+    "北部生态新区": "阳和工业新区",
+    "阳和工业新区（北部生态新区）": "阳和工业新区",
+    "Rongan": "融安县",
+}
+
 # The industries the two documents name, as codes with their Chinese labels. The data may
 # carry either; loaders normalise to the code.
 INDUSTRIES: dict[str, str] = {
@@ -344,6 +353,7 @@ REQUIRED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 
 __all__ = [
     "DISTRICTS",
+    "DISTRICT_ALIASES",
     "FIELDS",
     "FIELD_BY_NAME",
     "FIELD_BY_ZH",
