@@ -1,0 +1,79 @@
+"""Shared fixtures: valid enterprise records, and small files under pytest's tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+# Unified social credit codes published by real enterprises, each with a valid check character.
+REAL_CODES = ("91350100M000100Y43", "91110000600037341L", "91440300708461136T")
+
+Record = dict[str, object]
+
+
+@pytest.fixture
+def real_codes() -> tuple[str, ...]:
+    """Three valid credit codes of real enterprises."""
+    return REAL_CODES
+
+
+@pytest.fixture
+def firm() -> Callable[..., Record]:
+    """Make a valid record of the six required fields; keyword arguments add or replace."""
+
+    def make(code: str = REAL_CODES[0], **fields: object) -> Record:
+        record: Record = {
+            "credit_code": code,
+            "name": "柳州甲机械有限公司（模拟）",
+            "district": "柳东新区",
+            "industry": "machinery",
+            "above_scale": "是",
+            "manufacturing": "是",
+        }
+        record.update(fields)
+        return record
+
+    return make
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    """Write rows (the header first) as a CSV under ``tmp_path``; returns the path.
+
+    Cells are joined with commas and quoted only when they hold a comma, quote or line
+    break; ``encoding`` and ``newline`` choose the bytes (``\\r\\n`` as Excel writes).
+    """
+
+    def write(
+        rows: Sequence[Sequence[object]],
+        name: str = "data.csv",
+        *,
+        encoding: str = "utf-8",
+        newline: str = "\n",
+    ) -> Path:
+        def cell(value: object) -> str:
+            text = "" if value is None else str(value)
+            if any(ch in text for ch in ',"\r\n'):
+                text = '"' + text.replace('"', '""') + '"'
+            return text
+
+        body = "".join(",".join(cell(v) for v in row) + newline for row in rows)
+        path = tmp_path / name
+        path.write_bytes(body.encode(encoding))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def write_records(write_csv: Callable[..., Path]) -> Callable[..., Path]:
+    """Write records as a CSV whose header is the union of their keys, in order."""
+
+    def write(*records: Record, name: str = "data.csv", **options: str) -> Path:
+        header = list(dict.fromkeys(k for r in records for k in r))
+        rows = [header, *([r.get(k, "") for k in header] for r in records)]
+        return write_csv(rows, name, **options)
+
+    return write

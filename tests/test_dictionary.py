@@ -1,0 +1,39 @@
+"""docs/data-dictionary.md is generated from the schema and kept in step with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from allocator.dictionary import COMMAND, DEFAULT_PATH, clause_label, main, render
+from allocator.schema import FIELDS, INDUSTRIES
+
+
+def test_committed_dictionary_is_current() -> None:
+    committed = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert committed == render(), f"docs/data-dictionary.md is stale; regenerate it with {COMMAND}"
+
+
+def test_clause_labels() -> None:
+    assert clause_label("2025:11") == "2025（十一）"
+    assert clause_label("2025:20") == "2025（二十）"
+    assert clause_label("2025:4") == "2025（四）"
+    assert clause_label("2026:3.9") == "2026 三（九）"
+    assert clause_label("2026:11.3") == "2026 十一（三）"
+    assert clause_label("2026:6") == "2026 六"
+
+
+def test_every_field_and_code_is_listed() -> None:
+    text = render()
+    for f in FIELDS:
+        assert f"| `{f.name}` | {f.zh} |" in text
+    for code, label in INDUSTRIES.items():
+        assert f"| `{code}` | {label} |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `output_2025q1`"))
+    assert "| 万元 | money | optional |" in row
+    assert "2026 三（九）" in row
+
+
+def test_main_writes_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "dd.md"
+    assert main([str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == render()
