@@ -159,7 +159,7 @@ FIELDS: tuple[Field, ...] = (
        required=True, choices=tuple(DISTRICTS)),
     _f("industry", "所属行业", Kind.CATEGORY, "", "identity",
        "Industry in the documents' own categories (code or Chinese label)",
-       "2025:1 2025:7 2025:10 2026:3.1 2026:3.3 2026:3.4 2026:3.5 2026:3.6 2026:3.7 "
+       "2025:1 2025:5 2025:10 2026:3.1 2026:3.3 2026:3.4 2026:3.5 2026:3.6 2026:3.7 "
        "2026:3.8 2026:3.9 2026:3.10 2026:3.11 2026:3.12",
        required=True, choices=tuple(INDUSTRIES)),
     _f("main_product", "主要工业产品", Kind.CATEGORY, "", "identity",
@@ -230,7 +230,7 @@ FIELDS: tuple[Field, ...] = (
        "Electricity used in February 2026 (28 days)", "2026:1.2"),
     # --- investment and projects ----------------------------------------------------------
     _f("investment_2024q1", "2024年一季度工业投资完成额", M, W, "investment",
-       "Industrial investment completed, Q1 2024 (district growth base)", "2025:9 2026:4.2"),
+       "Industrial investment completed, Q1 2024 (district growth base)", "2025:9"),
     _f("investment_2025q1", "2025年一季度工业投资完成额", M, W, "investment",
        "Industrial investment actually completed, Q1 2025", "2025:8 2025:9 2026:4.2"),
     _f("investment_2026q1", "2026年一季度工业投资完成额", M, W, "investment",
