@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/allocate validate scenarios/data/liuzhou-sample.csv
+	$(BIN)/allocate scenarios/liuzhou-2026-q1.yaml
 
 test: setup
 	$(BIN)/python -m pytest -n 2

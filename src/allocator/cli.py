@@ -18,7 +18,7 @@ import click
 from allocator import __version__
 from allocator.errors import AllocatorError
 
-COMMAND_MODULES: tuple[str, ...] = ("data", "policy", "ledger")
+COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit")
 
 
 class _AllocateGroup(click.Group):

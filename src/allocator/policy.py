@@ -393,13 +393,15 @@ class PolicyModel(_Strict):
     )
     clauses: list[Clause] = Field(description="Every numbered clause, in document order")
 
-    @model_validator(mode="after")
-    def _unique_clause_ids(self) -> PolicyModel:
-        ids = [c.id for c in self.clauses]
+    @field_validator("clauses")
+    @classmethod
+    def _unique_clause_ids(cls, clauses: list[Clause]) -> list[Clause]:
+        # A field validator, so that the message names the key 'clauses'.
+        ids = [c.id for c in clauses]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"clause ids repeated: {', '.join(dupes)}")
-        return self
+            raise ValueError(f"clause ids that differ (repeated: {', '.join(dupes)})")
+        return clauses
 
     def items(self) -> list[tuple[Clause, AwardItem]]:
         """Every award item, in document order."""

@@ -1,0 +1,286 @@
+"""The analyst's commands: compare run folders, sweep a scenario over a grid of values."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from allocator.commands.options import json_option, quiet_option
+from allocator.compare import (
+    METRICS,
+    Comparison,
+    change_rows,
+    chart_svgs,
+    clause_rows,
+    compare_folders,
+    csv_bytes,
+    display_value,
+    district_rows,
+    long_table,
+    render_html,
+    to_json,
+)
+from allocator.sweep import SweepResult, VariantResult, parse_vary, run_sweep
+
+# Piped output has no terminal width; rich would squeeze one column per run into 80 characters.
+_PIPE_WIDTH = 200
+
+
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=_PIPE_WIDTH)
+
+
+# --------------------------------------------------------------------------------------------
+# compare
+
+
+@click.command("compare")
+@click.argument(
+    "folders",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR_A DIR_B [DIR ...]",
+)
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every figure as rows metric,run,value to FILE.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained page with the tables and charts to FILE.",
+)
+@click.option(
+    "--charts",
+    "charts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the charts as SVG files (clauses, districts, lorenz, ratios) to DIR.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Winners and losers listed per run.",
+)
+@json_option
+def compare_command(
+    folders: tuple[Path, ...],
+    csv_file: Path | None,
+    html_file: Path | None,
+    charts_dir: Path | None,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Compare the output folders of runs side by side; the first is the reference.
+
+    Shows budget use, recipients funded, award ratios, Gini coefficients and objectives, the
+    totals per clause and per district, and the recipients whose total award changed most
+    against the first run. Exit code 2 for a folder without result.json and awards.csv.
+    """
+    if len(folders) < 2:
+        raise click.UsageError("compare needs at least two run folders")
+    comparison = compare_folders(folders, top=top)
+    if csv_file is not None:
+        csv_file.write_bytes(csv_bytes(long_table(comparison)))
+    if html_file is not None:
+        html_file.write_text(render_html(comparison), encoding="utf-8")
+    if charts_dir is not None:
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        for name, svg in chart_svgs(comparison).items():
+            (charts_dir / f"{name}.svg").write_text(svg, encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(to_json(comparison), ensure_ascii=False, indent=2))
+        return
+    console = _console()
+    for table in comparison_tables(comparison):
+        console.print(table)
+    for note in comparison.notes:
+        console.print(note)
+
+
+def comparison_tables(comparison: Comparison) -> list[Table]:
+    """The terminal tables: metrics, per clause, per district, then winners and losers."""
+    labels = comparison.labels
+    metrics = Table(title="Runs compared", title_justify="left")
+    metrics.add_column("metric")
+    for label in labels:
+        metrics.add_column(label, justify="right", overflow="fold")
+    for key, name in METRICS:
+        metrics.add_row(name, *(display_value(key, comparison.metric(key, lb)) for lb in labels))
+    tables = [metrics]
+    for title, (header, rows), keys in (
+        ("Awards by clause (万元)", clause_rows(comparison), 2),
+        ("Awards by district (万元)", district_rows(comparison), 1),
+    ):
+        tables.append(_table(title, header, rows, keys))
+    for change in comparison.changes:
+        for which, title in (("winners", "largest rises"), ("losers", "largest falls")):
+            header, rows = change_rows(change, which)
+            caption = (
+                f"{change.recipients_up} recipients receive more, {change.recipients_down} less"
+            )
+            tables.append(
+                _table(
+                    f"{change.after} against {change.before}: {title}",
+                    header,
+                    rows,
+                    2,
+                    caption=caption if which == "winners" else None,
+                )
+            )
+    return tables
+
+
+def _table(
+    title: str,
+    header: list[str],
+    rows: list[list[str]],
+    text_columns: int,
+    caption: str | None = None,
+) -> Table:
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for n, name in enumerate(header):
+        table.add_column(name, justify="left" if n < text_columns else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# sweep
+
+
+@click.command("sweep")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--vary",
+    "vary",
+    multiple=True,
+    required=True,
+    metavar="KEY=VALUES",
+    help="A scenario key and its values: start:stop:step or a comma list "
+    "(budget_wan=3000:8000:500, fairness.rule=priority,proportional, "
+    "overrides.5.1/booth/rate=0.3:0.6:0.1). Repeat to vary several; every combination runs.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Variants run at once, one process each (default: the number of cores).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Sweep folder (default: out/<name>-sweep); an earlier sweep there is replaced.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Solver time limit of each run in seconds (overrides the scenario).",
+)
+@quiet_option
+def sweep_command(
+    scenario: Path,
+    vary: tuple[str, ...],
+    jobs: int | None,
+    out_dir: Path | None,
+    time_limit: float | None,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO once per combination of the varied values, in parallel.
+
+    Each variant is a full run in DIR/<variant>/; DIR/sweep.csv has one row per variant (its
+    values, status, budget used, recipients funded, coverage, mean ratio, Gini of awards) and
+    DIR/sweep.svg plots them. A variant without an allocation is a row with its status.
+    """
+    varies = [parse_vary(v) for v in vary]
+    err = Console(stderr=True)
+    start = time.perf_counter()
+    if quiet:
+        result = run_sweep(scenario, varies, out_dir=out_dir, jobs=jobs, time_limit_s=time_limit)
+    else:
+        with Progress(
+            TextColumn("sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def done(r: VariantResult, n: int, total: int) -> None:
+                progress.update(task, completed=n, total=total, description=r.variant.name)
+                if r.status not in ("OPTIMAL", "FEASIBLE"):
+                    progress.console.print(f"{r.variant.name}: {r.status}: {r.message}")
+
+            result = run_sweep(
+                scenario,
+                varies,
+                out_dir=out_dir,
+                jobs=jobs,
+                time_limit_s=time_limit,
+                on_done=done,
+            )
+    seconds = time.perf_counter() - start
+    if not quiet:
+        err.print(
+            f"{len(result.results)} variants in {seconds:.1f} s with {result.jobs} "
+            f"process{'es' if result.jobs > 1 else ''}"
+        )
+    _console().print(sweep_summary(result))
+    click.echo(f"wrote {result.csv_path} and {result.svg_path}")
+
+
+def sweep_summary(result: SweepResult) -> Table:
+    """sweep.csv as a terminal table."""
+    table = Table(title=f"Sweep of {result.scenario}", title_justify="left")
+    keys = [v.key for v in result.varies]
+    table.add_column("variant", overflow="fold")
+    for key in keys:
+        table.add_column(key, overflow="fold")
+    # A varied budget is already a column of its own.
+    figures = [c for c in _SUMMARY if c not in keys]
+    table.add_column("status")
+    for column in figures:
+        table.add_column(_SUMMARY[column], justify="right")
+    for row in result.table.to_dict("records"):
+        table.add_row(
+            str(row["variant"]),
+            *(str(row[k]) for k in keys),
+            str(row["status"]),
+            *(display_value(c, row[c]) for c in figures),
+        )
+    return table
+
+
+_SUMMARY = {
+    "budget_wan": "budget (万元)",
+    "budget_used_wan": "used (万元)",
+    "recipients_funded": "funded",
+    "coverage": "coverage",
+    "mean_ratio": "mean ratio",
+    "gini_awards": "Gini",
+}
+
+
+COMMANDS: list[click.Command] = [compare_command, sweep_command]

@@ -1,0 +1,112 @@
+"""``allocate run SCENARIO.yaml``: allocate a scenario's budget and write its output folder."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+import click
+
+from allocator.commands.options import quiet_option
+from allocator.outputs import summary
+from allocator.run import run_scenario
+
+
+class _Progress:
+    """Progress on stderr: each phase with its seconds, and the solver's incumbents.
+
+    Solver reports come as often as the search improves; one line per phase and half second
+    is enough to watch, and the last report of a phase is shown when the phase ends.
+    """
+
+    interval_s = 0.5
+
+    def __init__(self) -> None:
+        self._phase = ""
+        self._last = 0.0
+        self._pending = ""
+
+    def phase(self, name: str, seconds: float) -> None:
+        self._flush()
+        click.echo(f"{name:<8} {seconds:8.2f} s", err=True)
+
+    def solver(self, phase: str, incumbent: float, bound: float) -> None:
+        gap = abs(bound - incumbent) / max(1.0, abs(bound))
+        line = f"  {phase}: incumbent {incumbent:.6g}, bound {bound:.6g}, gap {gap:.2%}"
+        now = time.monotonic()
+        if phase != self._phase or now - self._last >= self.interval_s:
+            self._flush()
+            click.echo(line, err=True)
+            self._phase, self._last = phase, now
+        else:
+            self._pending = line
+
+    def _flush(self) -> None:
+        if self._pending:
+            click.echo(self._pending, err=True)
+            self._pending = ""
+
+
+@click.command("run")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the scenario's output_dir, else out/<name>).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Solver time limit in seconds (overrides the scenario).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Solver workers (overrides the scenario).",
+)
+@quiet_option
+def run_command(
+    scenario: Path,
+    out_dir: Path | None,
+    time_limit: float | None,
+    workers: int | None,
+    quiet: bool,
+) -> None:
+    """Allocate SCENARIO's budget and write awards, constraints and result to a folder.
+
+    Exit codes: 0 done; 2 bad input; 3 infeasible; 4 no allocation found in the time limit
+    (for 3 and 4 the folder holds result.json alone).
+    """
+    argv = ["allocate", "run", str(scenario)]
+    if out_dir is not None:
+        argv += ["--out", str(out_dir)]
+    if time_limit is not None:
+        argv += ["--time-limit", f"{time_limit:g}"]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    progress = None if quiet else _Progress()
+    result, out = run_scenario(
+        scenario,
+        out_dir=out_dir,
+        time_limit_s=time_limit,
+        workers=workers,
+        command=shlex.join(argv),
+        on_phase=progress.phase if progress else None,
+        on_progress=progress.solver if progress else None,
+    )
+    if quiet:
+        return
+    s = summary(result)
+    click.echo(f"status      {s['status']}")
+    click.echo(f"budget      {s['budget_wan']}万元 ({s['budget_source']})")
+    click.echo(f"awarded     {s['awarded_wan']}万元 of {s['claimed_wan']}万元 claimed")
+    click.echo(
+        f"recipients  {s['funded_recipients']} funded of {s['recipients']} eligible "
+        f"({s['funded_claims']} awards)"
+    )
+    click.echo(f"output      {out}")
+
+
+COMMANDS: list[click.Command] = [run_command]

@@ -1,0 +1,198 @@
+"""The pipeline of one scenario: load, claims, build, solve, write.
+
+:func:`run_scenario` is what ``allocate run SCENARIO.yaml`` calls. Each phase is timed; the
+timings go to ``result.json`` under ``timings`` (the one part of the outputs that differs
+between two runs of the same inputs) and, through ``on_phase``, to the progress display.
+
+Bad input raises :class:`~allocator.errors.InputError` before anything is written. When the
+scenario is infeasible, or the solver finds no allocation within its time limit, the output
+folder is still written (``result.json`` alone, saying why) and then
+:class:`~allocator.errors.InfeasibleError` (exit code 3) or
+:class:`~allocator.errors.NoSolutionError` (exit code 4) is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from allocator import __version__
+from allocator.build import build
+from allocator.claims import evaluate
+from allocator.cpsat import ProgressFn
+from allocator.data import load_enterprises
+from allocator.diagnose import Diagnosis, diagnose
+from allocator.errors import InfeasibleError, InputError, NoSolutionError, Problem
+from allocator.outputs import InputFile, RunResult, check_out_dir, write_outputs
+from allocator.policy import load_model
+from allocator.problem import Allocation, SolverSettings, Status
+from allocator.rules import allocate
+from allocator.scenario import check_against_model, load_scenario
+
+PhaseCallback = Callable[[str, float], None]
+
+
+def versions() -> dict[str, str]:
+    """Versions of allocate, Python and the libraries that shape the result."""
+    out = {"allocate": __version__, "python": platform.python_version()}
+    for dist in ("ortools", "numpy", "pandas", "pydantic"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed deps
+            out[dist] = "unknown"
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_scenario(
+    path: str | Path,
+    *,
+    out_dir: Path | None = None,
+    time_limit_s: float | None = None,
+    workers: int | None = None,
+    command: str = "",
+    on_phase: PhaseCallback | None = None,
+    on_progress: ProgressFn | None = None,
+) -> tuple[RunResult, Path]:
+    """Run one scenario end to end and write its output folder.
+
+    Parameters
+    ----------
+    path:
+        The scenario file.
+    out_dir:
+        Output folder; overrides the scenario's ``output_dir`` and the default out/<name>.
+    time_limit_s, workers:
+        Override the scenario's solver settings.
+    command:
+        The command line, stamped into ``result.json``.
+    on_phase:
+        Called with each phase's name and seconds as it ends.
+    on_progress:
+        Passed to the fairness rule as its ``progress`` callback (incumbents, bounds, gaps).
+
+    Returns
+    -------
+    tuple of RunResult and Path
+        The result and the output folder written.
+
+    Raises
+    ------
+    InputError
+        For a bad scenario, model, data file or output folder; nothing is written.
+    InfeasibleError, NoSolutionError
+        After writing ``result.json``, when there is no allocation to report.
+    """
+    timings: dict[str, Any] = {}
+    clock = time.perf_counter()
+
+    def done(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[phase] = now - clock
+        clock = now
+        if on_phase is not None:
+            on_phase(phase, timings[phase])
+
+    loaded = load_scenario(path)
+    spec = loaded.spec
+    model = load_model(loaded.model_path)
+    budget = check_against_model(loaded, model)
+    out = loaded.out_dir(out_dir)
+    inputs = [
+        InputFile("scenario", loaded.path, str(path), loaded.sha256),
+        InputFile("model", loaded.model_path, str(spec.model), _sha256(loaded.model_path)),
+        *(
+            InputFile("data", p, str(shown), _sha256(p))
+            for p, shown in zip(loaded.data_paths, spec.data, strict=True)
+        ),
+    ]
+    # Refuse a bad output folder now rather than after the solve.
+    check_out_dir(out, [f.path for f in inputs])
+    data = load_enterprises(*loaded.data_paths)
+    if len(data) == 0:
+        # A header row alone is a valid empty table for `allocate validate`, but an allocation
+        # among no firms would publish a fund as spent on nobody.
+        raise InputError(
+            [
+                Problem(str(p), "at least one firm: a row under the header row", "no firm rows")
+                for p in loaded.data_paths
+            ]
+        )
+    done("load")
+
+    claims = evaluate(model, data, spec.overrides)
+    done("claims")
+
+    built = build(claims, spec, model, budget=budget, enterprises=data.frame)
+    done("build")
+
+    settings = SolverSettings(
+        time_limit_s=spec.solver.time_limit_s if time_limit_s is None else time_limit_s,
+        workers=spec.solver.workers if workers is None else workers,
+        seed=spec.solver.seed,
+    )
+    allocation: Allocation | None = None
+    message = ""
+    if built.infeasible:
+        status = Status.INFEASIBLE
+        message = "; ".join(built.infeasible)
+    else:
+        try:
+            allocation = allocate(built.problem, spec.fairness.rule, settings, progress=on_progress)
+            status = allocation.status
+        except InfeasibleError as exc:
+            status, message = Status.INFEASIBLE, str(exc)
+        except NoSolutionError as exc:
+            status, message = Status.UNKNOWN, str(exc)
+        if allocation is not None:
+            timings["solve_phases"] = [[name, sec] for name, sec in allocation.phases]
+        if status is Status.INFEASIBLE and not message:
+            message = "the constraints of the scenario cannot all be met"
+            conflict = allocation.details.get("conflict") if allocation is not None else None
+            if isinstance(conflict, list | tuple) and conflict:
+                message += f"; conflicting rows: {', '.join(map(str, conflict))}"
+        if status is Status.UNKNOWN and not message:
+            message = f"no feasible allocation found within {settings.time_limit_s:g} s"
+    diagnosis: Diagnosis | None = None
+    if status is Status.INFEASIBLE:
+        details = allocation.details if allocation is not None else None
+        diagnosis = diagnose(built, spec, settings, solver_details=details)
+    done("solve")
+
+    result = RunResult(
+        scenario=loaded,
+        model=model,
+        build=built,
+        allocation=allocation if status not in (Status.INFEASIBLE, Status.UNKNOWN) else None,
+        status=status,
+        message=message,
+        inputs=inputs,
+        command=command,
+        timings=timings,
+        versions=versions(),
+        solver_details=dict(allocation.details) if allocation is not None else {},
+        diagnosis=diagnosis.to_json() if diagnosis is not None else None,
+    )
+    write_outputs(out, result)
+    done("write")
+
+    if status is Status.INFEASIBLE:
+        lines = "\n".join(diagnosis.lines()) if diagnosis is not None else ""
+        raise InfeasibleError(
+            f"{loaded.path}: infeasible: {message} (wrote {out}/result.json)\n{lines}".rstrip()
+        )
+    if status is Status.UNKNOWN:
+        raise NoSolutionError(f"{loaded.path}: no solution: {message} (wrote {out}/result.json)")
+    return result, out
+
+
+__all__ = ["RunResult", "run_scenario", "versions"]

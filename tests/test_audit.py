@@ -1,0 +1,452 @@
+"""``allocate audit``: clean runs pass under every fairness rule; every kind of tampering fails.
+
+Five runs of the sample data are made once for the module (about 2 s each), one per fairness
+rule, with the scenario's constraint families spread over them. Each tampering test copies a
+clean folder, edits it, and expects exit code 1 with a finding that names the file and row.
+The fairness definitions are also tested alone, on hand-computed numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from allocator.audit import level_violation
+from allocator.cli import main
+from allocator.ledger import RunEntry, record_run
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
+MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
+MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
+
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
+
+# The scenario of each run: every fairness rule once, and between them every constraint family.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    # 2025 as issued: the document's cap, exclude_if_applied, contribution weights.
+    "priority": {
+        "model": str(MODEL_2025),
+        "fairness": {"rule": "priority"},
+        "weights": {"contribution": {"growth": 1.0, "increment": 1.0}},
+    },
+    # 2026 as shipped: better_of, pro rata.
+    "proportional": {"model": str(MODEL_2026), "budget_wan": 5000},
+    "equal_awards": {
+        "model": str(MODEL_2026),
+        "budget_wan": 5000,
+        "firm_cap_wan": 12,
+        "district_caps": {"柳南区": 300, "柳东新区": 400},
+        "sub_budgets": [{"name": "growth", "clauses": ["2.1", "2.2"], "budget_wan": 500}],
+    },
+    "equal_losses": {
+        "model": str(MODEL_2026),
+        "budget_wan": 5000,
+        "district_floors": {"城中区": 100},
+        "exclusive_groups": [{"name": "market_events", "items": ["5.1/booth", "5.1/launch"]}],
+    },
+    "talmud": {
+        "model": str(MODEL_2026),
+        "budget_wan": 4000,
+        "firm_cap_wan": 20,
+        "district_caps": {"柳北区": 250},
+        "sub_budgets": [{"name": "market", "clauses": ["5.1", "5.2", "6"], "budget_wan": 200}],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The module's runs: their folders, scenarios and the ledger they are recorded in."""
+
+    root: Path
+    ledger: str
+    folders: dict[str, Path]
+    scenarios: dict[str, Path]
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def record(ledger: str, folder: Path, scenario: Path) -> None:
+    """Record a folder in the ledger as the pipeline's ledger step does after a run."""
+    now = datetime.now(UTC)
+    entry = RunEntry.from_output_dir(
+        folder,
+        scenario_path=scenario,
+        started_at=now,
+        finished_at=now,
+        command_line=["allocate", "run", str(scenario), "--out", str(folder)],
+    )
+    record_run(ledger, entry)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    root = tmp_path_factory.mktemp("audit")
+    ledger = f"sqlite:///{root / 'ledger.sqlite'}"
+    shutil.copy(SAMPLE, root / "data.csv")
+    folders: dict[str, Path] = {}
+    scenarios: dict[str, Path] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        # Should allocate run record runs itself, they land in this test's ledger.
+        mp.setenv("ALLOCATE_LEDGER", ledger)
+        for rule, content in SCENARIOS.items():
+            body = {"name": f"audit-{rule}", "data": "data.csv", **content}
+            body.setdefault("fairness", {"rule": rule})
+            path = root / f"{rule}.yaml"
+            path.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+            out = root / f"out-{rule}"
+            result = invoke("run", str(path), "--out", str(out), "--quiet")
+            assert result.exit_code == 0, result.output
+            record(ledger, out, path)
+            folders[rule], scenarios[rule] = out, path
+        yield Runs(root, ledger, folders, scenarios)
+
+
+def copy_run(runs: Runs, rule: str, tmp_path: Path) -> Path:
+    dst = tmp_path / f"copy-{rule}"
+    shutil.copytree(runs.folders[rule], dst)
+    return dst
+
+
+def read_awards(folder: Path) -> list[dict[str, str]]:
+    with (folder / "awards.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_awards(folder: Path, rows: list[dict[str, str]]) -> None:
+    with (folder / "awards.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def audit_json(folder: Path, ledger: str, *extra: str) -> tuple[int, dict[str, Any]]:
+    result = invoke("audit", str(folder), "--ledger", ledger, "--json", *extra)
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def findings(report: dict[str, Any], check: str) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["check"] == check and f["severity"] == "error"]
+
+
+# --------------------------------------------------------------------------------------------
+# Clean runs
+
+
+@pytest.mark.parametrize("rule", list(SCENARIOS))
+def test_a_clean_run_passes_under_every_rule(runs: Runs, rule: str) -> None:
+    result = invoke("audit", str(runs.folders[rule]), "--ledger", runs.ledger)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].startswith("audit passed")
+    code, report = audit_json(runs.folders[rule], runs.ledger)
+    assert code == 0
+    assert report["errors"] == 0
+    assert report["warnings"] == 0
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    # The checks that matter ran rather than being skipped.
+    for name in ("inputs", "ledger", "claims", "fund_cap", "fairness", "totals", "workbook"):
+        assert status[name] == "passed", (name, status)
+    assert status["constraints"] == "passed"
+
+
+def test_the_scenario_families_were_checked(runs: Runs) -> None:
+    _, report = audit_json(runs.folders["equal_awards"], runs.ledger)
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    assert status["firm_cap"] == status["district_cap"] == status["sub_budget"] == "passed"
+    _, report = audit_json(runs.folders["equal_losses"], runs.ledger)
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    assert status["district_floor"] == "passed"
+    assert status["firm_cap"] == "skipped"
+
+
+# --------------------------------------------------------------------------------------------
+# Tampering with awards.csv
+
+
+def test_an_award_above_its_claim_is_caught(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "proportional", tmp_path)
+    rows = read_awards(folder)
+    k = next(n for n, r in enumerate(rows) if int(r["claim_wan"]) >= 3)
+    rows[k]["award_wan"] = str(int(rows[k]["claim_wan"]) + 2)
+    write_awards(folder, rows)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    csv_row = k + 2  # the header is row 1
+    hit = findings(report, "integrality")
+    assert [f["row"] for f in hit] == [csv_row]
+    message = hit[0]["message"]
+    assert f"row {csv_row}:" in message
+    assert rows[k]["recipient_id"] in message
+    assert rows[k]["item_key"] in message
+    assert "above its claim" in message
+    # The text table says the same, with the verdict last.
+    result = invoke("audit", str(folder), "--ledger", runs.ledger)
+    assert result.exit_code == 1
+    assert result.stdout.strip().splitlines()[-1].startswith("audit FAILED")
+
+
+def test_a_total_over_budget_is_caught(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "proportional", tmp_path)
+    rows = read_awards(folder)
+    # Raise cut awards to their claims (each stays within its claim) until 20万元 over.
+    raised: list[int] = []
+    extra = 0
+    for n, r in enumerate(rows):
+        gap = int(r["claim_wan"]) - int(r["award_wan"])
+        if gap > 0 and r["item_key"] != "1.2/continuous_production":
+            r["award_wan"] = r["claim_wan"]
+            raised.append(n + 2)
+            extra += gap
+        if extra > 20:
+            break
+    write_awards(folder, rows)
+    total = sum(int(r["award_wan"]) for r in rows)
+    assert total == 5000 + extra > 5000
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    (fund,) = findings(report, "fund_cap")
+    assert f"add up to {total}万元" in fund["message"]
+    assert "above the budget of 5000万元" in fund["message"]
+    assert f"rows 2–{len(rows) + 1}" in fund["message"]
+    # The raised rows themselves are named by the fairness check (no common ratio).
+    named = {f["row"] for f in findings(report, "fairness")}
+    assert named & set(raised)
+    assert not findings(report, "integrality")
+
+
+def test_a_deleted_row_is_caught(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "proportional", tmp_path)
+    rows = read_awards(folder)
+    k = next(n for n, r in enumerate(rows) if int(r["award_wan"]) > 0)
+    gone = rows.pop(k)
+    write_awards(folder, rows)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    (missing,) = findings(report, "claims")
+    assert f"{gone['recipient_id']} {gone['item_key']}" in missing["message"]
+    assert f"belongs at row {k + 2}" in missing["message"]
+    assert findings(report, "totals")  # result.json no longer adds up either
+
+
+def test_a_no_duplicate_violation_is_caught(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "equal_losses", tmp_path)
+    rows = read_awards(folder)
+    # A firm paid one of 5.1/booth and 5.1/launch (the scenario's group market_events).
+    by_firm: dict[str, dict[str, int]] = {}
+    for n, r in enumerate(rows):
+        if r["item_key"] in ("5.1/booth", "5.1/launch") and int(r["claim_wan"]) > 0:
+            by_firm.setdefault(r["recipient_id"], {})[r["item_key"]] = n
+    firm, items = next((f, i) for f, i in by_firm.items() if len(i) == 2)
+    unpaid = next(n for n in items.values() if rows[n]["award_wan"] == "0")
+    paid = next(n for n in items.values() if n != unpaid)
+    assert int(rows[paid]["award_wan"]) > 0
+    rows[unpaid]["award_wan"] = "1"
+    write_awards(folder, rows)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    (dup,) = findings(report, "no_duplicate")
+    assert f"row {unpaid + 2}" in dup["message"]
+    assert f"row {paid + 2}" in dup["message"]
+    assert firm in dup["message"]
+    assert "market_events" in dup["message"]
+
+
+def test_a_provincial_award_paid_twice_is_caught(runs: Runs, tmp_path: Path) -> None:
+    # 2026 better_of: a firm whose provincial award is not below its claim gets nothing.
+    folder = copy_run(runs, "proportional", tmp_path)
+    rows = read_awards(folder)
+    k = next(
+        n
+        for n, r in enumerate(rows)
+        if "is not below the claim" in r["reason"] and int(r["claim_wan"]) > 0
+    )
+    rows[k]["award_wan"] = rows[k]["claim_wan"]
+    write_awards(folder, rows)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    (hit,) = findings(report, "provincial")
+    assert hit["row"] == k + 2
+    assert "better of the two" in hit["message"]
+
+
+def test_an_award_despite_a_provincial_application_is_caught(runs: Runs, tmp_path: Path) -> None:
+    # 2025 （二十）: no city award of a type the firm applied to the province for.
+    folder = copy_run(runs, "priority", tmp_path)
+    rows = read_awards(folder)
+    k = next(n for n, r in enumerate(rows) if r["reason"].startswith("provincial: applied"))
+    rows[k]["award_wan"] = rows[k]["claim_wan"]
+    write_awards(folder, rows)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    (hit,) = findings(report, "provincial")
+    assert hit["row"] == k + 2
+    assert "applied for the provincial award" in hit["message"]
+
+
+def test_money_left_unspent_under_priority_is_caught(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "priority", tmp_path)
+    rows = read_awards(folder)
+    k = next(n for n, r in enumerate(rows) if int(r["award_wan"]) >= 2)
+    rows[k]["award_wan"] = str(int(rows[k]["award_wan"]) - 1)
+    write_awards(folder, rows)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    rows_named = {f["row"] for f in findings(report, "fairness")}
+    # The award lowered could take its 1万元 back: it is among those named.
+    assert k + 2 in rows_named
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and the ledger
+
+
+def test_a_changed_data_file_is_caught_by_its_sha256(runs: Runs, tmp_path: Path) -> None:
+    # A copy of the scenario with the same bytes, beside a copy of its data, is audited
+    # through --scenario; one value of the copied data is then changed.
+    shutil.copy(runs.scenarios["proportional"], tmp_path / "proportional.yaml")
+    shutil.copy(runs.root / "data.csv", tmp_path / "data.csv")
+    folder = copy_run(runs, "proportional", tmp_path)
+    scenario = str(tmp_path / "proportional.yaml")
+    code, _ = audit_json(folder, runs.ledger, "--scenario", scenario)
+    assert code == 0
+    text = (tmp_path / "data.csv").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    header = lines[0].split(",")
+    column = header.index("output_2026q1")
+    cells = lines[1].split(",")
+    cells[column] = str(float(cells[column]) + 1)
+    lines[1] = ",".join(cells)
+    (tmp_path / "data.csv").write_text("\n".join(lines), encoding="utf-8")
+    code, report = audit_json(folder, runs.ledger, "--scenario", scenario)
+    assert code == 1
+    (changed,) = findings(report, "inputs")
+    assert changed["file"] == "data.csv"
+    assert "data file data.csv" in changed["message"]
+    assert "changed since the run" in changed["message"]
+    # Nothing is recomputed from inputs that changed.
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    assert status["claims"] == status["fairness"] == "skipped"
+
+
+def test_an_edited_output_folder_is_caught_by_the_ledger(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "proportional", tmp_path)
+    record(runs.ledger, folder, runs.scenarios["proportional"])
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 0
+    assert report["warnings"] == 0
+    # Edit what no other check reads (result.json's timings), add a file, delete the workbook.
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    doc["timings"]["solve"] = 0.001
+    (folder / "result.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (folder / "awards_fixed.csv").write_text("recipient_id\n", encoding="utf-8")
+    (folder / "awards.xlsx").unlink()
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 1
+    ledger = {f["file"]: f["message"] for f in findings(report, "ledger")}
+    assert set(ledger) == {"result.json", "awards_fixed.csv", "awards.xlsx"}
+    assert ledger["result.json"].startswith("result.json changed since the run")
+    assert ledger["awards_fixed.csv"].startswith("awards_fixed.csv added")
+    assert ledger["awards.xlsx"].startswith("awards.xlsx missing")
+
+
+def test_a_folder_without_a_ledger_entry_is_a_warning_only(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "proportional", tmp_path)
+    code, report = audit_json(folder, runs.ledger)
+    assert code == 0
+    (warning,) = [f for f in report["findings"] if f["severity"] == "warning"]
+    assert warning["check"] == "ledger"
+    assert "no ledger entry" in warning["message"]
+
+
+def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
+    result = invoke("audit", str(tmp_path / "nowhere"), "--ledger", runs.ledger)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+    folder = copy_run(runs, "proportional", tmp_path)
+    (folder / "result.json").unlink()
+    result = invoke("audit", str(folder), "--ledger", runs.ledger)
+    assert result.exit_code == 2
+    assert "result.json" in result.stderr
+    # A scenario that can be found nowhere: the message says how to point at it.
+    folder = copy_run(runs, "talmud", tmp_path / "other")
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    doc["inputs"][0]["path"] = str(tmp_path / "gone.yaml")
+    (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
+    result = invoke("audit", str(folder), "--ledger", runs.ledger)
+    assert result.exit_code == 2
+    assert "--scenario" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Independence and the fairness definitions on hand-computed numbers
+
+
+def test_audit_does_not_load_the_model_builder_or_a_solver() -> None:
+    code = (
+        "import sys, allocator.audit, allocator.explain; "
+        "print(sorted(m for m in sys.modules if m.startswith(('allocator.', 'ortools'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for module in ("allocator.build", "allocator.rules", "allocator.cpsat", "allocator.outputs"):
+        assert f"'{module}'" not in out
+    assert "ortools" not in out
+
+
+def test_proportional_needs_one_ratio_within_a_whole_wan() -> None:
+    # 10 and 20 cut to 5 and 10: r = 0.5 exactly.
+    assert level_violation("proportional", [10, 20], [5, 10]) is None
+    # Floors of r = 0.79 over 5, 24, 9: 3.95, 18.96, 7.11 -> 3, 18, 7 (and +1 remainders).
+    assert level_violation("proportional", [5, 24, 9], [3, 18, 7]) is None
+    assert level_violation("proportional", [5, 24, 9], [4, 19, 7]) is None
+    # 5 of 10 and 13 of 20: r would need to be below 0.6 and above 0.6.
+    bad = level_violation("proportional", [10, 20], [5, 13])
+    assert bad is not None
+    assert bad[:2] == (1, 0)
+
+
+def test_equal_awards_hold_the_cut_awards_within_one_wan() -> None:
+    # λ = 15 over claims 10, 20, 30: 10 in full, 15, 15.
+    assert level_violation("equal_awards", [10, 20, 30], [10, 15, 15]) is None
+    assert level_violation("equal_awards", [10, 20, 30], [10, 15, 16]) is None  # a remainder
+    assert level_violation("equal_awards", [10, 20, 30], [10, 14, 16]) is not None
+    # A claim of 20 paid in full beside one held at 15 cannot share a level.
+    assert level_violation("equal_awards", [20, 30], [20, 15]) is not None
+
+
+def test_equal_losses_hold_the_losses_within_one_wan() -> None:
+    # λ = 15 over claims 10, 20, 30: 0, 5, 15.
+    assert level_violation("equal_losses", [10, 20, 30], [0, 5, 15]) is None
+    assert level_violation("equal_losses", [10, 20, 30], [0, 6, 14]) is not None
+    # A claim of 20 left at 0 while another loses only 15.
+    assert level_violation("equal_losses", [20, 30], [0, 15]) is not None
+
+
+def test_talmud_matches_the_aumann_maschler_examples() -> None:
+    # The Talmud's estate of 100, 200 or 300 among claims of 100, 200 and 300 (Aumann and
+    # Maschler 1985): 33⅓ each; 50, 75, 75; 50, 100, 150.
+    claims = [100, 200, 300]
+    assert level_violation("talmud", claims, [34, 33, 33]) is None
+    assert level_violation("talmud", claims, [50, 75, 75]) is None
+    assert level_violation("talmud", claims, [50, 100, 150]) is None
+    # Proportional division of 300 (50, 100, 150) is Talmud too; of 200 it is not.
+    assert level_violation("talmud", claims, [33, 67, 100]) is not None
+    # Equal awards beyond the half-claims: 60 for a claim of 100 while 200 gets 70.
+    assert level_violation("talmud", claims, [60, 70, 70]) is not None

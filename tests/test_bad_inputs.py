@@ -1,0 +1,702 @@
+"""The catalogue of bad inputs: each is refused by ``allocate run`` and nothing is written.
+
+Every case starts from the valid inputs of ``tests/bad_inputs/`` (``scenario.yaml``,
+``model.yaml``, ``data.csv``), breaks one of them (with a fixture file beside them, or bytes
+made here where they are binary), and runs the command line on it. Each must give:
+
+- exit code 2, and nothing on stdout;
+- one message on stderr, ``allocate: ...`` without a traceback, naming the file and the key
+  path, or the row and column, with what was expected and what was found;
+- nothing written: the output folder does not appear, an earlier run in it stays byte for
+  byte as it was, no temporary sibling is left, the inputs are untouched (the whole working
+  folder is compared before and after).
+
+The catalogue is counted in docs/reliability.md. Cases a check showed the product gets wrong
+are marked ``xfail(strict=True)`` with the reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from allocator.cli import main
+
+HERE = Path(__file__).resolve().parent / "bad_inputs"
+# The valid inputs, and the names under which a case's files replace them.
+SCENARIO, MODEL, DATA = "scenario.yaml", "model.yaml", "data.csv"
+NAMES = (
+    "柳州甲机械有限公司（模拟）",
+    "柳州乙钢铁有限公司（模拟）",
+    "柳州丙食品有限公司（模拟）",
+    "柳州丁汽配有限公司（模拟）",
+)
+
+Writer = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input.
+
+    Attributes
+    ----------
+    id:
+        The case's name in the test ids.
+    expect:
+        Texts the message must hold: the place (file, key path, row and column), what was
+        expected and what was found.
+    scenario, model, data:
+        Fixture files of ``tests/bad_inputs/`` copied over the valid ``scenario.yaml``,
+        ``model.yaml`` and ``data.csv`` (the valid ones by default).
+    write:
+        Makes a binary input in the input folder, after the copies.
+    out:
+        Where ``--out`` points: ``fresh`` (a new folder, then an earlier run's folder),
+        ``input`` (the inputs' folder), ``parent`` (a folder holding the inputs' folder),
+        ``foreign`` (a folder holding someone else's file), ``none`` (no ``--out``: the
+        scenario's ``output_dir``).
+    problems:
+        How many problems the one message lists; None when a case makes several by nature.
+    """
+
+    id: str
+    expect: tuple[str, ...]
+    scenario: str = SCENARIO
+    model: str = MODEL
+    data: str = DATA
+    write: Writer | None = None
+    out: str = "fresh"
+    problems: int | None = 1
+
+
+# --------------------------------------------------------------------------------------------
+# Binary inputs, made here rather than kept as files
+
+
+def _data_text() -> str:
+    return (HERE / DATA).read_text(encoding="utf-8")
+
+
+def _scenario_gbk(folder: Path) -> None:
+    text = (HERE / SCENARIO).read_text(encoding="utf-8") + "notes: 柳州市稳增长\n"
+    (folder / SCENARIO).write_bytes(text.encode("gbk"))
+
+
+def _gbk_offset() -> int:
+    text = (HERE / SCENARIO).read_text(encoding="utf-8") + "notes: 柳州市稳增长\n"
+    return text.encode("gbk").index("柳".encode("gbk"))
+
+
+def _damaged_utf8(folder: Path) -> None:
+    # UTF-8 throughout, but the middle byte of 丙 (E4 B8 99) is damaged: a GB18030 reading
+    # would succeed and turn every Chinese character into another one.
+    raw = _data_text().encode("utf-8")
+    at = raw.index("丙".encode())
+    (folder / DATA).write_bytes(raw[: at + 1] + b"\xff" + raw[at + 2 :])
+
+
+def _damaged_utf8_offset() -> int:
+    return _data_text().encode("utf-8").index("丙".encode())
+
+
+def _neither_encoding(folder: Path) -> None:
+    # GBK text, but 丙 replaced by 81 30 FF: the start of a four-byte GB18030 sequence that
+    # no valid byte follows.
+    raw = _data_text().encode("gbk").replace("丙".encode("gbk"), b"\x81\x30\xff")
+    (folder / DATA).write_bytes(raw)
+
+
+def _neither_offset() -> int:
+    return _data_text().encode("gbk").index("丙".encode("gbk"))
+
+
+def _utf16(folder: Path) -> None:
+    (folder / DATA).write_bytes(_data_text().encode("utf-16"))
+
+
+def _use_xlsx(folder: Path) -> None:
+    text = (folder / SCENARIO).read_text(encoding="utf-8").replace("data.csv", "data.xlsx")
+    (folder / SCENARIO).write_text(text, encoding="utf-8")
+
+
+def _xlsx_without_data(folder: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "空白"
+    book.create_sheet("说明")
+    book.save(folder / "data.xlsx")
+    _use_xlsx(folder)
+
+
+def _xlsx_not_a_workbook(folder: Path) -> None:
+    (folder / "data.xlsx").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    _use_xlsx(folder)
+
+
+def _scenario_file(folder: Path) -> str:
+    return str(folder / SCENARIO)
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue
+
+S = "scenario.yaml, key "
+M = "model.yaml, key "
+CONDITION = "'clauses[0].items[0].conditions[0].expr'"
+
+SCENARIO_CASES = [
+    Case(
+        "scenario-missing-required-key",
+        (S + "'model'", "expected this key (required)", "found nothing"),
+        scenario="scenario-missing-model.yaml",
+    ),
+    Case(
+        "scenario-unknown-key",
+        (S + "'budjet_wan'", "one of the known keys (name, notes, model", "an unknown key"),
+        scenario="scenario-unknown-key.yaml",
+    ),
+    Case(
+        "scenario-budget-in-words",
+        (S + "'budget_wan'", "expected a whole number", "found 'five thousand'"),
+        scenario="scenario-budget-text.yaml",
+    ),
+    Case(
+        "scenario-budget-negative",
+        (S + "'budget_wan'", "expected a number at least 0", "found -5"),
+        scenario="scenario-budget-negative.yaml",
+    ),
+    Case(
+        "scenario-budget-not-whole",
+        (S + "'budget_wan'", "expected a whole number", "found 20.5"),
+        scenario="scenario-budget-decimal.yaml",
+    ),
+    Case(
+        "scenario-budget-missing-model-without-cap",
+        (S + "'budget_wan'", "the model states no fund cap", "found no budget_wan"),
+        scenario="scenario-budget-missing-no-cap.yaml",
+    ),
+    Case(
+        "scenario-budget-above-document-cap",
+        (S + "'budget_wan'", "at most the document's fund cap of 100万元", "found 150"),
+        scenario="scenario-budget-above-cap.yaml",
+    ),
+    Case(
+        "scenario-weight-of-unknown-clause",
+        (S + "'weights.clauses[9]'", "award clause id (1, 2) or item key", "found '9'"),
+        scenario="scenario-weights-unknown-clause.yaml",
+    ),
+    Case(
+        "scenario-cap-of-unknown-district",
+        (S + "'district_caps[火星区]'", "expected a district (城中区", "found '火星区'"),
+        scenario="scenario-caps-unknown-district.yaml",
+    ),
+    Case(
+        "scenario-floor-of-unknown-district",
+        (S + "'district_floors[火星区]'", "expected a district (城中区", "found '火星区'"),
+        scenario="scenario-floors-unknown-district.yaml",
+    ),
+    Case(
+        "scenario-floor-above-cap",
+        (S + "'district_floors[柳南区]'", "no higher than district_caps[柳南区] = 5", "found 8"),
+        scenario="scenario-floor-above-cap.yaml",
+    ),
+    Case(
+        "scenario-sub-budget-of-unknown-item",
+        (S + "'sub_budgets[0].clauses[0]'", "item key (1/oneoff, 2/booth)", "found '2/stand'"),
+        scenario="scenario-sub-budget-unknown-item.yaml",
+    ),
+    Case(
+        "scenario-override-unknown-clause",
+        (S + "'overrides[9/booth/rate]'", "did you mean '2/booth/rate'", "found '9/booth/rate'"),
+        scenario="scenario-override-unknown-clause.yaml",
+    ),
+    Case(
+        "scenario-override-unknown-item",
+        (S + "'overrides[2/stand/rate]'", "did you mean '2/booth/rate'", "found '2/stand/rate'"),
+        scenario="scenario-override-unknown-item.yaml",
+    ),
+    Case(
+        "scenario-override-unknown-param",
+        (
+            S + "'overrides[2/booth/ratio]'",
+            "the address <clause>/<item>/<param>",
+            "'2/booth/ratio'",
+        ),
+        scenario="scenario-override-unknown-param.yaml",
+    ),
+    Case(
+        "scenario-override-wrong-shape",
+        (S + "'overrides[2/booth/rate]'", "expected a number, as the model's value", "[0.4, 0.5]"),
+        scenario="scenario-override-wrong-shape.yaml",
+    ),
+    Case(
+        "scenario-override-yes-is-not-1",
+        (S + "'overrides[2/booth/rate]'", "expected a number", "found True"),
+        scenario="scenario-override-yes.yaml",
+    ),
+    Case(
+        "scenario-override-quoted-number",
+        (S + "'overrides[2/booth/rate]'", "expected a number", "found '0.4'"),
+        scenario="scenario-override-quoted-number.yaml",
+    ),
+    Case(
+        "scenario-alias-bomb",
+        ("scenario.yaml: expected plain YAML without anchors", "found an anchor 'a' at line 11"),
+        scenario="scenario-alias-bomb.yaml",
+    ),
+    Case(
+        "scenario-yaml-syntax-error",
+        ("scenario.yaml: expected valid YAML", "at line 12, column 1"),
+        scenario="scenario-syntax-error.yaml",
+    ),
+    Case(
+        "scenario-data-file-missing",
+        (S + "'data'", "expected an existing data file", "nowhere.csv"),
+        scenario="scenario-data-missing.yaml",
+    ),
+    Case(
+        "scenario-model-file-missing",
+        (S + "'model'", "expected an existing model file", "nowhere.yaml"),
+        scenario="scenario-model-missing.yaml",
+    ),
+    Case(
+        "scenario-output-dir-is-its-own-folder",
+        ("expected an output folder apart from the inputs", "it holds the input file"),
+        scenario="scenario-output-dir-self.yaml",
+        out="none",
+    ),
+    Case(
+        "scenario-name-leaves-the-output-folder",
+        (S + "'name'", "expected a safe file name", "found '../../etc'"),
+        scenario="scenario-name-traversal.yaml",
+    ),
+    Case(
+        "scenario-unknown-fairness-rule",
+        (S + "'fairness.rule'", "'priority', 'proportional'", "found 'lottery'"),
+        scenario="scenario-unknown-rule.yaml",
+    ),
+    Case(
+        "scenario-empty-file",
+        ("scenario.yaml: expected a mapping of keys at the top level", "found nothing"),
+        scenario="scenario-empty.yaml",
+    ),
+    Case(
+        "scenario-yaml-list",
+        ("scenario.yaml: expected a mapping of keys at the top level", "found list"),
+        scenario="scenario-list.yaml",
+    ),
+    Case(
+        "scenario-not-utf8",
+        ("scenario.yaml: expected UTF-8 text", f"found byte {_gbk_offset()}"),
+        write=_scenario_gbk,
+    ),
+    Case(
+        "output-folder-is-the-input-folder",
+        ("expected an output folder apart from the inputs", "holds the input file"),
+        out="input",
+    ),
+    Case(
+        "output-folder-contains-the-input-folder",
+        ("expected an output folder apart from the inputs", "holds the input file"),
+        out="parent",
+    ),
+    Case(
+        "output-folder-holds-other-files",
+        ("expected an empty folder or the output of an earlier run", "other content: 台账.txt"),
+        out="foreign",
+    ),
+]
+
+MODEL_CASES = [
+    Case(
+        "model-injection-import-os-system",
+        (M + CONDITION, "expected a call to one of min, max", "__import__('os')"),
+        model="model-injection-import.yaml",
+    ),
+    Case(
+        "model-injection-open-file",
+        (M + CONDITION, "expected a call to one of min, max", "open('/etc/passwd')"),
+        model="model-injection-open.yaml",
+    ),
+    Case(
+        "model-attribute-access",
+        (M + CONDITION, "expected a call to one of min, max", "a call on attribute access (.)"),
+        model="model-attribute-access.yaml",
+    ),
+    Case(
+        "model-subscript",
+        (M + CONDITION, "expression of the policy language", "indexing or slicing"),
+        model="model-subscript.yaml",
+    ),
+    Case(
+        "model-lambda",
+        (M + CONDITION, "expected a call to one of min, max", "a call on a lambda"),
+        model="model-lambda.yaml",
+    ),
+    Case(
+        "model-huge-exponent",
+        (M + CONDITION, "a number literal between -4 and 4 as the exponent", "'9 ** 9'"),
+        model="model-huge-exponent.yaml",
+    ),
+    Case(
+        "model-unknown-field",
+        (M + CONDITION, "did you mean 'output_2026q1'?", "found 'output_2027q1'"),
+        model="model-unknown-field.yaml",
+    ),
+    Case(
+        "model-unknown-param",
+        (M + CONDITION, "did you mean 'min_output'?", "found 'min_outpt'"),
+        model="model-unknown-param.yaml",
+    ),
+    Case(
+        "model-document-param-without-quote",
+        (M + "'clauses[0].items[0].params.min_output'", "needs the quote", "clause 1, item oneoff"),
+        model="model-document-param-without-quote.yaml",
+    ),
+    Case(
+        "model-assumed-param-without-rationale",
+        (M + "'clauses[1].items[0].params.rate'", "needs a one-line rationale", "item booth"),
+        model="model-assumed-param-without-rationale.yaml",
+    ),
+    Case(
+        "model-duplicate-clause-id",
+        (M + "'clauses'", "expected clause ids that differ", "repeated: 1"),
+        model="model-duplicate-clause-id.yaml",
+    ),
+    Case(
+        "model-award-clause-without-items",
+        (M + "'clauses[2]'", "award clause 3 has no award items"),
+        model="model-award-clause-without-items.yaml",
+    ),
+    Case(
+        "model-anchor-and-alias",
+        ("model.yaml: expected plain YAML without anchors", "an anchor 'why' first at line 23"),
+        model="model-alias.yaml",
+        problems=2,
+    ),
+]
+
+D = "data.csv, row "
+ENCODINGS = "expected text encoded as UTF-8 or GBK/GB18030"
+
+DATA_CASES = [
+    Case(
+        "data-missing-required-column",
+        (D + "1, column 'industry'", "'所属行业' or 'industry'", "found no such column"),
+        data="data-missing-required-column.csv",
+    ),
+    Case(
+        "data-money-wrong-type",
+        (D + "3, column 'output_2026q1'", "an amount in 万元", "found '一万二'"),
+        data="data-money-wrong-type.csv",
+    ),
+    Case(
+        "data-nan-literal-in-money",
+        (D + "3, column 'output_2026q1'", "NaN, inf and N/A are not values", "found 'nan'"),
+        data="data-nan-literal.csv",
+    ),
+    Case(
+        "data-blank-in-required-column",
+        (D + "4, column 'district'", "as the column is required", "found a blank cell"),
+        data="data-blank-required.csv",
+    ),
+    Case(
+        "data-nan-in-required-column",
+        (D + "4, column 'above_scale'", "是 or 否", "found 'NaN'"),
+        data="data-nan-in-required.csv",
+    ),
+    Case(
+        "data-negative-money",
+        (D + "3, column 'output_2026q1'", "a value of 0 or more", "found '-12000'"),
+        data="data-negative-money.csv",
+    ),
+    Case(
+        "data-negative-volume",
+        (D + "3, column 'steel_supply_2026q1'", "a value of 0 or more", "found '-3.5'"),
+        data="data-negative-volume.csv",
+    ),
+    Case(
+        "data-duplicate-credit-code",
+        (D + "4, column 'credit_code'", "row 2 has it too", "found '91450200MA5K00001K'"),
+        data="data-duplicate-credit-code.csv",
+    ),
+    Case(
+        "data-credit-code-check-character",
+        (D + "4, column 'credit_code'", "check character '5' at position 18, not '6'"),
+        data="data-check-character.csv",
+    ),
+    Case(
+        "data-unknown-district",
+        (D + "4, column 'district'", "one of the counties/districts", "found '火星区'"),
+        data="data-unknown-district.csv",
+    ),
+    Case(
+        "data-unknown-industry",
+        (D + "4, column 'industry'", "one of the industry codes or labels", "'spaceships'"),
+        data="data-unknown-industry.csv",
+    ),
+    Case(
+        "data-amount-beyond-the-solver-domain",
+        (D + "3, column 'output_2026q1'", "a value of at most 1e+12", "found '1e15'"),
+        data="data-amount-too-large.csv",
+    ),
+    Case(
+        "data-percent-above-100",
+        (D + "3, column 'special_steel_share_2025q1'", "from 0 to 100", "found '145'"),
+        data="data-percent-over-100.csv",
+    ),
+    Case(
+        "data-unquoted-comma-shifts-a-row",
+        (D + "3, column 'column 12'", "a comma inside a cell needs quotes", "found 12 cells"),
+        data="data-unquoted-comma.csv",
+        problems=None,  # the shifted cells are wrong too, each named
+    ),
+    Case(
+        "data-empty-file",
+        ("data.csv: expected a header row naming the columns", "found an empty file"),
+        data="data-empty.csv",
+    ),
+    Case(
+        "data-header-only",
+        ("data.csv: expected at least one firm", "found no firm rows"),
+        data="data-header-only.csv",
+    ),
+    Case(
+        "data-damaged-utf8-not-read-as-gb18030",
+        (D + "4: " + ENCODINGS, f"at byte offset {_damaged_utf8_offset()}, invalid in UTF-8"),
+        write=_damaged_utf8,
+    ),
+    Case(
+        "data-bytes-valid-in-no-encoding",
+        (D + "4: " + ENCODINGS, "81 30 FF", f"offset {_neither_offset()}, invalid in GBK/GB18030"),
+        write=_neither_encoding,
+    ),
+    Case(
+        "data-utf16",
+        (D + "1: " + ENCODINGS, "found UTF-16 text or binary data"),
+        write=_utf16,
+    ),
+    Case(
+        "data-xlsx-without-a-data-sheet",
+        (
+            "data.xlsx: expected a sheet with a header row",
+            "no sheet has any data (sheets: 空白, 说明)",
+        ),
+        write=_xlsx_without_data,
+    ),
+    Case(
+        "data-xlsx-not-a-workbook",
+        ("data.xlsx: expected an Excel .xlsx workbook", "BadZipFile"),
+        write=_xlsx_not_a_workbook,
+    ),
+]
+
+# Inputs every loader accepts but the engine cannot take: a traceback (exit 1) instead of a
+# message. Kept here, failing, until the product refuses them with exit code 2.
+KNOWN_BUGS = [
+    pytest.param(
+        Case(
+            "claim-beyond-the-proportional-ratio-grid",
+            ("data.csv", "2/booth"),
+            scenario="scenario-claim-beyond-ratio-grid.yaml",
+        ),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="a booth fee of 1e11万元 passes the data limit (1e12) and gives a claim of "
+            "5e10万元; rules._Level.__init__ raises a bare ValueError for claims above "
+            "2**20万元 under proportional, so the run exits 1 with a traceback, not 2",
+        ),
+        id="claim-beyond-the-proportional-ratio-grid",
+    ),
+    pytest.param(
+        Case(
+            "weight-times-claim-beyond-64-bits",
+            ("data.csv", "2/booth"),
+            scenario="scenario-objective-overflow.yaml",
+        ),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="weights 100x100x100 (scale 1000) times a claim of 5e10万元 overflow the "
+            "CP-SAT objective: cpsat.solve raises RuntimeError 'Possible integer overflow in "
+            "objective', exit 1 with a traceback, not 2",
+        ),
+        id="weight-times-claim-beyond-64-bits",
+    ),
+]
+
+CASES = SCENARIO_CASES + MODEL_CASES + DATA_CASES
+
+
+# --------------------------------------------------------------------------------------------
+# Running a case
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, ["run", *args, "--quiet"])
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file's bytes and every folder (as None) under ``folder``, by relative path."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of a successful run of the valid inputs."""
+    base = tmp_path_factory.mktemp("earlier")
+    inputs = base / "in"
+    shutil.copytree(HERE, inputs)
+    out = base / "out"
+    result = invoke(str(inputs / SCENARIO), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def prepare(case: Case, tmp_path: Path, earlier_run: Path) -> Path:
+    """The input folder of ``case`` and an earlier run's folder beside it."""
+    inputs = tmp_path / "in"
+    shutil.copytree(HERE, inputs)
+    for name, source in ((SCENARIO, case.scenario), (MODEL, case.model), (DATA, case.data)):
+        if source != name:
+            shutil.copyfile(HERE / source, inputs / name)
+    if case.write is not None:
+        case.write(inputs)
+    shutil.copytree(earlier_run, tmp_path / "earlier")
+    return inputs
+
+
+def targets(case: Case, tmp_path: Path, inputs: Path) -> list[list[str]]:
+    """The ``--out`` arguments to try the case with."""
+    if case.out == "fresh":
+        return [["--out", str(tmp_path / "fresh")], ["--out", str(tmp_path / "earlier")]]
+    if case.out == "input":
+        return [["--out", str(inputs)]]
+    if case.out == "parent":
+        return [["--out", str(tmp_path)]]
+    if case.out == "foreign":
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "台账.txt").write_text("someone else's ledger\n", encoding="utf-8")
+        return [["--out", str(other)]]
+    assert case.out == "none"
+    return [[]]
+
+
+def problem_count(message: str) -> int:
+    first = message.splitlines()[0]
+    if first.endswith(" problems:"):
+        return int(first.removeprefix("allocate: ").split()[0])
+    return 1
+
+
+def check_refused(case: Case, tmp_path: Path, earlier_run: Path) -> None:
+    inputs = prepare(case, tmp_path, earlier_run)
+    for out in targets(case, tmp_path, inputs):
+        before = snapshot(tmp_path)
+        result = invoke(str(inputs / SCENARIO), *out)
+        message = result.stderr
+        assert result.exit_code == 2, (result.exit_code, message, result.exception)
+        assert result.stdout == ""
+        assert message.startswith("allocate: ")
+        assert message.count("allocate:") == 1
+        assert "Traceback" not in message
+        if case.problems is not None:
+            assert problem_count(message) == case.problems, message
+        for text in case.expect:
+            assert text in message, (text, message)
+        # Nothing written, nothing deleted: no output folder, no temporary sibling, the
+        # earlier run and the inputs byte for byte as they were.
+        assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_refused_and_nothing_is_written(
+    case: Case, tmp_path: Path, earlier_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The working folder is inside tmp_path: a file an injected expression managed to
+    # create ('pwned-by-model') would show in the snapshot.
+    monkeypatch.chdir(tmp_path)
+    check_refused(case, tmp_path, earlier_run)
+
+
+@pytest.mark.parametrize("case", KNOWN_BUGS)
+def test_known_bad_input_bugs(
+    case: Case, tmp_path: Path, earlier_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    check_refused(case, tmp_path, earlier_run)
+
+
+def test_the_catalogue_is_large_enough() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert (len(SCENARIO_CASES), len(MODEL_CASES), len(DATA_CASES)) == (31, 13, 21)
+    # Every fixture file is used by a case (or is one of the valid inputs they start from).
+    used = {SCENARIO, MODEL, DATA, "model-no-cap.yaml", "data-huge-booth-fee.csv"}
+    for case in [*CASES, *(p.values[0] for p in KNOWN_BUGS)]:
+        assert isinstance(case, Case)
+        used |= {case.scenario, case.model, case.data}
+    assert {p.name for p in HERE.iterdir()} == used
+
+
+# --------------------------------------------------------------------------------------------
+# Positive controls: the valid inputs, and the encodings Excel in China writes
+
+
+def allocate_ok(tmp_path: Path, data: bytes) -> pd.DataFrame:
+    inputs = tmp_path / "in"
+    shutil.copytree(HERE, inputs)
+    (inputs / DATA).write_bytes(data)
+    out = tmp_path / "out"
+    result = invoke(str(inputs / SCENARIO), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out / "awards.csv", dtype={"recipient_id": str, "clause_id": str})
+
+
+def expected_awards(names: tuple[str, ...]) -> list[tuple[str, str, int, int]]:
+    # Claims: the one-off 5万元 (all or nothing) for 甲 (800万元) and 乙 (12,000万元), not 丙
+    # (450 < 500) nor 丁 (not above scale); booths at 50%: 甲 12 -> 6, 乙 30 -> 15 capped at
+    # 10, 丙 6 -> 3. Priority with equal weights and a budget of 20: the one-offs (ranks 0
+    # and 1) 10, 甲's booth 6, and 乙's booth the last 4; 丙's booth nothing.
+    return [
+        (names[0], "1/oneoff", 5, 5),
+        (names[1], "1/oneoff", 5, 5),
+        (names[0], "2/booth", 6, 6),
+        (names[1], "2/booth", 10, 4),
+        (names[2], "2/booth", 3, 0),
+    ]
+
+
+def rows(awards: pd.DataFrame) -> list[tuple[str, str, int, int]]:
+    cols = ["recipient_name", "item_key", "claim_wan", "award_wan"]
+    return [(str(a), str(b), int(c), int(d)) for a, b, c, d in awards[cols].itertuples(False)]
+
+
+def test_the_valid_inputs_allocate(tmp_path: Path) -> None:
+    awards = allocate_ok(tmp_path, _data_text().encode("utf-8"))
+    assert rows(awards) == expected_awards(NAMES)
+
+
+def test_a_gbk_csv_loads_as_written(tmp_path: Path) -> None:
+    awards = allocate_ok(tmp_path, _data_text().encode("gbk"))
+    assert rows(awards) == expected_awards(NAMES)
+
+
+def test_a_gb18030_csv_loads_as_written(tmp_path: Path) -> None:
+    # 𠀀 (U+20000) is outside GBK: a four-byte GB18030 sequence.
+    text = _data_text().replace("柳州甲", "柳州𠀀")
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("gbk")
+    awards = allocate_ok(tmp_path, text.encode("gb18030"))
+    names = ("柳州𠀀机械有限公司（模拟）", *NAMES[1:])
+    assert rows(awards) == expected_awards(names)

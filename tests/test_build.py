@@ -1,0 +1,449 @@
+"""The problem builder, family by family, on small hand-made claims tables.
+
+Every expected number is worked out by hand in the comments. ``tiny_model`` and ``claims``
+are shared with ``test_outputs.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.build import WEIGHT_SCALE, Build, build, contribution_multiplier
+from allocator.policy import PolicyModel
+from allocator.scenario import Contribution, Scenario
+
+A, B, C = "91450200MA5AAAAA1A", "91450200MA5BBBBB2B", "91450200MA5CCCCC3C"
+
+
+def tiny_model(mode: str = "exclude_if_applied", cap: int | None = 100) -> PolicyModel:
+    """Four award clauses and two rules, shaped like the 2025 document's.
+
+    1/growth and 2/recovery share the no-duplicate group ``growth_award`` (provincial type
+    growth); 5/booth and 5/launch are of provincial type market, 5/launch all-or-nothing;
+    9/district pays districts. Clause 18 states the fund cap, clause 20 stacking and the
+    provincial rule.
+    """
+
+    def item(
+        id_: str,
+        *,
+        group: str | None = None,
+        ptype: str | None = None,
+        aon: bool = False,
+        recipient: str = "enterprise",
+    ) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": id_,
+            "title": f"the {id_} award",
+            "recipient": recipient,
+            "conditions": [{"id": "ok", "text": "规上", "expr": "above_scale"}],
+            "formula": {"type": "fixed", "amount": "amount"},
+            "params": {
+                "amount": {"value": 10, "unit": "万元", "basis": "assumed", "rationale": "test"}
+            },
+            "exclusive_group": group,
+            "provincial_type": ptype,
+            "all_or_nothing": aon,
+        }
+        if recipient == "district":
+            d["aggregate"] = {"above_scale": "any"}
+        return d
+
+    def rule(clause: str, **kw: Any) -> dict[str, Any]:
+        return {"basis": "document", "quote": "原文", "clause": clause, **kw}
+
+    def clause(id_: str, *items: dict[str, Any], kind: str = "award") -> dict[str, Any]:
+        return {
+            "id": id_,
+            "label": f"（{id_}）",
+            "kind": kind,
+            "title": f"clause {id_}",
+            "quote": "原文",
+            "items": list(items),
+        }
+
+    return PolicyModel.model_validate(
+        {
+            "title": "Tiny policy",
+            "document_number": None,
+            "issuer": "柳州市人民政府",
+            "issue_date": None,
+            "status": "draft",
+            "valid_from": "2026-01-01",
+            "valid_until": "2026-03-31",
+            "source": "nowhere",
+            "rules": {
+                "fund_cap": rule("18", value_wan=cap),
+                "rounding": rule("18", rule="floor_wan"),
+                "stacking": rule("20", default="stack"),
+                "provincial": rule("20", mode=mode),
+            },
+            "clauses": [
+                clause("1", item("growth", group="growth_award", ptype="growth")),
+                clause("2", item("recovery", group="growth_award", ptype="growth")),
+                clause(
+                    "5", item("booth", ptype="market"), item("launch", ptype="market", aon=True)
+                ),
+                clause("9", item("district", recipient="district")),
+                clause("18", kind="rule"),
+                clause("20", kind="rule"),
+            ],
+        }
+    )
+
+
+FIRMS = {
+    A: ("柳州甲钢铁有限公司", "柳南区", "steel", 0),
+    B: ("柳州乙汽配有限公司", "柳北区", "auto_parts", 1),
+    C: ("柳州丙机械有限公司", "柳南区", "machinery", 2),
+}
+ITEMS = {
+    "1/growth": ("growth_award", "growth", False),
+    "2/recovery": ("growth_award", "growth", False),
+    "5/booth": ("", "market", False),
+    "5/launch": ("", "market", True),
+    "9/district": ("", "", False),
+}
+
+
+def claims(*rows: tuple[Any, ...]) -> pd.DataFrame:
+    """A claims table from ``(recipient, item key, claim, **extras)`` rows.
+
+    A recipient is a firm's credit code or a district name. Extras: ``applied``,
+    ``eligible``, ``provincial_applied``, ``provincial_award_wan``.
+    """
+    records = []
+    for row in rows:
+        rid, key, claim, *rest = row
+        extra: dict[str, Any] = rest[0] if rest else {}
+        clause_id, item_id = key.split("/")
+        group, ptype, aon = ITEMS[key]
+        if rid in FIRMS:
+            name, district, industry, firm_row = FIRMS[rid]
+            kind = "enterprise"
+        else:
+            name, district, industry, firm_row, kind = rid, rid, "", -1, "district"
+        records.append(
+            {
+                "recipient_kind": kind,
+                "recipient_id": rid,
+                "recipient_name": name,
+                "district": district,
+                "industry": industry,
+                "clause_id": clause_id,
+                "item_id": item_id,
+                "item_key": key,
+                "eligible": extra.get("eligible", True),
+                "applied": extra.get("applied", True),
+                "amount": float(claim),
+                "claim_wan": claim,
+                "exclusive_group": group,
+                "all_or_nothing": aon,
+                "provincial_type": ptype,
+                "provincial_applied": extra.get("provincial_applied", False),
+                "provincial_award_wan": extra.get("provincial_award_wan", 0),
+                "firm_row": firm_row,
+            }
+        )
+    frame = pd.DataFrame.from_records(records)
+    for col in ("claim_wan", "provincial_award_wan", "firm_row"):
+        frame[col] = frame[col].astype(np.int64)
+    return frame
+
+
+@dataclass(frozen=True)
+class Claims:
+    """Stands in for allocator.claims.Claims: only the table matters to the builder."""
+
+    table: pd.DataFrame
+
+
+def scenario(**kw: Any) -> Scenario:
+    return Scenario.model_validate({"name": "t", "model": "m.yaml", "data": "d.csv", **kw})
+
+
+def run_build(table: pd.DataFrame, model: PolicyModel | None = None, **kw: Any) -> Build:
+    enterprises = kw.pop("enterprises", None)
+    return build(Claims(table), scenario(**kw), model or tiny_model(), enterprises=enterprises)
+
+
+def family(b: Build, name: str) -> dict[str, tuple[list[int], int, str]]:
+    """label -> (members as variable indices, rhs, clause id) for one family."""
+    for fam in b.problem.families:
+        if fam.name == name:
+            return {
+                label: (m.tolist(), int(r), fam.clause_id)
+                for label, m, r in zip(fam.labels, fam.members, fam.rhs, strict=True)
+            }
+    return {}
+
+
+def var_of(b: Build, rid: str, key: str) -> int:
+    rows = b.rows
+    hit = rows[(rows["recipient_id"] == rid) & (rows["item_key"] == key)]
+    assert len(hit) == 1
+    return int(hit["var"].iloc[0])
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_rows_order_variables_and_fund_cap() -> None:
+    table = claims(
+        ("柳南区", "9/district", 50),
+        (B, "1/growth", 20),
+        (A, "5/booth", 6),
+        (A, "1/growth", 30),
+        (C, "5/booth", 0, {"eligible": False}),
+        (C, "2/recovery", 8, {"applied": False}),
+        (C, "5/launch", 0),
+    )
+    b = run_build(table)
+    # Eligible rows only, item in document order, then recipient id.
+    assert list(zip(b.rows["item_key"], b.rows["recipient_id"], strict=True)) == [
+        ("1/growth", A),
+        ("1/growth", B),
+        ("2/recovery", C),
+        ("5/booth", A),
+        ("5/launch", C),
+        ("9/district", "柳南区"),
+    ]
+    # Variables: positive claims applied for; C's recovery was not applied for, C's launch is 0.
+    assert b.rows["var"].tolist() == [0, 1, -1, 2, -1, 3]
+    assert b.problem.upper.tolist() == [30, 20, 6, 50]
+    assert b.problem.rank.tolist() == [0, 1, 2, 3]
+    assert b.rows["note"].iloc[2].startswith("not applied for")
+    assert family(b, "fund_cap") == {"fund_cap": ([0, 1, 2, 3], 100, "18")}
+    assert b.problem.budget == 100
+    assert b.infeasible == []
+
+
+def test_fund_cap_from_the_scenario_when_the_document_states_none() -> None:
+    b = run_build(claims((A, "1/growth", 30)), tiny_model(cap=None), budget_wan=70)
+    assert family(b, "fund_cap") == {"fund_cap": ([0], 70, "scenario")}
+    assert (b.budget.source, b.budget.document_cap_wan) == ("scenario", None)
+
+
+def test_provincial_exclude_if_applied() -> None:
+    # 2025 （二十）: A applied for the provincial growth award, so its city growth claim gets
+    # no variable; its booth claim (type market) is untouched; B did not apply.
+    table = claims(
+        (A, "1/growth", 30, {"provincial_applied": True}),
+        (B, "1/growth", 20),
+        (A, "5/booth", 6),
+    )
+    b = run_build(table)
+    assert var_of(b, A, "1/growth") == -1
+    assert b.rows["note"].iloc[0] == (
+        "provincial: applied for the provincial award of the same type (clause 20)"
+    )
+    assert b.problem.upper.tolist() == [20, 6]
+    assert b.problem.claims["recipient_id"].tolist() == [B, A]
+
+
+def test_provincial_better_of_item_by_item() -> None:
+    # 2026 十一（三）: one payable item of the type, so the city pays claim − provincial.
+    # A: 30 − 12 = 18. B: 5 − 9 < 0, no variable.
+    # C: growth and recovery are one no-duplicate group: at most one is paid, so each is
+    #    reduced on its own: 25 − 10 = 15 and 8 − 10 < 0.
+    table = claims(
+        (A, "1/growth", 30, {"provincial_award_wan": 12}),
+        (B, "1/growth", 5, {"provincial_award_wan": 9}),
+        (C, "1/growth", 25, {"provincial_award_wan": 10}),
+        (C, "2/recovery", 8, {"provincial_award_wan": 10}),
+    )
+    b = run_build(table, tiny_model("better_of"))
+    assert b.rows["upper_wan"].tolist() == [18, 0, 15, 0]
+    assert b.rows["var"].tolist() == [0, -1, 1, -1]
+    notes = b.rows["note"].tolist()
+    assert notes[0] == (
+        "provincial: less the provincial award of the same type (12万元): better of the two, "
+        "not both (clause 20)"
+    )
+    assert "(9万元) is not below the claim" in notes[1]
+    assert family(b, "provincial") == {}
+
+
+def test_provincial_better_of_stacking_items() -> None:
+    # A's booth (6) and launch (8) are both type market and stack: the firm gets the better of
+    # 14 from the city and 10 from the province, so the city pays at most 14 − 10 = 4 for the
+    # two together: one provincial row, uppers min(6, 4) and min(8, 4).
+    # B's booth (3) and launch (2) against a provincial 5: 5 − 5 = 0, no variables.
+    table = claims(
+        (A, "5/booth", 6, {"provincial_award_wan": 10}),
+        (A, "5/launch", 8, {"provincial_award_wan": 10}),
+        (B, "5/booth", 3, {"provincial_award_wan": 5}),
+        (B, "5/launch", 2, {"provincial_award_wan": 5}),
+    )
+    b = run_build(table, tiny_model("better_of"))
+    assert b.rows["upper_wan"].tolist() == [4, 0, 4, 0]
+    assert b.rows["var"].tolist() == [0, -1, 1, -1]
+    assert family(b, "provincial") == {f"provincial[market][{A}]": ([0, 1], 4, "20")}
+    assert "together at most 4万元" in b.rows["note"].iloc[0]
+    assert "is not below the firm's city claims" in b.rows["note"].iloc[1]
+
+
+def test_firm_caps_only_where_they_can_bind() -> None:
+    # A claims 30 + 6 = 36 > 25: a row. B claims 20: none. The district is no firm.
+    table = claims(
+        (A, "1/growth", 30),
+        (B, "1/growth", 20),
+        (A, "5/booth", 6),
+        ("柳南区", "9/district", 50),
+    )
+    b = run_build(table, firm_cap_wan=25)
+    assert family(b, "firm_cap") == {f"firm_cap[{A}]": ([0, 2], 25, "scenario")}
+
+
+def test_district_caps_and_floors() -> None:
+    # 柳南区 holds A (growth 30, booth 6) and the district's own award 50; 柳北区 holds B (20).
+    table = claims(
+        (A, "1/growth", 30),
+        (B, "1/growth", 20),
+        (A, "5/booth", 6),
+        ("柳南区", "9/district", 50),
+    )
+    b = run_build(table, district_floors={"柳南区": 10}, district_caps={"柳北区": 15})
+    assert family(b, "district_floor") == {"district_floor[柳南区]": ([0, 2, 3], 10, "scenario")}
+    assert family(b, "district_cap") == {"district_cap[柳北区]": ([1], 15, "scenario")}
+    senses = {f.name: f.sense for f in b.problem.families}
+    assert (senses["district_floor"], senses["district_cap"]) == (">=", "<=")
+    assert b.infeasible == []
+
+
+def test_floors_that_cannot_be_met_are_reported() -> None:
+    # 柳南区's claims total 30 < its floor 50, 柳北区's 20 < 60 (reported in the order of
+    # schema.DISTRICTS); the floors add up to 60 + 50 = 110 > 100.
+    table = claims((A, "1/growth", 30), (B, "1/growth", 20))
+    b = run_build(table, district_floors={"柳北区": 60, "柳南区": 50})
+    assert b.infeasible == [
+        "district_floor[柳南区] = 50万元 exceeds all the claims of the district together (30万元)",
+        "district_floor[柳北区] = 60万元 exceeds all the claims of the district together (20万元)",
+        "the district floors add up to 110万元, more than the budget of 100万元",
+    ]
+
+
+def test_exclusive_groups_of_the_model_and_the_scenario() -> None:
+    # The model's growth_award group: A has growth and recovery (a row), B only growth (none).
+    # The scenario's extra group over the two fair items: A has both (a row).
+    table = claims(
+        (A, "1/growth", 30),
+        (A, "2/recovery", 8),
+        (B, "1/growth", 20),
+        (A, "5/booth", 6),
+        (A, "5/launch", 8),
+    )
+    b = run_build(table, exclusive_groups=[{"name": "fairs", "items": ["5/booth", "5/launch"]}])
+    p = b.problem
+    got = {
+        label: (m.tolist(), c)
+        for label, m, c in zip(p.exclusive_labels, p.exclusive, p.exclusive_clause_ids, strict=True)
+    }
+    assert got == {
+        f"no_duplicate[growth_award][{A}]": ([0, 2], "20"),
+        f"no_duplicate[fairs][{A}]": ([3, 4], "scenario"),
+    }
+    assert b.exclusive_groups == ["growth_award", "fairs"]
+    assert p.all_or_nothing.tolist() == [False, False, False, False, True]
+
+
+def test_sub_budgets_by_clause_and_by_item() -> None:
+    table = claims(
+        (A, "1/growth", 30),
+        (C, "2/recovery", 8),
+        (A, "5/booth", 6),
+        (A, "5/launch", 8),
+    )
+    b = run_build(
+        table,
+        sub_budgets=[
+            {"name": "growth", "clauses": ["1", "2"], "budget_wan": 40},
+            {"name": "booths", "clauses": ["5/booth"], "budget_wan": 5},
+        ],
+    )
+    assert family(b, "sub_budget") == {
+        "sub_budget[growth]": ([0, 1], 40, "scenario"),
+        "sub_budget[booths]": ([2], 5, "scenario"),
+    }
+
+
+def test_weights_multiply_and_scale_to_integers() -> None:
+    # A's booth: clause 5 (2) × steel (1.5) × 柳南区 (0.5) = 1.5 -> 1500.
+    # A's launch: item 5/launch (3 replaces clause 5's 2) × 1.5 × 0.5 = 2.25 -> 2250.
+    # B's growth: no weight applies -> 1000. The district: 柳南区 0.5 -> 500.
+    table = claims(
+        (B, "1/growth", 20),
+        (A, "5/booth", 6),
+        (A, "5/launch", 8),
+        ("柳南区", "9/district", 50),
+    )
+    b = run_build(
+        table,
+        weights={
+            "clauses": {"5": 2, "5/launch": 3},
+            "industries": {"steel": 1.5},
+            "districts": {"柳南区": 0.5},
+        },
+    )
+    assert b.problem.weight.tolist() == [1000, 1500, 2250, 500]
+    # A tiny weight still leaves a positive integer.
+    b = run_build(claims((B, "1/growth", 20)), weights={"districts": {"柳北区": 0.0001}})
+    assert b.problem.weight.tolist() == [1]
+    assert WEIGHT_SCALE == 1000
+
+
+def test_contribution_multiplier_by_hand() -> None:
+    # Output before / now: A 100 -> 110, B 200 -> 260, C 0 -> 50.
+    # Growth rate: A 0.1, B 0.3, C undefined (no base): ranks A 0, B 1, C 0.
+    # Increment: A 10, B 60, C 50: ranks A 0, C 0.5, B 1.
+    # With a = 1, b = 2: A 1 + 0 + 0 = 1; B 1 + 1 + 2 = 4; C 1 + 0 + 1 = 2.
+    enterprises = pd.DataFrame(
+        {"output_2024q1": [100.0, 200.0, 0.0], "output_2025q1": [110.0, 260.0, 50.0]}
+    )
+    mult = contribution_multiplier(enterprises, Contribution(growth=1, increment=2))
+    assert mult.tolist() == [1.0, 4.0, 2.0]
+    table = claims(
+        (A, "1/growth", 30),
+        (B, "1/growth", 20),
+        (C, "1/growth", 20),
+        ("柳南区", "9/district", 50),
+    )
+    b = run_build(
+        table,
+        weights={"contribution": {"growth": 1, "increment": 2}},
+        enterprises=enterprises,
+    )
+    assert b.problem.weight.tolist() == [1000, 4000, 2000, 1000]
+
+
+def test_contribution_ranks_ties_and_missing_figures() -> None:
+    # Increments 5, 5, 20 and one firm without figures: ties share rank (0 + 0.5) / 2 ... the
+    # average rank 1.5 of positions 1 and 2 gives (1.5 − 1) / 2 = 0.25; the top firm 1; the
+    # firm without figures 0.
+    enterprises = pd.DataFrame(
+        {
+            "output_2024q1": [10.0, 20.0, 30.0, np.nan],
+            "output_2025q1": [15.0, 25.0, 50.0, 40.0],
+        }
+    )
+    mult = contribution_multiplier(enterprises, Contribution(increment=1))
+    assert mult.tolist() == [1.25, 1.25, 2.0, 1.0]
+
+
+def test_no_variable_when_nothing_is_eligible() -> None:
+    b = run_build(claims((A, "1/growth", 30, {"eligible": False})))
+    assert b.problem.size == 0
+    assert len(b.rows) == 0
+    assert family(b, "fund_cap") == {"fund_cap": ([], 100, "18")}
+
+
+def test_claims_naming_unknown_items_are_refused() -> None:
+    table = claims((A, "1/growth", 30))
+    table.loc[0, "item_key"] = "99/x"
+    with pytest.raises(ValueError, match="99/x"):
+        run_build(table)

@@ -1,0 +1,334 @@
+"""The output folder: awards with reasons, constraint rows, result.json, the workbook, and
+atomic replacement. Allocations are written by hand, so every expectation is exact."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator import outputs
+from allocator.build import Build
+from allocator.errors import InputError
+from allocator.outputs import (
+    InputFile,
+    RunResult,
+    awards_table,
+    check_out_dir,
+    constraints_table,
+    write_outputs,
+)
+from allocator.problem import Allocation, Rule, Status
+from allocator.scenario import LoadedScenario, Scenario
+from test_build import A, B, C, claims, run_build, tiny_model
+
+
+def example() -> Build:
+    """Budget 40, firm cap 25.
+
+    Variables in order: v0 A 1/growth 30, v1 A 2/recovery 8 (one no-duplicate group with v0),
+    v2 A 5/booth 6, v3 C 5/launch 8 (all-or-nothing), v4 柳南区 9/district 50. B's growth
+    claim of 20 is no variable: B applied for the provincial growth award (clause 20).
+    A's claims add up to 44 > 25, so firm_cap[A] holds v0, v1, v2.
+    """
+    table = claims(
+        (A, "1/growth", 30),
+        (B, "1/growth", 20, {"provincial_applied": True}),
+        (A, "2/recovery", 8),
+        (A, "5/booth", 6),
+        (C, "5/launch", 8),
+        ("柳南区", "9/district", 50),
+    )
+    return run_build(table, budget_wan=40, firm_cap_wan=25)
+
+
+def allocation(
+    award: list[int],
+    frozen: list[str],
+    rule: Rule = Rule.PRIORITY,
+    levels: list[float] | None = None,
+    status: Status = Status.OPTIMAL,
+) -> Allocation:
+    n = len(award)
+    return Allocation(
+        award=np.array(award, dtype=np.int64),
+        status=status,
+        rule=rule,
+        objective=123.0,
+        best_bound=123.0,
+        levels=np.array(levels if levels is not None else [np.nan] * n, dtype=np.float64),
+        frozen_by=frozen,
+        phases=[("priority", 0.01)],
+    )
+
+
+# The hand solution: A gets 25 from growth (its cap), nothing for recovery (the group already
+# pays growth) or booth (A is at its cap, and the budget is spent); C's launch is all or
+# nothing and the 15 left go to the district, which exhausts the budget of 40.
+HAND = [25, 0, 0, 0, 15]
+HAND_FROZEN = [f"firm_cap[{A}]", f"no_duplicate[growth_award][{A}]", "", "all_or_nothing", ""]
+
+
+def test_awards_rows_and_reasons() -> None:
+    b = example()
+    awards = awards_table(b, allocation(HAND, HAND_FROZEN))
+    assert list(awards.columns) == list(outputs.AWARD_COLUMNS)
+    got = list(
+        zip(
+            awards["recipient_id"],
+            awards["item_key"],
+            awards["claim_wan"],
+            awards["award_wan"],
+            awards["reason"],
+            strict=True,
+        )
+    )
+    assert got == [
+        (A, "1/growth", 30, 25, f"firm_cap[{A}] binding"),
+        (
+            B,
+            "1/growth",
+            20,
+            0,
+            "provincial: applied for the provincial award of the same type (clause 20)",
+        ),
+        (A, "2/recovery", 8, 0, "no_duplicate[growth_award]: another item of the group was chosen"),
+        # Not named by the solver: the first binding row holding it, the fund cap.
+        (A, "5/booth", 6, 0, "fund_cap binding (clause 18)"),
+        (C, "5/launch", 8, 0, "all_or_nothing: not funded"),
+        ("柳南区", "9/district", 50, 15, "fund_cap binding (clause 18)"),
+    ]
+    assert awards["award_wan"].dtype == np.int64
+
+
+def test_constraint_rows() -> None:
+    b = example()
+    cons = constraints_table(b, allocation(HAND, HAND_FROZEN))
+    assert list(cons.columns) == list(outputs.CONSTRAINT_COLUMNS)
+    rows = [tuple(r) for r in cons.itertuples(index=False)]
+    assert rows == [
+        ("fund_cap", "fund_cap", "18", "<=", 40, 40, 0, True, 5),
+        (f"firm_cap[{A}]", "firm_cap", "scenario", "<=", 25, 25, 0, True, 3),
+        (f"no_duplicate[growth_award][{A}]", "no_duplicate", "20", "<=", 1, 1, 0, True, 2),
+    ]
+
+
+def test_binding_when_no_member_can_take_one_more() -> None:
+    # B's growth 20 is paid in full; C's launch (8, all or nothing) is not. Budget 25 leaves
+    # a slack of 5, less than the 8 the launch would need: the fund cap binds all the same.
+    b = run_build(claims((B, "1/growth", 20), (C, "5/launch", 8)), budget_wan=25)
+    cons = constraints_table(b, allocation([20, 0], ["", ""]))
+    assert cons[["lhs", "slack", "binding"]].values.tolist() == [[20, 5, True]]
+    # With an ordinary claim below its claim instead, a slack of 5 leaves room: not binding.
+    b = run_build(claims((B, "1/growth", 20), (C, "5/booth", 8)), budget_wan=25)
+    cons = constraints_table(b, allocation([20, 0], ["", ""]))
+    assert cons[["lhs", "slack", "binding"]].values.tolist() == [[20, 5, False]]
+
+
+def test_floor_rows_and_slack() -> None:
+    b = run_build(claims((A, "1/growth", 30), (B, "1/growth", 20)), district_floors={"柳南区": 10})
+    cons = constraints_table(b, allocation([12, 20], ["", ""]))
+    floor = cons[cons["family"] == "district_floor"]
+    assert floor[["name", "sense", "lhs", "rhs", "slack", "binding"]].values.tolist() == [
+        ["district_floor[柳南区]", ">=", 12, 10, 2, False]
+    ]
+
+
+def test_level_rule_reasons_and_provincial_better_of() -> None:
+    # better_of: A's growth 30 less the provincial 12 gives an upper bound of 18; the
+    # proportional rule pays 9 = 0.5 × 18. B's growth 20 gets 10 = 0.5 × 20.
+    table = claims(
+        (A, "1/growth", 30, {"provincial_award_wan": 12}),
+        (B, "1/growth", 20),
+    )
+    b = run_build(table, tiny_model("better_of"), budget_wan=19)
+    alloc = allocation([9, 10], ["fund_cap", "fund_cap"], Rule.PROPORTIONAL, [0.5, 0.5])
+    awards = awards_table(b, alloc)
+    assert awards["reason"].tolist() == [
+        "provincial: less the provincial award of the same type (12万元): better of the two, "
+        "not both (clause 20); proportional level 0.5000 (fund_cap binding, clause 18)",
+        "proportional level 0.5000 (fund_cap binding, clause 18)",
+    ]
+    # An all-or-nothing award a level rule leaves at 0 says both.
+    b2 = run_build(claims((B, "1/growth", 20), (C, "5/launch", 8)), budget_wan=10)
+    alloc = allocation([10, 0], ["fund_cap", "fund_cap"], Rule.PROPORTIONAL, [0.5, 0.5])
+    assert awards_table(b2, alloc)["reason"].iloc[1] == (
+        "proportional level 0.5000 (fund_cap binding, clause 18); all_or_nothing: not funded"
+    )
+    # Paid what the provincial rule leaves: the reason is the provincial rule alone.
+    awards = awards_table(b, allocation([18, 1], ["", "fund_cap"]))
+    assert awards["reason"].iloc[0].startswith("provincial: less the provincial award")
+    assert awards["reason"].iloc[1] == "fund_cap binding (clause 18)"
+
+
+# --------------------------------------------------------------------------------------------
+# Writing the folder
+
+
+def make_run(tmp_path: Path, alloc: Allocation | None = None, **kw: Any) -> RunResult:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir(exist_ok=True)
+    files = {}
+    for name in ("scenario.yaml", "model.yaml", "data.csv"):
+        (inputs / name).write_text(name, encoding="utf-8")
+        files[name] = inputs / name
+    spec = Scenario.model_validate(
+        {"name": "t", "model": "model.yaml", "data": "data.csv", "budget_wan": 40}
+    )
+    loaded = LoadedScenario(
+        spec, files["scenario.yaml"], files["model.yaml"], (files["data.csv"],), "0" * 64
+    )
+    b = example()
+    return RunResult(
+        scenario=loaded,
+        model=tiny_model(),
+        build=b,
+        allocation=alloc if alloc is not None else allocation(HAND, HAND_FROZEN),
+        status=kw.pop("status", Status.OPTIMAL),
+        message=kw.pop("message", ""),
+        inputs=[
+            InputFile("scenario", files["scenario.yaml"], "scenario.yaml", "1" * 64),
+            InputFile("model", files["model.yaml"], "model.yaml", "2" * 64),
+            InputFile("data", files["data.csv"], "data.csv", "3" * 64),
+        ],
+        command="allocate run scenario.yaml",
+        timings={"load": 0.1, "solve": 0.2},
+        versions={"allocate": "0.1.0"},
+    )
+
+
+def test_folder_contents_and_result_json(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "t"
+    written = write_outputs(out, make_run(tmp_path))
+    assert sorted(p.name for p in written) == sorted(outputs.OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(outputs.OUTPUT_FILES)
+    doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    # Claims of eligible rows: 30 + 20 + 8 + 6 + 8 + 50 = 122; awarded 25 + 15 = 40.
+    assert (doc["status"], doc["budget_wan"], doc["budget_source"]) == ("OPTIMAL", 40, "scenario")
+    assert (doc["total_claim_wan"], doc["total_awarded_wan"]) == (122, 40)
+    assert doc["counts"] == {
+        "recipients": 4,
+        "eligible_claims": 6,
+        "variables": 5,
+        "constraint_rows": 3,
+        "funded_claims": 2,
+        "funded_recipients": 2,
+    }
+    assert doc["gap"] == 0.0
+    per_clause = {
+        r["clause_id"]: (r["claim_wan"], r["award_wan"]) for r in doc["totals"]["per_clause"]
+    }
+    assert per_clause == {"1": (50, 25), "2": (8, 0), "5": (14, 0), "9": (50, 15)}
+    per_district = {
+        r["district"]: (r["claim_wan"], r["award_wan"]) for r in doc["totals"]["per_district"]
+    }
+    assert per_district == {"柳南区": (30 + 8 + 6 + 50 + 8, 40), "柳北区": (20, 0)}
+    # Every item's amount is an assumed parameter of the tiny model.
+    assert [p["address"] for p in doc["parameters"]["assumed"]][:2] == [
+        "1/growth/amount",
+        "2/recovery/amount",
+    ]
+    assert doc["inputs"][0] == {"role": "scenario", "path": "scenario.yaml", "sha256": "1" * 64}
+    assert set(doc["timings"]) == {"load", "solve", "write"}
+
+
+def test_workbook_sheets_headers_and_fixed_stamp(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_outputs(out, make_run(tmp_path))
+    book = pd.read_excel(out / "awards.xlsx", sheet_name=None)
+    assert list(book) == ["汇总", "奖补明细", "按条款", "按县区", "约束"]
+    assert list(book["奖补明细"].columns)[:3] == ["对象编号", "对象名称", "对象类型"]
+    assert book["奖补明细"]["奖补金额（万元）"].tolist() == [25, 0, 0, 0, 0, 15]
+    with zipfile.ZipFile(out / "awards.xlsx") as z:
+        core = z.read("docProps/core.xml").decode()
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert core.count(outputs.FIXED_TIME) == 2
+
+
+def test_same_inputs_same_bytes(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_outputs(first, make_run(tmp_path))
+    run = make_run(tmp_path)
+    run.timings = {"load": 9.9}
+    write_outputs(second, run)
+    for name in ("awards.csv", "constraints.csv", "awards.xlsx"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    one = json.loads((first / "result.json").read_bytes())
+    two = json.loads((second / "result.json").read_bytes())
+    assert one.pop("timings") != two.pop("timings")
+    assert one == two
+
+
+def test_csv_text_format(tmp_path: Path) -> None:
+    write_outputs(tmp_path / "o", make_run(tmp_path))
+    text = (tmp_path / "o" / "constraints.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[:2] == [
+        "name,family,clause_id,sense,lhs,rhs,slack,binding,members",
+        "fund_cap,fund_cap,18,<=,40,40,0,true,5",
+    ]
+    assert "\r" not in text
+
+
+def test_a_failure_mid_write_leaves_the_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write_outputs(out, make_run(tmp_path))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outputs, "workbook_bytes", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_outputs(out, make_run(tmp_path, allocation([20, 0, 0, 0, 20], [""] * 5)))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # No temporary folder is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "out"]
+
+
+def test_a_new_run_replaces_the_earlier_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_outputs(out, make_run(tmp_path))
+    write_outputs(out, make_run(tmp_path, allocation([20, 0, 0, 0, 20], [""] * 5)))
+    awards = pd.read_csv(out / "awards.csv")
+    assert awards["award_wan"].tolist() == [20, 0, 0, 0, 0, 20]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "out"]
+
+
+def test_infeasible_run_writes_result_json_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_outputs(out, make_run(tmp_path))  # an earlier complete run is replaced
+    run = make_run(tmp_path, status=Status.INFEASIBLE, message="floors exceed the budget")
+    run.allocation = None
+    write_outputs(out, run)
+    assert [p.name for p in out.iterdir()] == ["result.json"]
+    doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert (doc["status"], doc["message"]) == ("INFEASIBLE", "floors exceed the budget")
+    assert doc["total_awarded_wan"] is None
+    assert doc["files"] == ["result.json"]
+
+
+def test_output_folder_refusals(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    inputs = [f.path for f in run.inputs]
+    for bad in (tmp_path / "inputs", tmp_path):
+        with pytest.raises(InputError, match="holds the input file"):
+            check_out_dir(bad, inputs)
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "todo.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(InputError, match=r"other content: todo\.txt"):
+        write_outputs(foreign, run)
+    assert (foreign / "todo.txt").read_text(encoding="utf-8") == "keep me"
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="expected an output folder"):
+        check_out_dir(a_file, inputs)
+    # An output folder inside the inputs' folder is fine.
+    check_out_dir(tmp_path / "inputs" / "out", inputs)
