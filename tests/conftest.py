@@ -77,3 +77,9 @@ def write_records(write_csv: Callable[..., Path]) -> Callable[..., Path]:
         return write_csv(rows, name, **options)
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _own_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test records its runs in a ledger of its own, never in the working tree."""
+    monkeypatch.setenv("ALLOCATE_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite"))

@@ -243,11 +243,28 @@ class RunEntry:
         facts = _result_facts(result, str(result_path))
         outputs = hash_outputs(folder)
         scenario = Path(scenario_path).expanduser().resolve()
-        scenario_sha = _opt_str(_get(result, "sha256", "scenario"))
+        # result.json lists its inputs as {"role", "path", "sha256"}; older folders may carry
+        # a "sha256" mapping instead.
+        inputs = result.get("inputs")
+        by_role: dict[str, list[str]] = {}
+        if isinstance(inputs, list):
+            for entry in inputs:
+                if isinstance(entry, dict) and "role" in entry and "sha256" in entry:
+                    by_role.setdefault(str(entry["role"]), []).append(str(entry["sha256"]))
+        scenario_sha = _opt_str(_get(result, "sha256", "scenario")) or next(
+            iter(by_role.get("scenario", [])), None
+        )
         if scenario_sha is None and scenario.is_file():
             scenario_sha = _sha256_file(scenario)
         data = _get(result, "sha256", "data")
-        data_sha = tuple(str(d) for d in data) if isinstance(data, list) else ()
+        data_sha = (
+            tuple(str(d) for d in data)
+            if isinstance(data, list)
+            else tuple(by_role.get("data", []))
+        )
+        model_sha = _opt_str(_get(result, "sha256", "model")) or next(
+            iter(by_role.get("model", [])), None
+        )
         start, finish = _iso(started_at), _iso(finished_at)
         command = command_line if isinstance(command_line, str) else shlex.join(command_line)
         # The folder path enters the id so that two runs with identical results written in the
@@ -258,7 +275,7 @@ class RunEntry:
             scenario_name=scenario_name or _scenario_name(result) or scenario.stem,
             scenario_path=str(scenario),
             scenario_sha256=scenario_sha,
-            model_sha256=_opt_str(_get(result, "sha256", "model")),
+            model_sha256=model_sha,
             data_sha256=data_sha,
             output_dir=str(folder),
             outputs_sha256=outputs,

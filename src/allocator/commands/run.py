@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import time
 from pathlib import Path
 
 import click
 
-from allocator.commands.options import quiet_option
+from allocator.commands.options import ledger_option, quiet_option
+from allocator.ledger import RunEntry, ledger_url, record_run
 from allocator.outputs import summary
 from allocator.run import run_scenario
 
@@ -66,12 +68,14 @@ class _Progress:
     type=click.IntRange(1, 64),
     help="Solver workers (overrides the scenario).",
 )
+@ledger_option
 @quiet_option
 def run_command(
     scenario: Path,
     out_dir: Path | None,
     time_limit: float | None,
     workers: int | None,
+    ledger: str | None,
     quiet: bool,
 ) -> None:
     """Allocate SCENARIO's budget and write awards, constraints and result to a folder.
@@ -87,6 +91,7 @@ def run_command(
     if workers is not None:
         argv += ["--workers", str(workers)]
     progress = None if quiet else _Progress()
+    started = dt.datetime.now(dt.UTC)
     result, out = run_scenario(
         scenario,
         out_dir=out_dir,
@@ -95,6 +100,17 @@ def run_command(
         command=shlex.join(argv),
         on_phase=progress.phase if progress else None,
         on_progress=progress.solver if progress else None,
+    )
+    # Recorded last, once every output file is in place, so the ledger hashes the final folder.
+    record_run(
+        ledger_url(ledger),
+        RunEntry.from_output_dir(
+            out,
+            scenario_path=scenario,
+            started_at=started,
+            finished_at=dt.datetime.now(dt.UTC),
+            command_line=argv,
+        ),
     )
     if quiet:
         return
