@@ -45,6 +45,14 @@ import pandas as pd
 from allocator.claims import Claims, evaluate
 from allocator.data import load_enterprises
 from allocator.errors import InputError, Problem
+from allocator.formats import (
+    AWARD_COLUMNS,
+    AWARDS,
+    CONSTRAINT_COLUMNS,
+    CONSTRAINTS,
+    RESULT,
+    WORKBOOK,
+)
 from allocator.ledger import check_against_ledger, find_run
 from allocator.policy import PolicyModel, load_model
 from allocator.scenario import Budget, LoadedScenario, Scenario, check_against_model, load_scenario
@@ -54,35 +62,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-# File names and columns as docs/outputs.md states them. Defined here rather than imported
-# from allocator.outputs, which imports the model builder the audit must not depend on.
-AWARDS = "awards.csv"
-CONSTRAINTS = "constraints.csv"
-RESULT = "result.json"
-WORKBOOK = "awards.xlsx"
-AWARD_COLUMNS = (
-    "recipient_id",
-    "recipient_name",
-    "recipient_kind",
-    "district",
-    "industry",
-    "clause_id",
-    "item_key",
-    "claim_wan",
-    "award_wan",
-    "reason",
-)
-CONSTRAINT_COLUMNS = (
-    "name",
-    "family",
-    "clause_id",
-    "sense",
-    "lhs",
-    "rhs",
-    "slack",
-    "binding",
-    "members",
-)
 FIRM_KINDS = ("enterprise", "project")
 EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit less the header: the workbook stops there
 

@@ -41,42 +41,22 @@ import pandas as pd
 
 from allocator.build import NO_DUPLICATE, Build
 from allocator.errors import InputError, Problem
+from allocator.formats import (
+    AWARD_COLUMNS,
+    AWARDS,
+    CONSTRAINT_COLUMNS,
+    CONSTRAINTS,
+    OUTPUT_FILES,
+    REPORT,
+    RESULT,
+    WORKBOOK,
+)
 from allocator.policy import Basis, PolicyModel
 from allocator.problem import Allocation, Rule, Status
 from allocator.report import report_bytes
 from allocator.scenario import LoadedScenario
 from allocator.schema import DISTRICTS
 
-AWARDS = "awards.csv"
-CONSTRAINTS = "constraints.csv"
-RESULT = "result.json"
-WORKBOOK = "awards.xlsx"
-REPORT = "report.html"
-OUTPUT_FILES = (AWARDS, CONSTRAINTS, RESULT, WORKBOOK, REPORT)
-
-AWARD_COLUMNS = (
-    "recipient_id",
-    "recipient_name",
-    "recipient_kind",
-    "district",
-    "industry",
-    "clause_id",
-    "item_key",
-    "claim_wan",
-    "award_wan",
-    "reason",
-)
-CONSTRAINT_COLUMNS = (
-    "name",
-    "family",
-    "clause_id",
-    "sense",
-    "lhs",
-    "rhs",
-    "slack",
-    "binding",
-    "members",
-)
 LEVEL_RULES = (Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD)
 
 # The workbook's fixed creation and modification time, so that equal content gives equal bytes.
