@@ -7,15 +7,18 @@ are shared with ``test_outputs.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.build import WEIGHT_SCALE, Build, build, contribution_multiplier
+from allocator.build import WEIGHT_SCALE, Build, build, check_limits, contribution_multiplier
+from allocator.errors import InputError
 from allocator.policy import PolicyModel
-from allocator.scenario import Contribution, Scenario
+from allocator.problem import FUND_CAP, Family, Problem, Rule
+from allocator.scenario import Budget, Contribution, Scenario
 
 A, B, C = "91450200MA5AAAAA1A", "91450200MA5BBBBB2B", "91450200MA5CCCCC3C"
 
@@ -447,3 +450,101 @@ def test_claims_naming_unknown_items_are_refused() -> None:
     table.loc[0, "item_key"] = "99/x"
     with pytest.raises(ValueError, match="99/x"):
         run_build(table)
+
+
+# --------------------------------------------------------------------------------------------
+# The solver's integer range (docs/reliability.md)
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Two firms in one file: record k is row k + 2."""
+
+    files: tuple[Path, ...] = (Path("data.csv"),)
+
+    def locate(self, index: int) -> tuple[str, int]:
+        return "data.csv", index + 2
+
+
+def _built(upper: list[int], weight: list[int] | None = None, firm_row: int = 0) -> Build:
+    n = len(upper)
+    claims = pd.DataFrame(
+        {
+            "recipient_id": [f"F{i}" for i in range(n)],
+            "item_key": "2/booth",
+            "firm_row": [firm_row] * n,
+        }
+    )
+    up = np.asarray(upper, dtype=np.int64)
+    everyone = np.arange(n, dtype=np.int64)
+    problem = Problem(
+        claims=claims,
+        upper=up,
+        weight=np.asarray(weight or [WEIGHT_SCALE] * n, dtype=np.int64),
+        rank=everyone,
+        all_or_nothing=np.zeros(n, dtype=bool),
+        exclusive=[],
+        exclusive_labels=[],
+        exclusive_clause_ids=[],
+        families=[Family(FUND_CAP, "s", ["fund_cap"], [everyone], np.array([1]), "<=")],
+        budget=1,
+    )
+    return Build(problem, pd.DataFrame(), Budget(1, "scenario", "scenario", None), [], [])
+
+
+def _refused(built: Build, rule: Rule) -> str:
+    with pytest.raises(InputError) as caught:
+        check_limits(built, rule, scenario="scenario.yaml", model="model.yaml", data=_Data())
+    return str(caught.value)
+
+
+def test_a_claim_of_two_to_the_20_is_taken_by_proportional() -> None:
+    check_limits(
+        _built([2**20, 5]), Rule.PROPORTIONAL, scenario="s.yaml", model="m.yaml", data=_Data()
+    )
+
+
+def test_a_claim_beyond_the_proportional_grid_is_named_by_its_row() -> None:
+    message = _refused(_built([5, 2**20 + 1], firm_row=1), Rule.PROPORTIONAL)
+    assert message == (
+        "data.csv, row 3: expected a claim of at most 1,048,576万元 (2^20), the largest the "
+        "proportional rule's exact ratios take (found 1,048,577万元 for F1 under item 2/booth)"
+    )
+    # Other rules take it; a claim of no firm is named in the model.
+    check_limits(
+        _built([2**20 + 1]), Rule.EQUAL_AWARDS, scenario="s.yaml", model="m.yaml", data=_Data()
+    )
+    assert _refused(_built([2**20 + 1], firm_row=-1), Rule.PROPORTIONAL).startswith(
+        "model.yaml: expected a claim of at most 1,048,576万元"
+    )
+
+
+def test_claims_totalling_two_to_the_52_are_refused() -> None:
+    message = _refused(_built([2**51, 2**51]), Rule.PRIORITY)
+    assert message == (
+        "data.csv: expected claims totalling less than 4,503,599,627,370,496万元 (2^52, below "
+        "which the engine's sums are exact) (found 4,503,599,627,370,496万元 in 2 claims)"
+    )
+
+
+def test_the_tie_break_beyond_the_solver_range_is_refused() -> None:
+    # 3,000 claims of 2^40万元: 3.3e15 in total (below 2^52) and Σ 1000 × claim = 3.3e18
+    # (below 2^62), but Σ (n − rank) × claim = 4,501,500 × 2^40 ≈ 4.95e18 is above 2^62 − 1.
+    message = _refused(_built([2**40] * 3000), Rule.PRIORITY)
+    assert message == (
+        "data.csv: expected Σ (n − rank) × claim, the priority tie-break, of at most "
+        "4,611,686,018,427,387,903 (2^62 − 1, the largest sum the solver accepts) (found "
+        f"{4_501_500 * 2**40:,} for n = 3,000 claims)"
+    )
+
+
+def test_weights_beyond_the_solver_range_name_the_scenario_key() -> None:
+    message = _refused(_built([2**40, 5], weight=[10**7, 1000]), Rule.PRIORITY)
+    assert message.startswith(
+        "scenario.yaml, key 'weights': expected Σ weight × claim (weights in thousandths) of at "
+        "most 4,611,686,018,427,387,903"
+    )
+    assert message.endswith(
+        f"(found {10**7 * 2**40 + 5000:,}; the largest term 10,000,000 × "
+        f"{2**40:,}万元 for F0 under item 2/booth)"
+    )

@@ -3,6 +3,7 @@ with known winners and losers, and the 2026 sample under two fairness rules."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -476,9 +477,11 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Path]
 def test_sample_2026_proportional_against_priority(sample_runs: list[Path], tmp_path: Path) -> None:
     runs = load_runs(sample_runs)
     c = compare(runs)
+    # A run names its engine with the version that solved it.
+    cp_sat = f"CP-SAT {importlib.metadata.version('ortools')}"
     assert c.labels == [
-        "liuzhou-2026-q1 · proportional · CP-SAT",
-        "liuzhou-2026-q1 · priority · CP-SAT",
+        f"liuzhou-2026-q1 · proportional · {cp_sat}",
+        f"liuzhou-2026-q1 · priority · {cp_sat}",
     ]
     for run in runs:
         doc = run.result

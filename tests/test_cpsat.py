@@ -174,6 +174,47 @@ def test_exclusive_group_pays_one_member() -> None:
     assert result.award.tolist() == [0, 4, 2]
 
 
+def share_rows(model: cpsat.Model) -> list[tuple[list[int], list[int], int]]:
+    """The rows over awards alone of the no-duplicate groups: (variables, coefficients, rhs)."""
+    awards = {v.index for v in model.x}
+    return [
+        (list(c.linear.vars), list(c.linear.coeffs), list(c.linear.domain)[-1])
+        for c in model.cp.proto.constraints
+        if c.name.startswith("no_duplicate")
+        and len(c.linear.vars) > 1
+        and set(c.linear.vars) <= awards
+    ]
+
+
+def test_exclusive_group_also_gets_its_share_row() -> None:
+    # Claims 4 and 6 in one group: Σ x/upper <= 1 as 3·x0 + 2·x1 <= 12 (12 = lcm(4, 6)), the
+    # row that makes CP-SAT's linear relaxation of the group as tight as HiGHS's.
+    model = cpsat.build(problem([4, 6, 5], exclusive=[[0, 1]]))
+    assert share_rows(model) == [([0, 1], [3, 2], 12)]
+    result = optimum(model, [1, 1, 1])
+    assert result.award is not None
+    assert result.award.tolist() == [0, 6, 5]
+
+
+def test_share_row_scale_stops_at_two_to_the_31() -> None:
+    # 1,000,003 and 1,000,033 are prime: their lcm (about 1e12) is beyond the cap, so the row
+    # is Σ floor(2^31/upper)·x <= 2^31, looser than Σ x/upper <= 1 but never cutting off a
+    # member paid in full: the larger one alone is the optimum.
+    model = cpsat.build(problem([1_000_003, 1_000_033], exclusive=[[0, 1]]))
+    assert share_rows(model) == [([0, 1], [2147, 2147], 2**31)]
+    result = optimum(model, [1, 1])
+    assert result.award is not None
+    assert result.award.tolist() == [0, 1_000_033]
+
+
+def test_no_share_row_once_a_member_is_fixed_or_alone() -> None:
+    paid = np.array([3, 0, 0], dtype=np.int64)  # claim 0 fixed at its 3: claim 1 is held at 0
+    upper = np.array([3, 4, 5], dtype=np.int64)
+    assert share_rows(cpsat.build(problem([3, 4, 5], exclusive=[[0, 1]]), paid, upper)) == []
+    upper = np.array([3, 0, 5], dtype=np.int64)  # claim 1 can get nothing: nobody to exclude
+    assert share_rows(cpsat.build(problem([3, 4, 5], exclusive=[[0, 1]]), None, upper)) == []
+
+
 def test_exclusive_group_with_a_member_already_paid() -> None:
     # Claim 0 is fixed at 1: claim 1 must stay at 0.
     lower = np.array([1, 0], dtype=np.int64)

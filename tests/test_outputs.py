@@ -250,6 +250,37 @@ def test_workbook_sheets_headers_and_fixed_stamp(tmp_path: Path) -> None:
     assert core.count(outputs.FIXED_TIME) == 2
 
 
+def _openpyxl_bytes(doc: dict[str, Any], awards: pd.DataFrame, cons: pd.DataFrame) -> bytes:
+    """The workbook as pandas and openpyxl write it with every cell, for comparison."""
+    sheets = outputs._workbook_sheets(doc, awards, cons)
+    widths = {k: [outputs._width(f, c) for c in f.columns] for k, f in sheets.items()}
+    return outputs._fixed_zip(outputs._openpyxl_workbook(sheets, widths))
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [
+        # Plain text as openpyxl writes it: escaped, spaces kept, empty and missing alike.
+        [" padded ", "a&<>\"'b", "  ", "", None, "two\nlines", "tab\there", "柳州（模拟）"],
+        # What openpyxl treats otherwise sends the workbook through openpyxl: the same bytes.
+        ["=SUM(A1)", "#N/A", "", "x", "y", "z", "w", "v"],
+        [1, True, 1.0, np.int64(3), "x", None, float("nan"), "z"],
+    ],
+)
+def test_workbook_rows_written_as_openpyxl_writes_them(tmp_path: Path, reasons: list[Any]) -> None:
+    run = make_run(tmp_path)
+    assert run.allocation is not None
+    awards = awards_table(run.build, run.allocation)
+    cons = constraints_table(run.build, run.allocation)
+    doc = outputs.result_document(run, awards, cons)
+    rows = pd.concat([awards] * 2, ignore_index=True).iloc[: len(reasons)].copy()
+    rows["reason"] = pd.Series(reasons, dtype=object)
+    rows["district"] = rows["district"].astype("category")
+    for frame in (awards, rows, awards.iloc[:0]):
+        fast = outputs.workbook_bytes(doc, frame, cons)
+        assert fast == _openpyxl_bytes(doc, frame, cons)
+
+
 def test_same_inputs_same_bytes(tmp_path: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     write_outputs(first, make_run(tmp_path))

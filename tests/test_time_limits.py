@@ -18,6 +18,7 @@ combinatorics, not the size, so the run writes its files in about a second.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -31,6 +32,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from allocator import outputs
 from allocator.cli import main
 
 ALLOCATE = Path(sys.executable).parent / "allocate"
@@ -195,8 +197,11 @@ def _lines(stream: object, into: queue.Queue[str]) -> None:
         into.put(line)
 
 
-def interrupt_once_solving(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run ``allocate`` and send SIGINT when the solver reports its first allocation."""
+def interrupt_once_solving(args: list[str], cwd: Path) -> tuple[int, str, float]:
+    """Run ``allocate`` and send SIGINT when the solver reports its first allocation.
+
+    Returns the exit code, stderr and the seconds from SIGINT to the end of the process.
+    """
     proc = subprocess.Popen(
         [str(ALLOCATE), *args],
         cwd=cwd,
@@ -223,7 +228,9 @@ def interrupt_once_solving(args: list[str], cwd: Path) -> tuple[int, str]:
         else:
             pytest.fail("the solver reported no allocation within 60 s:\n" + "".join(seen))
         proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
         code = proc.wait(timeout=60)
+        waited = time.monotonic() - sent
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -234,15 +241,9 @@ def interrupt_once_solving(args: list[str], cwd: Path) -> tuple[int, str]:
                 stream.close()
     while not lines.empty():
         seen.append(lines.get())
-    return code, "".join(seen)
+    return code, "".join(seen), waited
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CP-SAT catches SIGINT itself (its parameter catch_sigint_signal defaults to true "
-    "and allocator.cpsat.solve leaves it): Ctrl-C only stops the current search, the run "
-    "goes on, writes the interrupted allocation as FEASIBLE and exits 0",
-)
 def test_ctrl_c_while_solving_writes_nothing(hard: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
@@ -256,11 +257,16 @@ def test_ctrl_c_while_solving_writes_nothing(hard: Path, tmp_path: Path) -> None
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     listing = sorted(p.name for p in work.iterdir())
 
-    code, stderr = interrupt_once_solving(["run", "scenario.yaml", "--out", "out"], work)
+    code, stderr, waited = interrupt_once_solving(["run", "scenario.yaml", "--out", "out"], work)
 
     assert code == 130, stderr
+    assert stderr.endswith("allocate: interrupted; nothing written\n"), stderr
+    assert "Traceback" not in stderr
+    # The search stops at once rather than running on to its 60 s limit.
+    assert waited < 10, (waited, stderr)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in work.iterdir()) == listing  # no .out.partial-* left
+    assert not Path(os.environ["ALLOCATE_LEDGER"]).exists()  # the ledger records nothing
 
 
 AFTER_A_SOLVE = textwrap.dedent(
@@ -289,14 +295,75 @@ AFTER_A_SOLVE = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a CP-SAT solve with catch_sigint_signal on, OR-Tools leaves SIGINT at its "
-    "default action rather than Python's handler: a later Ctrl-C (say, while the files are "
-    "written) kills the process at once, so write_outputs cannot remove its temporary folder",
-)
 def test_ctrl_c_after_a_solve_still_reaches_python() -> None:
     proc = subprocess.run(
         [sys.executable, "-c", AFTER_A_SOLVE], capture_output=True, text=True, timeout=60
     )
     assert (proc.returncode, proc.stdout.strip()) == (0, "KeyboardInterrupt"), proc.stderr
+
+
+# An interrupt while the files are written, or during the renames that put the folder in place,
+# in the process itself: the small valid inputs of the bad-input catalogue, an earlier run in
+# the output folder, and a KeyboardInterrupt (or a real SIGINT) at the chosen moment.
+
+SMALL = Path(__file__).resolve().parent / "bad_inputs"
+
+
+def _earlier_run(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """The small inputs copied to ``tmp_path/in``, and a finished run in ``tmp_path/out``."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("scenario.yaml", "model.yaml", "data.csv"):
+        (inputs / name).write_bytes((SMALL / name).read_bytes())
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["run", str(inputs / "scenario.yaml"), "--out", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    Path(os.environ["ALLOCATE_LEDGER"]).unlink()
+    return inputs, out, {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def _check_nothing_written(tmp_path: Path, out: Path, before: dict[str, bytes]) -> None:
+    assert {p.name: p.read_bytes() for p in sorted(out.iterdir())} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no partial, no old
+    assert not Path(os.environ["ALLOCATE_LEDGER"]).exists()
+
+
+def test_ctrl_c_while_writing_removes_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs, out, before = _earlier_run(tmp_path)
+    write_files = outputs._write_files
+
+    def interrupted(folder: Path, run: outputs.RunResult) -> list[str]:
+        write_files(folder, run)  # every file in the temporary folder, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs, "_write_files", interrupted)
+    result = CliRunner().invoke(main, ["run", str(inputs / "scenario.yaml"), "--out", str(out)])
+
+    assert result.exit_code == 130, result.output
+    assert result.stderr.endswith("allocate: interrupted; nothing written\n"), result.stderr
+    _check_nothing_written(tmp_path, out, before)
+
+
+def test_ctrl_c_during_the_renames_puts_the_earlier_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs, out, before = _earlier_run(tmp_path)
+    renames: list[tuple[str, str]] = []
+    rename = os.rename
+
+    def interrupted(src: Path, dst: Path) -> None:
+        if not renames:
+            signal.raise_signal(signal.SIGINT)  # a real Ctrl-C, as the earlier run moves aside
+        renames.append((Path(src).name, Path(dst).name))
+        rename(src, dst)
+
+    monkeypatch.setattr(outputs.os, "rename", interrupted)
+    result = CliRunner().invoke(main, ["run", str(inputs / "scenario.yaml"), "--out", str(out)])
+
+    assert result.exit_code == 130, result.output
+    assert result.stderr.endswith("allocate: interrupted; nothing written\n"), result.stderr
+    # The earlier run aside, the new one in; then, seeing the Ctrl-C, both undone.
+    assert [dst.split("-")[0] for _, dst in renames] == [".out.old", "out", ".out.partial", "out"]
+    _check_nothing_written(tmp_path, out, before)

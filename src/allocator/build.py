@@ -28,12 +28,16 @@ Everything is vectorised (numpy and pandas group-bys); there is no Python loop p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from allocator.cpsat import MAX_LINEAR
+from allocator.errors import InputError
+from allocator.errors import Problem as Issue
 from allocator.policy import PolicyModel
 from allocator.problem import (
     DISTRICT_CAP,
@@ -45,7 +49,9 @@ from allocator.problem import (
     Family,
     IntArray,
     Problem,
+    Rule,
 )
+from allocator.rules import MAX_PROPORTIONAL_CLAIM, MAX_TOTAL_CLAIM
 from allocator.scenario import Budget, Contribution, Scenario, settle_budget
 from allocator.schema import DISTRICTS
 
@@ -566,6 +572,123 @@ def _exclusive(
     return members, labels, clause_ids, names
 
 
+# --------------------------------------------------------------------------------------------
+# The solver's integer range
+
+
+class Locator(Protocol):
+    """What :func:`check_limits` needs of :class:`allocator.data.EnterpriseData`."""
+
+    @property
+    def files(self) -> tuple[Path, ...]: ...
+
+    def locate(self, index: int) -> tuple[str, int]: ...
+
+
+def check_limits(
+    built: Build, rule: Rule, *, scenario: str | Path, model: str | Path, data: Locator
+) -> None:
+    """Refuse amounts too large for the engine's exact integers: the solver's integer range.
+
+    A problem is solved only if, in whole 万元 (docs/reliability.md):
+
+    - under ``proportional``, every claim is at most 2**20 (the exact ratio grid multiplies
+      a level up to 2**41 by the claim in 64 bits);
+    - the claims total less than 2**52 (row sums run in float64, exact below 2**53);
+    - ``Σ weight × claim`` (weights in thousandths) and ``Σ (n − rank) × claim``, the two
+      objectives of the priority phases every rule ends with, are at most 2**62 − 1, the
+      largest linear expression CP-SAT accepts.
+
+    Parameters
+    ----------
+    built:
+        The built problem.
+    rule:
+        The scenario's fairness rule.
+    scenario, model:
+        The scenario and policy-model files, to name in messages.
+    data:
+        The enterprise data the claims come from, to name the file and row of a claim.
+
+    Raises
+    ------
+    InputError
+        Every limit exceeded: a claim too large by its data row (recipient and item), the
+        weights by the scenario's ``weights`` key, a total by the data files.
+    """
+    problem = built.problem
+    upper = problem.upper.astype(np.int64)
+    v = problem.claims
+    files = ", ".join(str(f) for f in data.files)
+    issues: list[Issue] = []
+
+    def claim(i: int) -> str:
+        return f"{v['recipient_id'].iat[i]} under item {v['item_key'].iat[i]}"
+
+    if rule is Rule.PROPORTIONAL:
+        firm_row = v["firm_row"].to_numpy(dtype=np.int64)
+        for i in np.flatnonzero(upper > MAX_PROPORTIONAL_CLAIM).tolist():
+            firm = int(firm_row[i])
+            file, row = data.locate(firm) if firm >= 0 else (str(model), None)
+            issues.append(
+                Issue(
+                    file,
+                    f"a claim of at most {MAX_PROPORTIONAL_CLAIM:,}万元 (2^20), the largest the "
+                    "proportional rule's exact ratios take",
+                    f"{int(upper[i]):,}万元 for {claim(i)}",
+                    row=row,
+                )
+            )
+    total = int(upper.sum(dtype=np.float64)) if upper.shape[0] else 0
+    if total >= MAX_TOTAL_CLAIM:
+        total = sum(upper.tolist())  # exactly
+        issues.append(
+            Issue(
+                files,
+                f"claims totalling less than {MAX_TOTAL_CLAIM:,}万元 (2^52, below which the "
+                "engine's sums are exact)",
+                f"{total:,}万元 in {upper.shape[0]:,} claims",
+            )
+        )
+    weight = problem.weight.astype(np.int64)
+    weighted = _exact_dot(weight, upper)
+    if weighted > MAX_LINEAR:
+        top = int(np.argmax(weight.astype(np.float64) * upper.astype(np.float64)))
+        weighted_by = bool((weight != WEIGHT_SCALE).any())
+        issues.append(
+            Issue(
+                str(scenario) if weighted_by else files,
+                f"Σ weight × claim (weights in thousandths) of at most {MAX_LINEAR:,} "
+                "(2^62 − 1, the largest sum the solver accepts)",
+                f"{weighted:,}; the largest term {int(weight[top]):,} × {int(upper[top]):,}万元 "
+                f"for {claim(top)}",
+                key="weights" if weighted_by else None,
+            )
+        )
+    n = problem.size
+    tie = n - problem.rank.astype(np.int64)
+    ranked = _exact_dot(tie, upper)
+    if ranked > MAX_LINEAR:
+        issues.append(
+            Issue(
+                files,
+                f"Σ (n − rank) × claim, the priority tie-break, of at most {MAX_LINEAR:,} "
+                "(2^62 − 1, the largest sum the solver accepts)",
+                f"{ranked:,} for n = {n:,} claims",
+            )
+        )
+    if issues:
+        raise InputError(issues)
+
+
+def _exact_dot(a: IntArray, b: IntArray) -> int:
+    """``Σ a·b`` without int64 overflow: float64 first, Python integers when it comes close."""
+    approx = float(np.dot(a.astype(np.float64), b.astype(np.float64)))
+    if approx < MAX_LINEAR / 2:
+        return int(approx)
+    return sum(x * y for x, y in zip(a.tolist(), b.tolist(), strict=True))
+
+
 __all__ = [
     "CLAIM_COLUMNS",
     "NO_DUPLICATE",
@@ -573,7 +696,9 @@ __all__ = [
     "WEIGHT_SCALE",
     "Build",
     "ClaimsLike",
+    "Locator",
     "build",
     "build_problem",
+    "check_limits",
     "contribution_multiplier",
 ]

@@ -2,7 +2,7 @@
 
 ``allocate SCENARIO.yaml`` is short for ``allocate run SCENARIO.yaml``. Every error a user can
 cause is an :class:`~allocator.errors.AllocatorError`; the group turns it into one message on
-stderr and the error's exit code (2 for bad input), never a traceback.
+stderr and the error's exit code (2 for bad input, 130 for Ctrl-C), never a traceback.
 
 Commands live in :mod:`allocator.commands`, one module per area; each module exposes
 ``COMMANDS``, and :data:`COMMAND_MODULES` lists the modules in the order ``--help`` shows them.
@@ -35,6 +35,11 @@ class _AllocateGroup(click.Group):
         except AllocatorError as exc:
             click.echo(f"allocate: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Ctrl-C outside a run (a run raises RunInterruptedError, having written nothing):
+            # 130, as a shell reports a process SIGINT ended, and no traceback.
+            click.echo("allocate: interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_AllocateGroup, context_settings={"help_option_names": ["-h", "--help"]})

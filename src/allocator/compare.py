@@ -150,10 +150,11 @@ class Run:
 
 
 def solver_name(result: dict[str, Any]) -> str:
-    """The solver a ``result.json`` names, else CP-SAT (the engine of every fairness rule).
+    """The solver a ``result.json`` names, else CP-SAT (the default engine).
 
-    A solver other than CP-SAT names itself in ``solver.solver`` (HiGHS reports
-    ``"HiGHS 1.x.y"``); a top-level ``solver_name`` or a plain string ``solver`` is read too.
+    A run names its engine and version in ``solver.solver`` (``"CP-SAT 9.15.6755"``,
+    ``"HiGHS 1.12.0"``); a top-level ``solver_name`` or a plain string ``solver`` is read too.
+    Runs written before the engine could be chosen name none: CP-SAT solved them.
     """
     for key in ("solver_name", "engine"):
         value = result.get(key)

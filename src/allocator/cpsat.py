@@ -13,7 +13,9 @@ solves (:func:`solve`) and explains infeasibility (:func:`explain_infeasible`).
 
 from __future__ import annotations
 
+import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +23,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from allocator import interrupt
 from allocator.problem import IntArray, Problem, SolverSettings, Status
 
 #: ``progress(phase, incumbent, bound)``, called as a solve finds better allocations.
 ProgressFn = Callable[[str, float, float], None]
+
+#: The largest sum CP-SAT accepts for a linear expression (an objective, a row): the terms'
+#: largest values, ``|coefficient| × bound``, may add up to ``(2**63 - 1) // 2`` = 2**62 − 1
+#: (cp_model_checker.cc, ``PossibleIntegerOverflow``); beyond it the model is invalid.
+MAX_LINEAR = (2**63 - 1) // 2
 
 #: Family name of the all-or-nothing rows in an infeasibility core and in ``frozen_by``.
 ALL_OR_NOTHING = "all_or_nothing"
@@ -214,7 +222,39 @@ def build(
             paid.append(b)
         expr = cp_model.LinearExpr.sum(paid) if paid else zero
         constrain(cp.add(expr <= 1 - already), label, lit)
+        open_members = can_pay[pos[can_pay] >= 0]
+        if already == 0 and open_members.shape[0] > 1:
+            # The same rule in the awards alone, Σ x/upper <= 1 scaled to integers: implied
+            # by the booleans, but CP-SAT's presolve turns ``x <= upper·b`` into "b = 0 implies
+            # x = 0", whose linear relaxation lets every member reach its upper bound at once.
+            # With this row the relaxation is HiGHS's, whose bound proves the optimum of the
+            # random instances in docs/solvers.md at once.
+            scale = _share_scale(hi[open_members])
+            coef = (scale // hi[open_members]).tolist()
+            terms = [x[j] for j in pos[open_members].tolist()]
+            share = cp_model.LinearExpr.weighted_sum(terms, coef)
+            constrain(cp.add(share <= scale), label, lit)
     return model
+
+
+#: Largest scale of a no-duplicate group's share row (see :func:`_share_scale`).
+_SHARE_SCALE_MAX = 1 << 31
+
+
+def _share_scale(upper: IntArray) -> int:
+    """The ``K`` of a group's share row ``Σ floor(K/upper)·x <= K``.
+
+    The row holds for any ``K`` (one member is paid, at most its upper bound, so the left side
+    is at most ``floor(K/upper)·upper <= K``); it is exactly ``Σ x/upper <= 1`` when ``K`` is a
+    multiple of every upper bound. That is the least common multiple, unless it exceeds
+    :data:`_SHARE_SCALE_MAX`; then the row is looser by at most ``upper/K`` per member.
+    """
+    scale = 1
+    for u in sorted(set(upper.tolist())):
+        scale = math.lcm(scale, u)
+        if scale > _SHARE_SCALE_MAX:
+            return _SHARE_SCALE_MAX
+    return scale
 
 
 @dataclass
@@ -253,6 +293,57 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 def _log_to_stderr(line: str) -> None:
     # stdout carries results; the solver's log goes where progress goes.
     print(line, file=sys.stderr)
+
+
+def run_solver(
+    solver: cp_model.CpSolver,
+    cp: cp_model.CpModel,
+    callback: cp_model.CpSolverSolutionCallback | None = None,
+) -> cp_model.CpSolverStatus:
+    """``solver.solve(cp, callback)``, which Ctrl-C stops at once, as a KeyboardInterrupt.
+
+    CP-SAT's own SIGINT handler is turned off (``catch_sigint_signal``): with it, Ctrl-C only
+    ends the search, which then returns its best allocation as if the time limit had run out,
+    and SIGINT is left at the system's default action afterwards, so that a later Ctrl-C kills
+    the process without any clean-up. Instead the search runs in a thread of its own while
+    the main thread, where Python raises KeyboardInterrupt, waits for it; on Ctrl-C the main
+    thread stops the search, waits until it has stopped (a process that exits while CP-SAT
+    still runs aborts) and raises the KeyboardInterrupt again.
+
+    Every CP-SAT solve of the package goes through here.
+    """
+    solver.parameters.catch_sigint_signal = False
+    outcome: list[cp_model.CpSolverStatus] = []
+    failure: list[BaseException] = []
+    # A plain lock, released when the search ends: waiting on it can be interrupted without
+    # harm, where an interrupted Thread.join may take a running thread for finished.
+    finished = threading.Lock()
+    finished.acquire()
+
+    def search() -> None:
+        try:
+            outcome.append(solver.solve(cp, callback))
+        except BaseException as exc:  # raised again in the caller's thread
+            failure.append(exc)
+        finally:
+            finished.release()
+
+    thread = threading.Thread(target=search, name="cp-sat", daemon=True)
+    try:
+        with interrupt.held():  # a Ctrl-C while the thread starts is acted on once it runs
+            thread.start()
+        while not finished.acquire(timeout=0.1):
+            pass
+    except KeyboardInterrupt:
+        with interrupt.held():  # a second Ctrl-C must not leave the search running
+            # stop_search does nothing until the search has begun: ask until it has ended.
+            while thread.is_alive():
+                solver.stop_search()
+                finished.acquire(timeout=0.05)
+        raise
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def solve(
@@ -303,7 +394,7 @@ def solve(
         solver.log_callback = _log_to_stderr
     reporter = _Reporter(progress, phase, float(offset)) if progress is not None else None
     start = time.perf_counter()
-    code = solver.solve(model.cp, reporter)
+    code = run_solver(solver, model.cp, reporter)
     seconds = time.perf_counter() - start
     if code == cp_model.MODEL_INVALID:
         raise RuntimeError(f"CP-SAT rejected the {phase} model: {model.cp.validate()}")
@@ -384,7 +475,7 @@ def explain_infeasible(
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = settings.seed
         solver.parameters.max_time_in_seconds = max(deadline - time.perf_counter(), 1e-3)
-        code = solver.solve(model.cp)
+        code = run_solver(solver, model.cp)
         if code == cp_model.INFEASIBLE:
             by_index = {lit.var.index: k for k, lit in enumerate(lits)}
             core = sorted(by_index[i] for i in solver.sufficient_assumptions_for_infeasibility())
@@ -411,6 +502,7 @@ def explain_infeasible(
 
 __all__ = [
     "ALL_OR_NOTHING",
+    "MAX_LINEAR",
     "NO_DUPLICATE",
     "Conflict",
     "Literal",
@@ -420,5 +512,6 @@ __all__ = [
     "build",
     "claim_labels",
     "explain_infeasible",
+    "run_solver",
     "solve",
 ]

@@ -446,7 +446,7 @@ def _solve_exact(
     solver.parameters.random_seed = settings.seed
     solver.parameters.max_time_in_seconds = settings.time_limit_s
     solver.parameters.max_deterministic_time = max(1.0, settings.time_limit_s)
-    code = solver.solve(model.cp)
+    code = cpsat.run_solver(solver, model.cp)
     if code == cp_model.MODEL_INVALID:  # pragma: no cover - a bug, not an input problem
         raise RuntimeError(f"CP-SAT rejected the {phase} model: {model.cp.validate()}")
     return solver, _STATUS.get(code, Status.UNKNOWN)

@@ -79,3 +79,10 @@ class NoSolutionError(AllocatorError):
     """The solver found no feasible allocation within its time limit (exit code 4)."""
 
     exit_code = 4
+
+
+class RunInterruptedError(AllocatorError):
+    """Ctrl-C stopped a run before its output folder was in place (exit code 130, as a shell
+    reports a process SIGINT ended); nothing has been written."""
+
+    exit_code = 130

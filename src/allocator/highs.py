@@ -1,16 +1,21 @@
-"""The priority model solved by HiGHS, to cross-check CP-SAT.
+"""The priority model solved by HiGHS: a second engine, and a cross-check of CP-SAT.
 
-The allocation itself is CP-SAT's (``allocator.rules``). This module builds the *same* priority
-model as a mixed-integer program and hands it to HiGHS, so that an analyst can confirm the
-priority objective with an independent solver, and read the bound of the LP relaxation.
+This module builds the *same* priority model as ``allocator.cpsat`` as a mixed-integer program
+and hands it to HiGHS. With ``solver: highs`` (``allocate run --solver highs``)
+``allocator.rules`` solves every priority phase with :func:`solve_bounded` (the priority rule,
+and the whole-万元 remainder of a level rule, each within per-claim bounds); without it,
+:func:`solve_priority` confirms CP-SAT's priority objective with an independent solver and
+:func:`lp_relaxation` reads the bound of the LP relaxation.
 
-The model, with one integer column ``x[i]`` per variable of the :class:`Problem`:
+The model, with one integer column ``x[i]`` per variable of the :class:`Problem` whose bounds
+leave it a choice (a claim with ``lower[i] == upper[i]`` is a constant, folded into the rows):
 
-* ``0 <= x[i] <= upper[i]``, integer;
+* ``lower[i] <= x[i] <= upper[i]``, integer (by default ``0`` and the claim);
 * every row of every :class:`Family`: ``sum(x[members]) <= rhs`` (or ``>=`` for floors);
 * a binary ``b[i]`` for each variable that is all-or-nothing or in an exclusive group, with
   ``x[i] = upper[i] * b[i]`` (all-or-nothing) or ``x[i] <= upper[i] * b[i]`` (otherwise), and
-  ``sum(b[group]) <= 1`` for every exclusive group;
+  ``sum(b[group]) <= 1`` for every exclusive group (less one for a member fixed at a positive
+  amount; a group with fewer than two members that can be paid has no row);
 * phase 1 maximises ``sum(weight * x)``;
 * phase 2 (the tie-break) keeps ``sum(weight * x)`` at the phase-1 optimum and maximises
   ``sum((n - rank) * x)``, as ``allocator.rules`` does, so that lower ranks are served first
@@ -26,15 +31,21 @@ pyproject.toml pins highspy to the HiGHS release OR-Tools bundles.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
 import numpy.typing as npt
 
 from allocator.problem import Allocation, IntArray, Problem, Rule, SolverSettings, Status
+
+if TYPE_CHECKING:
+    from allocator.cpsat import ProgressFn
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -68,21 +79,28 @@ _ALL_OR_NOTHING = "all_or_nothing"
 class _Model:
     """The priority model in HiGHS's column-wise form, with what is needed to explain it.
 
-    Columns ``0..n-1`` are the awards, ``n..n+m-1`` the binaries (one per variable that is
-    all-or-nothing or in an exclusive group, in variable order). Rows are the family rows (in
-    family order, then row order), then one linking row per binary, then one row per exclusive
-    group.
+    Columns ``0..n-1`` are the awards of the open variables (``index``, ascending), ``n..n+m-1``
+    the binaries (one per open variable that is all-or-nothing or in an exclusive group that
+    can bind, in variable order: ``binary_var``). Rows are the family rows (in family order,
+    then row order; what the fixed claims take is already deducted), then one linking row per
+    binary, then one row per exclusive group that can bind.
     """
 
     n: int
+    index: IntArray
+    binary_var: IntArray
+    lower: IntArray
+    upper: IntArray
     col_cost: FloatArray
+    col_lower: FloatArray
     col_upper: FloatArray
     row_lower: FloatArray
     row_upper: FloatArray
     a_start: npt.NDArray[np.int32]
     a_index: npt.NDArray[np.int32]
     a_value: FloatArray
-    # The family rows alone, as (row, variable) pairs, to compute activities of an award.
+    # The family rows alone, over every variable, as (row, variable) pairs, to compute
+    # activities of a whole award vector.
     family_row: IntArray
     family_var: IntArray
     family_rhs: IntArray
@@ -100,6 +118,28 @@ class _Model:
     def num_row(self) -> int:
         return int(self.row_lower.shape[0])
 
+    def full(self, x: FloatArray) -> IntArray:
+        """The whole award vector from HiGHS's column values, rounded to whole 万元.
+
+        HiGHS returns integers up to its integrality tolerance (1e-6).
+        """
+        award = self.lower.copy()
+        open_ = np.rint(x[: self.n]).astype(np.int64)
+        award[self.index] = np.clip(open_, self.lower[self.index], self.upper[self.index])
+        return award
+
+    def columns(self, award: IntArray) -> FloatArray:
+        """Column values (awards and binaries) that spell ``award`` (full length)."""
+        return np.concatenate(
+            [award[self.index], (award[self.binary_var] > 0).astype(np.float64)]
+        ).astype(np.float64)
+
+    def constant(self, coef: IntArray) -> int:
+        """``Σ coef·lower`` over the fixed variables: the part of an objective outside HiGHS."""
+        fixed = np.ones(self.lower.shape[0], dtype=np.bool_)
+        fixed[self.index] = False
+        return int(np.dot(coef[fixed], self.lower[fixed]))
+
 
 def _rows_to_pairs(members: list[IntArray], first_row: int) -> tuple[IntArray, IntArray]:
     """Flatten index arrays into (row, variable) pairs, rows numbered from ``first_row``."""
@@ -112,10 +152,45 @@ def _rows_to_pairs(members: list[IntArray], first_row: int) -> tuple[IntArray, I
     return rows, variables
 
 
-def _build(problem: Problem) -> _Model:
-    """Assemble the priority model of ``problem`` (phase-1 objective) for HiGHS."""
+def _bounds(
+    problem: Problem, lower: IntArray | None, upper: IntArray | None
+) -> tuple[IntArray, IntArray]:
+    """The bounds as int64 vectors, checked as ``cpsat.build`` checks them."""
     n = problem.size
-    upper = problem.upper.astype(np.float64)
+    lo = np.zeros(n, dtype=np.int64) if lower is None else np.asarray(lower, dtype=np.int64)
+    hi = problem.upper.astype(np.int64) if upper is None else np.asarray(upper, dtype=np.int64)
+    if lo.shape != (n,) or hi.shape != (n,) or bool((lo > hi).any()) or bool((lo < 0).any()):
+        raise ValueError(
+            "bounds must be two vectors of the problem's size with 0 <= lower <= upper"
+        )
+    aon = problem.all_or_nothing.astype(np.bool_)
+    free = lo < hi
+    spans = (lo == 0) & (hi == problem.upper)
+    at_end = (lo == 0) | (lo == problem.upper)
+    bad = aon & np.where(free, ~spans, ~at_end)
+    if bad.any():
+        raise ValueError(
+            f"all-or-nothing claim {int(np.flatnonzero(bad)[0])} must be fixed at 0 or its "
+            "claim, or span [0, claim]"
+        )
+    return lo, hi
+
+
+def _build(
+    problem: Problem, lower: IntArray | None = None, upper: IntArray | None = None
+) -> _Model:
+    """Assemble the priority model of ``problem`` within ``[lower, upper]`` (phase-1 objective).
+
+    ``lower`` defaults to 0 and ``upper`` to the claims. Variables whose bounds meet are
+    constants: each family row's right-hand side loses what they take, and an exclusive group
+    loses one place per member fixed at a positive amount.
+    """
+    lo, hi = _bounds(problem, lower, upper)
+    free = lo < hi
+    index = np.flatnonzero(free).astype(np.int64)
+    n = int(index.shape[0])
+    pos = np.full(problem.size, -1, dtype=np.int64)
+    pos[index] = np.arange(n, dtype=np.int64)
 
     family_rows: list[IntArray] = []
     family_vars: list[IntArray] = []
@@ -136,32 +211,66 @@ def _build(problem: Problem) -> _Model:
     family_rhs = np.concatenate([np.zeros(0, np.int64), *rhs_parts])
     family_is_cap = np.concatenate([np.zeros(0, np.bool_), *cap_parts])
 
-    group_row, group_var = _rows_to_pairs(problem.exclusive, 0)
+    # The fixed variables' part of each row moves to the right-hand side (float64 sums are
+    # exact below 2**53, far above any fund).
+    open_pair = free[family_var]
+    fixed_part = np.bincount(
+        family_row[~open_pair],
+        weights=lo[family_var[~open_pair]].astype(np.float64),
+        minlength=n_family_rows,
+    )
+    rhs_open = family_rhs.astype(np.float64) - np.rint(fixed_part)
 
-    # One binary per variable that needs one; a variable both all-or-nothing and exclusive
-    # shares it, because "positive" and "at its claim" are then the same thing.
-    needs_binary = problem.all_or_nothing.astype(np.bool_, copy=True)
-    needs_binary[group_var] = True
+    # A group binds only with two members that can be paid; members fixed at a positive
+    # amount take its one place before the open ones.
+    group_row, group_var = _rows_to_pairs(problem.exclusive, 0)
+    n_groups = len(problem.exclusive)
+    payable = hi[group_var] > 0
+    binds = np.bincount(group_row[payable], minlength=n_groups) >= 2
+    counted = payable & binds[group_row]
+    taken = np.bincount(group_row[counted & ~free[group_var]], minlength=n_groups)
+    open_member = counted & free[group_var]
+    binding = np.flatnonzero(binds)
+    group_at = np.full(n_groups, -1, dtype=np.int64)
+    group_at[binding] = np.arange(binding.shape[0], dtype=np.int64)
+
+    # One binary per open variable that needs one; a variable both all-or-nothing and
+    # exclusive shares it, because "positive" and "at its claim" are then the same thing.
+    needs_binary = problem.all_or_nothing.astype(np.bool_) & free
+    needs_binary[group_var[open_member]] = True
     flagged = np.flatnonzero(needs_binary).astype(np.int64)
     m = int(flagged.shape[0])
-    binary_col = np.full(n, -1, dtype=np.int64)
+    binary_col = np.full(problem.size, -1, dtype=np.int64)
     binary_col[flagged] = n + np.arange(m, dtype=np.int64)
 
     # Linking rows x - upper * b <= 0, or = 0 for all-or-nothing.
     link_row = n_family_rows + np.arange(m, dtype=np.int64)
     aon = problem.all_or_nothing[flagged]
-    # Exclusive rows sum(b) <= 1.
+    # Exclusive rows sum(b) <= 1 - (members fixed at a positive amount).
     first_group_row = n_family_rows + m
-    n_groups = len(problem.exclusive)
 
-    rows = np.concatenate([family_row, link_row, link_row, group_row + first_group_row])
-    cols = np.concatenate([family_var, flagged, binary_col[flagged], binary_col[group_var]])
+    rows = np.concatenate(
+        [
+            family_row[open_pair],
+            link_row,
+            link_row,
+            group_at[group_row[open_member]] + first_group_row,
+        ]
+    )
+    cols = np.concatenate(
+        [
+            pos[family_var[open_pair]],
+            pos[flagged],
+            binary_col[flagged],
+            binary_col[group_var[open_member]],
+        ]
+    )
     values = np.concatenate(
         [
-            np.ones(family_var.shape[0]),
+            np.ones(int(np.count_nonzero(open_pair))),
             np.ones(m),
-            -upper[flagged],
-            np.ones(group_var.shape[0]),
+            -hi[flagged].astype(np.float64),
+            np.ones(int(np.count_nonzero(open_member))),
         ]
     )
 
@@ -171,15 +280,22 @@ def _build(problem: Problem) -> _Model:
     a_start = np.zeros(num_col + 1, dtype=np.int64)
     np.cumsum(np.bincount(cols, minlength=num_col), out=a_start[1:])
 
-    family_lower = np.where(family_is_cap, -_INF, family_rhs.astype(np.float64))
-    family_upper = np.where(family_is_cap, family_rhs.astype(np.float64), _INF)
-    row_lower = np.concatenate([family_lower, np.where(aon, 0.0, -_INF), np.full(n_groups, -_INF)])
-    row_upper = np.concatenate([family_upper, np.zeros(m), np.ones(n_groups)])
+    family_lower = np.where(family_is_cap, -_INF, rhs_open)
+    family_upper = np.where(family_is_cap, rhs_open, _INF)
+    row_lower = np.concatenate(
+        [family_lower, np.where(aon, 0.0, -_INF), np.full(binding.shape[0], -_INF)]
+    )
+    row_upper = np.concatenate([family_upper, np.zeros(m), (1 - taken[binding]).astype(np.float64)])
 
     return _Model(
         n=n,
-        col_cost=np.concatenate([problem.weight.astype(np.float64), np.zeros(m)]),
-        col_upper=np.concatenate([upper, np.ones(m)]),
+        index=index,
+        binary_var=flagged,
+        lower=lo,
+        upper=hi,
+        col_cost=np.concatenate([problem.weight[index].astype(np.float64), np.zeros(m)]),
+        col_lower=np.concatenate([lo[index].astype(np.float64), np.zeros(m)]),
+        col_upper=np.concatenate([hi[index].astype(np.float64), np.ones(m)]),
         row_lower=row_lower,
         row_upper=row_upper,
         a_start=a_start.astype(np.int32),
@@ -255,18 +371,23 @@ def _frozen_by(problem: Problem, model: _Model, award: IntArray) -> list[str]:
     return [names[k] if k >= 0 and is_below else "" for k, is_below in pairs]
 
 
-def _new_highs(
-    model: _Model, settings: SolverSettings, time_limit_s: float, mip: bool
-) -> highspy.Highs:
+def _log_to_stderr(event: highspy.highs.HighsCallbackEvent) -> None:
+    sys.stderr.write(event.message)
+
+
+def _new_highs(model: _Model, settings: SolverSettings, mip: bool) -> highspy.Highs:
     """A HiGHS instance holding the priority model (phase-1 objective), log off unless asked."""
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", settings.log_progress)
+    if settings.log_progress:
+        # stdout carries results; the solver's log goes where progress goes, as CP-SAT's does.
+        # (A logging callback replaces HiGHS's console output.)
+        highs.cbLogging.subscribe(_log_to_stderr)
     highs.setOptionValue("threads", settings.workers)
     highs.setOptionValue("random_seed", settings.seed)
     highs.setOptionValue("mip_rel_gap", _MIP_REL_GAP)
     highs.setOptionValue("mip_abs_gap", _MIP_ABS_GAP)
     highs.setOptionValue("presolve", _MIP_PRESOLVE if mip else _LP_PRESOLVE)
-    highs.setOptionValue("time_limit", max(time_limit_s, _MIN_PHASE_S))
     integrality = np.full(model.num_col, 1 if mip else 0, dtype=np.int32)
     passed = highs.passModel(
         model.num_col,
@@ -276,7 +397,7 @@ def _new_highs(
         int(highspy.ObjSense.kMaximize),
         0.0,
         model.col_cost,
-        np.zeros(model.num_col),
+        model.col_lower,
         model.col_upper,
         model.row_lower,
         model.row_upper,
@@ -303,7 +424,32 @@ class _Run:
     x: FloatArray | None
 
 
-def _run(highs: highspy.Highs) -> _Run:
+def _run(
+    highs: highspy.Highs,
+    time_limit_s: float,
+    progress: ProgressFn | None = None,
+    phase: str = "",
+    offset: float = 0.0,
+) -> _Run:
+    """Run HiGHS for at most ``time_limit_s`` seconds (at least :data:`_MIN_PHASE_S`).
+
+    ``progress(phase, incumbent, bound)`` hears of every improving solution, with ``offset``
+    (the objective's part over the fixed claims) added to both figures.
+    """
+    # HiGHS 1.12 measures its time limit on a clock that runs on over every run of one
+    # instance: a later phase's limit counts from the time already spent.
+    highs.setOptionValue("time_limit", highs.getRunTime() + max(time_limit_s, _MIN_PHASE_S))
+    callback = highs.cbMipImprovingSolution
+    if progress is not None:
+
+        def report(event: highspy.highs.HighsCallbackEvent) -> None:
+            bound = float(event.data_out.mip_dual_bound)
+            if math.isfinite(bound):  # no bound before the first LP: nothing to show yet
+                progress(
+                    phase, float(event.data_out.objective_function_value) + offset, bound + offset
+                )
+
+        callback.subscribe(report)
     started = time.perf_counter()
     try:
         highs.run()
@@ -311,6 +457,8 @@ def _run(highs: highspy.Highs) -> _Run:
         # HiGHS keeps one worker pool per process, sized by the first run; a later run asking
         # for another thread count fails unless the pool is released first.
         highspy.Highs.resetGlobalScheduler(True)
+        if progress is not None:
+            callback.clear()
     seconds = time.perf_counter() - started
     model_status = highs.getModelStatus()
     info = highs.getInfo()
@@ -329,6 +477,10 @@ def _run(highs: highspy.Highs) -> _Run:
     x = None
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        bound = float(info.mip_dual_bound)
+        if progress is not None and math.isfinite(bound):
+            # The phase's last word, also when its start was already optimal (no callback).
+            progress(phase, float(info.objective_function_value) + offset, bound + offset)
     return _Run(
         seconds=seconds,
         status=status,
@@ -340,9 +492,195 @@ def _run(highs: highspy.Highs) -> _Run:
     )
 
 
-def _award(x: FloatArray, upper: IntArray) -> IntArray:
-    # HiGHS returns integers up to its integrality tolerance (1e-6): round to whole 万元.
-    return np.clip(np.rint(x).astype(np.int64), 0, upper)
+@functools.cache
+def engine_name() -> str:
+    """The engine and its version as runs name it: ``HiGHS 1.12.0``."""
+    return f"HiGHS {highspy.Highs().version()}"
+
+
+@dataclass
+class Solution:
+    """Outcome of the HiGHS phases on one problem within bounds (:func:`solve_bounded`).
+
+    Attributes
+    ----------
+    status:
+        ``OPTIMAL`` when phase 1 and, if asked for, the tie-break were both proven optimal;
+        ``FEASIBLE`` when a time limit stopped one with an award in hand; ``INFEASIBLE``;
+        ``UNKNOWN`` when no award was found, or rounding HiGHS's values to whole 万元 broke a
+        row (``details["rounding_broke"]`` names the rows).
+    award:
+        The whole award vector (fixed claims at their bound), ``None`` without one.
+    objective:
+        ``Σ weight·award`` over every claim, NaN without an award.
+    bound:
+        HiGHS's dual bound on the same sum from phase 1 (``mip_dual_bound``); NaN when
+        infeasible or when no run took place.
+    phases:
+        ``("build", s)``, ``("priority", s)``, ``("tie_break", s)``, as far as they ran.
+    details:
+        HiGHS's status and node count of each phase, the tie-break objective
+        ``Σ (n − rank)·award``.
+    """
+
+    status: Status
+    award: IntArray | None
+    objective: float
+    bound: float
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def solve_bounded(
+    problem: Problem,
+    settings: SolverSettings,
+    *,
+    lower: IntArray | None = None,
+    upper: IntArray | None = None,
+    time_limit_s: float | None = None,
+    tie_break: bool = True,
+    start: IntArray | None = None,
+    progress: ProgressFn | None = None,
+    phase: str = "priority",
+) -> Solution:
+    """Maximise ``Σ weight·x`` over ``lower <= x <= upper`` with HiGHS, then ``Σ (n − rank)·x``.
+
+    The two phases of ``allocator.rules``' priority solve: phase 1 the weights, phase 2 the
+    rank tie-break with ``Σ weight·x`` held at the phase-1 optimum.
+
+    Parameters
+    ----------
+    problem:
+        The allocation problem.
+    settings:
+        ``workers`` sets HiGHS's ``threads``, ``seed`` its ``random_seed``; ``log_progress``
+        turns HiGHS's log on.
+    lower, upper:
+        Bounds per variable; default 0 and ``problem.upper``. An all-or-nothing claim must be
+        fixed at 0 or its claim, or span ``[0, claim]``.
+    time_limit_s:
+        Wall-clock seconds for both phases together, building included; default
+        ``settings.time_limit_s``.
+    tie_break:
+        Run phase 2 after a proven phase-1 optimum.
+    start:
+        A full award vector to start phase 1 from (used only if it meets every row).
+    progress, phase:
+        ``progress(phase, incumbent, bound)`` on every improving solution, in weight × 万元
+        for phase 1 and in tie-break units for ``f"{phase}:tie-break"``.
+
+    Returns
+    -------
+    Solution
+    """
+    _, solution = _solve(
+        problem,
+        settings,
+        lower=lower,
+        upper=upper,
+        time_limit_s=time_limit_s,
+        tie_break=tie_break,
+        start=start,
+        progress=progress,
+        phase=phase,
+    )
+    return solution
+
+
+def _solve(
+    problem: Problem,
+    settings: SolverSettings,
+    *,
+    lower: IntArray | None,
+    upper: IntArray | None,
+    time_limit_s: float | None,
+    tie_break: bool,
+    start: IntArray | None,
+    progress: ProgressFn | None,
+    phase: str,
+) -> tuple[_Model, Solution]:
+    started = time.perf_counter()
+    limit = settings.time_limit_s if time_limit_s is None else time_limit_s
+    deadline = started + limit
+    model = _build(problem, lower, upper)
+    phases: list[tuple[str, float]] = [("build", time.perf_counter() - started)]
+    details: dict[str, object] = {}
+    weight = problem.weight.astype(np.int64)
+    nan = math.nan
+
+    if model.n == 0:
+        # Nothing left to choose: the bounds are the award, if it meets every row.
+        award = model.lower.copy()
+        if _violated_rows(problem, model, award):
+            return model, Solution(Status.INFEASIBLE, None, nan, nan, phases, details)
+        value = float(weight @ award)
+        return model, Solution(Status.OPTIMAL, award, value, value, phases, details)
+
+    highs = _new_highs(model, settings, mip=True)
+    if start is not None:
+        # HiGHS checks a given solution and keeps it as incumbent only if it is feasible.
+        highs.setSolution(
+            model.num_col, np.arange(model.num_col, dtype=np.int32), model.columns(start)
+        )
+    offset = model.constant(weight)
+    first = _run(highs, deadline - time.perf_counter(), progress, phase, offset)
+    phases.append(("priority", first.seconds))
+    details["priority_status"] = first.highs_status
+    details["priority_nodes"] = first.nodes
+    if first.x is None:
+        bound = nan if first.status is Status.INFEASIBLE else first.bound + offset
+        return model, Solution(first.status, None, nan, bound, phases, details)
+
+    status = first.status
+    award = model.full(first.x)
+    if tie_break and status is Status.OPTIMAL:
+        remaining = deadline - time.perf_counter()
+        if remaining < _MIN_PHASE_S:
+            details["tie_break_status"] = "not run: no time left"
+            status = Status.FEASIBLE
+        else:
+            second = _tie_break(highs, problem, model, award, first.x, remaining, progress, phase)
+            phases.append(("tie_break", second.seconds))
+            details["tie_break_status"] = second.highs_status
+            details["tie_break_nodes"] = second.nodes
+            if second.x is not None:
+                award = model.full(second.x)
+                details["tie_break_objective"] = int((problem.size - problem.rank) @ award)
+            if second.status is not Status.OPTIMAL:
+                status = Status.FEASIBLE
+
+    broken = _violated_rows(problem, model, award)
+    if broken:
+        details["rounding_broke"] = broken
+        status = Status.UNKNOWN
+    objective = float(weight @ award)
+    return model, Solution(status, award, objective, first.bound + offset, phases, details)
+
+
+def _tie_break(
+    highs: highspy.Highs,
+    problem: Problem,
+    model: _Model,
+    award: IntArray,
+    start: FloatArray,
+    time_limit_s: float,
+    progress: ProgressFn | None,
+    phase: str,
+) -> _Run:
+    """Phase 2 on the phase-1 model: keep the priority optimum, serve lower ranks first."""
+    columns = np.arange(model.n, dtype=np.int32)
+    weight = problem.weight[model.index]
+    best = int(weight @ award[model.index])
+    # sum(weight * x) is an integer, so ">= best - 0.5" is ">= best" with room for HiGHS's
+    # feasibility tolerance.
+    highs.addRow(best - 0.5, _INF, model.n, columns, weight.astype(np.float64))
+    tie = (problem.size - problem.rank).astype(np.int64)
+    highs.changeColsCost(model.n, columns, tie[model.index].astype(np.float64))
+    # Phase 1's optimum is feasible here: start from it, so that a time limit still leaves an
+    # allocation with the optimal priority objective.
+    highs.setSolution(start.shape[0], np.arange(start.shape[0], dtype=np.int32), start)
+    offset = model.constant(tie)
+    return _run(highs, time_limit_s, progress, f"{phase}:tie-break", offset)
 
 
 def solve_priority(
@@ -374,100 +712,29 @@ def solve_priority(
         rounding HiGHS's values to whole 万元 ever break a row, the rows broken (the status
         is then ``UNKNOWN``).
     """
-    started = time.perf_counter()
-    deadline = started + settings.time_limit_s
-    model = _build(problem)
-    phases: list[tuple[str, float]] = [("build", time.perf_counter() - started)]
-    details: dict[str, object] = {"solver": f"HiGHS {highspy.Highs().version()}"}
-    n = problem.size
-    nan = math.nan
-
-    if n == 0:
-        award = np.zeros(0, dtype=np.int64)
-        broken = _violated_rows(problem, model, award)
-        status = Status.INFEASIBLE if broken else Status.OPTIMAL
-        value = nan if broken else 0.0
-        return _allocation(problem, model, award, status, value, value, phases, details)
-
-    highs = _new_highs(model, settings, deadline - time.perf_counter(), mip=True)
-    first = _run(highs)
-    phases.append(("priority", first.seconds))
-    details["priority_status"] = first.highs_status
-    details["priority_nodes"] = first.nodes
-    if first.x is None:
-        award = np.zeros(n, dtype=np.int64)
-        bound = nan if first.status is Status.INFEASIBLE else first.bound
-        return _allocation(problem, model, award, first.status, nan, bound, phases, details)
-
-    status = first.status
-    award = _award(first.x[:n], problem.upper)
-    if tie_break and status is Status.OPTIMAL:
-        remaining = deadline - time.perf_counter()
-        if remaining < _MIN_PHASE_S:
-            details["tie_break_status"] = "not run: no time left"
-            status = Status.FEASIBLE
-        else:
-            second = _tie_break(highs, problem, award, first.x, remaining)
-            phases.append(("tie_break", second.seconds))
-            details["tie_break_status"] = second.highs_status
-            details["tie_break_nodes"] = second.nodes
-            if second.x is not None:
-                award = _award(second.x[:n], problem.upper)
-                details["tie_break_objective"] = int((n - problem.rank) @ award)
-            if second.status is not Status.OPTIMAL:
-                status = Status.FEASIBLE
-
-    broken = _violated_rows(problem, model, award)
-    if broken:
-        details["rounding_broke"] = broken
-        status = Status.UNKNOWN
-    objective = float(problem.weight @ award)
-    return _allocation(problem, model, award, status, objective, first.bound, phases, details)
-
-
-def _tie_break(
-    highs: highspy.Highs,
-    problem: Problem,
-    award: IntArray,
-    start: FloatArray,
-    time_limit_s: float,
-) -> _Run:
-    """Phase 2 on the phase-1 model: keep the priority optimum, serve lower ranks first."""
-    n = problem.size
-    columns = np.arange(n, dtype=np.int32)
-    best = int(problem.weight @ award)
-    # sum(weight * x) is an integer, so ">= best - 0.5" is ">= best" with room for HiGHS's
-    # feasibility tolerance.
-    highs.addRow(best - 0.5, _INF, n, columns, problem.weight.astype(np.float64))
-    highs.changeColsCost(n, columns, (n - problem.rank).astype(np.float64))
-    highs.setOptionValue("time_limit", time_limit_s)
-    # Phase 1's optimum is feasible here: start from it, so that a time limit still leaves an
-    # allocation with the optimal priority objective.
-    highs.setSolution(start.shape[0], np.arange(start.shape[0], dtype=np.int32), start)
-    return _run(highs)
-
-
-def _allocation(
-    problem: Problem,
-    model: _Model,
-    award: IntArray,
-    status: Status,
-    objective: float,
-    best_bound: float,
-    phases: list[tuple[str, float]],
-    details: dict[str, object],
-) -> Allocation:
-    has_award = status in (Status.OPTIMAL, Status.FEASIBLE)
+    model, solution = _solve(
+        problem,
+        settings,
+        lower=None,
+        upper=None,
+        time_limit_s=None,
+        tie_break=tie_break,
+        start=None,
+        progress=None,
+        phase="priority",
+    )
+    award = solution.award if solution.award is not None else np.zeros(problem.size, np.int64)
+    has_award = solution.status in (Status.OPTIMAL, Status.FEASIBLE)
     return Allocation(
         award=award,
-        status=status,
+        status=solution.status,
         rule=Rule.PRIORITY,
-        objective=objective,
-        best_bound=best_bound,
+        objective=solution.objective,
+        best_bound=solution.bound,
         levels=np.full(problem.size, np.nan),
         frozen_by=_frozen_by(problem, model, award) if has_award else [""] * problem.size,
-        phases=phases,
-        details=details,
+        phases=solution.phases,
+        details={"solver": engine_name(), **solution.details},
     )
 
 
@@ -497,8 +764,8 @@ def lp_relaxation(problem: Problem, settings: SolverSettings | None = None) -> t
     if problem.size == 0:
         feasible = not _violated_rows(problem, model, np.zeros(0, dtype=np.int64))
         return (0.0 if feasible else -math.inf), time.perf_counter() - started
-    highs = _new_highs(model, settings, settings.time_limit_s, mip=False)
-    run = _run(highs)
+    highs = _new_highs(model, settings, mip=False)
+    run = _run(highs, settings.time_limit_s)
     seconds = time.perf_counter() - started
     if run.status is Status.OPTIMAL:
         return run.objective, seconds
@@ -507,4 +774,4 @@ def lp_relaxation(problem: Problem, settings: SolverSettings | None = None) -> t
     return math.nan, seconds
 
 
-__all__ = ["lp_relaxation", "solve_priority"]
+__all__ = ["Solution", "engine_name", "lp_relaxation", "solve_bounded", "solve_priority"]

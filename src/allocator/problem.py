@@ -170,14 +170,31 @@ class Allocation:
     details: dict[str, object] = field(default_factory=dict)
 
 
+class Engine(StrEnum):
+    """The solver of every phase a fairness rule cannot settle exactly on its own.
+
+    Filling and the greedy are exact and need none; the priority phases (the priority rule,
+    the remainder of a level rule) go to the engine chosen here (see docs/solvers.md).
+    """
+
+    CPSAT = "cpsat"  # OR-Tools CP-SAT, the default
+    HIGHS = "highs"  # HiGHS's branch and bound, through highspy
+
+
 @dataclass(frozen=True)
 class SolverSettings:
-    """CP-SAT settings a scenario may set."""
+    """Solver settings a scenario may set.
+
+    ``solver`` chooses the engine of the priority phases; ``time_limit_s`` bounds the whole
+    allocation; ``workers`` is CP-SAT's number of workers or HiGHS's ``threads``; ``seed``
+    their random seed. The explanation of infeasibility is CP-SAT's whichever engine is chosen.
+    """
 
     time_limit_s: float = 30.0
     workers: int = 2
     seed: int = 0
     log_progress: bool = False
+    solver: Engine = Engine.CPSAT
 
 
 __all__ = [
@@ -187,6 +204,7 @@ __all__ = [
     "FUND_CAP",
     "SUB_BUDGET",
     "Allocation",
+    "Engine",
     "Family",
     "Problem",
     "Rule",

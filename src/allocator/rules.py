@@ -28,13 +28,14 @@ rule withholds).
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from allocator import cpsat
+from allocator import cpsat, highs
 from allocator.cpsat import ProgressFn
 from allocator.problem import (
     DISTRICT_CAP,
@@ -43,6 +44,7 @@ from allocator.problem import (
     SUB_BUDGET,
     Allocation,
     BoolArray,
+    Engine,
     IntArray,
     Problem,
     Rule,
@@ -271,9 +273,12 @@ def _solve_priority(
 ) -> _Solved:
     """Maximise ``Σ weight·x`` over ``[lower, upper]``, then ``Σ (n − rank)·x``.
 
-    The result is the same whatever the number of workers: exact greedy on a polymatroid,
-    otherwise CP-SAT in three phases (weights; rank tie-break; a canonical single-worker
-    search of the optimal face, see docs/fairness.md).
+    The engine of ``ctx.settings.solver``. CP-SAT: the exact greedy on a polymatroid, else
+    three phases (weights; rank tie-break; a canonical single-worker search of the optimal
+    face, see docs/fairness.md), the same whatever the number of workers. HiGHS: always its
+    own branch and bound, weights then tie-break, never the greedy, so that a run with
+    ``--solver highs`` checks the default engine's answer independently (docs/solvers.md).
+    Infeasibility is explained by CP-SAT either way.
     """
     problem = ctx.problem
     weight = problem.weight.astype(np.int64)
@@ -282,6 +287,8 @@ def _solve_priority(
         return _infeasible(ctx, lower, upper, explain)
     given = upper
     upper = _tighten(ctx, lower, upper, residual)
+    if ctx.settings.solver == Engine.HIGHS:
+        return _priority_highs(ctx, lower, upper, given, phase, explain)
     if _is_polymatroid(ctx, lower, upper):
         start = time.perf_counter()
         award = _greedy(ctx, lower, upper)
@@ -291,6 +298,53 @@ def _solve_priority(
             ctx.progress(phase, value, value)
         return _Solved(award, Status.OPTIMAL, value, value, "greedy")
     return _priority_cpsat(ctx, lower, upper, given, phase, explain)
+
+
+def _priority_highs(
+    ctx: _Context, lower: IntArray, upper: IntArray, given: IntArray, phase: str, explain: bool
+) -> _Solved:
+    """HiGHS phases of :func:`_solve_priority`: the weights, then the rank tie-break.
+
+    HiGHS starts from the greedy vector when it meets every row. Its branch and bound is
+    deterministic, so the award is a function of the inputs, seed and thread count.
+    """
+    problem = ctx.problem
+    weight = problem.weight.astype(np.int64)
+    hint = _greedy(ctx, lower, upper)
+    solution = highs.solve_bounded(
+        problem,
+        ctx.settings,
+        lower=lower,
+        upper=upper,
+        time_limit_s=ctx.remaining(),
+        start=hint,
+        progress=ctx.progress,
+        phase=phase,
+    )
+    seconds = dict(solution.phases)
+    ctx.phases.append((phase, seconds["build"] + seconds.get("priority", 0.0)))
+    if "tie_break" in seconds:
+        ctx.phases.append((f"{phase}:tie-break", seconds["tie_break"]))
+    if solution.status is Status.INFEASIBLE:
+        return _infeasible(ctx, lower, given, explain)
+    if solution.award is None or solution.status is Status.UNKNOWN:
+        if bool((ctx.covering.sums(hint) >= ctx.covering.rhs).all()):
+            # The greedy start meets every row: a feasible answer, just not a proven one.
+            value = int(np.dot(weight, hint))
+            return _Solved(hint, Status.FEASIBLE, value, solution.bound, "greedy", False)
+        nan = float("nan")
+        return _Solved(None, Status.UNKNOWN, nan, solution.bound, "highs")
+    best = int(np.dot(weight, solution.award))
+    if solution.status is Status.OPTIMAL:
+        return _Solved(solution.award, Status.OPTIMAL, best, best, "highs")
+    return _Solved(solution.award, Status.FEASIBLE, best, solution.bound, "highs", False)
+
+
+def _engine_name(engine: Engine) -> str:
+    """The engine and its version, as ``result.json`` names it under ``solver.solver``."""
+    if engine == Engine.HIGHS:
+        return highs.engine_name()
+    return f"CP-SAT {importlib.metadata.version('ortools')}"
 
 
 def _tighten(ctx: _Context, lower: IntArray, upper: IntArray, residual: IntArray) -> IntArray:
@@ -441,6 +495,12 @@ def _priority_frozen_by(ctx: _Context, award: IntArray) -> list[str]:
 
 # --------------------------------------------------------------------------- level rules
 
+#: The largest claim (万元) the proportional rule takes: its grid of ``2**shift ≥ cmax²``
+#: levels keeps ``level × claim`` below 2**63 up to here (build.check_limits refuses more).
+MAX_PROPORTIONAL_CLAIM = 1 << 20
+#: Claims must total less than this (万元): row sums run in float64, exact below 2**53.
+MAX_TOTAL_CLAIM = 1 << 52
+
 
 class _Level:
     """A level rule as a monotone integer target ``t(L, c)`` of an integer level ``L``.
@@ -468,7 +528,7 @@ class _Level:
         self.cmax = int(claims.max()) if claims.shape[0] else 0
         self.shift = 0
         if rule is Rule.PROPORTIONAL:
-            if self.cmax > 1 << 20:
+            if self.cmax > MAX_PROPORTIONAL_CLAIM:
                 raise ValueError("claims above 2**20 万元 overflow the exact ratio grid")
             self.shift = max(1, (self.cmax * self.cmax).bit_length())
             self.lmax = 1 << self.shift
@@ -1058,9 +1118,10 @@ def allocate(
     if bool((problem.upper < 0).any()):
         raise ValueError("upper bounds must be non-negative")
     ctx = _context(problem, settings, progress)
-    if rule is Rule.PRIORITY:
-        return _allocate_priority(ctx)
-    return _allocate_levels(ctx, rule)
+    priority = rule is Rule.PRIORITY
+    allocation = _allocate_priority(ctx) if priority else _allocate_levels(ctx, rule)
+    allocation.details["solver"] = _engine_name(settings.solver)
+    return allocation
 
 
 def _context(problem: Problem, settings: SolverSettings, progress: ProgressFn | None) -> _Context:
@@ -1099,4 +1160,4 @@ def _allocate_priority(ctx: _Context) -> Allocation:
     )
 
 
-__all__ = ["allocate"]
+__all__ = ["MAX_PROPORTIONAL_CLAIM", "MAX_TOTAL_CLAIM", "allocate"]

@@ -8,39 +8,51 @@ Bad input raises :class:`~allocator.errors.InputError` before anything is writte
 scenario is infeasible, or the solver finds no allocation within its time limit, the output
 folder is still written (``result.json`` alone, saying why) and then
 :class:`~allocator.errors.InfeasibleError` (exit code 3) or
-:class:`~allocator.errors.NoSolutionError` (exit code 4) is raised.
+:class:`~allocator.errors.NoSolutionError` (exit code 4) is raised. Ctrl-C raises
+:class:`~allocator.errors.RunInterruptedError` (exit code 130) with nothing written: the
+solver stops at once and the output folder is replaced in one rename (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from allocator import __version__
-from allocator.build import build
+from allocator.build import build, check_limits
 from allocator.claims import evaluate
 from allocator.cpsat import ProgressFn
 from allocator.data import load_enterprises
 from allocator.diagnose import Diagnosis, diagnose
-from allocator.errors import InfeasibleError, InputError, NoSolutionError, Problem
+from allocator.errors import (
+    InfeasibleError,
+    InputError,
+    NoSolutionError,
+    Problem,
+    RunInterruptedError,
+)
 from allocator.outputs import InputFile, RunResult, check_out_dir, write_outputs
 from allocator.policy import load_model
-from allocator.problem import Allocation, SolverSettings, Status
+from allocator.problem import Allocation, Engine, SolverSettings, Status
 from allocator.rules import allocate
-from allocator.scenario import check_against_model, load_scenario
+from allocator.scenario import check_against_model, load_scenario, solver_override
 
 PhaseCallback = Callable[[str, float], None]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def versions() -> dict[str, str]:
     """Versions of allocate, Python and the libraries that shape the result."""
     out = {"allocate": __version__, "python": platform.python_version()}
-    for dist in ("ortools", "numpy", "pandas", "pydantic"):
+    for dist in ("ortools", "highspy", "numpy", "pandas", "pydantic"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed deps
@@ -52,12 +64,31 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Turn Ctrl-C during ``run`` into :class:`~allocator.errors.RunInterruptedError`.
+
+    ``write_outputs`` is the last thing a run does, and it leaves nothing behind when
+    interrupted (the renames undo themselves), so a run Ctrl-C stops has written nothing.
+    """
+
+    @functools.wraps(run)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return run(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise RunInterruptedError("interrupted; nothing written") from None
+
+    return wrapper
+
+
+@_nothing_written_when_interrupted
 def run_scenario(
     path: str | Path,
     *,
     out_dir: Path | None = None,
     time_limit_s: float | None = None,
     workers: int | None = None,
+    solver: Engine | str | None = None,
     command: str = "",
     on_phase: PhaseCallback | None = None,
     on_progress: ProgressFn | None = None,
@@ -70,8 +101,8 @@ def run_scenario(
         The scenario file.
     out_dir:
         Output folder; overrides the scenario's ``output_dir`` and the default out/<name>.
-    time_limit_s, workers:
-        Override the scenario's solver settings.
+    time_limit_s, workers, solver:
+        Override the scenario's solver settings (``solver``: ``cpsat`` or ``highs``).
     command:
         The command line, stamped into ``result.json``.
     on_phase:
@@ -91,6 +122,7 @@ def run_scenario(
     InfeasibleError, NoSolutionError
         After writing ``result.json``, when there is no allocation to report.
     """
+    engine = solver_override(solver)
     timings: dict[str, Any] = {}
     clock = time.perf_counter()
 
@@ -133,12 +165,16 @@ def run_scenario(
     done("claims")
 
     built = build(claims, spec, model, budget=budget, enterprises=data.frame)
+    check_limits(
+        built, spec.fairness.rule, scenario=loaded.path, model=loaded.model_path, data=data
+    )
     done("build")
 
     settings = SolverSettings(
         time_limit_s=spec.solver.time_limit_s if time_limit_s is None else time_limit_s,
         workers=spec.solver.workers if workers is None else workers,
         seed=spec.solver.seed,
+        solver=spec.solver.solver if engine is None else engine,
     )
     allocation: Allocation | None = None
     message = ""

@@ -38,12 +38,12 @@ from pydantic import (
 
 from allocator.errors import InputError, Problem
 from allocator.policy import PolicyModel, resolve_params
-from allocator.problem import Rule
+from allocator.problem import Engine, Rule
 from allocator.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
 
 # Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500.
 Wan = Annotated[int, Field(strict=True, ge=0)]
-# Weights multiply; the cap keeps weight × 1000 × award inside CP-SAT's 64-bit objective.
+# Weights multiply; build.check_limits keeps Σ weight × 1000 × claim within CP-SAT's sums.
 Weight = Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
 # Strict, so that YAML's ``yes`` or a quoted ``"0.4"`` is refused rather than read as 1 or 0.4.
 Number = Annotated[int, Strict()] | Annotated[float, Strict()]
@@ -146,13 +146,19 @@ class Fairness(_Strict):
 
 
 class Solver(_Strict):
-    """CP-SAT settings."""
+    """Solver settings: the engine of the priority phases, its time, threads and seed."""
 
     time_limit_s: float = Field(
         30.0, gt=0, le=86400, allow_inf_nan=False, description="Wall-clock limit in seconds"
     )
-    workers: int = Field(2, ge=1, le=64, description="Parallel search workers")
+    workers: int = Field(
+        2, ge=1, le=64, description="Parallel search workers (CP-SAT) or threads (HiGHS)"
+    )
     seed: int = Field(0, ge=0, description="Random seed, for reproducible searches")
+    solver: Engine = Field(
+        Engine.CPSAT,
+        description="cpsat | highs: the solver of the priority phases (docs/solvers.md)",
+    )
 
 
 class Scenario(_Strict):
@@ -196,7 +202,9 @@ class Scenario(_Strict):
     exclusive_groups: list[ExclusiveGroup] = Field(
         default_factory=list, description="No-duplicate groups on top of the model's own"
     )
-    solver: Solver = Field(default_factory=Solver, description="CP-SAT settings")
+    solver: Solver = Field(
+        default_factory=Solver, description="Solver choice (CP-SAT or HiGHS) and its settings"
+    )
     output_dir: Path | None = Field(
         None,
         description="Output folder, relative to this file's folder; default out/<name> in "
@@ -689,6 +697,23 @@ def _kind(value: object) -> str:
 # JSON Schema
 
 
+def solver_override(value: str | None, where: str = "the command line") -> Engine | None:
+    """The engine a caller names in place of the scenario's ``solver.solver``, checked.
+
+    Raises
+    ------
+    InputError
+        When ``value`` names no engine; ``where`` says where it was given.
+    """
+    if value is None:
+        return None
+    try:
+        return Engine(value)
+    except ValueError:
+        known = " or ".join(repr(e.value) for e in Engine)
+        raise InputError([Problem(where, known, repr(value), key="solver")]) from None
+
+
 def json_schema() -> str:
     """The JSON Schema of a scenario file, as ``docs/scenario.schema.json`` holds it."""
     schema: dict[str, Any] = Scenario.model_json_schema()
@@ -711,6 +736,7 @@ __all__ = [
     "load_scenario",
     "pydantic_problems",
     "settle_budget",
+    "solver_override",
 ]
 
 if __name__ == "__main__":

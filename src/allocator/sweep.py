@@ -63,7 +63,7 @@ from allocator.compare import (
 from allocator.errors import InfeasibleError, InputError, NoSolutionError, Problem
 from allocator.outputs import OUTPUT_FILES, RESULT
 from allocator.policy import PolicyModel, load_model
-from allocator.scenario import Scenario, check_against_model, load_scenario
+from allocator.scenario import Scenario, check_against_model, load_scenario, solver_override
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -495,6 +495,7 @@ class _Task:
     out_dir: str
     workers: int | None
     time_limit_s: float | None
+    solver: str | None
     command: str
 
 
@@ -525,6 +526,7 @@ def _run_variant(task: _Task) -> _Outcome:
             out_dir=out,
             workers=task.workers,
             time_limit_s=task.time_limit_s,
+            solver=task.solver,
             command=task.command,
         )
     except (InfeasibleError, NoSolutionError) as exc:
@@ -569,6 +571,7 @@ def run_sweep(
     out_dir: str | Path | None = None,
     jobs: int | None = None,
     time_limit_s: float | None = None,
+    solver: str | None = None,
     on_done: ProgressFn | None = None,
 ) -> SweepResult:
     """Run every variant of a scenario and write the sweep folder.
@@ -587,6 +590,9 @@ def run_sweep(
         each run's solver gets one worker. With one, the variants run in this process.
     time_limit_s:
         Overrides each run's solver time limit.
+    solver:
+        Overrides each run's solver (``cpsat`` or ``highs``); ``--vary solver.solver=...``
+        varies it instead.
     on_done:
         Called as each variant ends with its result, the number done and the total.
 
@@ -603,6 +609,7 @@ def run_sweep(
         has begun: bad data (every variant reads the same), and the sweep stops.
     """
     start = time.perf_counter()
+    solver_override(solver)
     path = Path(scenario)
     loaded = load_scenario(path)
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -625,8 +632,17 @@ def run_sweep(
         argv = ["allocate", "run", str(file), "--out", str(out / v.name)]
         argv += ["--workers", str(workers)] if workers else []
         argv += ["--time-limit", f"{time_limit_s:g}"] if time_limit_s else []
+        argv += ["--solver", solver] if solver else []
         tasks.append(
-            _Task(v.index, str(file), str(out / v.name), workers, time_limit_s, shlex.join(argv))
+            _Task(
+                v.index,
+                str(file),
+                str(out / v.name),
+                workers,
+                time_limit_s,
+                solver,
+                shlex.join(argv),
+            )
         )
 
     by_index = {v.index: v for v in grid}

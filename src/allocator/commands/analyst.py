@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from allocator.commands.options import json_option, quiet_option
+from allocator.commands.options import json_option, quiet_option, solver_option
 from allocator.compare import (
     METRICS,
     Comparison,
@@ -197,6 +198,7 @@ def _table(
     type=click.FloatRange(min=0, min_open=True),
     help="Solver time limit of each run in seconds (overrides the scenario).",
 )
+@solver_option
 @quiet_option
 def sweep_command(
     scenario: Path,
@@ -204,6 +206,7 @@ def sweep_command(
     jobs: int | None,
     out_dir: Path | None,
     time_limit: float | None,
+    solver: str | None,
     quiet: bool,
 ) -> None:
     """Run SCENARIO once per combination of the varied values, in parallel.
@@ -215,8 +218,17 @@ def sweep_command(
     varies = [parse_vary(v) for v in vary]
     err = Console(stderr=True)
     start = time.perf_counter()
+    sweep = functools.partial(
+        run_sweep,
+        scenario,
+        varies,
+        out_dir=out_dir,
+        jobs=jobs,
+        time_limit_s=time_limit,
+        solver=solver,
+    )
     if quiet:
-        result = run_sweep(scenario, varies, out_dir=out_dir, jobs=jobs, time_limit_s=time_limit)
+        result = sweep()
     else:
         with Progress(
             TextColumn("sweep"),
@@ -233,14 +245,7 @@ def sweep_command(
                 if r.status not in ("OPTIMAL", "FEASIBLE"):
                     progress.console.print(f"{r.variant.name}: {r.status}: {r.message}")
 
-            result = run_sweep(
-                scenario,
-                varies,
-                out_dir=out_dir,
-                jobs=jobs,
-                time_limit_s=time_limit,
-                on_done=done,
-            )
+            result = sweep(on_done=done)
     seconds = time.perf_counter() - start
     if not quiet:
         err.print(

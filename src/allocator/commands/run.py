@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from allocator.commands.options import ledger_option, quiet_option
+from allocator.commands.options import ledger_option, quiet_option, solver_option
 from allocator.ledger import RunEntry, ledger_url, record_run
 from allocator.outputs import summary
 from allocator.run import run_scenario
@@ -68,6 +68,7 @@ class _Progress:
     type=click.IntRange(1, 64),
     help="Solver workers (overrides the scenario).",
 )
+@solver_option
 @ledger_option
 @quiet_option
 def run_command(
@@ -75,6 +76,7 @@ def run_command(
     out_dir: Path | None,
     time_limit: float | None,
     workers: int | None,
+    solver: str | None,
     ledger: str | None,
     quiet: bool,
 ) -> None:
@@ -90,6 +92,8 @@ def run_command(
         argv += ["--time-limit", f"{time_limit:g}"]
     if workers is not None:
         argv += ["--workers", str(workers)]
+    if solver is not None:
+        argv += ["--solver", solver]
     progress = None if quiet else _Progress()
     started = dt.datetime.now(dt.UTC)
     result, out = run_scenario(
@@ -97,6 +101,7 @@ def run_command(
         out_dir=out_dir,
         time_limit_s=time_limit,
         workers=workers,
+        solver=solver,
         command=shlex.join(argv),
         on_phase=progress.phase if progress else None,
         on_progress=progress.solver if progress else None,
