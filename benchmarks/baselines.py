@@ -166,7 +166,11 @@ def random_problem(n_vars: int, seed: int) -> Problem:
 
 
 def pulp_priority(
-    problem: Problem, time_limit: float, *, timings: dict[str, float] | None = None
+    problem: Problem,
+    time_limit: float,
+    *,
+    timings: dict[str, float] | None = None,
+    tie_break: bool = False,
 ) -> tuple[float, float, Status]:
     """The priority objective as PuLP and CBC find it, written plainly.
 
@@ -175,10 +179,15 @@ def pulp_priority(
     problem:
         The allocation problem.
     time_limit:
-        Seconds CBC may run (model building and file writing come on top).
+        Seconds CBC may run, over both phases (model building and file writing come on top).
     timings:
         If given, receives ``build`` (the PuLP model in Python) and ``solve`` (writing the
-        MPS file, CBC, reading the solution back) in seconds.
+        MPS file, CBC, reading the solution back) in seconds; with ``tie_break``, also
+        ``priority`` and ``tie_break``, the seconds of each phase's solve.
+    tie_break:
+        Also run the priority rule's second phase, as :mod:`allocator.rules` does: with
+        ``Σ weight·x`` held at its optimum, maximise ``Σ (n − rank)·x``, so that lower ranks
+        are served first. Without it the answer is any optimum of the first phase.
 
     Returns
     -------
@@ -222,10 +231,25 @@ def pulp_priority(
         warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
     prob.solve(solver)
+    first = time.perf_counter()
+    if tie_break and prob.sol_status == pulp.LpSolutionOptimal:
+        best = round(pulp.value(prob.objective))
+        prob += pulp.lpSum(weight[i] * x[i] for i in range(problem.size)) >= best, "optimum"
+        rank = problem.rank.tolist()
+        n = problem.size
+        prob.setObjective(pulp.lpSum((n - rank[i]) * x[i] for i in range(n)))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
+            left = max(1.0, time_limit - (first - built))
+            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=left)
+        prob.solve(solver)
     seconds = time.perf_counter() - started
     if timings is not None:
         timings["build"] = built - started
         timings["solve"] = seconds - timings["build"]
+        if tie_break:
+            timings["priority"] = first - built
+            timings["tie_break"] = started + seconds - first
 
     if prob.sol_status == pulp.LpSolutionOptimal:
         status = Status.OPTIMAL
