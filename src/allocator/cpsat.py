@@ -229,7 +229,7 @@ def build(
             # x = 0", whose linear relaxation lets every member reach its upper bound at once.
             # With this row the relaxation is HiGHS's, whose bound proves the optimum of the
             # random instances in docs/solvers.md at once.
-            scale = _share_scale(hi[open_members])
+            scale = share_scale(hi[open_members])
             coef = (scale // hi[open_members]).tolist()
             terms = [x[j] for j in pos[open_members].tolist()]
             share = cp_model.LinearExpr.weighted_sum(terms, coef)
@@ -237,23 +237,23 @@ def build(
     return model
 
 
-#: Largest scale of a no-duplicate group's share row (see :func:`_share_scale`).
-_SHARE_SCALE_MAX = 1 << 31
+#: Largest scale of a no-duplicate group's share row (see :func:`share_scale`).
+SHARE_SCALE_MAX = 1 << 31
 
 
-def _share_scale(upper: IntArray) -> int:
+def share_scale(upper: IntArray) -> int:
     """The ``K`` of a group's share row ``Σ floor(K/upper)·x <= K``.
 
     The row holds for any ``K`` (one member is paid, at most its upper bound, so the left side
     is at most ``floor(K/upper)·upper <= K``); it is exactly ``Σ x/upper <= 1`` when ``K`` is a
     multiple of every upper bound. That is the least common multiple, unless it exceeds
-    :data:`_SHARE_SCALE_MAX`; then the row is looser by at most ``upper/K`` per member.
+    :data:`SHARE_SCALE_MAX`; then the row is looser by at most ``upper/K`` per member.
     """
     scale = 1
     for u in sorted(set(upper.tolist())):
         scale = math.lcm(scale, u)
-        if scale > _SHARE_SCALE_MAX:
-            return _SHARE_SCALE_MAX
+        if scale > SHARE_SCALE_MAX:
+            return SHARE_SCALE_MAX
     return scale
 
 

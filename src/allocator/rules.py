@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from allocator import cpsat, highs
+from allocator import cpsat, fixing, highs
 from allocator.cpsat import ProgressFn
 from allocator.problem import (
     DISTRICT_CAP,
@@ -185,6 +185,8 @@ class _Context:
     ptr: list[int]
     var_rows: list[int]
     phases: list[tuple[str, float]] = field(default_factory=list)
+    #: Claims open in each CP-SAT search, by phase: what reduced-cost fixing left to search.
+    searched: dict[str, int] = field(default_factory=dict)
 
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
@@ -383,85 +385,233 @@ def _priority_cpsat(
     ctx: _Context, lower: IntArray, upper: IntArray, given: IntArray, phase: str, explain: bool
 ) -> _Solved:
     """CP-SAT phases of :func:`_solve_priority`; ``given`` are the bounds before tightening,
-    used to explain infeasibility in terms of the rows rather than of bounds they imply."""
+    used to explain infeasibility in terms of the rows rather than of bounds they imply.
+
+    Each phase first narrows its bounds around a known allocation by reduced-cost fixing
+    (:func:`_narrow`); when the known allocation is proven optimal there is no search, and
+    otherwise CP-SAT sees only the claims that an optimum may still move.
+    """
     problem, settings = ctx.problem, ctx.settings
     weight = problem.weight.astype(np.int64)
     tie = _tie_break(problem)
     hint = _greedy(ctx, lower, upper)
-    model = cpsat.build(problem, lower, upper)
-    # The canonical phase starts from a copy taken before any objective or hint.
-    face = model.cp.clone()
+    hint_ok = bool((ctx.covering.sums(hint) >= ctx.covering.rhs).all())
+    rows = fixing.problem_rows(problem)
 
-    w_expr, w_const = model.linear(weight)
-    model.cp.maximize(w_expr)
-    model.set_hint(hint)
-    first = cpsat.solve(
-        model,
-        settings,
-        time_limit=ctx.remaining(),
-        offset=w_const,
-        progress=ctx.progress,
-        phase=phase,
-    )
-    ctx.phases.append((phase, first.seconds))
-    if first.status is Status.INFEASIBLE:
-        return _infeasible(ctx, lower, given, explain)
-    if first.award is None:
-        if bool((ctx.covering.sums(hint) >= ctx.covering.rhs).all()):
-            # The greedy start meets every row: a feasible answer, just not a proven one.
-            value = int(np.dot(weight, hint))
-            return _Solved(hint, Status.FEASIBLE, value, first.bound, "greedy", False)
-        nan = float("nan")
-        return _Solved(None, Status.UNKNOWN, nan, first.bound, "cpsat")
-    best = int(np.dot(weight, first.award))
-    if first.status is not Status.OPTIMAL:
-        return _Solved(first.award, Status.FEASIBLE, best, first.bound, "cpsat", False)
+    # Phase 1: the weights.
+    first = _Phase(lower, upper, None, hint)
+    if hint_ok:
+        first = _narrow(ctx, rows, [], weight, lower, upper, hint, phase)
+    if first.proven is None:
+        result = _search(ctx, first, [], weight, phase)
+        if result.status is Status.INFEASIBLE:
+            return _infeasible(ctx, lower, given, explain)
+        if result.award is None:
+            if hint_ok:
+                # The greedy start meets every row: a feasible answer, just not a proven one.
+                value = int(np.dot(weight, hint))
+                return _Solved(hint, Status.FEASIBLE, value, result.bound, "greedy", False)
+            nan = float("nan")
+            return _Solved(None, Status.UNKNOWN, nan, result.bound, "cpsat")
+        if result.status is not Status.OPTIMAL:
+            best = int(np.dot(weight, result.award))
+            return _Solved(result.award, Status.FEASIBLE, best, result.bound, "cpsat", False)
+        first = _Phase(first.lower, first.upper, result.award, result.award, first.value_used)
+    optimum = first.proven
+    assert optimum is not None
+    best = int(np.dot(weight, optimum))
 
-    model.cp.add(w_expr >= best - w_const).with_name("priority_optimum")
-    t_expr, t_const = model.linear(tie)
-    model.cp.clear_objective()  # type: ignore[no-untyped-call]
-    model.cp.maximize(t_expr)
-    model.set_hint(first.award)
-    second = cpsat.solve(
-        model,
-        settings,
-        time_limit=ctx.remaining(),
-        offset=t_const,
-        progress=ctx.progress,
-        phase=f"{phase}:tie-break",
-    )
-    ctx.phases.append((f"{phase}:tie-break", second.seconds))
-    if second.status is not Status.OPTIMAL or second.award is None:
-        award = second.award if second.award is not None else first.award
-        return _Solved(award, Status.FEASIBLE, best, first.bound, "cpsat", False)
-    tie_best = int(np.dot(tie, second.award))
+    # Phase 2: the rank tie-break among the allocations worth ``best``.
+    held = [(weight, best)]
+    start = optimum
+    if hint_ok and int(np.dot(weight, hint)) == best and np.dot(tie, hint) > np.dot(tie, start):
+        start = hint
+    second = _narrow(ctx, rows, held, tie, first.lower, first.upper, start, f"{phase}:tie-break")
+    if second.proven is None:
+        result = _search(ctx, second, held, tie, f"{phase}:tie-break")
+        if result.status is not Status.OPTIMAL or result.award is None:
+            award = result.award if result.award is not None else second.hint
+            return _Solved(award, Status.FEASIBLE, best, best, "cpsat", False)
+        second = _Phase(second.lower, second.upper, result.award, result.award, second.value_used)
+    award = second.proven if second.proven is not None else second.hint
+    tie_best = int(np.dot(tie, award))
+    if award is hint:
+        # The greedy allocation, proven optimal without a search: a function of the inputs
+        # already, whatever the number of workers.
+        return _Solved(award, Status.OPTIMAL, best, best, "bound")
 
-    # Distinct tie-break coefficients do not make the optimum unique when the caps cross
-    # (two firms x two clauses can swap awards at equal cost), and parallel workers may stop
-    # at different optima. One worker, a deterministic work limit and a hint computed from the
-    # inputs make the final pick a function of the inputs and the seed alone.
-    canon = cpsat.Model(
-        cp=face,
-        lower=model.lower,
-        upper=model.upper,
-        index=model.index,
-        x=[face.get_int_var_from_proto_index(v.index) for v in model.x],
-    )
-    canon.cp.add(canon.linear(weight)[0] >= best - w_const).with_name("priority_optimum")
-    canon.cp.add(canon.linear(tie)[0] >= tie_best - t_const).with_name("tie_break_optimum")
-    canon.set_hint(hint)
-    third = cpsat.solve(
-        canon,
-        settings,
-        time_limit=ctx.remaining(),
+    # Phase 3: distinct tie-break coefficients do not make the optimum unique when the caps
+    # cross (two firms x two clauses can swap awards at equal cost), and parallel workers may
+    # stop at different optima. One worker, a deterministic work limit and a hint computed
+    # from the inputs make the final pick a function of the inputs and the seed alone. Its
+    # bounds are narrowed around the two optima, which are the same for any number of
+    # workers, so the model it searches is too.
+    canonical = f"{phase}:canonical"
+    redo = first.value_used != best
+    if redo:
+        first = _narrow(
+            ctx, rows, [], weight, lower, upper, optimum, f"{canonical}:weights", kernel=False
+        )
+    if redo or second.value_used != tie_best:
+        second = _narrow(
+            ctx, rows, held, tie, first.lower, first.upper, award, canonical, kernel=False
+        )
+    face = _Phase(second.lower, second.upper, None, award)
+    third = _search(
+        ctx,
+        face,
+        [(weight, best), (tie, tie_best)],
+        None,
+        canonical,
+        hint=hint,
         workers=1,
         deterministic_limit=max(1.0, settings.time_limit_s),
-        phase=f"{phase}:canonical",
     )
-    ctx.phases.append((f"{phase}:canonical", third.seconds))
     if third.award is None:
-        return _Solved(second.award, Status.FEASIBLE, best, best, "cpsat", False)
+        return _Solved(award, Status.FEASIBLE, best, best, "cpsat", False)
     return _Solved(third.award, Status.OPTIMAL, best, best, "cpsat")
+
+
+#: When reduced-cost fixing leaves more claims open than this, a first search over the
+#: claims likeliest to move (this many, and every claim in a block) improves the known
+#: allocation, and the fixing is redone with its better value.
+_KERNEL = 2_000
+
+
+@dataclass
+class _Phase:
+    """Bounds of one priority phase after narrowing, and what is known inside them.
+
+    ``proven`` is an optimal allocation of the phase when one is known; ``hint`` the start of
+    a search (feasible when it came from :func:`_narrow`); ``value_used`` the value the
+    fixing was proven against: every allocation worth at least that lies within the bounds.
+    """
+
+    lower: IntArray
+    upper: IntArray
+    proven: IntArray | None
+    hint: IntArray
+    value_used: int | None = None
+
+
+def _narrow(
+    ctx: _Context,
+    rows: fixing.Rows,
+    held: list[tuple[IntArray, int]],
+    cost: IntArray,
+    lower: IntArray,
+    upper: IntArray,
+    award: IntArray,
+    phase: str,
+    *,
+    kernel: bool = True,
+) -> _Phase:
+    """Narrow a phase's bounds around ``award``, an allocation that meets every row and
+    every ``coef·x >= value`` of ``held`` (the earlier phases' optima).
+
+    Reduced-cost fixing (:mod:`allocator.fixing`) fixes the claims no allocation as good as
+    ``award`` can move, or proves ``award`` optimal. When more than :data:`_KERNEL` claims
+    stay open, CP-SAT first searches a kernel — the claims cheapest to move, every other
+    claim held at ``award`` — for a better allocation, and the fixing is redone with it.
+    """
+    problem = ctx.problem
+    value = int(np.dot(cost, award))
+    for coef, at_least in held:
+        rows = rows.plus(-coef, -at_least)
+    seconds = 0.0
+
+    def reduce(bounds_lo: IntArray, bounds_hi: IntArray, v: int) -> fixing.Reduction:
+        nonlocal seconds
+        reduction = fixing.reduce(
+            rows,
+            cost,
+            bounds_lo,
+            bounds_hi,
+            problem.all_or_nothing,
+            problem.exclusive,
+            v,
+            time_limit=max(ctx.remaining() / 4, 0.1),
+            seed=ctx.settings.seed,
+        )
+        seconds += reduction.seconds
+        return reduction
+
+    red = reduce(lower, upper, value)
+    inside = _kernel(red) if kernel and not red.proven else None
+    if inside is not None:
+        k_lo = np.where(inside, red.lower, award)
+        k_hi = np.where(inside, red.upper, award)
+        found = _search(
+            ctx,
+            _Phase(k_lo, k_hi, None, award),
+            held,
+            cost,
+            f"{phase}:kernel",
+            time_limit=min(ctx.remaining() / 4, 10.0),
+        )
+        if found.award is not None and int(np.dot(cost, found.award)) > value:
+            award = found.award
+            value = int(np.dot(cost, award))
+            red = reduce(red.lower, red.upper, value)
+    ctx.phases.append((f"{phase}:fixing", seconds))
+    if red.proven:
+        if ctx.progress is not None:
+            ctx.progress(phase, float(value), float(value))
+        return _Phase(red.lower, red.upper, award, award, value)
+    return _Phase(red.lower, red.upper, None, award, value)
+
+
+def _kernel(red: fixing.Reduction) -> BoolArray | None:
+    """The claims a kernel search may move: the :data:`_KERNEL` open claims cheapest to move
+    and every open claim in a block; ``None`` when no kernel is worth searching (few claims
+    open, or a kernel that would hold most of them: that is the phase's own search)."""
+    open_ = red.lower < red.upper
+    count = int(open_.sum())
+    if red.bound is None or count <= _KERNEL:
+        return None
+    loss = np.where(open_, red.loss, np.nan)
+    movable = np.flatnonzero(open_ & np.isfinite(loss))
+    cut = np.sort(loss[movable])[_KERNEL - 1] if movable.shape[0] >= _KERNEL else np.inf
+    inside = open_ & ((loss <= cut) | np.isinf(loss))
+    return inside if int(inside.sum()) <= count // 2 else None
+
+
+def _search(
+    ctx: _Context,
+    within: _Phase,
+    held: list[tuple[IntArray, int]],
+    cost: IntArray | None,
+    phase: str,
+    *,
+    hint: IntArray | None = None,
+    workers: int | None = None,
+    deterministic_limit: float | None = None,
+    time_limit: float | None = None,
+) -> cpsat.Result:
+    """One CP-SAT search within a phase's bounds: maximise ``cost`` (none: any allocation),
+    every ``coef·x >= value`` of ``held`` kept, hinted with ``hint`` or the phase's own."""
+    model = cpsat.build(ctx.problem, within.lower, within.upper)
+    ctx.searched[phase] = int(model.index.shape[0])
+    for coef, value in held:
+        expr, const = model.linear(coef)
+        model.cp.add(expr >= value - const)
+    offset = 0
+    if cost is not None:
+        expr, offset = model.linear(cost)
+        model.cp.maximize(expr)
+    model.set_hint(hint if hint is not None else within.hint)
+    result = cpsat.solve(
+        model,
+        ctx.settings,
+        time_limit=ctx.remaining() if time_limit is None else time_limit,
+        workers=workers,
+        deterministic_limit=deterministic_limit,
+        offset=offset,
+        progress=ctx.progress if cost is not None else None,
+        phase=phase,
+    )
+    ctx.phases.append((phase, result.seconds))
+    return result
 
 
 def _priority_frozen_by(ctx: _Context, award: IntArray) -> list[str]:
@@ -1121,6 +1271,8 @@ def allocate(
     priority = rule is Rule.PRIORITY
     allocation = _allocate_priority(ctx) if priority else _allocate_levels(ctx, rule)
     allocation.details["solver"] = _engine_name(settings.solver)
+    if ctx.searched:
+        allocation.details["searched"] = dict(ctx.searched)
     return allocation
 
 
