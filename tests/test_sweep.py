@@ -120,6 +120,17 @@ def test_bad_keys(key: str, message: str) -> None:
     assert f"key '{key}'" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("short", "key"),
+    [("budget", "budget_wan"), ("rule", "fairness.rule"), ("engine", "solver.solver")],
+)
+def test_short_keys_stand_for_their_scenario_keys(short: str, key: str) -> None:
+    value = {"budget": "3000:4000:500", "rule": "talmud", "engine": "highs"}[short]
+    vary = parse_vary(f"{short}={value}")
+    assert vary.key == key
+    assert vary.path == key_path(key)
+
+
 def test_parse_vary_needs_an_equals_sign() -> None:
     with pytest.raises(InputError, match="KEY=VALUES"):
         parse_vary("budget_wan")

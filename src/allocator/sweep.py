@@ -75,6 +75,8 @@ SCENARIOS = "scenarios"
 MAX_VARIANTS = 1000
 # Keys the sweep sets itself: each variant's name, and its output folder.
 RESERVED_KEYS = ("name", "output_dir")
+#: Short spellings of the keys an analyst varies most, and the scenario keys they stand for.
+KEY_ALIASES = {"budget": "budget_wan", "rule": "fairness.rule", "engine": "solver.solver"}
 # The figures of each variant, in sweep.csv's order after the varied values.
 ROW_COLUMNS = (
     "status",
@@ -123,7 +125,8 @@ def parse_vary(text: str) -> Vary:
     ----------
     text:
         ``budget_wan=3000:8000:500``, ``fairness.rule=priority,proportional``,
-        ``overrides.5.1/booth/rate=0.3:0.6:0.1``.
+        ``overrides.5.1/booth/rate=0.3:0.6:0.1``; ``budget``, ``rule`` and ``engine`` stand
+        for ``budget_wan``, ``fairness.rule`` and ``solver.solver`` (:data:`KEY_ALIASES`).
 
     Returns
     -------
@@ -136,7 +139,7 @@ def parse_vary(text: str) -> Vary:
         ``output_dir``), or values that are neither a range nor a list.
     """
     key, sep, values = text.partition("=")
-    key = key.strip()
+    key = KEY_ALIASES.get(key.strip(), key.strip())
     if not sep or not key:
         raise InputError([Problem(VARY, "KEY=VALUES, e.g. budget_wan=3000:8000:500", repr(text))])
     return Vary(key=key, path=key_path(key), values=parse_values(values, key=key))

@@ -179,7 +179,8 @@ def _table(
     metavar="KEY=VALUES",
     help="A scenario key and its values: start:stop:step or a comma list "
     "(budget_wan=3000:8000:500, fairness.rule=priority,proportional, "
-    "overrides.5.1/booth/rate=0.3:0.6:0.1). Repeat to vary several; every combination runs.",
+    "overrides.5.1/booth/rate=0.3:0.6:0.1); budget, rule and engine stand for budget_wan, "
+    "fairness.rule and solver.solver. Repeat to vary several; every combination runs.",
 )
 @click.option(
     "--jobs",
