@@ -1160,6 +1160,7 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
         ax.set_yscale("log")
         ax.set_xticks(sizes, [f"{f:,}" for f in sizes])
         ax.tick_params(axis="x", which="minor", labelbottom=False)
+        _plain_log_ticks(ax.yaxis)
         ax.set_xlabel("firms")
         ax.set_ylabel("seconds, end to end (median)")
         ax.set_title("Cost against firms, 2026 model")
@@ -1178,6 +1179,8 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
                         ax.plot(xs, ys, style, marker="o", label=label, color=_colour(rule))
             ax.set_xscale("log")
             ax.set_yscale("log")
+            _plain_log_ticks(ax.xaxis)
+            _plain_log_ticks(ax.yaxis)
             ax.set_xlabel("award items in the model")
             ax.set_ylabel("seconds (median)")
             ax.set_title(f"Cost against award items, {items['firms']:,} firms")
@@ -1186,6 +1189,16 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="svg", metadata={"Date": None})
+
+
+def _plain_log_ticks(axis: Any) -> None:
+    """Label a log axis 0.01, 2, 60 rather than 10⁻², 2×10⁰, 6×10¹."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    axis.set_minor_locator(LogLocator(base=10.0, subs="auto"))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
 def _colour(rule: str) -> str:

@@ -28,6 +28,7 @@ rule withholds).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import time
 from dataclasses import dataclass, field
@@ -416,7 +417,7 @@ def _priority_cpsat(
         if result.status is not Status.OPTIMAL:
             best = int(np.dot(weight, result.award))
             return _Solved(result.award, Status.FEASIBLE, best, result.bound, "cpsat", False)
-        first = _Phase(first.lower, first.upper, result.award, result.award, first.value_used)
+        first = dataclasses.replace(first, proven=result.award, hint=result.award)
     optimum = first.proven
     assert optimum is not None
     best = int(np.dot(weight, optimum))
@@ -432,7 +433,7 @@ def _priority_cpsat(
         if result.status is not Status.OPTIMAL or result.award is None:
             award = result.award if result.award is not None else second.hint
             return _Solved(award, Status.FEASIBLE, best, best, "cpsat", False)
-        second = _Phase(second.lower, second.upper, result.award, result.award, second.value_used)
+        second = dataclasses.replace(second, proven=result.award, hint=result.award)
     award = second.proven if second.proven is not None else second.hint
     tie_best = int(np.dot(tie, award))
     if award is hint:
@@ -444,15 +445,15 @@ def _priority_cpsat(
     # cross (two firms x two clauses can swap awards at equal cost), and parallel workers may
     # stop at different optima. One worker, a deterministic work limit and a hint computed
     # from the inputs make the final pick a function of the inputs and the seed alone. Its
-    # bounds are narrowed around the two optima, which are the same for any number of
-    # workers, so the model it searches is too.
+    # bounds are one fixing of the phase's bounds against each optimum, which are the same for
+    # any number of workers, so the model it searches is too.
     canonical = f"{phase}:canonical"
-    redo = first.value_used != best
+    redo = not (first.direct and first.value_used == best)
     if redo:
         first = _narrow(
             ctx, rows, [], weight, lower, upper, optimum, f"{canonical}:weights", kernel=False
         )
-    if redo or second.value_used != tie_best:
+    if redo or not (second.direct and second.value_used == tie_best):
         second = _narrow(
             ctx, rows, held, tie, first.lower, first.upper, award, canonical, kernel=False
         )
@@ -485,6 +486,9 @@ class _Phase:
     ``proven`` is an optimal allocation of the phase when one is known; ``hint`` the start of
     a search (feasible when it came from :func:`_narrow`); ``value_used`` the value the
     fixing was proven against: every allocation worth at least that lies within the bounds.
+    ``direct`` is true when the bounds are one fixing of the phase's own bounds against
+    ``value_used``: a function of those two alone, which a fixing that followed a kernel
+    search (on bounds that depend on the search's luck) is not.
     """
 
     lower: IntArray
@@ -492,6 +496,7 @@ class _Phase:
     proven: IntArray | None
     hint: IntArray
     value_used: int | None = None
+    direct: bool = True
 
 
 def _narrow(
@@ -537,6 +542,7 @@ def _narrow(
         return reduction
 
     red = reduce(lower, upper, value)
+    direct = True
     inside = _kernel(red) if kernel and not red.proven else None
     if inside is not None:
         k_lo = np.where(inside, red.lower, award)
@@ -553,12 +559,13 @@ def _narrow(
             award = found.award
             value = int(np.dot(cost, award))
             red = reduce(red.lower, red.upper, value)
+            direct = False
     ctx.phases.append((f"{phase}:fixing", seconds))
     if red.proven:
         if ctx.progress is not None:
             ctx.progress(phase, float(value), float(value))
-        return _Phase(red.lower, red.upper, award, award, value)
-    return _Phase(red.lower, red.upper, None, award, value)
+        return _Phase(red.lower, red.upper, award, award, value, direct)
+    return _Phase(red.lower, red.upper, None, award, value, direct)
 
 
 def _kernel(red: fixing.Reduction) -> BoolArray | None:
