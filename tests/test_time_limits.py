@@ -184,8 +184,10 @@ def test_a_time_limit_gives_the_best_allocation_found_with_its_gap(
     assert audit.exit_code == 0, report["findings"]
     assert report["verdict"] == "passed"
     assert report["errors"] == 0
-    # The time limit is said, as a warning, not hidden.
-    assert any("FEASIBLE" in f["message"] for f in report["findings"])
+    # The time limit is said, as a warning, not hidden, with the gap.
+    said = [f["message"] for f in report["findings"] if "FEASIBLE" in f["message"]]
+    assert said
+    assert f"(gap {doc['gap']})" in said[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1185,11 +1185,18 @@ def _check_result(out: _Collector, result: dict[str, Any], rec: Recomputed) -> N
         )
     status = result.get("status")
     if status == "FEASIBLE":
+        gap = result.get("gap")
+        what = (
+            "the weighted objective is optimal (gap 0), the rank tie-break among its optima "
+            "was not proven"
+            if gap == 0
+            else f"gap {gap}"
+        )
         out.add(
             "result",
             RESULT,
             "status FEASIBLE: the time limit stopped the solver before it proved the allocation "
-            f"optimal (gap {result.get('gap')})",
+            f"optimal ({what})",
             warn=True,
         )
     out.done("result", f"rule {rule}, budget {rec.budget.value_wan}万元, status {status}")
