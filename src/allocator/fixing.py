@@ -133,6 +133,9 @@ class Reduction:
         Per claim, what moving it off its preferred bound costs the bound (``|r|·δ``, in
         objective units, as a float); ``inf`` for claims in blocks and for fixed ones, ``nan``
         when there was no bound. The smaller, the likelier an optimum moves it.
+    direction:
+        Per claim, the sign of its reduced cost: 1 where the bound prefers it at its upper
+        bound, -1 at its lower, 0 where indifferent or unknown.
     """
 
     lower: IntArray
@@ -142,6 +145,7 @@ class Reduction:
     fixed: int
     seconds: float
     loss: FloatArray
+    direction: npt.NDArray[np.int8]
 
 
 def reduce(
@@ -190,7 +194,8 @@ def reduce(
 
     def unchanged() -> Reduction:
         nan = np.full(lo.shape[0], np.nan)
-        return Reduction(lo, hi, None, False, 0, time.perf_counter() - started, nan)
+        none = np.zeros(lo.shape[0], dtype=np.int8)
+        return Reduction(lo, hi, None, False, 0, time.perf_counter() - started, nan, none)
 
     duals = _lp_duals(rows, cost, lo, hi, groups, time_limit)
     if duals is None:
@@ -227,7 +232,8 @@ def reduce(
     new_hi = np.where(fix & (reduced < 0), lo, hi)
     seconds = time.perf_counter() - started
     proven = bound <= incumbent
-    return Reduction(new_lo, new_hi, int(bound), proven, int(fix.sum()), seconds, loss)
+    direction = np.sign(reduced).astype(np.int8)
+    return Reduction(new_lo, new_hi, int(bound), proven, int(fix.sum()), seconds, loss, direction)
 
 
 def _lp_duals(

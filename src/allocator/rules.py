@@ -543,7 +543,7 @@ def _narrow(
 
     red = reduce(lower, upper, value)
     direct = True
-    inside = _kernel(red) if kernel and not red.proven else None
+    inside = _kernel(red, award) if kernel and not red.proven else None
     if inside is not None:
         k_lo = np.where(inside, red.lower, award)
         k_hi = np.where(inside, red.upper, award)
@@ -568,19 +568,33 @@ def _narrow(
     return _Phase(red.lower, red.upper, None, award, value, direct)
 
 
-def _kernel(red: fixing.Reduction) -> BoolArray | None:
-    """The claims a kernel search may move: the :data:`_KERNEL` open claims cheapest to move
-    and every open claim in a block; ``None`` when no kernel is worth searching (few claims
-    open, or a kernel that would hold most of them: that is the phase's own search)."""
+def _kernel(red: fixing.Reduction, award: IntArray) -> BoolArray | None:
+    """The claims a kernel search may move, ``None`` when no kernel is worth searching (few
+    claims open, or a kernel that would hold most of them: that is the phase's own search).
+
+    The kernel: the :data:`_KERNEL` open claims cheapest to move, every open claim in a block,
+    and up to :data:`_KERNEL` open claims that ``award`` holds away from the bound their
+    reduced cost prefers (a one-off the greedy left out, say), the cheapest first: these are
+    where a better allocation differs from ``award``.
+    """
     open_ = red.lower < red.upper
     count = int(open_.sum())
     if red.bound is None or count <= _KERNEL:
         return None
     loss = np.where(open_, red.loss, np.nan)
-    movable = np.flatnonzero(open_ & np.isfinite(loss))
-    cut = np.sort(loss[movable])[_KERNEL - 1] if movable.shape[0] >= _KERNEL else np.inf
-    inside = open_ & ((loss <= cut) | np.isinf(loss))
+    inside = open_ & (_cheapest(loss, open_ & np.isfinite(loss)) | np.isinf(loss))
+    away = ((red.direction > 0) & (award < red.upper)) | ((red.direction < 0) & (award > red.lower))
+    inside |= _cheapest(loss, open_ & away)
     return inside if int(inside.sum()) <= count // 2 else None
+
+
+def _cheapest(loss: FloatArray, among: BoolArray) -> BoolArray:
+    """The (at most) :data:`_KERNEL` claims ``among`` with the smallest ``loss``, ties by index."""
+    index = np.flatnonzero(among)
+    order = index[np.argsort(loss[index], kind="stable")][:_KERNEL]
+    out = np.zeros(loss.shape[0], dtype=bool)
+    out[order] = True
+    return out
 
 
 def _search(
