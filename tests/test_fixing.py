@@ -67,17 +67,13 @@ def reduce(
     incumbent: IntArray,
     held: list[tuple[IntArray, int]] = (),
 ) -> fixing.Reduction:
-    rows = fixing.problem_rows(problem)
-    for coef, value in held:
-        rows = rows.plus(-coef, -value)
     return fixing.reduce(
-        rows,
+        problem,
         cost,
         np.zeros(problem.size, dtype=np.int64),
         problem.upper.astype(np.int64),
-        problem.all_or_nothing,
-        problem.exclusive,
         int(cost @ incumbent),
+        held=held,
         time_limit=10.0,
     )
 
@@ -178,19 +174,9 @@ def test_no_multipliers_no_fixing() -> None:
     # An LP that HiGHS cannot answer in time leaves the bounds as they were.
     problem = fund_problem([2] * 10, 9)
     weight = problem.weight.astype(np.int64)
-    rows = fixing.problem_rows(problem)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fixing, "_solve_lp", lambda *args: None)
-        result = fixing.reduce(
-            rows,
-            weight,
-            np.zeros(10, dtype=np.int64),
-            problem.upper,
-            problem.all_or_nothing,
-            [],
-            0,
-            time_limit=1.0,
-        )
+        result = reduce(problem, weight, np.zeros(10, dtype=np.int64))
     assert result.bound is None
     assert not result.proven
     assert result.fixed == 0

@@ -47,18 +47,20 @@ _STATUS = {
 }
 
 
-def claim_labels(problem: Problem) -> list[str]:
-    """One readable label per variable: ``recipient_id/clause_id/item_key``.
+def claim_labels(problem: Problem, index: IntArray | None = None) -> list[str]:
+    """One readable label per variable (or per variable of ``index``):
+    ``recipient_id/clause_id/item_key``.
 
     Falls back to the variable's index when the claims table lacks those columns (as small
     hand-made problems in tests do).
     """
+    rows = np.arange(problem.size) if index is None else np.asarray(index, dtype=np.int64)
     cols = ("recipient_id", "clause_id", "item_key")
     claims = problem.claims
     if len(claims) == problem.size and all(c in claims.columns for c in cols):
-        parts = [claims[c].astype(str).tolist() for c in cols]
+        parts = [claims[c].iloc[rows].astype(str).tolist() for c in cols]
         return ["/".join(p) for p in zip(*parts, strict=True)]
-    return [str(i) for i in range(problem.size)]
+    return [str(i) for i in rows.tolist()]
 
 
 @dataclass
@@ -191,10 +193,12 @@ def build(
             ct = cp.add(expr <= bound) if fam.sense == "<=" else cp.add(expr >= bound)
             constrain(ct, label, lit)
 
-    if aon.any():
-        labels = claim_labels(problem)
-        for i in np.flatnonzero(aon).tolist():
-            label = f"{ALL_OR_NOTHING}[{labels[i]}]"
+    # An all-or-nothing claim needs a row when it is open, or fixed at neither 0 nor its claim.
+    constrained = np.flatnonzero(aon & (free | ((lo != 0) & (lo != problem.upper))))
+    if constrained.shape[0]:
+        labels = claim_labels(problem, constrained)
+        for i, name in zip(constrained.tolist(), labels, strict=True):
+            label = f"{ALL_OR_NOTHING}[{name}]"
             full_u = int(problem.upper[i])
             if pos[i] >= 0:
                 lit = literal(label, ALL_OR_NOTHING)

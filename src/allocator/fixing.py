@@ -28,6 +28,7 @@ Shcherbina, *Safe bounds in linear and mixed-integer programming*, Math. Prog. 9
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -38,8 +39,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from allocator.cpsat import run_solver, share_scale
-from allocator.problem import BoolArray, IntArray, Problem
+from allocator import cpsat
+from allocator.problem import BoolArray, Family, IntArray, Problem
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -60,7 +61,7 @@ _BLOCK_WORK = 2.0
 
 
 @dataclass(frozen=True)
-class Rows:
+class _Rows:
     """Linear rows ``Σ coef·x[var] <= rhs`` in coordinate form: entry ``p`` is in ``row[p]``."""
 
     row: IntArray
@@ -72,10 +73,10 @@ class Rows:
     def count(self) -> int:
         return int(self.rhs.shape[0])
 
-    def plus(self, coef: IntArray, rhs: int) -> Rows:
+    def plus(self, coef: IntArray, rhs: int) -> _Rows:
         """These rows and one more, ``coef·x <= rhs`` (dense ``coef``; zeros are dropped)."""
         var = np.flatnonzero(coef).astype(np.int64)
-        return Rows(
+        return _Rows(
             row=np.concatenate([self.row, np.full(var.shape[0], self.count, dtype=np.int64)]),
             var=np.concatenate([self.var, var]),
             coef=np.concatenate([self.coef, coef[var].astype(np.int64)]),
@@ -83,7 +84,7 @@ class Rows:
         )
 
 
-def problem_rows(problem: Problem) -> Rows:
+def _problem_rows(problem: Problem) -> _Rows:
     """The family rows of ``problem`` as ``a·x <= b``: caps as they are, floors negated."""
     rows: list[IntArray] = []
     variables: list[IntArray] = []
@@ -102,9 +103,9 @@ def problem_rows(problem: Problem) -> Rows:
 
 def _rows(
     rows: list[IntArray], variables: list[IntArray], coefs: list[IntArray], rhs: list[int]
-) -> Rows:
+) -> _Rows:
     empty = np.zeros(0, dtype=np.int64)
-    return Rows(
+    return _Rows(
         row=np.concatenate(rows) if rows else empty,
         var=np.concatenate(variables) if variables else empty,
         coef=np.concatenate(coefs) if coefs else empty,
@@ -149,14 +150,13 @@ class Reduction:
 
 
 def reduce(
-    rows: Rows,
+    problem: Problem,
     cost: IntArray,
     lower: IntArray,
     upper: IntArray,
-    all_or_nothing: BoolArray,
-    groups: Sequence[IntArray],
     incumbent: int,
     *,
+    held: Sequence[tuple[IntArray, int]] = (),
     time_limit: float,
     seed: int = 0,
 ) -> Reduction:
@@ -164,19 +164,18 @@ def reduce(
 
     Parameters
     ----------
-    rows:
-        The phase's rows, ``a·x <= b``, including any row that holds an earlier phase's optimum.
+    problem:
+        The problem: its rows, all-or-nothing items and no-duplicate groups.
     cost:
         The objective ``c`` (integers), maximised.
     lower, upper:
         Bounds per claim (``0 <= lower``); an all-or-nothing claim spans ``[0, claim]`` or is
         fixed.
-    all_or_nothing:
-        Mask of the all-or-nothing claims.
-    groups:
-        The no-duplicate groups: in each, at most one claim may be positive.
     incumbent:
-        ``c·x`` of an allocation within the bounds that meets every row, item and group.
+        ``c·x`` of an allocation within the bounds that meets every row, item and group, and
+        every row of ``held``.
+    held:
+        _Rows ``coef·x >= value`` besides the problem's: the optima of earlier phases.
     time_limit:
         Seconds for the LP and the blocks together; without an answer in time nothing is fixed.
     seed:
@@ -190,7 +189,12 @@ def reduce(
     deadline = started + time_limit
     lo = np.asarray(lower, dtype=np.int64)
     hi = np.asarray(upper, dtype=np.int64)
-    aon = np.asarray(all_or_nothing, dtype=bool)
+    aon = problem.all_or_nothing.astype(bool)
+    groups = problem.exclusive
+    rows = _problem_rows(problem)
+    families = rows.count  # the problem's own rows come first, then the held ones
+    for coef, value in held:
+        rows = rows.plus(-coef, -value)
 
     def unchanged() -> Reduction:
         nan = np.full(lo.shape[0], np.nan)
@@ -202,7 +206,7 @@ def reduce(
         return unchanged()
     linked, kept = _blocks(rows, lo, hi, groups)
     # HiGHS gives a cap of a maximisation a non-negative dual; a stray negative is clipped
-    # (any y >= 0 gives a valid bound). Rows kept in the blocks need no multiplier.
+    # (any y >= 0 gives a valid bound). _Rows kept in the blocks need no multiplier.
     y = np.where(kept, 0.0, np.maximum(duals, 0.0))
     scaled = _reduced_costs(rows, cost, y)
     if scaled is None:
@@ -213,8 +217,17 @@ def reduce(
     at = np.where(reduced > 0, hi, lo)
     z += int(np.sum(reduced[single].astype(object) * at[single].astype(object)))
     if linked.any():
+        held_kept = [row for row, keep in zip(held, kept[families:], strict=True) if keep]
         block = _block_bound(
-            rows, kept, reduced, lo, hi, aon, groups, linked, deadline - time.perf_counter(), seed
+            problem,
+            kept[:families],
+            held_kept,
+            reduced,
+            lo,
+            hi,
+            linked,
+            deadline - time.perf_counter(),
+            seed,
         )
         if block is None:
             return unchanged()
@@ -237,7 +250,7 @@ def reduce(
 
 
 def _lp_duals(
-    rows: Rows,
+    rows: _Rows,
     cost: IntArray,
     lower: IntArray,
     upper: IntArray,
@@ -255,8 +268,8 @@ def _lp_duals(
     shares = _payable_groups(groups, upper)
     full = rows
     if shares:
-        scales = [share_scale(upper[m]) for m in shares]
-        full = Rows(
+        scales = [cpsat.share_scale(upper[m]) for m in shares]
+        full = _Rows(
             row=np.concatenate(
                 [rows.row]
                 + [
@@ -275,7 +288,7 @@ def _lp_duals(
 
 
 def _solve_lp(
-    rows: Rows, cost: IntArray, lower: IntArray, upper: IntArray, time_limit: float
+    rows: _Rows, cost: IntArray, lower: IntArray, upper: IntArray, time_limit: float
 ) -> FloatArray | None:
     """Row duals of ``max c·x, A x <= b, lower <= x <= upper`` by HiGHS, or ``None``."""
     free = lower < upper
@@ -346,7 +359,7 @@ def _payable_groups(groups: Sequence[IntArray], upper: IntArray) -> list[IntArra
 
 
 def _blocks(
-    rows: Rows, lower: IntArray, upper: IntArray, groups: Sequence[IntArray]
+    rows: _Rows, lower: IntArray, upper: IntArray, groups: Sequence[IntArray]
 ) -> tuple[BoolArray, BoolArray]:
     """Which claims are linked into blocks, and which rows are kept in them.
 
@@ -370,7 +383,7 @@ def _blocks(
 
 
 def _reduced_costs(
-    rows: Rows, cost: IntArray, y: FloatArray
+    rows: _Rows, cost: IntArray, y: FloatArray
 ) -> tuple[int, IntArray, IntArray] | None:
     """``D``, ``y·D`` rounded, and ``r·D = c·D − Aᵀ(y·D)``, exactly in int64.
 
@@ -393,72 +406,40 @@ def _reduced_costs(
 
 
 def _block_bound(
-    rows: Rows,
+    problem: Problem,
     kept: BoolArray,
+    held: Sequence[tuple[IntArray, int]],
     reduced: IntArray,
     lower: IntArray,
     upper: IntArray,
-    aon: BoolArray,
-    groups: Sequence[IntArray],
     linked: BoolArray,
     time_limit: float,
     seed: int,
 ) -> int | None:
     """An upper bound on ``Σ r·x`` over the linked claims, exact as CP-SAT proves it.
 
-    One CP-SAT model holds every block (they share nothing, so its optimum is the sum of
-    theirs): the linked claims within their bounds, the kept rows, the groups and the
-    all-or-nothing items. Its coefficients are ``r`` divided by ``s = 2**j`` and rounded up,
-    so that CP-SAT's integers hold them; as awards are non-negative, ``s`` times its bound
-    bounds the true sum. Returns ``None`` when CP-SAT finds no bound in time.
+    One CP-SAT model (:func:`cpsat.build` of the problem with its kept rows alone, every
+    claim outside the blocks fixed, and the kept ``held`` rows ``coef·x >= value``) holds
+    every block; they share nothing, so its optimum is the sum of theirs. Its coefficients
+    are ``r`` divided by ``s = 2**j`` and rounded up, so that CP-SAT's integers hold them; as
+    awards are non-negative, ``s`` times its bound bounds the true sum. Returns ``None`` when
+    CP-SAT finds no bound in time.
     """
     index = np.flatnonzero(linked)
-    pos = np.full(linked.shape[0], -1, dtype=np.int64)
-    pos[index] = np.arange(index.shape[0], dtype=np.int64)
     r = reduced[index]
-    reach = np.maximum(np.abs(lower[index]), np.abs(upper[index])).astype(np.float64)
-    total = float(np.dot(np.abs(r).astype(np.float64), reach))
+    total = float(np.dot(np.abs(r).astype(np.float64), upper[index].astype(np.float64)))
     shift = max(0, math.ceil(math.log2(max(total, 1.0) / _CPSAT_ROOM)) + 1)
     step = 1 << shift
-    coef = -((-r) // step)  # ceil(r / step)
+    coef = np.zeros(linked.shape[0], dtype=np.int64)
+    coef[index] = -((-r) // step)  # ceil(r / step)
 
-    cp = cp_model.CpModel()
-    x = [
-        cp.new_int_var(a, b, f"x[{i}]")
-        for i, a, b in zip(
-            index.tolist(), lower[index].tolist(), upper[index].tolist(), strict=True
-        )
-    ]
-    open_ = lower < upper
-    by_row = np.argsort(rows.row, kind="stable")
-    starts = np.zeros(rows.count + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows.row, minlength=rows.count), out=starts[1:])
-    for k in np.flatnonzero(kept).tolist():
-        entries = by_row[starts[k] : starts[k + 1]]
-        variables = rows.var[entries]
-        coefs = rows.coef[entries]
-        inside = open_[variables]
-        rhs = int(rows.rhs[k]) - int(np.dot(coefs[~inside], lower[variables[~inside]]))
-        terms = [x[j] for j in pos[variables[inside]].tolist()]
-        cp.add(cp_model.LinearExpr.weighted_sum(terms, coefs[inside].tolist()) <= rhs)
-    for i in np.flatnonzero(aon & linked).tolist():
-        if lower[i] == 0:
-            paid = cp.new_bool_var(f"paid[{i}]")
-            cp.add(x[pos[i]] == int(upper[i]) * paid)
-    for members in _payable_groups(groups, upper):
-        chosen = []
-        taken = 0
-        for j in members.tolist():
-            if pos[j] < 0:
-                taken += int(lower[j] > 0)
-                continue
-            b = cp.new_bool_var(f"chosen[{j}]")
-            cp.add(x[pos[j]] <= int(upper[j]) * b)
-            if lower[j] > 0:
-                cp.add(b == 1)
-            chosen.append(b)
-        cp.add(cp_model.LinearExpr.sum(chosen) <= 1 - taken)
-    cp.maximize(cp_model.LinearExpr.weighted_sum(x, coef.tolist()))
+    blocks = dataclasses.replace(problem, families=_kept_families(problem, kept))
+    model = cpsat.build(blocks, lower, np.where(linked, upper, lower))
+    for row, value in held:
+        expr, const = model.linear(row)
+        model.cp.add(expr >= value - const)
+    objective, _ = model.linear(coef)  # no constant: every fixed claim's coefficient is 0
+    model.cp.maximize(objective)
 
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -469,10 +450,31 @@ def _block_bound(
     solver.parameters.linearization_level = 2
     solver.parameters.max_time_in_seconds = max(time_limit, 1e-3)
     solver.parameters.max_deterministic_time = _BLOCK_WORK
-    code = run_solver(solver, cp)
+    code = cpsat.run_solver(solver, model.cp)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     return step * math.ceil(float(solver.best_objective_bound))
 
 
-__all__ = ["Reduction", "Rows", "problem_rows", "reduce"]
+def _kept_families(problem: Problem, kept: BoolArray) -> list[Family]:
+    """The problem's families with only the rows ``kept`` (numbered as :func:`_problem_rows`)."""
+    out = []
+    start = 0
+    for fam in problem.families:
+        keep = np.flatnonzero(kept[start : start + len(fam.labels)])
+        start += len(fam.labels)
+        if keep.shape[0]:
+            out.append(
+                Family(
+                    fam.name,
+                    fam.clause_id,
+                    [fam.labels[k] for k in keep],
+                    [fam.members[k] for k in keep],
+                    fam.rhs[keep],
+                    fam.sense,
+                )
+            )
+    return out
+
+
+__all__ = ["Reduction", "reduce"]

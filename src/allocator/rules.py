@@ -397,12 +397,11 @@ def _priority_cpsat(
     tie = _tie_break(problem)
     hint = _greedy(ctx, lower, upper)
     hint_ok = bool((ctx.covering.sums(hint) >= ctx.covering.rhs).all())
-    rows = fixing.problem_rows(problem)
 
     # Phase 1: the weights.
     first = _Phase(lower, upper, None, hint)
     if hint_ok:
-        first = _narrow(ctx, rows, [], weight, lower, upper, hint, phase)
+        first = _narrow(ctx, [], weight, lower, upper, hint, phase)
     if first.proven is None:
         result = _search(ctx, first, [], weight, phase)
         if result.status is Status.INFEASIBLE:
@@ -427,7 +426,7 @@ def _priority_cpsat(
     start = optimum
     if hint_ok and int(np.dot(weight, hint)) == best and np.dot(tie, hint) > np.dot(tie, start):
         start = hint
-    second = _narrow(ctx, rows, held, tie, first.lower, first.upper, start, f"{phase}:tie-break")
+    second = _narrow(ctx, held, tie, first.lower, first.upper, start, f"{phase}:tie-break")
     if second.proven is None:
         result = _search(ctx, second, held, tie, f"{phase}:tie-break")
         if result.status is not Status.OPTIMAL or result.award is None:
@@ -451,12 +450,10 @@ def _priority_cpsat(
     redo = not (first.direct and first.value_used == best)
     if redo:
         first = _narrow(
-            ctx, rows, [], weight, lower, upper, optimum, f"{canonical}:weights", kernel=False
+            ctx, [], weight, lower, upper, optimum, f"{canonical}:weights", kernel=False
         )
     if redo or not (second.direct and second.value_used == tie_best):
-        second = _narrow(
-            ctx, rows, held, tie, first.lower, first.upper, award, canonical, kernel=False
-        )
+        second = _narrow(ctx, held, tie, first.lower, first.upper, award, canonical, kernel=False)
     face = _Phase(second.lower, second.upper, None, award)
     third = _search(
         ctx,
@@ -501,7 +498,6 @@ class _Phase:
 
 def _narrow(
     ctx: _Context,
-    rows: fixing.Rows,
     held: list[tuple[IntArray, int]],
     cost: IntArray,
     lower: IntArray,
@@ -519,22 +515,18 @@ def _narrow(
     stay open, CP-SAT first searches a kernel — the claims cheapest to move, every other
     claim held at ``award`` — for a better allocation, and the fixing is redone with it.
     """
-    problem = ctx.problem
     value = int(np.dot(cost, award))
-    for coef, at_least in held:
-        rows = rows.plus(-coef, -at_least)
     seconds = 0.0
 
     def reduce(bounds_lo: IntArray, bounds_hi: IntArray, v: int) -> fixing.Reduction:
         nonlocal seconds
         reduction = fixing.reduce(
-            rows,
+            ctx.problem,
             cost,
             bounds_lo,
             bounds_hi,
-            problem.all_or_nothing,
-            problem.exclusive,
             v,
+            held=held,
             time_limit=max(ctx.remaining() / 4, 0.1),
             seed=ctx.settings.seed,
         )
