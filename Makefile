@@ -26,12 +26,13 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Regenerate the docs that are generated from the code (tests fail when they are stale).
 docs: setup
-	$(BIN)/python -m allocator.dictionary
-	$(BIN)/python -m allocator.scenario > docs/scenario.schema.json
-	$(BIN)/python -c 'from allocator.policy import json_schema_text as s; \
+	$(BIN)/python -m allocator.inputs.dictionary
+	$(BIN)/python -m allocator.inputs.scenario > docs/scenario.schema.json
+	$(BIN)/python -c 'from allocator.policy.model import json_schema_text as s; \
 	open("docs/policy-model.schema.json", "w", encoding="utf-8").write(s())'
 
 # Time every fairness rule on 1,500, 10,000 and 100,000 synthetic firms, beside HiGHS's LP

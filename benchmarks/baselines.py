@@ -24,7 +24,7 @@ import pulp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from allocator.problem import (
+from allocator.model.problem import (
     DISTRICT_CAP,
     DISTRICT_FLOOR,
     FIRM_CAP,
@@ -185,7 +185,7 @@ def pulp_priority(
         MPS file, CBC, reading the solution back) in seconds; with ``tie_break``, also
         ``priority`` and ``tie_break``, the seconds of each phase's solve.
     tie_break:
-        Also run the priority rule's second phase, as :mod:`allocator.rules` does: with
+        Also run the priority rule's second phase, as :mod:`allocator.solve.rules` does: with
         ``Σ weight·x`` held at its optimum, maximise ``Σ (n − rank)·x``, so that lower ranks
         are served first. Without it the answer is any optimum of the first phase.
 
@@ -266,8 +266,8 @@ def pulp_priority(
 
 
 def _main() -> None:
-    from allocator.highs import lp_relaxation, solve_priority
-    from allocator.problem import SolverSettings
+    from allocator.model.problem import SolverSettings
+    from allocator.solve.highs import lp_relaxation, solve_priority
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-vars", type=int, default=500_000)

@@ -7,21 +7,21 @@ Usage::
     .venv/bin/python benchmarks/bench.py --sizes 1500 --repeats 1 --no-items --no-profile \\
         --results /tmp/bench.json --no-doc                # a quick look, docs untouched
 
-For every size and fairness rule, ``allocate run`` (:func:`allocator.run.run_scenario`) runs in
-a fresh process: the seconds of each phase (load, claims, build, solve, write) come from its
-``on_phase`` callback, the end-to-end seconds are the process's wall-clock from start to exit
-(interpreter and imports included), the peak memory is that process's peak RSS, and status,
-gap and solver details come from its ``result.json``. Beside it, once per size, in processes
-of their own: the LP relaxation of the same priority model solved by HiGHS
-(:func:`allocator.highs.lp_relaxation`), and the same model written plainly with PuLP and
-solved by CBC (:func:`baselines.pulp_priority`). Then the growth with the number of award
-items (subsets of the 2026 model's award clauses, and the 2025 model, at one size), and a
-cProfile of the largest runs, one profiler per phase.
+For every size and fairness rule, ``allocate run`` (:func:`allocator.pipeline.run.run_scenario`)
+runs in a fresh process: the seconds of each phase (load, claims, build, solve, write) come from
+its ``on_phase`` callback, the end-to-end seconds are the process's wall-clock from start to
+exit (interpreter and imports included), the peak memory is that process's peak RSS, and status,
+gap and solver details come from its ``result.json``. Beside it, once per size, in processes of
+their own: the LP relaxation of the same priority model solved by HiGHS
+(:func:`allocator.solve.highs.lp_relaxation`), and the same model written plainly with PuLP and
+solved by CBC (:func:`baselines.pulp_priority`). Then the growth with the number of award items
+(subsets of the 2026 model's award clauses, and the 2025 model, at one size), and a cProfile of
+the largest runs, one profiler per phase.
 
 The scenarios have the shape of ``scenarios/liuzhou-2026-q1.yaml``: the 2026 draft model, a
 fund of 5,000万元 for 1,500 firms scaled with the number of firms (5,000 × N / 1,500) so that
 the fund binds alike at every size, two workers, seed 0. Populations come from
-:func:`allocator.generate.generate_population` and are cached in ``benchmarks/cache/``
+:func:`allocator.inputs.generate.generate_population` and are cached in ``benchmarks/cache/``
 (git-ignored), keyed by size, seed and the generator's source.
 
 Writes ``benchmarks/results/latest.json`` and regenerates, from that file alone, the tables of
@@ -111,7 +111,7 @@ def _digest(*parts: bytes) -> str:
 def population(firms: int, seed: int = SEED) -> Path:
     """The cached CSV of a synthetic population, generated when missing or stale."""
     from allocator import __version__
-    from allocator.generate import generate_population, write_population
+    from allocator.inputs.generate import generate_population, write_population
 
     key = _digest(GENERATOR.read_bytes(), __version__.encode())
     path = CACHE / "data" / f"firms-{firms}-seed{seed}-{key}.csv"
@@ -135,7 +135,7 @@ def subset_model(keep: int) -> tuple[Path, int]:
     """
     import yaml
 
-    from allocator.policy import load_model
+    from allocator.policy.model import load_model
 
     source = MODEL_2026.read_bytes()
     model = yaml.safe_load(source)
@@ -220,8 +220,8 @@ def _result_fields(out: Path) -> dict[str, Any]:
 def child_run(scenario: Path, out: Path) -> dict[str, Any]:
     """Run one scenario; phases from the ``on_phase`` callback, the rest from result.json."""
     started = time.perf_counter()
-    from allocator.errors import AllocatorError
-    from allocator.run import run_scenario
+    from allocator.core.errors import AllocatorError
+    from allocator.pipeline.run import run_scenario
 
     imported = time.perf_counter() - started
     phases: dict[str, float] = {}
@@ -244,11 +244,12 @@ def child_run(scenario: Path, out: Path) -> dict[str, Any]:
 
 def _problem(scenario: Path) -> Any:
     """The allocation problem of a scenario, built as :func:`run_scenario` builds it."""
-    from allocator.build import build
-    from allocator.claims import evaluate
-    from allocator.data import load_enterprises
-    from allocator.policy import load_model
-    from allocator.scenario import check_against_model, load_scenario
+    from allocator.inputs.data import load_enterprises
+    from allocator.inputs.scenario import load_scenario
+    from allocator.model.build import build
+    from allocator.policy.bind import check_against_model
+    from allocator.policy.claims import evaluate
+    from allocator.policy.model import load_model
 
     loaded = load_scenario(scenario)
     model = load_model(loaded.model_path)
@@ -260,8 +261,8 @@ def _problem(scenario: Path) -> Any:
 
 def child_lp(scenario: Path, time_limit: float, workers: int) -> dict[str, Any]:
     """HiGHS's LP relaxation of the scenario's priority model: its bound and seconds."""
-    from allocator.highs import lp_relaxation
-    from allocator.problem import SolverSettings
+    from allocator.model.problem import SolverSettings
+    from allocator.solve.highs import lp_relaxation
 
     problem = _problem(scenario)
     settings = SolverSettings(time_limit_s=time_limit, workers=workers, seed=0)
@@ -300,7 +301,7 @@ def child_profile(scenario: Path, out: Path, prof: Path) -> dict[str, Any]:
     import cProfile
     import pstats
 
-    from allocator.run import run_scenario
+    from allocator.pipeline.run import run_scenario
 
     profiles: dict[str, cProfile.Profile] = {}
     current = [cProfile.Profile()]
@@ -559,7 +560,7 @@ def machine() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = "not installed"
     try:
-        from allocator.highs import engine_name
+        from allocator.solve.highs import engine_name
 
         versions["HiGHS"] = engine_name().replace("HiGHS ", "")
     except Exception:  # the version is information, not a requirement

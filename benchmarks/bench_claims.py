@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_claims.py [MODEL.yaml] [--firms 100000] [--repeat 3]
 
-The firms come from :func:`allocator.generate.generate_population` when that module is
+The firms come from :func:`allocator.inputs.generate.generate_population` when that module is
 available, else from a random frame with the schema's columns. Prints the best of the
 repeats; the figure recorded in docs/policy-model.md comes from here.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.claims import evaluate
-from allocator.policy import load_model
-from allocator.schema import DISTRICTS, FIELDS, INDUSTRIES, Kind
+from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES, Kind
+from allocator.policy.claims import evaluate
+from allocator.policy.model import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
@@ -59,10 +59,10 @@ def random_frame(n: int, seed: int) -> pd.DataFrame:
 
 def population(n: int, seed: int) -> tuple[pd.DataFrame, str]:
     try:
-        generate = importlib.import_module("allocator.generate")
+        generate = importlib.import_module("allocator.inputs.generate")
     except ImportError:
         return random_frame(n, seed), "random frame"
-    return generate.generate_population(n, seed), "allocator.generate"
+    return generate.generate_population(n, seed), "allocator.inputs.generate"
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Hypothesis strategies: small random allocation problems, built directly as ``Problem``.
 
-:func:`problems` draws an instance of the contract of ``allocator.problem``: a handful of
+:func:`problems` draws an instance of the contract of ``allocator.model.problem``: a handful of
 claims with weights, a rank, all-or-nothing flags and no-duplicate groups, under a fund cap
 and, at random, firm caps, district caps and floors and crossing sub-budgets. Every instance
 is feasible: a witness award vector is drawn first (within the claims, all-or-nothing and
@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 from hypothesis import strategies as st
 
-from allocator.problem import (
+from allocator.model.problem import (
     DISTRICT_CAP,
     DISTRICT_FLOOR,
     FIRM_CAP,
@@ -52,7 +52,7 @@ def _ints(values: list[int]) -> npt.NDArray[np.int64]:
 
 @st.composite
 def problems(draw: st.DrawFn, knobs: Knobs = Knobs()) -> Problem:
-    """A small feasible :class:`~allocator.problem.Problem`."""
+    """A small feasible :class:`~allocator.model.problem.Problem`."""
     n = draw(st.integers(1, MAX_CLAIMS))
     claim = draw(st.lists(st.integers(1, MAX_CLAIM_WAN), min_size=n, max_size=n))
     weight = draw(st.lists(st.sampled_from(WEIGHTS), min_size=n, max_size=n))

@@ -23,9 +23,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from allocator.audit import level_violation
+from allocator.analysis.audit import level_violation
 from allocator.cli import main
-from allocator.ledger import RunEntry, record_run
+from allocator.outputs.ledger import RunEntry, record_run
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
@@ -399,13 +399,18 @@ def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
 
 def test_audit_does_not_load_the_model_builder_or_a_solver() -> None:
     code = (
-        "import sys, allocator.audit, allocator.explain; "
+        "import sys, allocator.analysis.audit, allocator.analysis.explain; "
         "print(sorted(m for m in sys.modules if m.startswith(('allocator.', 'ortools'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    for module in ("allocator.build", "allocator.rules", "allocator.cpsat", "allocator.outputs"):
+    for module in (
+        "allocator.model.build",
+        "allocator.solve.rules",
+        "allocator.solve.cpsat",
+        "allocator.outputs.write",
+    ):
         assert f"'{module}'" not in out
     assert "ortools" not in out
 

@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.build import WEIGHT_SCALE, Build, build, check_limits, contribution_multiplier
-from allocator.errors import InputError
-from allocator.policy import PolicyModel
-from allocator.problem import FUND_CAP, Family, Problem, Rule
-from allocator.scenario import Budget, Contribution, Scenario
+from allocator.core.errors import InputError
+from allocator.inputs.choices import Rule
+from allocator.inputs.scenario import Contribution, Scenario
+from allocator.model.build import WEIGHT_SCALE, Build, build, check_limits, contribution_multiplier
+from allocator.model.problem import FUND_CAP, Family, Problem
+from allocator.policy.bind import Budget
+from allocator.policy.model import PolicyModel
 
 A, B, C = "91450200MA5AAAAA1A", "91450200MA5BBBBB2B", "91450200MA5CCCCC3C"
 
@@ -161,7 +163,7 @@ def claims(*rows: tuple[Any, ...]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Claims:
-    """Stands in for allocator.claims.Claims: only the table matters to the builder."""
+    """Stands in for allocator.policy.claims.Claims: only the table matters to the builder."""
 
     table: pd.DataFrame
 

@@ -19,10 +19,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.claims import TABLE_COLUMNS, evaluate, floor_wan
-from allocator.errors import InputError
-from allocator.policy import PolicyModel, load_model
-from allocator.testing import blank_frame, frame_from_records
+from allocator.core.errors import InputError
+from allocator.policy.cases import blank_frame, frame_from_records
+from allocator.policy.claims import TABLE_COLUMNS, evaluate, floor_wan
+from allocator.policy.model import PolicyModel, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI_PATH = ROOT / "tests" / "fixtures" / "mini-model.yaml"
@@ -394,7 +394,7 @@ def test_without_an_applied_clauses_column_every_firm_has_applied(mini: PolicyMo
 
 @dataclass(frozen=True)
 class _Loaded:
-    """What allocator.data.EnterpriseData offers the evaluator: the frame and the fields the
+    """What allocator.inputs.data.EnterpriseData offers the evaluator: the frame and the fields the
     files had."""
 
     frame: pd.DataFrame

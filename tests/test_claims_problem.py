@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.problem import FUND_CAP, Family, Problem, Rule, SolverSettings, Status
-from allocator.rules import allocate
+from allocator.inputs.choices import Rule
+from allocator.model.problem import FUND_CAP, Family, Problem, SolverSettings, Status
+from allocator.solve.rules import allocate
 
 CLAIMS = [100, 200, 300]
 SETTINGS = SolverSettings(time_limit_s=20, workers=1)

@@ -2,7 +2,7 @@
 
 A case file ``tests/clauses/<model stem>/<anything>.yaml`` names a model of ``models/`` and
 one award item, and lists cases: a firm (or several), optional parameter overrides, and the
-expected row of the claims table (see :mod:`allocator.testing` and docs/policy-model.md).
+expected row of the claims table (see :mod:`allocator.policy.cases` and docs/policy-model.md).
 The fixture model ``tests/fixtures/mini-model.yaml`` has its cases under
 ``tests/fixtures/clauses/mini-model/``; they test the formula blocks themselves.
 
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from allocator.errors import InputError
-from allocator.policy import PolicyModel, load_model
-from allocator.testing import Case, LoadedCases, find_model, load_cases, run_case
+from allocator.core.errors import InputError
+from allocator.policy.cases import Case, LoadedCases, find_model, load_cases, run_case
+from allocator.policy.model import PolicyModel, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIRS = (ROOT / "models", ROOT / "tests" / "fixtures")

@@ -15,8 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from allocator.cli import main
-from allocator.compare import (
+from allocator.analysis.compare import (
     METRICS,
     RATIO_BINS,
     award_ratios,
@@ -33,8 +32,9 @@ from allocator.compare import (
     solver_name,
     to_json,
 )
-from allocator.errors import InputError
-from allocator.run import run_scenario
+from allocator.cli import main
+from allocator.core.errors import InputError
+from allocator.pipeline.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"

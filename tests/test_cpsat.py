@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import cpsat
-from allocator.problem import (
+from allocator.model.problem import (
     DISTRICT_CAP,
     DISTRICT_FLOOR,
     FIRM_CAP,
@@ -24,6 +23,7 @@ from allocator.problem import (
     SolverSettings,
     Status,
 )
+from allocator.solve import cpsat
 
 SETTINGS = SolverSettings(time_limit_s=10, workers=1)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator import creditcode
+from allocator.inputs import creditcode
 
 REAL_CODES = ("91350100M000100Y43", "91110000600037341L", "91440300708461136T")
 

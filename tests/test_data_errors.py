@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from allocator.data import load_enterprises
-from allocator.errors import InputError, Problem
+from allocator.core.errors import InputError, Problem
+from allocator.inputs.data import load_enterprises
 
 Record = dict[str, object]
 

@@ -11,8 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from allocator.data import load_enterprises
-from allocator.schema import FIELD_BY_NAME, FIELDS, Kind
+from allocator.inputs.data import load_enterprises
+from allocator.inputs.schema import FIELD_BY_NAME, FIELDS, Kind
 
 Record = dict[str, object]
 

@@ -17,9 +17,10 @@ import yaml
 from click.testing import CliRunner, Result
 
 from allocator.cli import main
-from allocator.diagnose import diagnose_problem
-from allocator.problem import Family, Problem, Rule, SolverSettings, Status
-from allocator.rules import allocate
+from allocator.inputs.choices import Rule
+from allocator.model.problem import Family, Problem, SolverSettings, Status
+from allocator.solve.diagnose import diagnose_problem
+from allocator.solve.rules import allocate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
@@ -257,7 +258,7 @@ def test_floors_above_the_budget_exit_3_with_the_extra_budget(tmp_path: Path) ->
 def test_a_floor_above_a_sub_budget_needs_a_lower_floor(tmp_path: Path) -> None:
     # Every award clause together within 10万元, yet 柳东新区 must receive 50万元: no budget
     # helps; the floor must come down by 40万元, to the 10万元 the sub-budget allows.
-    from allocator.policy import load_model
+    from allocator.policy.model import load_model
 
     clauses = [c.id for c in load_model(MODEL_2026).clauses if c.kind == "award"]
     result, doc = run(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from allocator.dictionary import COMMAND, DEFAULT_PATH, clause_label, main, render
-from allocator.schema import FIELDS, INDUSTRIES
+from allocator.inputs.dictionary import COMMAND, DEFAULT_PATH, clause_label, main, render
+from allocator.inputs.schema import FIELDS, INDUSTRIES
 
 
 def test_committed_dictionary_is_current() -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator.expr import (
+from allocator.policy.expr import (
     MAX_DEPTH,
     MAX_LENGTH,
     ExprError,

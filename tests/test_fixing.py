@@ -1,4 +1,4 @@
-"""Reduced-cost fixing (allocator.fixing): its bound, its proofs and its fixings.
+"""Reduced-cost fixing (allocator.solve.fixing): its bound, its proofs and its fixings.
 
 By hand on instances small enough to follow, then against enumeration on random small
 problems: the bound is never below the optimum, no optimal allocation lies outside the
@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from allocator import fixing
-from allocator.highs import solve_priority
-from allocator.problem import FUND_CAP, Family, Problem, Rule, SolverSettings, Status
-from allocator.rules import allocate
+from allocator.inputs.choices import Rule
+from allocator.model.problem import FUND_CAP, Family, Problem, SolverSettings, Status
+from allocator.solve import fixing
+from allocator.solve.highs import solve_priority
+from allocator.solve.rules import allocate
 from strategies import problems
 from test_properties import candidates, feasible, tie_coefficients
 

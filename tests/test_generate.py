@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from allocator import creditcode
 from allocator.cli import main
-from allocator.data import load_enterprises
-from allocator.generate import (
+from allocator.inputs import creditcode
+from allocator.inputs.data import load_enterprises
+from allocator.inputs.generate import (
     CLAUSES_2025,
     CLAUSES_2026,
     MARKER,
@@ -24,7 +24,7 @@ from allocator.generate import (
     parquet_bytes,
     xlsx_bytes,
 )
-from allocator.schema import DISTRICTS, FIELDS, INDUSTRIES
+from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "data" / "liuzhou-sample.csv"
 

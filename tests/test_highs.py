@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.highs import lp_relaxation, solve_priority
-from allocator.problem import (
+from allocator.inputs.choices import Rule
+from allocator.model.problem import (
     DISTRICT_CAP,
     DISTRICT_FLOOR,
     FIRM_CAP,
     FUND_CAP,
     Family,
     Problem,
-    Rule,
     SolverSettings,
     Status,
 )
+from allocator.solve.highs import lp_relaxation, solve_priority
 
 SETTINGS = SolverSettings(time_limit_s=20.0, workers=1, seed=0)
 REPO = Path(__file__).resolve().parents[1]
@@ -245,7 +245,7 @@ def test_random_instances_solve_to_a_feasible_optimum(n_vars: int, seed: int) ->
 
 @pytest.mark.parametrize(("n_vars", "seed"), [(200, 1), (300, 2), (500, 4)])
 def test_cp_sat_and_highs_agree_on_the_priority_objective(n_vars: int, seed: int) -> None:
-    from allocator.rules import allocate
+    from allocator.solve.rules import allocate
 
     problem = _baselines().random_problem(n_vars, seed)
     settings = SolverSettings(time_limit_s=5.0, seed=0)

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from allocator import ledger
 from allocator.cli import main
-from allocator.errors import InputError
-from allocator.ledger import (
+from allocator.core.errors import InputError
+from allocator.outputs import ledger
+from allocator.outputs.ledger import (
     Finding,
     LedgerError,
     RunEntry,
@@ -251,7 +251,7 @@ _WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from allocator.ledger import RunEntry, record_run
+from allocator.outputs.ledger import RunEntry, record_run
 
 url, root, tag, n = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 t0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -12,10 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import outputs
-from allocator.build import Build
-from allocator.errors import InputError
-from allocator.outputs import (
+from allocator.core.errors import InputError
+from allocator.inputs.choices import Rule
+from allocator.inputs.scenario import LoadedScenario, Scenario
+from allocator.model.build import Build
+from allocator.model.problem import Allocation, Status
+from allocator.outputs import write as outputs
+from allocator.outputs.write import (
     InputFile,
     RunResult,
     awards_table,
@@ -23,8 +26,6 @@ from allocator.outputs import (
     constraints_table,
     write_outputs,
 )
-from allocator.problem import Allocation, Rule, Status
-from allocator.scenario import LoadedScenario, Scenario
 from test_build import A, B, C, claims, run_build, tiny_model
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from allocator.errors import InputError
-from allocator.policy import (
+from allocator.core.errors import InputError
+from allocator.policy.model import (
     PolicyModel,
     compile_model,
     json_schema_text,
@@ -429,7 +429,7 @@ def test_committed_json_schema_is_current() -> None:
     committed = (ROOT / "docs" / "policy-model.schema.json").read_text(encoding="utf-8")
     assert committed == json_schema_text(), (
         "docs/policy-model.schema.json is stale; regenerate it with\n"
-        "  .venv/bin/python -c 'from allocator.policy import json_schema_text as s; "
+        "  .venv/bin/python -c 'from allocator.policy.model import json_schema_text as s; "
         'open("docs/policy-model.schema.json", "w", encoding="utf-8").write(s())\''
     )
 

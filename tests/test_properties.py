@@ -56,9 +56,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from allocator.cli import main
-from allocator.policy import load_model
-from allocator.problem import Allocation, Family, Problem, Rule, SolverSettings, Status
-from allocator.rules import allocate
+from allocator.inputs.choices import Rule
+from allocator.model.problem import Allocation, Family, Problem, SolverSettings, Status
+from allocator.policy.model import load_model
+from allocator.solve.rules import allocate
 from strategies import MAX_CLAIM_WAN, Knobs, problems
 
 IntMatrix = npt.NDArray[np.int64]

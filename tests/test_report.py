@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from allocator.outputs import REPORT
-from allocator.report import reason_counts, render_report, report_from_folder
-from allocator.run import run_scenario
+from allocator.outputs.names import REPORT
+from allocator.outputs.report import reason_counts, render_report, report_from_folder
+from allocator.pipeline.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.outputs import REPORT
+from allocator.outputs.names import REPORT
 from test_report import dom_totals, expected_totals
 
 pytestmark = pytest.mark.browser

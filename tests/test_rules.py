@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator import rules
-from allocator.problem import (
+from allocator.inputs.choices import Rule
+from allocator.model.problem import (
     DISTRICT_FLOOR,
     FIRM_CAP,
     FUND_CAP,
@@ -21,11 +21,11 @@ from allocator.problem import (
     Family,
     IntArray,
     Problem,
-    Rule,
     SolverSettings,
     Status,
 )
-from allocator.rules import allocate
+from allocator.solve import rules
+from allocator.solve.rules import allocate
 
 SETTINGS = SolverSettings(time_limit_s=20, workers=1)
 LEVEL_RULES = [Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from allocator.claims import evaluate
-from allocator.data import EnterpriseData, load_enterprises
-from allocator.policy import load_model
+from allocator.inputs.data import EnterpriseData, load_enterprises
+from allocator.policy.claims import evaluate
+from allocator.policy.model import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "models").glob("*.yaml"))

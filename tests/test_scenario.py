@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from allocator.errors import InputError
-from allocator.policy import PolicyModel, load_model
-from allocator.scenario import (
-    Budget,
-    LoadedScenario,
-    check_against_model,
-    json_schema,
-    load_scenario,
-)
+from allocator.core.errors import InputError
+from allocator.inputs.scenario import LoadedScenario, json_schema, load_scenario
+from allocator.policy.bind import Budget, check_against_model
+from allocator.policy.model import PolicyModel, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
@@ -240,13 +235,13 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
 def test_json_schema_is_current() -> None:
     shipped = (ROOT / "docs" / "scenario.schema.json").read_text(encoding="utf-8")
     assert shipped == json_schema(), (
-        "docs/scenario.schema.json is stale: python -m allocator.scenario > "
+        "docs/scenario.schema.json is stale: python -m allocator.inputs.scenario > "
         "docs/scenario.schema.json"
     )
 
 
 def test_every_field_has_a_description() -> None:
-    import allocator.scenario as sc
+    import allocator.inputs.scenario as sc
 
     for cls in (sc.Scenario, sc.SubBudget, sc.ExclusiveGroup, sc.Weights, sc.Contribution):
         for name, field in cls.model_fields.items():

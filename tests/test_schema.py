@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from allocator.policy import compile_model, load_model
-from allocator.schema import FIELDS, PROVINCIAL_TYPES
+from allocator.inputs.schema import FIELDS, PROVINCIAL_TYPES
+from allocator.policy.model import compile_model, load_model
 
 MODELS = {
     "2025": Path(__file__).parents[1] / "models" / "liuzhou-2025-q1.yaml",

@@ -19,22 +19,21 @@ import yaml
 from click.testing import CliRunner, Result
 
 from allocator.cli import main
-from allocator.errors import InputError
-from allocator.highs import solve_bounded
-from allocator.problem import (
+from allocator.core.errors import InputError
+from allocator.inputs.choices import Engine, Rule
+from allocator.inputs.scenario import load_scenario
+from allocator.model.problem import (
     FIRM_CAP,
     FUND_CAP,
     SUB_BUDGET,
-    Engine,
     Family,
     Problem,
-    Rule,
     SolverSettings,
     Status,
 )
-from allocator.rules import allocate
-from allocator.run import run_scenario
-from allocator.scenario import load_scenario
+from allocator.pipeline.run import run_scenario
+from allocator.solve.highs import solve_bounded
+from allocator.solve.rules import allocate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {

@@ -11,9 +11,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from allocator.cli import main
-from allocator.errors import InputError
-from allocator.generate import generate_population, write_population
-from allocator.sweep import (
+from allocator.core.errors import InputError
+from allocator.inputs.generate import generate_population, write_population
+from allocator.pipeline.sweep import (
     ROW_COLUMNS,
     SWEEP_CSV,
     SWEEP_SVG,

@@ -10,10 +10,10 @@ import pandas as pd
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.data import load_enterprises
-from allocator.generate import generate_population
-from allocator.schema import FIELD_BY_NAME, FIELDS
-from allocator.template import DATA_SHEET, FIELDS_SHEET, unit_label, workbook_bytes
+from allocator.inputs.data import load_enterprises
+from allocator.inputs.generate import generate_population
+from allocator.inputs.schema import FIELD_BY_NAME, FIELDS
+from allocator.inputs.template import DATA_SHEET, FIELDS_SHEET, unit_label, workbook_bytes
 
 
 def _write(tmp_path: Path) -> Path:

@@ -32,8 +32,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from allocator import outputs
 from allocator.cli import main
+from allocator.outputs import write as outputs
 
 ALLOCATE = Path(sys.executable).parent / "allocate"
 FIRMS = 600
@@ -275,8 +275,8 @@ AFTER_A_SOLVE = textwrap.dedent(
     """\
     import os, signal, time
     import numpy as np, pandas as pd
-    from allocator import cpsat
-    from allocator.problem import Family, Problem, SolverSettings
+    from allocator.solve import cpsat
+    from allocator.model.problem import Family, Problem, SolverSettings
 
     fund = Family("fund_cap", "scenario", ["fund_cap"], [np.arange(2)], np.array([3]), "<=")
     problem = Problem(

@@ -11,6 +11,6 @@ Data flows one way::
 
 __version__ = "0.1.0"
 
-from allocator.errors import AllocatorError, InputError, Problem
+from allocator.core.errors import AllocatorError, InputError, Problem
 
 __all__ = ["AllocatorError", "InputError", "Problem", "__version__"]

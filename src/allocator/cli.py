@@ -1,7 +1,7 @@
 """The ``allocate`` command line: parse, call the library, render.
 
 ``allocate SCENARIO.yaml`` is short for ``allocate run SCENARIO.yaml``. Every error a user can
-cause is an :class:`~allocator.errors.AllocatorError`; the group turns it into one message on
+cause is an :class:`~allocator.core.errors.AllocatorError`; the group turns it into one message on
 stderr and the error's exit code (2 for bad input, 130 for Ctrl-C), never a traceback.
 
 Commands live in :mod:`allocator.commands`, one module per area; each module exposes
@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from allocator import __version__
-from allocator.errors import AllocatorError
+from allocator.core.errors import AllocatorError
 
 COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit")
 

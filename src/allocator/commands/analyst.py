@@ -18,8 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from allocator.commands.options import json_option, quiet_option, solver_option
-from allocator.compare import (
+from allocator.analysis.compare import (
     METRICS,
     Comparison,
     change_rows,
@@ -33,7 +32,8 @@ from allocator.compare import (
     render_html,
     to_json,
 )
-from allocator.sweep import SweepResult, VariantResult, parse_vary, run_sweep
+from allocator.commands.options import json_option, quiet_option, solver_option
+from allocator.pipeline.sweep import SweepResult, VariantResult, parse_vary, run_sweep
 
 # Piped output has no terminal width; rich would squeeze one column per run into 80 characters.
 _PIPE_WIDTH = 200

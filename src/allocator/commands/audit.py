@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from allocator.audit import AuditReport, audit
+from allocator.analysis.audit import AuditReport, audit
+from allocator.analysis.explain import explain, render
 from allocator.commands.options import json_option, ledger_option
-from allocator.explain import explain, render
-from allocator.ledger import ledger_url
+from allocator.outputs.ledger import ledger_url
 
 # Piped output has no terminal width; rich would squeeze the tables into 80 characters.
 _PIPE_WIDTH = 200

@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.commands.options import json_option, quiet_option
-from allocator.data import EnterpriseData, load_enterprises, write_atomic
-from allocator.generate import FORMATS, format_of, generate_population, write_population
-from allocator.schema import DISTRICTS, FIELDS, INDUSTRIES
-from allocator.template import workbook_bytes
+from allocator.core.files import write_atomic
+from allocator.inputs.data import EnterpriseData, load_enterprises
+from allocator.inputs.generate import FORMATS, format_of, generate_population, write_population
+from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES
+from allocator.inputs.template import workbook_bytes
 
 # Piped output has no terminal width; rich would squeeze the tables into 80 characters.
 _PIPE_WIDTH = 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from allocator.problem import Engine
+from allocator.inputs.choices import Engine
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
-from allocator.ledger import RunEntry, ledger_url, record_run
-from allocator.outputs import summary
-from allocator.run import run_scenario
+from allocator.outputs.ledger import RunEntry, ledger_url, record_run
+from allocator.outputs.write import summary
+from allocator.pipeline.run import run_scenario
 
 
 class _Progress:

@@ -1,0 +1,1 @@
+"""Judging finished runs without a solver: audit, explain, compare."""

@@ -1,0 +1,1 @@
+"""Foundations every layer may use: the error types, Ctrl-C handling and file helpers."""

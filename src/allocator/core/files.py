@@ -1,0 +1,100 @@
+"""File helpers every layer shares: content hashes, atomic writes and reproducible zips.
+
+One home for each, so that a hash recorded by a run and the hash an audit recomputes can never
+be computed two ways, and every zip (a workbook, a template) is written with the same fixed
+times and modes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+_CHUNK = 1 << 20
+
+# Every entry of a zip this project writes carries this time and mode, so equal content gives
+# equal bytes on any machine and under any umask.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_MODE = 0o644
+
+
+def sha256_bytes(data: bytes) -> str:
+    """The sha256 of ``data``, as lowercase hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """The sha256 of a file's bytes, as lowercase hex, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that the file is either the old one or the new one.
+
+    The bytes go to a temporary file in the same folder, which then replaces ``path`` in one
+    step (``os.replace``); an interrupted run leaves no half-written file behind.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fixed_zip(
+    data: bytes,
+    *,
+    parts: Mapping[str, Iterable[bytes]] | None = None,
+    edit: Callable[[str, bytes], bytes] | None = None,
+) -> bytes:
+    """Rewrite a zip (an .xlsx) with fixed entry times and modes, so equal content gives
+    equal bytes.
+
+    Parameters
+    ----------
+    data:
+        The zip as written by its library.
+    parts:
+        Entries whose content is replaced, written chunk by chunk (the same bytes as whole).
+    edit:
+        Called with each other entry's name and content; returns the content to keep (a
+        workbook's document properties carry the time it was written, for instance).
+    """
+    parts = parts or {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = ZIP_MODE << 16
+            if info.filename in parts:
+                with dst.open(fixed, "w") as handle:
+                    for chunk in parts[info.filename]:
+                        handle.write(chunk)
+                continue
+            content = src.read(info.filename)
+            if edit is not None:
+                content = edit(info.filename, content)
+            dst.writestr(fixed, content)
+    return out.getvalue()
+
+
+__all__ = ["ZIP_MODE", "ZIP_TIME", "fixed_zip", "sha256_bytes", "sha256_file", "write_atomic"]

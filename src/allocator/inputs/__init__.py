@@ -1,0 +1,1 @@
+"""Reading what a user hands in: YAML, the data schema, enterprise data, scenarios, templates."""

@@ -1,0 +1,1 @@
+"""The optimisation problem: claims and limits as constraint rows, built once for every engine."""

@@ -1,0 +1,704 @@
+"""From the claims table and the scenario to the :class:`~allocator.model.problem.Problem`.
+
+One builder per constraint family, each named after the clause or rule it comes from:
+
+=================  ==========================================  ===========================
+family             rows                                        clause_id
+=================  ==========================================  ===========================
+``fund_cap``       total of all awards <= the budget           the fund-cap clause, or
+                                                               ``scenario``
+``sub_budget``     one per scenario budget line                ``scenario``
+``provincial``     one per firm and provincial type, where     the provincial rule's clause
+                   several city items of the type stack
+                   (``better_of`` only)
+``firm_cap``       one per recipient whose claims exceed the   ``scenario``
+                   cap
+``district_cap``   one per capped district                     ``scenario``
+``district_floor`` one per district with a floor               ``scenario``
+no-duplicate       one per recipient and group with at least   the stacking rule's clause,
+groups             two variables                               or ``scenario``
+=================  ==========================================  ===========================
+
+Only eligible claims with a positive amount, applied for, and left positive by the provincial
+rule become variables; the others stay in :attr:`Build.rows` with the reason they get nothing.
+Everything is vectorised (numpy and pandas group-bys); there is no Python loop per claim.
+``docs/scenario.md`` documents weights, ranks and the provincial rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from allocator.core.errors import InputError
+from allocator.core.errors import Problem as Issue
+from allocator.inputs.choices import Rule
+from allocator.inputs.scenario import Contribution, Scenario
+from allocator.inputs.schema import DISTRICTS
+from allocator.model.limits import MAX_LINEAR, MAX_PROPORTIONAL_CLAIM, MAX_TOTAL_CLAIM
+from allocator.model.problem import (
+    DISTRICT_CAP,
+    DISTRICT_FLOOR,
+    FIRM_CAP,
+    FUND_CAP,
+    SUB_BUDGET,
+    BoolArray,
+    Family,
+    IntArray,
+    Problem,
+)
+from allocator.policy.bind import Budget, settle_budget
+from allocator.policy.model import PolicyModel
+
+PROVINCIAL = "provincial"  # several stacking city items of one provincial type, better_of
+NO_DUPLICATE = "no_duplicate"  # the family name exclusive groups report under
+
+# Weights are reals in the scenario; the solver needs integers. Three decimals keep a weight
+# of 1.234 distinct from 1.235 while weight × award stays far inside 64 bits.
+WEIGHT_SCALE = 1000
+
+CLAIM_COLUMNS = (
+    "recipient_kind",
+    "recipient_id",
+    "recipient_name",
+    "district",
+    "industry",
+    "clause_id",
+    "item_id",
+    "item_key",
+    "eligible",
+    "applied",
+    "claim_wan",
+    "exclusive_group",
+    "all_or_nothing",
+    "provincial_type",
+    "provincial_applied",
+    "provincial_award_wan",
+    "firm_row",
+)
+_TEXT = ("recipient_kind", "recipient_id", "recipient_name")
+_TEXT_OPTIONAL = ("exclusive_group", "provincial_type")
+FloatArray = npt.NDArray[np.float64]
+
+
+class ClaimsLike(Protocol):
+    """What the builder needs of :class:`allocator.policy.claims.Claims`: its long table."""
+
+    @property
+    def table(self) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class Build:
+    """A built problem with everything the outputs need to explain it.
+
+    Attributes
+    ----------
+    problem:
+        What the solver sees.
+    rows:
+        Every eligible claim, in output order (item in document order, then recipient id),
+        with ``var`` (index into the problem, −1 when the claim is no variable),
+        ``upper_wan`` (the most it can receive) and ``note`` (why ``upper_wan`` is below
+        the claim, or empty).
+    budget:
+        The fund and its source.
+    exclusive_groups:
+        Group name of each no-duplicate row of the problem (``growth_award``), aligned with
+        ``problem.exclusive``.
+    infeasible:
+        Reasons the scenario cannot be met whatever the solver does (a floor above the
+        budget, a floor over a district without claims); empty when none is evident.
+    """
+
+    problem: Problem
+    rows: pd.DataFrame
+    budget: Budget
+    exclusive_groups: list[str]
+    infeasible: list[str]
+
+
+def build_problem(
+    claims: ClaimsLike,
+    scenario: Scenario,
+    model: PolicyModel,
+    *,
+    budget: Budget | None = None,
+    enterprises: pd.DataFrame | None = None,
+) -> Problem:
+    """The :class:`Problem` of a claims table under a scenario; see :func:`build`."""
+    return build(claims, scenario, model, budget=budget, enterprises=enterprises).problem
+
+
+def build(
+    claims: ClaimsLike,
+    scenario: Scenario,
+    model: PolicyModel,
+    *,
+    budget: Budget | None = None,
+    enterprises: pd.DataFrame | None = None,
+) -> Build:
+    """Turn eligible claims into variables, bounds, weights and constraint families.
+
+    Parameters
+    ----------
+    claims:
+        The claims, one row per (recipient, award item), with the columns of
+        :data:`CLAIM_COLUMNS`.
+    scenario:
+        The scenario, already checked against the model.
+    model:
+        The policy model (item order, global rules).
+    budget:
+        The fund, as :func:`allocator.inputs.scenario.check_against_model` settled it; settled here
+        when not given.
+    enterprises:
+        The enterprise table ``firm_row`` points into (by position); needed only for the
+        contribution weights.
+
+    Returns
+    -------
+    Build
+        The problem and the rows the outputs report.
+    """
+    if budget is None:
+        budget = settle_budget(scenario, model)
+    cols, rec_code, rec_names = _eligible_rows(claims.table, model)
+    upper, note, prov_rows = _provincial(cols, model)
+    is_var = upper > 0
+    var = np.full(len(upper), -1, dtype=np.int64)
+    var[is_var] = np.arange(int(is_var.sum()), dtype=np.int64)
+    cols.update(upper_wan=upper, note=note, var=var)
+    rows = pd.DataFrame(cols, copy=False)
+    v = pd.DataFrame({k: a[is_var] for k, a in cols.items()}, copy=False)
+    v_rec = rec_code[is_var]
+
+    weight = _weights(v, scenario, enterprises)
+    families, infeasible = _families(v, v_rec, rec_names, scenario, model, budget, prov_rows, var)
+    exclusive, labels, clause_ids, names = _exclusive(v, v_rec, rec_names, scenario, model)
+    problem = Problem(
+        claims=v,
+        upper=upper[is_var],
+        weight=weight,
+        # Rows are already in document order of the item, then recipient id.
+        rank=np.arange(len(v), dtype=np.int64),
+        all_or_nothing=cols["all_or_nothing"][is_var],
+        exclusive=exclusive,
+        exclusive_labels=labels,
+        exclusive_clause_ids=clause_ids,
+        families=families,
+        budget=budget.value_wan,
+    )
+    return Build(problem, rows, budget, names, infeasible)
+
+
+# --------------------------------------------------------------------------------------------
+# Rows and upper bounds
+
+
+def _eligible_rows(
+    table: pd.DataFrame, model: PolicyModel
+) -> tuple[dict[str, npt.NDArray[Any]], IntArray, npt.NDArray[np.object_]]:
+    """The eligible rows as cleaned columns in output order, and recipient codes.
+
+    Recipient codes number the recipient ids in sorted order, so that grouping by code
+    keeps recipients in id order.
+    """
+    missing = [c for c in CLAIM_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"claims table lacks columns: {', '.join(missing)}")
+    mask = table["eligible"].fillna(False).to_numpy(dtype=bool)
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for col in _TEXT:
+        cols[col] = table[col].to_numpy(dtype=object)[mask]
+    # Blank where the claims table leaves them open (a district has no industry, an item no
+    # group); the identifying columns are always set.
+    for col in ("district", "industry", *_TEXT_OPTIONAL):
+        a = table[col].to_numpy(dtype=object)[mask]
+        cols[col] = np.where(pd.isna(a), "", a)
+    for col in ("clause_id", "item_id", "item_key"):
+        cols[col] = table[col].astype(str).to_numpy(dtype=object)[mask]
+    for col in ("claim_wan", "provincial_award_wan", "firm_row"):
+        cols[col] = table[col].fillna(0).to_numpy(dtype=np.int64)[mask]
+    for col in ("applied", "all_or_nothing", "provincial_applied"):
+        cols[col] = table[col].fillna(False).to_numpy(dtype=bool)[mask]
+
+    order = {f"{c.id}/{i.id}": n for n, (c, i) in enumerate(model.items())}
+    item_order = pd.Series(cols["item_key"]).map(order)
+    if item_order.isna().any():
+        unknown = sorted(set(cols["item_key"][item_order.isna().to_numpy()]))
+        raise ValueError(f"claims name items the model lacks: {', '.join(unknown)}")
+    rec_code, rec_names = pd.factorize(cols["recipient_id"], sort=True)
+    perm = np.lexsort((rec_code, item_order.to_numpy(dtype=np.int64)))
+    out = {c: cols[c][perm] for c in CLAIM_COLUMNS if c in cols}
+    return out, rec_code[perm].astype(np.int64), np.asarray(rec_names, dtype=object)
+
+
+def _provincial(
+    rows: dict[str, npt.NDArray[Any]], model: PolicyModel
+) -> tuple[IntArray, npt.NDArray[np.object_], list[tuple[str, str, int, IntArray]]]:
+    """Upper bounds after the application and provincial rules, with the reasons.
+
+    Returns the upper bound and the note per row, and for ``better_of`` the rows of the
+    ``provincial`` family: (type, recipient id, rhs, row positions).
+    """
+    claim = rows["claim_wan"]
+    upper = np.where(rows["applied"], np.maximum(claim, 0), 0)
+    note = np.full(len(claim), "", dtype=object)
+    note[(claim > 0) & ~rows["applied"]] = "not applied for: the item is paid on application"
+    rule = model.rules.provincial
+    where = f"clause {rule.clause}" if rule.clause else "the provincial rule"
+    ptype = rows["provincial_type"]
+    typed = (ptype != "") & (upper > 0)
+    prov_rows: list[tuple[str, str, int, IntArray]] = []
+
+    if rule.mode == "exclude_if_applied":
+        hit = typed & rows["provincial_applied"]
+        upper[hit] = 0
+        note[hit] = f"provincial: applied for the provincial award of the same type ({where})"
+        return upper, note, prov_rows
+
+    award = rows["provincial_award_wan"]
+    hit = typed & (award > 0)
+    if not hit.any():
+        return upper, note, prov_rows
+    pos = np.flatnonzero(hit)
+    sub = pd.DataFrame(
+        {
+            "pos": pos,
+            "rid": rows["recipient_id"][pos],
+            "ptype": ptype[pos],
+            "group": rows["exclusive_group"][pos],
+            "claim": upper[pos],
+            "prov": award[pos],
+        }
+    )
+    keys = ["rid", "ptype"]
+    by = sub.groupby(keys, sort=True)
+    sub["size"] = by["pos"].transform("size")
+    sub["prov_max"] = by["prov"].transform("max")
+    sub["n_groups"] = by["group"].transform("nunique")
+    first_group = by["group"].transform("first")
+    # At most one item of the set can be paid: the firm receives the better of that item and
+    # the provincial award, so the city pays the difference item by item.
+    single = (sub["size"] == 1) | ((sub["n_groups"] == 1) & (first_group != ""))
+    s = sub.loc[single]
+    u = np.maximum(s["claim"].to_numpy() - s["prov_max"].to_numpy(), 0)
+    upper[s["pos"].to_numpy()] = u
+    prov_text = "(" + s["prov_max"].astype(str) + "万元)"
+    note[s["pos"].to_numpy()] = np.where(
+        u == 0,
+        "provincial: the provincial award of the same type "
+        + prov_text
+        + f" is not below the claim: better of the two, not both ({where})",
+        "provincial: less the provincial award of the same type "
+        + prov_text
+        + f": better of the two, not both ({where})",
+    )
+
+    # Several items of the type stack: the firm's city total of the type is what lifts it to
+    # the better of its city claims and the provincial award, once for the whole set. Items of
+    # one no-duplicate group count with their largest claim, the most the firm can attain.
+    m = sub.loc[~single].copy()
+    if len(m):
+        m["gkey"] = np.where(m["group"] == "", "#" + m["pos"].astype(str), m["group"])
+        m["best"] = m.groupby([*keys, "gkey"], sort=True)["claim"].transform("max")
+        firsts = ~m.duplicated([*keys, "gkey"])
+        m["attainable"] = (
+            m["best"].where(firsts, 0).groupby([m["rid"], m["ptype"]]).transform("sum")
+        )
+        m["rhs"] = np.maximum(m["attainable"] - m["prov_max"], 0)
+        pos_m = m["pos"].to_numpy(dtype=np.int64)
+        rhs_m = m["rhs"].to_numpy(dtype=np.int64)
+        upper[pos_m] = np.minimum(upper[pos_m], rhs_m)
+        prov_text = "(" + m["prov_max"].astype(str) + "万元)"
+        note[pos_m] = np.where(
+            rhs_m == 0,
+            "provincial: the provincial award of the same type "
+            + prov_text
+            + " is not below the firm's city claims of the type: better of the two, not both "
+            + f"({where})",
+            "provincial: the firm's city awards of type "
+            + m["ptype"].astype(str)
+            + " together at most "
+            + m["rhs"].astype(str)
+            + "万元 (its claims less the provincial award of the same type "
+            + prov_text
+            + f": better of the two, not both, {where})",
+        )
+        stacked = m.loc[m["rhs"] > 0]
+        for (rid, t), g in stacked.groupby(keys, sort=True):
+            rhs = int(g["rhs"].iloc[0])
+            prov_rows.append((str(t), str(rid), rhs, g["pos"].to_numpy(dtype=np.int64)))
+    return upper, note, prov_rows
+
+
+# --------------------------------------------------------------------------------------------
+# Weights
+
+
+def _weights(v: pd.DataFrame, scenario: Scenario, enterprises: pd.DataFrame | None) -> IntArray:
+    w = scenario.weights
+    n = len(v)
+    product = np.ones(n, dtype=np.float64)
+    if w.clauses:
+        items = v[["item_key", "clause_id"]].drop_duplicates()
+        per_item = {
+            key: w.clauses.get(key, w.clauses.get(clause, 1.0))
+            for key, clause in zip(items["item_key"], items["clause_id"], strict=True)
+        }
+        product *= v["item_key"].map(per_item).to_numpy(dtype=np.float64)
+    if w.industries:
+        product *= v["industry"].map(w.industries).fillna(1.0).to_numpy(dtype=np.float64)
+    if w.districts:
+        product *= v["district"].map(w.districts).fillna(1.0).to_numpy(dtype=np.float64)
+    if w.contribution is not None and (w.contribution.growth or w.contribution.increment):
+        if enterprises is None:
+            raise ValueError("contribution weights need the enterprise table")
+        multiplier = contribution_multiplier(enterprises, w.contribution)
+        firm_row = v["firm_row"].to_numpy(dtype=np.int64)
+        has_firm = firm_row >= 0
+        factor = np.ones(n, dtype=np.float64)
+        factor[has_firm] = multiplier[firm_row[has_firm]]
+        product *= factor
+    return np.maximum(np.rint(product * WEIGHT_SCALE), 1).astype(np.int64)
+
+
+def contribution_multiplier(enterprises: pd.DataFrame, c: Contribution) -> FloatArray:
+    """Per firm, ``1 + a·rank(growth rate) + b·rank(increment)`` (2025 （十九）).
+
+    Ranks are percentile ranks from 0 (lowest) to 1 (highest) among the firms where the
+    measure is defined, ties sharing their average rank; a lone firm ranks 1. The rate needs a
+    positive earlier figure, the increment both figures; a firm lacking them gets 0 for the
+    term.
+
+    Parameters
+    ----------
+    enterprises:
+        The enterprise table, one row per firm.
+    c:
+        The scenario's coefficients and fields.
+
+    Returns
+    -------
+    numpy.ndarray
+        One multiplier per row of ``enterprises``, by position.
+    """
+    now = pd.to_numeric(enterprises[c.field_now], errors="coerce").to_numpy(dtype=np.float64)
+    before = pd.to_numeric(enterprises[c.field_before], errors="coerce").to_numpy(dtype=np.float64)
+    both = ~np.isnan(now) & ~np.isnan(before)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(both & (before > 0), now / before - 1.0, np.nan)
+    increment = np.where(both, now - before, np.nan)
+    return 1.0 + c.growth * _percentile_rank(rate) + c.increment * _percentile_rank(increment)
+
+
+def _percentile_rank(values: FloatArray) -> FloatArray:
+    out = np.zeros(values.shape[0], dtype=np.float64)
+    defined = ~np.isnan(values)
+    n = int(defined.sum())
+    if n == 1:
+        out[defined] = 1.0
+    elif n > 1:
+        ranks = pd.Series(values[defined]).rank(method="average").to_numpy(dtype=np.float64)
+        out[defined] = (ranks - 1.0) / (n - 1)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Constraint families
+
+
+def _families(
+    v: pd.DataFrame,
+    rec: IntArray,
+    rec_names: npt.NDArray[np.object_],
+    scenario: Scenario,
+    model: PolicyModel,
+    budget: Budget,
+    prov_rows: list[tuple[str, str, int, IntArray]],
+    var_of_row: IntArray,
+) -> tuple[list[Family], list[str]]:
+    n = len(v)
+    upper = v["upper_wan"].to_numpy(dtype=np.int64)
+    infeasible: list[str] = []
+    families = [
+        Family(
+            FUND_CAP,
+            budget.clause_id,
+            [FUND_CAP],
+            [np.arange(n, dtype=np.int64)],
+            np.array([budget.value_wan], dtype=np.int64),
+            "<=",
+        )
+    ]
+
+    if scenario.sub_budgets:
+        labels, members, rhs = [], [], []
+        clause = v["clause_id"].to_numpy(dtype=object)
+        item = v["item_key"].to_numpy(dtype=object)
+        for sb in scenario.sub_budgets:
+            keys = np.array(sb.clauses, dtype=object)
+            idx = np.flatnonzero(np.isin(clause, keys) | np.isin(item, keys))
+            if idx.size:
+                labels.append(f"{SUB_BUDGET}[{sb.name}]")
+                members.append(idx.astype(np.int64))
+                rhs.append(sb.budget_wan)
+        _append(families, SUB_BUDGET, "scenario", labels, members, rhs, "<=")
+
+    if prov_rows:
+        rule = model.rules.provincial
+        labels = [f"{PROVINCIAL}[{t}][{rid}]" for t, rid, _, _ in prov_rows]
+        members = [var_of_row[pos] for _, _, _, pos in prov_rows]
+        rhs = [r for _, _, r, _ in prov_rows]
+        _append(families, PROVINCIAL, rule.clause or PROVINCIAL, labels, members, rhs, "<=")
+
+    cap = scenario.firm_cap_wan
+    if cap is not None:
+        firms = np.flatnonzero(v["recipient_kind"].isin(["enterprise", "project"]).to_numpy())
+        totals = np.bincount(rec[firms], weights=upper[firms], minlength=len(rec_names))
+        # A row only where the recipient's claims exceed the cap: elsewhere it cannot bind.
+        over = totals > cap
+        groups = _split(rec[firms], firms, keep=over)
+        labels = [f"{FIRM_CAP}[{name}]" for name in rec_names[over]]
+        _append(families, FIRM_CAP, "scenario", labels, groups, [cap] * len(labels), "<=")
+
+    district = v["district"].to_numpy(dtype=object)
+    by_district = pd.Series(upper).groupby(district).sum()
+    totals_by_district = {d: int(by_district.get(d, 0)) for d in DISTRICTS}
+    for name, mapping, sense in (
+        (DISTRICT_CAP, scenario.district_caps, "<="),
+        (DISTRICT_FLOOR, scenario.district_floors, ">="),
+    ):
+        labels, members, rhs = [], [], []
+        for d in sorted(mapping, key=list(DISTRICTS).index):
+            idx = np.flatnonzero(district == d).astype(np.int64)
+            value = mapping[d]
+            if sense == ">=" and value > totals_by_district[d]:
+                infeasible.append(
+                    f"district_floor[{d}] = {value}万元 exceeds all the claims of the district "
+                    f"together ({totals_by_district[d]}万元)"
+                )
+            if idx.size and not (sense == ">=" and value == 0):
+                labels.append(f"{name}[{d}]")
+                members.append(idx)
+                rhs.append(value)
+        _append(families, name, "scenario", labels, members, rhs, sense)
+
+    floors = sum(scenario.district_floors.values())
+    if floors > budget.value_wan:
+        infeasible.append(
+            f"the district floors add up to {floors}万元, more than the budget of "
+            f"{budget.value_wan}万元"
+        )
+    return families, infeasible
+
+
+def _append(
+    families: list[Family],
+    name: str,
+    clause_id: str,
+    labels: list[str],
+    members: list[IntArray],
+    rhs: list[int],
+    sense: str,
+) -> None:
+    if labels:
+        families.append(
+            Family(
+                name,
+                clause_id,
+                labels,
+                members,
+                np.asarray(rhs, dtype=np.int64),
+                "<=" if sense == "<=" else ">=",
+            )
+        )
+
+
+def _split(codes: IntArray, positions: IntArray, *, keep: BoolArray) -> list[IntArray]:
+    """Positions grouped by code (in code order), for the codes ``keep`` marks."""
+    wanted = keep[codes]
+    codes, positions = codes[wanted], positions[wanted]
+    order = np.argsort(codes, kind="stable")
+    codes, positions = codes[order], positions[order].astype(np.int64)
+    if codes.size == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate(([0], cuts)).tolist()
+    ends = np.concatenate((cuts, [codes.size])).tolist()
+    # Slicing beats np.split, which costs a swapaxes per piece.
+    return [positions[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _exclusive(
+    v: pd.DataFrame,
+    rec: IntArray,
+    rec_names: npt.NDArray[np.object_],
+    scenario: Scenario,
+    model: PolicyModel,
+) -> tuple[list[IntArray], list[str], list[str], list[str]]:
+    """No-duplicate groups per recipient: the model's, then the scenario's extra ones."""
+    members: list[IntArray] = []
+    labels: list[str] = []
+    clause_ids: list[str] = []
+    names: list[str] = []
+    stacking = model.rules.stacking.clause or "stacking"
+
+    def add(group: str, positions: IntArray, clause_id: str) -> None:
+        if positions.size < 2:
+            return
+        codes = rec[positions]
+        counts = np.bincount(codes, minlength=len(rec_names))
+        keep = counts >= 2
+        parts = _split(codes, positions, keep=keep)
+        members.extend(parts)
+        labels.extend(f"{NO_DUPLICATE}[{group}][{r}]" for r in rec_names[keep])
+        clause_ids.extend([clause_id] * len(parts))
+        names.extend([group] * len(parts))
+
+    group_col = v["exclusive_group"].to_numpy(dtype=object)
+    for group in sorted(set(group_col) - {""}):
+        add(str(group), np.flatnonzero(group_col == group).astype(np.int64), stacking)
+    item = v["item_key"].to_numpy(dtype=object)
+    for g in scenario.exclusive_groups:
+        idx = np.flatnonzero(np.isin(item, np.array(g.items, dtype=object)))
+        add(g.name, idx.astype(np.int64), "scenario")
+    return members, labels, clause_ids, names
+
+
+# --------------------------------------------------------------------------------------------
+# The solver's integer range
+
+
+class Locator(Protocol):
+    """What :func:`check_limits` needs of :class:`allocator.inputs.data.EnterpriseData`."""
+
+    @property
+    def files(self) -> tuple[Path, ...]: ...
+
+    def locate(self, index: int) -> tuple[str, int]: ...
+
+
+def check_limits(
+    built: Build, rule: Rule, *, scenario: str | Path, model: str | Path, data: Locator
+) -> None:
+    """Refuse amounts too large for the engine's exact integers: the solver's integer range.
+
+    A problem is solved only if, in whole 万元 (docs/reliability.md):
+
+    - under ``proportional``, every claim is at most 2**20 (the exact ratio grid multiplies
+      a level up to 2**41 by the claim in 64 bits);
+    - the claims total less than 2**52 (row sums run in float64, exact below 2**53);
+    - ``Σ weight × claim`` (weights in thousandths) and ``Σ (n − rank) × claim``, the two
+      objectives of the priority phases every rule ends with, are at most 2**62 − 1, the
+      largest linear expression CP-SAT accepts.
+
+    Parameters
+    ----------
+    built:
+        The built problem.
+    rule:
+        The scenario's fairness rule.
+    scenario, model:
+        The scenario and policy-model files, to name in messages.
+    data:
+        The enterprise data the claims come from, to name the file and row of a claim.
+
+    Raises
+    ------
+    InputError
+        Every limit exceeded: a claim too large by its data row (recipient and item), the
+        weights by the scenario's ``weights`` key, a total by the data files.
+    """
+    problem = built.problem
+    upper = problem.upper.astype(np.int64)
+    v = problem.claims
+    files = ", ".join(str(f) for f in data.files)
+    issues: list[Issue] = []
+
+    def claim(i: int) -> str:
+        return f"{v['recipient_id'].iat[i]} under item {v['item_key'].iat[i]}"
+
+    if rule is Rule.PROPORTIONAL:
+        firm_row = v["firm_row"].to_numpy(dtype=np.int64)
+        for i in np.flatnonzero(upper > MAX_PROPORTIONAL_CLAIM).tolist():
+            firm = int(firm_row[i])
+            file, row = data.locate(firm) if firm >= 0 else (str(model), None)
+            issues.append(
+                Issue(
+                    file,
+                    f"a claim of at most {MAX_PROPORTIONAL_CLAIM:,}万元 (2^20), the largest the "
+                    "proportional rule's exact ratios take",
+                    f"{int(upper[i]):,}万元 for {claim(i)}",
+                    row=row,
+                )
+            )
+    total = int(upper.sum(dtype=np.float64)) if upper.shape[0] else 0
+    if total >= MAX_TOTAL_CLAIM:
+        total = sum(upper.tolist())  # exactly
+        issues.append(
+            Issue(
+                files,
+                f"claims totalling less than {MAX_TOTAL_CLAIM:,}万元 (2^52, below which the "
+                "engine's sums are exact)",
+                f"{total:,}万元 in {upper.shape[0]:,} claims",
+            )
+        )
+    weight = problem.weight.astype(np.int64)
+    weighted = _exact_dot(weight, upper)
+    if weighted > MAX_LINEAR:
+        top = int(np.argmax(weight.astype(np.float64) * upper.astype(np.float64)))
+        weighted_by = bool((weight != WEIGHT_SCALE).any())
+        issues.append(
+            Issue(
+                str(scenario) if weighted_by else files,
+                f"Σ weight × claim (weights in thousandths) of at most {MAX_LINEAR:,} "
+                "(2^62 − 1, the largest sum the solver accepts)",
+                f"{weighted:,}; the largest term {int(weight[top]):,} × {int(upper[top]):,}万元 "
+                f"for {claim(top)}",
+                key="weights" if weighted_by else None,
+            )
+        )
+    n = problem.size
+    tie = n - problem.rank.astype(np.int64)
+    ranked = _exact_dot(tie, upper)
+    if ranked > MAX_LINEAR:
+        issues.append(
+            Issue(
+                files,
+                f"Σ (n − rank) × claim, the priority tie-break, of at most {MAX_LINEAR:,} "
+                "(2^62 − 1, the largest sum the solver accepts)",
+                f"{ranked:,} for n = {n:,} claims",
+            )
+        )
+    if issues:
+        raise InputError(issues)
+
+
+def _exact_dot(a: IntArray, b: IntArray) -> int:
+    """``Σ a·b`` without int64 overflow: float64 first, Python integers when it comes close."""
+    approx = float(np.dot(a.astype(np.float64), b.astype(np.float64)))
+    if approx < MAX_LINEAR / 2:
+        return int(approx)
+    return sum(x * y for x, y in zip(a.tolist(), b.tolist(), strict=True))
+
+
+__all__ = [
+    "CLAIM_COLUMNS",
+    "NO_DUPLICATE",
+    "PROVINCIAL",
+    "WEIGHT_SCALE",
+    "Build",
+    "ClaimsLike",
+    "Locator",
+    "build",
+    "build_problem",
+    "check_limits",
+    "contribution_multiplier",
+]

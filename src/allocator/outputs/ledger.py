@@ -1,0 +1,780 @@
+"""The run ledger: one row per run of ``allocate run``, kept in a database.
+
+A finance bureau must be able to say, for any output folder, which scenario, model and data
+produced it, who ran it, when, and whether the files are still the ones that run wrote. After
+the pipeline has written an output folder it calls :func:`record_run`; ``allocate history``
+lists the rows and ``allocate audit`` calls :func:`check_against_ledger` to catch a folder whose
+files were edited, added or removed after the run.
+
+The ledger goes through SQLAlchemy, so it is an embedded SQLite file by default
+(``out/ledger.sqlite``) and a bureau can point it at a shared PostgreSQL database with a URL
+(``--ledger`` or the environment variable ``ALLOCATE_LEDGER``). The schema is created on first
+write; every write is one short transaction; on SQLite the file is opened in WAL mode with a
+busy timeout and writes take the write lock up front, so that two runs finishing together wait
+for each other instead of failing or damaging the file.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import shlex
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.sql import Executable
+
+from allocator import __version__
+from allocator.core.errors import AllocatorError, InputError, Problem
+from allocator.core.files import sha256_file
+
+__all__ = [
+    "ENV_VAR",
+    "Finding",
+    "LedgerError",
+    "RunEntry",
+    "check_against_ledger",
+    "find_run",
+    "hash_outputs",
+    "ledger_url",
+    "list_runs",
+    "record_run",
+    "safe_url",
+]
+
+ENV_VAR = "ALLOCATE_LEDGER"
+"""Environment variable naming the ledger (a SQLAlchemy URL or a file path)."""
+
+RESULT_FILE = "result.json"
+
+# Long enough to outlast another run's write (one INSERT), short enough that a stuck lock
+# surfaces as an error instead of a hung command.
+_BUSY_TIMEOUT_S = 30
+_WRITE = "allocate_ledger_write"  # execution option marking a connection that will write
+_CHUNK = 1 << 20
+
+
+class LedgerError(AllocatorError):
+    """The ledger database could not be read or written (exit code 1)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _RunRow(_Base):
+    """One run, as stored. JSON-valued columns are text so that SQLite and PostgreSQL agree."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    scenario_name: Mapped[str] = mapped_column(String(255), index=True)
+    scenario_path: Mapped[str] = mapped_column(Text)
+    scenario_sha256: Mapped[str | None] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    data_sha256: Mapped[str] = mapped_column(Text)
+    output_dir: Mapped[str] = mapped_column(String(4096), index=True)
+    outputs_sha256: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str | None] = mapped_column(String(64))
+    budget_wan: Mapped[int] = mapped_column(BigInteger)
+    total_claim_wan: Mapped[int | None] = mapped_column(BigInteger)
+    total_awarded_wan: Mapped[int] = mapped_column(BigInteger)
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    user: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[str] = mapped_column(String(32))
+    finished_at: Mapped[str] = mapped_column(String(32), index=True)
+    allocator_version: Mapped[str] = mapped_column(String(64))
+    command_line: Mapped[str] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------------------------
+# Public data
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run of ``allocate run``, as recorded in the ledger.
+
+    Attributes
+    ----------
+    run_id:
+        64 hex digits: sha256 of the run's ``result.json`` digest, its start and end times and
+        its output folder. Unique in the ledger; the first 12 digits are shown as the short id.
+    scenario_name:
+        Name of the scenario (from ``result.json``, else the scenario file's stem).
+    scenario_path:
+        Absolute path of the scenario file as given to ``allocate run``.
+    scenario_sha256, model_sha256:
+        sha256 of the scenario file and of the policy model, ``None`` when unknown.
+    data_sha256:
+        sha256 of every enterprise data file, in the order the scenario lists them.
+    output_dir:
+        Absolute path of the output folder.
+    outputs_sha256:
+        Every file in the output folder (path relative to the folder, ``/``-separated) mapped to
+        its sha256 at the time of recording.
+    status:
+        Solver status (``OPTIMAL``, ``FEASIBLE`` ...).
+    rule:
+        Fairness rule, ``None`` when ``result.json`` does not say.
+    budget_wan, total_claim_wan, total_awarded_wan:
+        Fund, sum of the claims and sum of the awards, whole 万元.
+    recipients:
+        Number of recipients with a positive award, ``None`` when unknown.
+    user, host:
+        Account and machine that ran the command.
+    started_at, finished_at:
+        UTC, ISO 8601 with microseconds (``2025-03-01T08:00:00.000000+00:00``).
+    allocator_version:
+        Version of allocate that produced the outputs.
+    command_line:
+        The command as typed, shell-quoted.
+    id:
+        Row number in the ledger; ``None`` until recorded.
+    """
+
+    run_id: str
+    scenario_name: str
+    scenario_path: str
+    scenario_sha256: str | None
+    model_sha256: str | None
+    data_sha256: tuple[str, ...]
+    output_dir: str
+    outputs_sha256: Mapping[str, str]
+    status: str
+    rule: str | None
+    budget_wan: int
+    total_claim_wan: int | None
+    total_awarded_wan: int
+    recipients: int | None
+    user: str
+    host: str
+    started_at: str
+    finished_at: str
+    allocator_version: str
+    command_line: str
+    id: int | None = field(default=None, compare=False)
+
+    @property
+    def short_id(self) -> str:
+        """First 12 hex digits of :attr:`run_id`, enough to tell runs apart on screen."""
+        return self.run_id[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (lists and dicts, no tuples or mappings)."""
+        out = asdict(self)
+        out["data_sha256"] = list(self.data_sha256)
+        out["outputs_sha256"] = dict(self.outputs_sha256)
+        return out
+
+    @classmethod
+    def from_output_dir(
+        cls,
+        out_dir: str | os.PathLike[str],
+        *,
+        scenario_path: str | os.PathLike[str],
+        started_at: datetime,
+        finished_at: datetime,
+        command_line: str | Sequence[str],
+        scenario_name: str | None = None,
+    ) -> RunEntry:
+        """Build the entry of a finished run from its output folder.
+
+        Reads ``result.json`` and hashes every file in the folder, so call it only once every
+        output (including the report) has been written.
+
+        Parameters
+        ----------
+        out_dir:
+            The run's output folder.
+        scenario_path:
+            The scenario file given to ``allocate run``.
+        started_at, finished_at:
+            When the run started and when its outputs were complete. Aware datetimes are
+            converted to UTC; naive ones are taken as local time.
+        command_line:
+            The command as a string, or as an argument list (``sys.argv``), which is
+            shell-quoted.
+        scenario_name:
+            Overrides the name found in ``result.json``.
+
+        Returns
+        -------
+        RunEntry
+            Not yet recorded (``id`` is ``None``); pass it to :func:`record_run`.
+
+        Raises
+        ------
+        InputError
+            The folder or its ``result.json`` is missing, is not JSON, or lacks ``status``,
+            ``budget_wan`` or ``total_awarded_wan``; every problem is listed.
+        """
+        folder = _existing_dir(out_dir)
+        result_path = folder / RESULT_FILE
+        result = _read_result(result_path)
+        facts = _result_facts(result, str(result_path))
+        outputs = hash_outputs(folder)
+        scenario = Path(scenario_path).expanduser().resolve()
+        # result.json lists its inputs as {"role", "path", "sha256"}; older folders may carry
+        # a "sha256" mapping instead.
+        inputs = result.get("inputs")
+        by_role: dict[str, list[str]] = {}
+        if isinstance(inputs, list):
+            for entry in inputs:
+                if isinstance(entry, dict) and "role" in entry and "sha256" in entry:
+                    by_role.setdefault(str(entry["role"]), []).append(str(entry["sha256"]))
+        scenario_sha = _opt_str(_get(result, "sha256", "scenario")) or next(
+            iter(by_role.get("scenario", [])), None
+        )
+        if scenario_sha is None and scenario.is_file():
+            scenario_sha = sha256_file(scenario)
+        data = _get(result, "sha256", "data")
+        data_sha = (
+            tuple(str(d) for d in data)
+            if isinstance(data, list)
+            else tuple(by_role.get("data", []))
+        )
+        model_sha = _opt_str(_get(result, "sha256", "model")) or next(
+            iter(by_role.get("model", [])), None
+        )
+        start, finish = _iso(started_at), _iso(finished_at)
+        command = command_line if isinstance(command_line, str) else shlex.join(command_line)
+        # The folder path enters the id so that two runs with identical results written in the
+        # same microsecond to different folders still get different ids.
+        seed = "\n".join([outputs[RESULT_FILE], start, finish, str(folder)])
+        return cls(
+            run_id=hashlib.sha256(seed.encode()).hexdigest(),
+            scenario_name=scenario_name or _scenario_name(result) or scenario.stem,
+            scenario_path=str(scenario),
+            scenario_sha256=scenario_sha,
+            model_sha256=model_sha,
+            data_sha256=data_sha,
+            output_dir=str(folder),
+            outputs_sha256=outputs,
+            status=facts["status"],
+            rule=_opt_str(result.get("rule")),
+            budget_wan=facts["budget_wan"],
+            total_claim_wan=_opt_int(result.get("total_claim_wan")),
+            total_awarded_wan=facts["total_awarded_wan"],
+            recipients=_opt_int(_get(result, "counts", "recipients")),
+            user=_user(),
+            host=_host(),
+            started_at=start,
+            finished_at=finish,
+            allocator_version=_opt_str(_get(result, "versions", "allocator")) or __version__,
+            command_line=command,
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One discrepancy between an output folder and its ledger entry.
+
+    Attributes
+    ----------
+    severity:
+        ``"error"`` when a file differs from what the run wrote; ``"warning"`` when the folder
+        has no ledger entry (it may come from another machine's ledger, or be forged).
+    what:
+        One line naming the file: ``"awards.csv changed since the run"``.
+    detail:
+        The evidence: recorded and current sha256, run id and time.
+    """
+
+    severity: Literal["error", "warning"]
+    what: str
+    detail: str
+
+
+# --------------------------------------------------------------------------------------------
+# Public functions
+
+
+def ledger_url(
+    explicit: str | os.PathLike[str] | None = None, *, create_parent: bool = True
+) -> str:
+    """Resolve which ledger to use.
+
+    Parameters
+    ----------
+    explicit:
+        A SQLAlchemy URL (``postgresql+psycopg://user@host/db``) or a file path, typically from
+        ``--ledger``. When ``None`` or empty, the environment variable ``ALLOCATE_LEDGER`` is
+        used, else ``out/ledger.sqlite`` under the current folder.
+    create_parent:
+        Create the folder of a SQLite file if missing. Commands that only read pass ``False``
+        so that looking at history does not leave folders behind.
+
+    Returns
+    -------
+    str
+        A SQLAlchemy URL; a plain path becomes ``sqlite:///<absolute path>``.
+
+    Raises
+    ------
+    InputError
+        The value looks like a URL but SQLAlchemy cannot parse it.
+    """
+    source = "--ledger"
+    value = os.fspath(explicit) if explicit is not None else ""
+    if not value:
+        value, source = os.environ.get(ENV_VAR, ""), ENV_VAR
+    if not value:
+        value, source = str(Path.cwd() / "out" / "ledger.sqlite"), "default"
+    if "://" in value:
+        text = _parse(value, source).render_as_string(hide_password=False)
+    else:
+        text = f"sqlite:///{Path(value).expanduser().resolve().as_posix()}"
+    path = _sqlite_path(text)
+    if create_parent and path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return text
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, fit to print or log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparseable ledger URL>"
+
+
+def hash_outputs(out_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """sha256 of every file under an output folder.
+
+    Parameters
+    ----------
+    out_dir:
+        The folder; sub-folders are walked too.
+
+    Returns
+    -------
+    dict
+        Path relative to the folder, ``/``-separated, mapped to its hex sha256; sorted by path.
+    """
+    folder = Path(out_dir)
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
+
+
+def record_run(url: str, entry: RunEntry) -> RunEntry:
+    """Add one run to the ledger, creating the table on first use.
+
+    Parameters
+    ----------
+    url:
+        The ledger, as returned by :func:`ledger_url`.
+    entry:
+        Usually :meth:`RunEntry.from_output_dir`.
+
+    Returns
+    -------
+    RunEntry
+        The entry with its ledger row number (``id``) filled in.
+
+    Raises
+    ------
+    LedgerError
+        The database cannot be opened or written, or the run id is already recorded.
+    """
+    with _engine(url, write=True) as engine:
+        assert engine is not None
+        row = _to_row(entry)
+        try:
+            # One short transaction: the lock is held for a single INSERT.
+            with Session(engine.execution_options(**{_WRITE: True})) as session, session.begin():
+                session.add(row)
+                session.flush()
+                row_id = row.id
+        except IntegrityError:
+            raise LedgerError(
+                f"ledger {safe_url(url)}: run {entry.short_id} is already recorded"
+            ) from None
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"ledger {safe_url(url)}: cannot record the run ({exc})") from None
+    return replace(entry, id=row_id)
+
+
+def list_runs(url: str, limit: int | None = None, scenario: str | None = None) -> list[RunEntry]:
+    """Runs in the ledger, newest first.
+
+    Parameters
+    ----------
+    url:
+        The ledger, as returned by :func:`ledger_url`.
+    limit:
+        At most this many runs.
+    scenario:
+        Only runs of the scenario with this name.
+
+    Returns
+    -------
+    list of RunEntry
+        Ordered by finish time, latest first; empty when the ledger does not exist yet.
+    """
+    stmt = select(_RunRow).order_by(_RunRow.finished_at.desc(), _RunRow.id.desc())
+    if scenario is not None:
+        stmt = stmt.where(_RunRow.scenario_name == scenario)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return _query(url, stmt)
+
+
+def find_run(url: str, output_dir: str | os.PathLike[str]) -> RunEntry | None:
+    """The latest ledger entry for an output folder.
+
+    The run that finished last is the one whose files the folder holds when runs reuse it.
+
+    Parameters
+    ----------
+    url:
+        The ledger.
+    output_dir:
+        The folder; resolved to an absolute path as :meth:`RunEntry.from_output_dir` does.
+
+    Returns
+    -------
+    RunEntry or None
+        ``None`` when the folder was never recorded or the ledger does not exist.
+    """
+    folder = str(Path(output_dir).expanduser().resolve())
+    stmt = (
+        select(_RunRow)
+        .where(_RunRow.output_dir == folder)
+        .order_by(_RunRow.finished_at.desc(), _RunRow.id.desc())
+        .limit(1)
+    )
+    found = _query(url, stmt)
+    return found[0] if found else None
+
+
+def check_against_ledger(url: str, output_dir: str | os.PathLike[str]) -> list[Finding]:
+    """Compare an output folder's files now with what its run recorded.
+
+    Parameters
+    ----------
+    url:
+        The ledger.
+    output_dir:
+        The folder to check.
+
+    Returns
+    -------
+    list of Finding
+        Empty when every recorded file is present and unchanged and no file was added. One
+        finding per changed, missing or added file (in path order), or a single warning when
+        the folder has no ledger entry.
+
+    Raises
+    ------
+    InputError
+        ``output_dir`` is not a folder.
+    """
+    folder = _existing_dir(output_dir)
+    entry = find_run(url, folder)
+    if entry is None:
+        return [
+            Finding(
+                severity="warning",
+                what="no ledger entry for this folder",
+                detail=f"{folder} is not recorded in ledger {safe_url(url)}; its files cannot be "
+                "traced to a run",
+            )
+        ]
+    recorded = dict(entry.outputs_sha256)
+    now = hash_outputs(folder)
+    run = f"run {entry.short_id} finished {entry.finished_at}"
+    findings: list[Finding] = []
+    for name in sorted(recorded.keys() | now.keys()):
+        before, after = recorded.get(name), now.get(name)
+        if before == after:
+            continue
+        if after is None:
+            what, detail = f"{name} missing", f"written by {run} (sha256 {before}), now absent"
+        elif before is None:
+            what, detail = f"{name} added", f"not written by {run}; sha256 now {after}"
+        else:
+            what = f"{name} changed since the run"
+            detail = f"sha256 recorded by {run} is {before}, now {after}"
+        findings.append(Finding(severity="error", what=what, detail=detail))
+    return findings
+
+
+# --------------------------------------------------------------------------------------------
+# Database plumbing
+
+
+def _parse(url: str, source: str) -> URL:
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise InputError(
+            [Problem(file=source, expected="a SQLAlchemy database URL", found=str(exc))]
+        ) from None
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a file-backed SQLite URL, else ``None`` (other backends, in-memory)."""
+    parsed = _parse(url, "ledger")
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Hand BEGIN over to SQLAlchemy (see _on_sqlite_begin): the sqlite3 driver's implicit
+    # transactions would let a write start as a read and fail, not wait, on a busy file.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
+        # WAL lets history and audit read while a run writes, and survives a crash mid-write.
+        # synchronous stays FULL: a recorded run must survive a power cut too.
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock when it begins, so a concurrent writer waits for the busy
+    # timeout rather than failing on lock upgrade; readers start plain deferred transactions.
+    write = bool(conn.get_execution_options().get(_WRITE))
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def _engine(url: str, *, write: bool) -> Iterator[Engine | None]:
+    """An engine for one operation, disposed after it; ``None`` if there is nothing to read."""
+    path = _sqlite_path(url)
+    if path is not None:
+        if not write and not path.is_file():
+            yield None
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(
+            url, connect_args={"timeout": _BUSY_TIMEOUT_S} if path is not None else {}
+        )
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        # Unknown dialect or driver not installed (psycopg for PostgreSQL, say).
+        found = f"{safe_url(url)}: {exc}"
+        problem = Problem(file="ledger", expected="a usable database URL", found=found)
+        raise InputError([problem]) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+    try:
+        if write:
+            try:
+                # Inside one write transaction, so two first runs do not both create the table.
+                _Base.metadata.create_all(engine.execution_options(**{_WRITE: True}))
+            except SQLAlchemyError as exc:
+                raise LedgerError(f"ledger {safe_url(url)}: cannot open ({exc})") from None
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _query(url: str, stmt: Executable) -> list[RunEntry]:
+    with _engine(url, write=False) as engine:
+        if engine is None:
+            return []
+        try:
+            if not inspect(engine).has_table(_RunRow.__tablename__):
+                return []
+            with Session(engine) as session:
+                rows = session.scalars(stmt).all()
+                return [_from_row(r) for r in rows]
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"ledger {safe_url(url)}: cannot read ({exc})") from None
+
+
+def _to_row(entry: RunEntry) -> _RunRow:
+    values = entry.to_dict()
+    values.pop("id")
+    values["data_sha256"] = json.dumps(values["data_sha256"])
+    values["outputs_sha256"] = json.dumps(values["outputs_sha256"], sort_keys=True)
+    return _RunRow(**values)
+
+
+def _from_row(row: _RunRow) -> RunEntry:
+    return RunEntry(
+        run_id=row.run_id,
+        scenario_name=row.scenario_name,
+        scenario_path=row.scenario_path,
+        scenario_sha256=row.scenario_sha256,
+        model_sha256=row.model_sha256,
+        data_sha256=tuple(json.loads(row.data_sha256)),
+        output_dir=row.output_dir,
+        outputs_sha256=dict(json.loads(row.outputs_sha256)),
+        status=row.status,
+        rule=row.rule,
+        budget_wan=row.budget_wan,
+        total_claim_wan=row.total_claim_wan,
+        total_awarded_wan=row.total_awarded_wan,
+        recipients=row.recipients,
+        user=row.user,
+        host=row.host,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        allocator_version=row.allocator_version,
+        command_line=row.command_line,
+        id=row.id,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading an output folder
+
+
+def _existing_dir(path: str | os.PathLike[str]) -> Path:
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise InputError(
+            [Problem(file=str(folder), expected="an output folder", found="no such folder")]
+        )
+    return folder
+
+
+def _read_result(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            [Problem(file=str(path), expected="the run's result file", found="no such file")]
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            [Problem(file=str(path), expected="a JSON object", found=str(exc))]
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(
+            [Problem(file=str(path), expected="a JSON object", found=type(data).__name__)]
+        )
+    return data
+
+
+class _Required(TypedDict):
+    status: str
+    budget_wan: int
+    total_awarded_wan: int
+
+
+def _result_facts(result: Mapping[str, Any], file: str) -> _Required:
+    """The keys a ledger entry cannot do without, all checked before raising."""
+    problems: list[Problem] = []
+    status = _opt_str(result.get("status"))
+    if status is None:
+        problems.append(
+            Problem(
+                file=file,
+                key="status",
+                expected="a solver status string",
+                found=_found(result.get("status")),
+            )
+        )
+    amounts: dict[str, int] = {}
+    for key in ("budget_wan", "total_awarded_wan"):
+        value = _opt_int(result.get(key))
+        if value is None:
+            problems.append(
+                Problem(
+                    file=file,
+                    key=key,
+                    expected="a whole number of 万元",
+                    found=_found(result.get(key)),
+                )
+            )
+        else:
+            amounts[key] = value
+    if problems or status is None:
+        raise InputError(problems)
+    return _Required(
+        status=status,
+        budget_wan=amounts["budget_wan"],
+        total_awarded_wan=amounts["total_awarded_wan"],
+    )
+
+
+def _found(value: object) -> str:
+    return "nothing" if value is None else repr(value)
+
+
+def _get(data: Mapping[str, Any], *keys: str) -> object:
+    node: object = data
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _opt_int(value: object) -> int | None:
+    # bool is an int in Python, but True 万元 is a bug upstream, not an amount.
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _scenario_name(result: Mapping[str, Any]) -> str | None:
+    scenario = result.get("scenario")
+    if isinstance(scenario, Mapping):
+        return _opt_str(scenario.get("name"))
+    return _opt_str(scenario) or _opt_str(result.get("scenario_name"))
+
+
+def _iso(moment: datetime) -> str:
+    # Fixed width (always microseconds, always +00:00) so that text order is time order.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError, ImportError):
+        # No USER/LOGNAME and no passwd entry (some containers); the run is still recorded.
+        return "unknown"
+
+
+def _host() -> str:
+    try:
+        return socket.gethostname() or "unknown"
+    except OSError:
+        return "unknown"

@@ -1,0 +1,403 @@
+"""``report.html``: one self-contained page that shows an auditor what a run did.
+
+The page is rendered from the run's outputs alone (the content of ``result.json``, the awards
+and the constraints tables), never from the solver, so it can be rebuilt from an output
+folder (:func:`report_from_folder`) and says nothing the files do not. It is Chinese with
+English labels, and self-contained: CSS inline, charts as inline SVG drawn by matplotlib, no
+script, font or image fetched from anywhere. ``docs/report.md`` describes every section.
+
+The same outputs give the same bytes: no time stamp, no timings, SVG ids salted with a fixed
+string, and charts laid out with DejaVu Sans (bundled with matplotlib), whatever fonts the
+machine has. Chart text stays text (``svg.fonttype = none``), so the browser draws the Chinese
+glyphs with the CJK fonts listed in the page's font stack.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import json
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
+
+TEMPLATE = "report.html.j2"
+
+#: Fonts the page and its charts ask for, in order. DejaVu Sans comes first because the
+#: charts are measured with it (it ships with matplotlib, so the layout is the same on every
+#: machine); browsers take each glyph from the first font that has it, so the Chinese comes
+#: from the first CJK font the reader's machine has.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+)
+FONT_STACK = ", ".join(f"'{f}'" for f in ("DejaVu Sans", *CJK_FONTS)) + ", sans-serif"
+
+#: More constraint rows than this are summarised by family; constraints.csv has them all.
+MAX_CONSTRAINT_ROWS = 300
+
+_CLAIM_COLOUR = "#c7d2e0"
+_AWARD_COLOUR = "#2f6db5"
+# DejaVu Sans has no CJK glyphs; measuring without them is expected (the browser draws them),
+# and the warning would otherwise fire once per character.
+_MISSING_GLYPH = r"Glyph \d+ \(.*\) missing from font\(s\)"
+
+# A unified social credit code: 18 digits and capitals. Reasons naming a firm's row
+# (firm_cap[9145...]) are counted together.
+_CREDIT_CODE = re.compile(r"\b[0-9A-Z]{18}\b")
+_WAN = re.compile(r"\d+万元")
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+
+
+def render_report(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.DataFrame) -> str:
+    """The HTML of ``report.html``.
+
+    Parameters
+    ----------
+    doc:
+        The content of ``result.json`` (``timings`` is ignored: the page shows none).
+    awards:
+        The rows of ``awards.csv``.
+    constraints:
+        The rows of ``constraints.csv``, ``binding`` as booleans.
+
+    Returns
+    -------
+    str
+        The page, ending with a newline.
+    """
+    totals = doc.get("totals") or {}
+    per_clause = list(totals.get("per_clause", []))
+    per_district = list(totals.get("per_district", []))
+    claim = awards["claim_wan"].to_numpy(dtype=np.int64)
+    award = awards["award_wan"].to_numpy(dtype=np.int64)
+    positive = claim > 0
+    ratios = award[positive] / claim[positive]
+    counts = doc.get("counts") or {}
+    budget = int(doc.get("budget_wan") or 0)
+    awarded = int(doc["total_awarded_wan"]) if doc.get("total_awarded_wan") is not None else 0
+    context = {
+        "doc": doc,
+        # Inside <style>, HTML escapes are not undone: the quotes must go in as they are.
+        "font_stack": Markup(FONT_STACK),
+        "summary": {
+            "awarded": awarded,
+            "claimed": int(doc.get("total_claim_wan") or 0),
+            "budget": budget,
+            "budget_used": awarded / budget if budget else None,
+            "recipients": counts.get("recipients"),
+            "funded_recipients": counts.get("funded_recipients"),
+            "eligible_claims": counts.get("eligible_claims"),
+            "funded_claims": counts.get("funded_claims"),
+        },
+        "per_clause": per_clause,
+        "per_district": per_district,
+        "ratio_counts": {
+            "claims": int(positive.sum()),
+            "full": int((ratios >= 1).sum()),
+            "part": int(((ratios > 0) & (ratios < 1)).sum()),
+            "none": int((ratios <= 0).sum()),
+        },
+        "reasons": reason_counts(awards),
+        "families": _family_summary(constraints),
+        "constraints": constraints.head(MAX_CONSTRAINT_ROWS).to_dict(orient="records"),
+        "constraints_left_out": max(len(constraints) - MAX_CONSTRAINT_ROWS, 0),
+        "row_levels": (doc.get("solver") or {}).get("row_levels") or {},
+        "solver_facts": _solver_facts(doc.get("solver") or {}),
+        "assumed": (doc.get("parameters") or {}).get("assumed", []),
+        "overridden": (doc.get("parameters") or {}).get("overridden", []),
+        "renderers": _renderer_versions(),
+        "charts": _charts(per_clause, per_district, ratios),
+    }
+    html = _environment().get_template(TEMPLATE).render(**context)
+    return html if html.endswith("\n") else html + "\n"
+
+
+def report_bytes(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.DataFrame) -> bytes:
+    """:func:`render_report` as UTF-8 bytes, as ``report.html`` holds them."""
+    return render_report(doc, awards, constraints).encode("utf-8")
+
+
+def report_from_folder(folder: str | Path) -> bytes:
+    """Render the report of an output folder from its ``result.json`` and CSV files.
+
+    Gives the bytes the run wrote, so a report can be rebuilt (or checked) from the files.
+    """
+    folder = Path(folder)
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    text = {"recipient_id": str, "clause_id": str, "item_key": str, "name": str}
+    awards = pd.read_csv(folder / "awards.csv", dtype=text, keep_default_na=False)
+    constraints = pd.read_csv(
+        folder / "constraints.csv", dtype={"name": str, "clause_id": str}, keep_default_na=False
+    )
+    # pandas reads the column's true/false as booleans already; text covers an empty table.
+    constraints["binding"] = constraints["binding"].astype(str).str.lower() == "true"
+    return report_bytes(doc, awards, constraints)
+
+
+def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
+    """Awards below their claim, counted by reason.
+
+    Reasons that differ only in a firm's credit code or an amount in 万元 count as one
+    (``firm_cap[<credit code>] binding``, ``... award of the same type (N万元) ...``).
+
+    Returns
+    -------
+    list of dict
+        ``reason``, ``claims``, ``claim_wan``, ``award_wan``, ``shortfall_wan``; most claims
+        first, then by reason.
+    """
+    claim = awards["claim_wan"].to_numpy(dtype=np.int64)
+    award = awards["award_wan"].to_numpy(dtype=np.int64)
+    below = award < claim
+    if not below.any():
+        return []
+    reason = awards["reason"].fillna("").astype(str)[below]
+    kind = reason.str.replace(_CREDIT_CODE, "<credit code>", regex=True)
+    kind = kind.str.replace(_WAN, "N万元", regex=True)
+    kind = kind.where(kind != "", "(no reason given)")
+    frame = pd.DataFrame({"reason": kind.to_numpy(), "claim": claim[below], "award": award[below]})
+    g = frame.groupby("reason", sort=True)
+    out = pd.DataFrame(
+        {"claims": g.size(), "claim_wan": g["claim"].sum(), "award_wan": g["award"].sum()}
+    ).reset_index()
+    out["shortfall_wan"] = out["claim_wan"] - out["award_wan"]
+    out = out.sort_values(["claims", "reason"], ascending=[False, True], kind="stable")
+    return [
+        {str(k): (int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()}
+        for rec in out.to_dict(orient="records")
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+
+
+def _family_summary(constraints: pd.DataFrame) -> list[dict[str, Any]]:
+    if constraints.empty:
+        return []
+    g = constraints.groupby("family", sort=False)
+    frame = pd.DataFrame(
+        {
+            "clause_ids": g["clause_id"].agg(lambda s: ", ".join(dict.fromkeys(map(str, s)))),
+            "rows": g.size(),
+            "binding": g["binding"].sum(),
+        }
+    ).reset_index()
+    return [
+        {str(k): (int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()}
+        for rec in frame.to_dict(orient="records")
+    ]
+
+
+def _solver_facts(solver: dict[str, Any]) -> list[tuple[str, str]]:
+    """The fairness rule's scalar reports (method, rounds ...), as text."""
+    return [
+        (str(k), _text(v))
+        for k, v in sorted(solver.items())
+        if isinstance(v, str | int | float | bool) or v is None
+    ]
+
+
+def _renderer_versions() -> dict[str, str]:
+    out = {}
+    for dist in ("Jinja2", "matplotlib"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed deps
+            out[dist] = "unknown"
+    return out
+
+
+def _text(value: Any) -> str:
+    """A parameter value as the page shows it: numbers plainly, lists and tables as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str | int | float):
+        return str(value)
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _wan(value: Any) -> str:
+    """Whole 万元 with thousands separators; blank for nothing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{int(value):,}"
+
+
+def _pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{100.0 * float(value):.1f}%"
+
+
+def _ratio(award: Any, claim: Any) -> str:
+    return _pct(float(award) / float(claim)) if claim else "—"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("allocator.outputs", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["wan"] = _wan
+    env.filters["pct"] = _pct
+    env.filters["text"] = _text
+    env.globals["ratio"] = _ratio
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# Charts
+
+
+def _charts(
+    per_clause: Sequence[dict[str, Any]],
+    per_district: Sequence[dict[str, Any]],
+    ratios: np.ndarray[Any, np.dtype[np.float64]],
+) -> dict[str, Markup]:
+    # Imported here: every run writes a report, but the other commands never draw.
+    import matplotlib as mpl
+
+    rc: dict[RcKeyType, Any] = {
+        "svg.fonttype": "none",  # text stays text: the browser draws the CJK glyphs
+        "svg.hashsalt": "allocate-report",  # fixed clip-path ids: the same bytes every run
+        "font.family": ["sans-serif"],
+        "font.sans-serif": ["DejaVu Sans", *CJK_FONTS],
+        "font.size": 9.0,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+    with warnings.catch_warnings(), mpl.rc_context(rc):
+        warnings.filterwarnings("ignore", message=_MISSING_GLYPH, category=UserWarning)
+        return {
+            "clause": _bars(
+                "chart-clause",
+                [str(r["clause_id"]) for r in per_clause],
+                [int(r["claim_wan"]) for r in per_clause],
+                [int(r["award_wan"]) for r in per_clause],
+            ),
+            "district": _bars(
+                "chart-district",
+                [str(r["district"]) for r in per_district],
+                [int(r["claim_wan"]) for r in per_district],
+                [int(r["award_wan"]) for r in per_district],
+            ),
+            "ratio": _histogram("chart-ratio", ratios),
+        }
+
+
+def _label_width_in(labels: Sequence[str], size_pt: float) -> float:
+    """Width of the widest label in inches, counting CJK characters a full em.
+
+    Matplotlib measures with DejaVu Sans, which has no CJK glyphs and so underestimates them;
+    the browser draws them a full em wide, so the margin is sized here instead.
+    """
+    widest = max((sum(1.0 if ord(ch) > 0x2E80 else 0.62 for ch in s) for s in labels), default=1)
+    return widest * size_pt / 72.0
+
+
+def _bars(name: str, labels: list[str], claimed: list[int], awarded: list[int]) -> Markup:
+    """Horizontal bars, claim behind award, one pair per label, in the given order."""
+    from matplotlib.figure import Figure
+
+    n = max(len(labels), 1)
+    width, row = 8.0, 0.3
+    height = 0.9 + row * n
+    fig = Figure(figsize=(width, height))
+    left = (_label_width_in(labels, 9.0) + 0.25) / width
+    fig.subplots_adjust(left=left, right=0.9, top=1 - 0.45 / height, bottom=0.45 / height)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    ax.barh(y, claimed, height=0.75, color=_CLAIM_COLOUR, label="Claimed 测算")
+    ax.barh(y, awarded, height=0.45, color=_AWARD_COLOUR, label="Awarded 奖补")
+    ax.set_yticks(y, labels)
+    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)  # first label on top, as in the tables
+    ax.set_xlabel("万元")
+    top = max(claimed, default=0)
+    for k, (c, a) in enumerate(zip(claimed, awarded, strict=True)):
+        ax.text(c + top * 0.01, k, f"{a:,} / {c:,}", va="center", fontsize=7, color="#333333")
+    ax.set_xlim(0, max(top * 1.18, 1))
+    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    # Frameless, spaced out: the CJK in the labels is drawn wider than it was measured.
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncols=2,
+        frameon=False,
+        columnspacing=3.0,
+        borderaxespad=0.2,
+    )
+    return _svg(fig, name)
+
+
+def _histogram(name: str, ratios: np.ndarray[Any, np.dtype[np.float64]]) -> Markup:
+    """Claims by award ÷ claim, in 5% bins; a full award falls in the last bin."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.0, 3.0))
+    fig.subplots_adjust(left=0.09, right=0.96, top=0.92, bottom=0.17)
+    ax = fig.add_subplot()
+    edges = np.linspace(0.0, 1.0, 21)
+    counts, _ = np.histogram(ratios, bins=edges)
+    ax.bar(edges[:-1], counts, width=0.05, align="edge", color=_AWARD_COLOUR, edgecolor="white")
+    ax.set_xlim(0, 1)
+    ax.set_xticks(np.linspace(0, 1, 11), [f"{k * 10}%" for k in range(11)])
+    ax.set_xlabel("Award ÷ claim 奖补 ÷ 测算")
+    ax.set_ylabel("Claims 申报数")
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return _svg(fig, name)
+
+
+def _svg(fig: Figure, name: str) -> Markup:
+    """The figure as an SVG element for inline use, its ids prefixed to be unique on the page."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]  # no XML prolog nor DOCTYPE inside HTML
+    text = text.replace(' id="', f' id="{name}-')
+    text = text.replace("url(#", f"url(#{name}-")
+    text = text.replace('href="#', f'href="#{name}-')
+    text = text.replace("<svg ", f'<svg role="img" aria-labelledby="{name}-title" ', 1)
+    return Markup(text.strip())
+
+
+__all__ = [
+    "CJK_FONTS",
+    "FONT_STACK",
+    "MAX_CONSTRAINT_ROWS",
+    "reason_counts",
+    "render_report",
+    "report_bytes",
+    "report_from_folder",
+]

@@ -1,0 +1,1 @@
+"""Whole runs: one scenario end to end, and sweeps of many variants."""

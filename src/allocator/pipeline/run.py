@@ -1,0 +1,231 @@
+"""The pipeline of one scenario: load, claims, build, solve, write.
+
+:func:`run_scenario` is what ``allocate run SCENARIO.yaml`` calls. Each phase is timed; the
+timings go to ``result.json`` under ``timings`` (the one part of the outputs that differs
+between two runs of the same inputs) and, through ``on_phase``, to the progress display.
+
+Bad input raises :class:`~allocator.core.errors.InputError` before anything is written. When the
+scenario is infeasible, or the solver finds no allocation within its time limit, the output
+folder is still written (``result.json`` alone, saying why) and then
+:class:`~allocator.core.errors.InfeasibleError` (exit code 3) or
+:class:`~allocator.core.errors.NoSolutionError` (exit code 4) is raised. Ctrl-C raises
+:class:`~allocator.core.errors.RunInterruptedError` (exit code 130) with nothing written: the
+solver stops at once and the output folder is replaced in one rename (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from allocator import __version__
+from allocator.core.errors import (
+    InfeasibleError,
+    InputError,
+    NoSolutionError,
+    Problem,
+    RunInterruptedError,
+)
+from allocator.core.files import sha256_file
+from allocator.inputs.choices import Engine
+from allocator.inputs.data import load_enterprises
+from allocator.inputs.scenario import load_scenario, solver_override
+from allocator.model.build import build, check_limits
+from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
+from allocator.outputs.write import InputFile, RunResult, check_out_dir, write_outputs
+from allocator.policy.bind import check_against_model
+from allocator.policy.claims import evaluate
+from allocator.policy.model import load_model
+from allocator.solve.diagnose import Diagnosis, diagnose
+from allocator.solve.rules import allocate
+
+PhaseCallback = Callable[[str, float], None]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def versions() -> dict[str, str]:
+    """Versions of allocate, Python and the libraries that shape the result."""
+    out = {"allocate": __version__, "python": platform.python_version()}
+    for dist in ("ortools", "highspy", "numpy", "pandas", "pydantic"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed deps
+            out[dist] = "unknown"
+    return out
+
+
+def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Turn Ctrl-C during ``run`` into :class:`~allocator.core.errors.RunInterruptedError`.
+
+    ``write_outputs`` is the last thing a run does, and it leaves nothing behind when
+    interrupted (the renames undo themselves), so a run Ctrl-C stops has written nothing.
+    """
+
+    @functools.wraps(run)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return run(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise RunInterruptedError("interrupted; nothing written") from None
+
+    return wrapper
+
+
+@_nothing_written_when_interrupted
+def run_scenario(
+    path: str | Path,
+    *,
+    out_dir: Path | None = None,
+    time_limit_s: float | None = None,
+    workers: int | None = None,
+    solver: Engine | str | None = None,
+    command: str = "",
+    on_phase: PhaseCallback | None = None,
+    on_progress: ProgressFn | None = None,
+) -> tuple[RunResult, Path]:
+    """Run one scenario end to end and write its output folder.
+
+    Parameters
+    ----------
+    path:
+        The scenario file.
+    out_dir:
+        Output folder; overrides the scenario's ``output_dir`` and the default out/<name>.
+    time_limit_s, workers, solver:
+        Override the scenario's solver settings (``solver``: ``cpsat`` or ``highs``).
+    command:
+        The command line, stamped into ``result.json``.
+    on_phase:
+        Called with each phase's name and seconds as it ends.
+    on_progress:
+        Passed to the fairness rule as its ``progress`` callback (incumbents, bounds, gaps).
+
+    Returns
+    -------
+    tuple of RunResult and Path
+        The result and the output folder written.
+
+    Raises
+    ------
+    InputError
+        For a bad scenario, model, data file or output folder; nothing is written.
+    InfeasibleError, NoSolutionError
+        After writing ``result.json``, when there is no allocation to report.
+    """
+    engine = solver_override(solver)
+    timings: dict[str, Any] = {}
+    clock = time.perf_counter()
+
+    def done(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[phase] = now - clock
+        clock = now
+        if on_phase is not None:
+            on_phase(phase, timings[phase])
+
+    loaded = load_scenario(path)
+    spec = loaded.spec
+    model = load_model(loaded.model_path)
+    budget = check_against_model(loaded, model)
+    out = loaded.out_dir(out_dir)
+    inputs = [
+        InputFile("scenario", loaded.path, str(path), loaded.sha256),
+        InputFile("model", loaded.model_path, str(spec.model), sha256_file(loaded.model_path)),
+        *(
+            InputFile("data", p, str(shown), sha256_file(p))
+            for p, shown in zip(loaded.data_paths, spec.data, strict=True)
+        ),
+    ]
+    # Refuse a bad output folder now rather than after the solve.
+    check_out_dir(out, [f.path for f in inputs])
+    data = load_enterprises(*loaded.data_paths)
+    if len(data) == 0:
+        # A header row alone is a valid empty table for `allocate validate`, but an allocation
+        # among no firms would publish a fund as spent on nobody.
+        raise InputError(
+            [
+                Problem(str(p), "at least one firm: a row under the header row", "no firm rows")
+                for p in loaded.data_paths
+            ]
+        )
+    done("load")
+
+    claims = evaluate(model, data, spec.overrides)
+    done("claims")
+
+    built = build(claims, spec, model, budget=budget, enterprises=data.frame)
+    check_limits(
+        built, spec.fairness.rule, scenario=loaded.path, model=loaded.model_path, data=data
+    )
+    done("build")
+
+    settings = SolverSettings(
+        time_limit_s=spec.solver.time_limit_s if time_limit_s is None else time_limit_s,
+        workers=spec.solver.workers if workers is None else workers,
+        seed=spec.solver.seed,
+        solver=spec.solver.solver if engine is None else engine,
+    )
+    allocation: Allocation | None = None
+    message = ""
+    if built.infeasible:
+        status = Status.INFEASIBLE
+        message = "; ".join(built.infeasible)
+    else:
+        try:
+            allocation = allocate(built.problem, spec.fairness.rule, settings, progress=on_progress)
+            status = allocation.status
+        except InfeasibleError as exc:
+            status, message = Status.INFEASIBLE, str(exc)
+        except NoSolutionError as exc:
+            status, message = Status.UNKNOWN, str(exc)
+        if allocation is not None:
+            timings["solve_phases"] = [[name, sec] for name, sec in allocation.phases]
+        if status is Status.INFEASIBLE and not message:
+            message = "the constraints of the scenario cannot all be met"
+            conflict = allocation.details.get("conflict") if allocation is not None else None
+            if isinstance(conflict, list | tuple) and conflict:
+                message += f"; conflicting rows: {', '.join(map(str, conflict))}"
+        if status is Status.UNKNOWN and not message:
+            message = f"no feasible allocation found within {settings.time_limit_s:g} s"
+    diagnosis: Diagnosis | None = None
+    if status is Status.INFEASIBLE:
+        details = allocation.details if allocation is not None else None
+        diagnosis = diagnose(built, spec, settings, solver_details=details)
+    done("solve")
+
+    result = RunResult(
+        scenario=loaded,
+        model=model,
+        build=built,
+        allocation=allocation if status not in (Status.INFEASIBLE, Status.UNKNOWN) else None,
+        status=status,
+        message=message,
+        inputs=inputs,
+        command=command,
+        timings=timings,
+        versions=versions(),
+        solver_details=dict(allocation.details) if allocation is not None else {},
+        diagnosis=diagnosis.to_json() if diagnosis is not None else None,
+    )
+    write_outputs(out, result)
+    done("write")
+
+    if status is Status.INFEASIBLE:
+        lines = "\n".join(diagnosis.lines()) if diagnosis is not None else ""
+        raise InfeasibleError(
+            f"{loaded.path}: infeasible: {message} (wrote {out}/result.json)\n{lines}".rstrip()
+        )
+    if status is Status.UNKNOWN:
+        raise NoSolutionError(f"{loaded.path}: no solution: {message} (wrote {out}/result.json)")
+    return result, out
+
+
+__all__ = ["RunResult", "run_scenario", "versions"]

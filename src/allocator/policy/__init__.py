@@ -1,0 +1,1 @@
+"""Policy models: clauses, parameters, safe expressions, and the claims table they yield."""
