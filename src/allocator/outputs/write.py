@@ -47,8 +47,8 @@ from allocator.core.files import fixed_zip
 from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import LoadedScenario
 from allocator.inputs.schema import DISTRICTS
-from allocator.model.build import NO_DUPLICATE, Build
-from allocator.model.problem import Allocation, Status
+from allocator.model.build import Build
+from allocator.model.problem import NO_DUPLICATE, Allocation, Status
 from allocator.outputs.names import (
     AWARD_COLUMNS,
     AWARDS,
