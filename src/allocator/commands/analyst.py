@@ -18,19 +18,21 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from allocator.analysis.charts import chart_svgs
 from allocator.analysis.compare import (
     METRICS,
     Comparison,
-    change_rows,
-    chart_svgs,
-    clause_rows,
     compare_folders,
     csv_bytes,
+    long_table,
+    to_json,
+)
+from allocator.analysis.compare_page import (
+    change_rows,
+    clause_rows,
     display_value,
     district_rows,
-    long_table,
     render_html,
-    to_json,
 )
 from allocator.commands.options import json_option, quiet_option, solver_option
 from allocator.pipeline.sweep import SweepResult, VariantResult, parse_vary, run_sweep

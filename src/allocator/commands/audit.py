@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from allocator.analysis.audit import AuditReport, audit
-from allocator.analysis.explain import explain, render
+from allocator.analysis.audit import audit
+from allocator.analysis.audit_findings import AuditReport
+from allocator.analysis.explain import explain
+from allocator.analysis.explain_text import render
 from allocator.commands.options import json_option, ledger_option
 from allocator.outputs.ledger import ledger_url
 
