@@ -58,7 +58,7 @@ DOC = ROOT / "docs" / "performance.md"
 PLOT = ROOT / "docs" / "img" / "bench-scaling.svg"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
-GENERATOR = ROOT / "src" / "allocator" / "generate.py"
+GENERATOR = ROOT / "src" / "allocator" / "inputs" / "generate.py"
 
 SIZES = (1_500, 10_000, 100_000)
 RULES = ("priority", "proportional", "equal_awards", "equal_losses", "talmud")

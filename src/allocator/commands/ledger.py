@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.commands.options import json_option, ledger_option
-from allocator.outputs.ledger import RunEntry, ledger_url, list_runs, safe_url
+from allocator.outputs.ledger import ledger_url, list_runs, safe_url
+from allocator.outputs.ledger_entry import RunEntry
 
 # Piped output has no terminal width; rich would squeeze ten columns into 80 characters.
 _PIPE_WIDTH = 200

@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
-from allocator.outputs.ledger import RunEntry, ledger_url, record_run
-from allocator.outputs.write import summary
+from allocator.outputs.ledger import ledger_url, record_run
+from allocator.outputs.ledger_entry import RunEntry
+from allocator.outputs.result import summary
 from allocator.pipeline.run import run_scenario
 
 

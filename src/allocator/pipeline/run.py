@@ -37,7 +37,8 @@ from allocator.inputs.data import load_enterprises
 from allocator.inputs.scenario import load_scenario, solver_override
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
-from allocator.outputs.write import InputFile, RunResult, check_out_dir, write_outputs
+from allocator.outputs.folder import check_out_dir, write_outputs
+from allocator.outputs.result import InputFile, RunResult
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
 from allocator.policy.model import load_model
