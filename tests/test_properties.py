@@ -58,7 +58,7 @@ from hypothesis import strategies as st
 from allocator.cli import main
 from allocator.inputs.choices import Rule
 from allocator.model.problem import Allocation, Family, Problem, SolverSettings, Status
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 from allocator.solve.rules import allocate
 from strategies import MAX_CLAIM_WAN, Knobs, problems
 

@@ -40,7 +40,7 @@ from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Stat
 from allocator.outputs.write import InputFile, RunResult, check_out_dir, write_outputs
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
 
