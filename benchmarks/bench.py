@@ -135,7 +135,7 @@ def subset_model(keep: int) -> tuple[Path, int]:
     """
     import yaml
 
-    from allocator.policy.model import load_model
+    from allocator.policy.load import load_model
 
     source = MODEL_2026.read_bytes()
     model = yaml.safe_load(source)
@@ -249,7 +249,7 @@ def _problem(scenario: Path) -> Any:
     from allocator.model.build import build
     from allocator.policy.bind import check_against_model
     from allocator.policy.claims import evaluate
-    from allocator.policy.model import load_model
+    from allocator.policy.load import load_model
 
     loaded = load_scenario(scenario)
     model = load_model(loaded.model_path)

@@ -54,7 +54,7 @@ from hypothesis import strategies as st
 from allocator.cli import main
 from allocator.inputs.choices import Rule
 from allocator.model.problem import Allocation, Family, Problem, SolverSettings, Status
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 from allocator.solve.rules import allocate
 from helpers import level_optima, plain, priority_optima, rows_of
 from strategies import MAX_CLAIM_WAN, Knobs, problems

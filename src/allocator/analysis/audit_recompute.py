@@ -21,7 +21,8 @@ from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.inputs.schema import DISTRICTS
 from allocator.policy.bind import Budget, check_against_model
 from allocator.policy.claims import Claims, evaluate
-from allocator.policy.model import PolicyModel, load_model
+from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.commands.options import json_option
-from allocator.policy.model import Basis, Param, PolicyModel, address, load_model, model_sha256
+from allocator.policy.load import load_model, model_sha256
+from allocator.policy.model import Basis, Param, PolicyModel, address
 
 # Piped output has no terminal width; rich would squeeze the tables into 80 characters.
 _PIPE_WIDTH = 200

@@ -13,8 +13,7 @@ import pandas as pd
 
 from allocator.inputs.choices import Rule
 from allocator.model.build import Build
-from allocator.model.problem import NO_DUPLICATE
-from allocator.model.problem import FUND_CAP, Allocation
+from allocator.model.problem import FUND_CAP, NO_DUPLICATE, Allocation
 from allocator.outputs.names import AWARD_COLUMNS
 from allocator.outputs.tables import award_vector, blocked_by_group, constraints_table
 

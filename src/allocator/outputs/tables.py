@@ -12,8 +12,7 @@ import pandas as pd
 
 from allocator.inputs.schema import DISTRICTS
 from allocator.model.build import Build
-from allocator.model.problem import NO_DUPLICATE
-from allocator.model.problem import Allocation
+from allocator.model.problem import NO_DUPLICATE, Allocation
 from allocator.outputs.names import CONSTRAINT_COLUMNS
 from allocator.policy.model import PolicyModel
 

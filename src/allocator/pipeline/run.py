@@ -41,7 +41,7 @@ from allocator.outputs.folder import check_out_dir, write_outputs
 from allocator.outputs.result import InputFile, RunResult
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
 

@@ -59,7 +59,8 @@ from allocator.core.files import write_atomic
 from allocator.inputs.scenario import Scenario, load_scenario, solver_override
 from allocator.outputs.names import OUTPUT_FILES, RESULT
 from allocator.policy.bind import check_against_model
-from allocator.policy.model import PolicyModel, load_model
+from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
