@@ -149,7 +149,24 @@ def findings(report: dict[str, Any], check: str) -> list[dict[str, Any]]:
 # Clean runs
 
 
-@pytest.mark.parametrize("rule", list(SCENARIOS))
+# The allocations of the solver of this commit that the exact check (audit_exact) refuses:
+# proportional and talmud round floor(r·c) at the largest ratio and hand the leftover by rank,
+# which moves up to 3.6万元 from small claims to large ones; equal_awards leaves the
+# growth sub-budget unpaid and a firm's cap half used beside an unfunded all-or-nothing item.
+# Strict: when the solver meets the exact rule these runs pass, and the marks must go.
+DEPARTS_FROM_THE_EXACT_RULE = pytest.mark.xfail(
+    strict=True,
+    reason="the solver's whole-万元 rounding departs from the exact rule (docs/audit.md)",
+)
+CLEAN_RULES = [
+    pytest.param(rule, marks=DEPARTS_FROM_THE_EXACT_RULE)
+    if rule in ("proportional", "talmud", "equal_awards")
+    else rule
+    for rule in SCENARIOS
+]
+
+
+@pytest.mark.parametrize("rule", CLEAN_RULES)
 def test_a_clean_run_passes_under_every_rule(runs: Runs, rule: str) -> None:
     result = invoke("audit", str(runs.folders[rule]), "--ledger", runs.ledger)
     assert result.exit_code == 0, result.output
@@ -319,10 +336,10 @@ def test_money_left_unspent_under_priority_is_caught(runs: Runs, tmp_path: Path)
 def test_a_changed_data_file_is_caught_by_its_sha256(runs: Runs, tmp_path: Path) -> None:
     # A copy of the scenario with the same bytes, beside a copy of its data, is audited
     # through --scenario; one value of the copied data is then changed.
-    shutil.copy(runs.scenarios["proportional"], tmp_path / "proportional.yaml")
+    shutil.copy(runs.scenarios["equal_losses"], tmp_path / "equal_losses.yaml")
     shutil.copy(runs.root / "data.csv", tmp_path / "data.csv")
-    folder = copy_run(runs, "proportional", tmp_path)
-    scenario = str(tmp_path / "proportional.yaml")
+    folder = copy_run(runs, "equal_losses", tmp_path)
+    scenario = str(tmp_path / "equal_losses.yaml")
     code, _ = audit_json(folder, runs.ledger, "--scenario", scenario)
     assert code == 0
     text = (tmp_path / "data.csv").read_text(encoding="utf-8")
@@ -345,8 +362,8 @@ def test_a_changed_data_file_is_caught_by_its_sha256(runs: Runs, tmp_path: Path)
 
 
 def test_an_edited_output_folder_is_caught_by_the_ledger(runs: Runs, tmp_path: Path) -> None:
-    folder = copy_run(runs, "proportional", tmp_path)
-    record(runs.ledger, folder, runs.scenarios["proportional"])
+    folder = copy_run(runs, "equal_losses", tmp_path)
+    record(runs.ledger, folder, runs.scenarios["equal_losses"])
     code, report = audit_json(folder, runs.ledger)
     assert code == 0
     assert report["warnings"] == 0
@@ -366,7 +383,7 @@ def test_an_edited_output_folder_is_caught_by_the_ledger(runs: Runs, tmp_path: P
 
 
 def test_a_folder_without_a_ledger_entry_is_a_warning_only(runs: Runs, tmp_path: Path) -> None:
-    folder = copy_run(runs, "proportional", tmp_path)
+    folder = copy_run(runs, "equal_losses", tmp_path)
     code, report = audit_json(folder, runs.ledger)
     assert code == 0
     (warning,) = [f for f in report["findings"] if f["severity"] == "warning"]
@@ -391,6 +408,99 @@ def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
     result = invoke("audit", str(folder), "--ledger", runs.ledger)
     assert result.exit_code == 2
     assert "--scenario" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The exact rule value: a tiny run of claims (1, 1, 5) under a fund of 4
+
+
+MINI_MODEL = ROOT / "tests" / "fixtures" / "mini-model.yaml"
+
+
+def tiny_run(tmp_path: Path, ledger: str, fees: list[str], budget: int, rule: str) -> Path:
+    """A run of the booth-fee item alone (50 % of the fee) for three firms of the sample."""
+    model = yaml.safe_load(MINI_MODEL.read_text(encoding="utf-8"))
+    booth = next(c for c in model["clauses"] if c["id"] == "2")
+    booth["items"][0].pop("provincial_type", None)
+    booth["items"][0]["params"]["cap"]["value"] = 1000  # no cap: the claim is half the fee
+    model["clauses"] = [booth]
+    model.pop("derived", None)
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(model, allow_unicode=True), "utf-8")
+    with SAMPLE.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        firms = [r for r in reader if r["above_scale"] == "是"][: len(fees)]
+        columns = list(reader.fieldnames or [])
+    for firm, fee in zip(firms, fees, strict=True):
+        firm["booth_fee_2026q1"] = fee
+        firm["applied_clauses"] = "2"
+    with (tmp_path / "data.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(firms)
+    scenario = tmp_path / "tiny.yaml"
+    body = {
+        "name": "tiny",
+        "model": "model.yaml",
+        "data": "data.csv",
+        "budget_wan": budget,
+        "fairness": {"rule": rule},
+    }
+    scenario.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", str(scenario), "--out", str(out), "--quiet", "--ledger", ledger)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_the_old_proportional_answer_0_0_4_is_flagged(tmp_path: Path) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    folder = tiny_run(tmp_path, ledger, ["2", "2", "10"], 4, "proportional")
+    rows = read_awards(folder)
+    assert sorted(r["claim_wan"] for r in rows) == ["1", "1", "5"]
+    big = next(n for n, r in enumerate(rows) if r["claim_wan"] == "5")
+    for n, row in enumerate(rows):
+        row["award_wan"] = "4" if n == big else "0"
+    write_awards(folder, rows)
+    code, report = audit_json(folder, ledger)
+    assert code == 1
+    hit = findings(report, "exact")
+    # Exact: 4/7, 4/7 and 20/7; the 4 is 1.14万元 from 20/7, the zeros are within 1.
+    assert [f["row"] for f in hit] == [big + 2]
+    assert "20/7 ≈ 2.8571" in hit[0]["message"]
+    assert "1.1429万元 from the exact proportional value" in hit[0]["message"]
+    exact = next(c for c in report["checks"] if c["name"] == "exact")
+    assert exact["status"] == "failed"
+
+
+def test_an_exact_run_passes_and_a_broken_order_is_flagged(tmp_path: Path) -> None:
+    # Textbook claims 100, 200, 300 with an estate of 200 under equal awards: 200/3 each.
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    folder = tiny_run(tmp_path, ledger, ["200", "400", "600"], 200, "equal_awards")
+    rows = read_awards(folder)
+    claims = [int(r["claim_wan"]) for r in rows]
+    assert sorted(claims) == [100, 200, 300]
+    # Any whole vector within 1 of 66⅔ that spends 200: two 67s and a 66. Give the 66 to the
+    # largest claim and the 67s to the others: within 1, summing to 200, order kept (a tie).
+    order = sorted(range(3), key=lambda n: claims[n])
+    for n, award in zip(order, ["67", "67", "66"], strict=True):
+        rows[n]["award_wan"] = award
+    write_awards(folder, rows)
+    _, report = audit_json(folder, ledger)
+    assert findings(report, "exact") == []
+    # A total that is not the estate is flagged even when each award is within 1万元.
+    rows[order[0]]["award_wan"] = "66"
+    write_awards(folder, rows)
+    _, report = audit_json(folder, ledger)
+    hit = findings(report, "exact")
+    assert any("add up to 199万元" in f["message"] for f in hit)
+
+
+def test_priority_and_floors_say_not_checked(runs: Runs) -> None:
+    for rule in ("priority", "equal_losses"):  # equal_losses carries a district floor
+        _, report = audit_json(runs.folders[rule], runs.ledger)
+        exact = next(c for c in report["checks"] if c["name"] == "exact")
+        assert exact["status"] == "skipped"
+        assert exact["detail"].startswith("not checked:")
 
 
 # --------------------------------------------------------------------------------------------
