@@ -13,7 +13,8 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -567,3 +568,244 @@ def test_talmud_matches_the_aumann_maschler_examples() -> None:
     assert level_violation("talmud", claims, [33, 67, 100]) is not None
     # Equal awards beyond the half-claims: 60 for a claim of 100 while 200 gets 70.
     assert level_violation("talmud", claims, [60, 70, 70]) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Edited folders: audit and explain never crash
+
+
+@dataclass(frozen=True)
+class Tiny:
+    """A tiny run: its folder holds the scenario, model and data beside ``out``."""
+
+    root: Path
+    ledger: str
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
+    root = tmp_path_factory.mktemp("tiny")
+    ledger = f"sqlite:///{root / 'ledger.sqlite'}"
+    # A fund above the claims (1, 1, 5): every rule pays them in full, so the audit of the
+    # copy fails on the edit alone.
+    tiny_run(root, ledger, ["2", "2", "10"], 10, "proportional")
+    return Tiny(root, ledger)
+
+
+def edit_json(change: Callable[[dict[str, Any]], object]) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        path = root / "out" / "result.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        change(doc)
+        path.write_text(json.dumps(doc), encoding="utf-8")
+
+    return edit
+
+
+def edit_awards(column: str, value: str | None) -> Callable[[Path], None]:
+    """Set ``column`` of the first row of awards.csv to ``value``, or drop it when None."""
+
+    def edit(root: Path) -> None:
+        rows = read_awards(root / "out")
+        for row in rows:
+            if value is None:
+                row.pop(column)
+        if value is not None:
+            rows[0][column] = value
+        write_awards(root / "out", rows)
+
+    return edit
+
+
+def drop_constraint_column(root: Path) -> None:
+    path = root / "out" / "constraints.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n", "utf-8")
+
+
+def truncate_a_sheet(root: Path) -> None:
+    path = root / "out" / "awards.xlsx"
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet2.xml"
+    parts[sheet] = parts[sheet][: len(parts[sheet]) // 2]
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def huge_total(root: Path) -> None:
+    path = root / "out" / "result.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["total_awarded_wan"] = 0
+    text = json.dumps(doc).replace('"total_awarded_wan": 0', '"total_awarded_wan": ' + "9" * 5000)
+    path.write_text(text, encoding="utf-8")
+
+
+def set_key(key: str, value: object) -> Callable[[dict[str, Any]], object]:
+    return lambda doc: doc.__setitem__(key, value)
+
+
+def set_input_path(doc: dict[str, Any]) -> None:
+    doc["inputs"][0]["path"] = ["scenario.yaml"]
+
+
+def drop_scenario_input(doc: dict[str, Any]) -> None:
+    doc["inputs"] = [i for i in doc["inputs"] if i["role"] != "scenario"]
+
+
+def set_totals_part(doc: dict[str, Any]) -> None:
+    doc["totals"]["per_clause"] = {"2": 4}
+
+
+# (what is edited, the edit, audit's exit code and words, explain's exit code and words)
+EDITS: list[tuple[str, Callable[[Path], None], int, str, int, str]] = [
+    (
+        "result a list",
+        lambda root: (root / "out" / "result.json").write_text("[]"),
+        2,
+        "result.json",
+        2,
+        "result.json",
+    ),
+    (
+        "result nested 100,000 deep",
+        lambda root: (root / "out" / "result.json").write_text("[" * 100_000 + "]" * 100_000),
+        2,
+        "result.json",
+        2,
+        "result.json",
+    ),
+    (
+        "inputs an object",
+        edit_json(set_key("inputs", {"role": "scenario"})),
+        2,
+        "inputs",
+        2,
+        "inputs",
+    ),
+    ("an input path a list", edit_json(set_input_path), 2, "inputs", 2, "inputs"),
+    ("no scenario input", edit_json(drop_scenario_input), 2, "inputs", 2, "inputs"),
+    (
+        "counts a list",
+        edit_json(set_key("counts", [1, 2])),
+        1,
+        "counts is [1, 2], not a JSON object",
+        0,
+        "",
+    ),
+    (
+        "totals a list",
+        edit_json(set_key("totals", [{"per_clause": 1}])),
+        1,
+        "totals is [{'per_clause': 1}], not a JSON object",
+        0,
+        "",
+    ),
+    (
+        "totals.per_clause an object",
+        edit_json(set_totals_part),
+        1,
+        "totals.per_clause is {'2': 4}, not a JSON list",
+        0,
+        "",
+    ),
+    ("budget a list", edit_json(set_key("budget_wan", [4])), 1, "budget_wan [4], but", 0, "—万元"),
+    ("solver a list", edit_json(set_key("solver", [1])), 0, "", 0, ""),
+    (
+        "a 5,000-digit total",
+        huge_total,
+        1,
+        "total_awarded_wan is '<a number of 5000 digits>'",
+        0,
+        "",
+    ),
+    (
+        "a 5,000-digit award",
+        edit_awards("award_wan", "9" * 5000),
+        1,
+        "is not a whole number of 万元",
+        0,
+        "",
+    ),
+    (
+        "an award of inf",
+        edit_awards("award_wan", "inf"),
+        1,
+        "award_wan 'inf' is not a whole number of 万元",
+        0,
+        "",
+    ),
+    ("a truncated sheet", truncate_a_sheet, 1, "awards.xlsx sheet 奖补明细 cannot be read", 0, ""),
+    (
+        "awards.csv without reason",
+        edit_awards("reason", None),
+        1,
+        "awards.csv expected the columns",
+        2,
+        "awards.csv",
+    ),
+    (
+        "constraints.csv without members",
+        drop_constraint_column,
+        1,
+        "constraints.csv expected the columns",
+        0,
+        "",
+    ),
+    (
+        "the data file gone",
+        lambda root: (root / "data.csv").unlink(),
+        2,
+        "key 'data': expected an existing data file",
+        2,
+        "key 'data'",
+    ),
+    (
+        "the model file gone",
+        lambda root: (root / "model.yaml").unlink(),
+        2,
+        "key 'model': expected an existing model file",
+        2,
+        "key 'model'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "audit_code", "audit_says", "explain_code", "explain_says"),
+    [pytest.param(*case[1:], id=case[0]) for case in EDITS],
+)
+def test_an_edited_folder_gives_a_finding_or_exit_2(
+    tiny: Tiny,
+    tmp_path: Path,
+    edit: Callable[[Path], None],
+    audit_code: int,
+    audit_says: str,
+    explain_code: int,
+    explain_says: str,
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(tiny.root, root, ignore=shutil.ignore_patterns("ledger.sqlite*"))
+    recipient = read_awards(root / "out")[0]["recipient_id"]
+    edit(root)
+    scenario = str(root / "tiny.yaml")
+    folder = str(root / "out")
+    audited = invoke("audit", folder, "--ledger", tiny.ledger, "--scenario", scenario, "--json")
+    assert audited.exception is None or isinstance(audited.exception, SystemExit)
+    assert "Traceback" not in audited.output
+    # A copy has no ledger entry (a warning); the edit alone decides the exit code.
+    assert audited.exit_code == audit_code, audited.output
+    if audit_code == 2:
+        assert audit_says in audited.stderr
+    else:
+        report = json.loads(audited.stdout)
+        messages = [f["message"] for f in report["findings"] if f["severity"] == "error"]
+        assert all(len(m) < 1000 for m in messages)
+        assert any(audit_says in m for m in messages) or not audit_says, messages
+    explained = invoke(
+        "explain", folder, recipient, "--ledger", tiny.ledger, "--scenario", scenario
+    )
+    assert explained.exception is None or isinstance(explained.exception, SystemExit)
+    assert explained.exit_code == explain_code, explained.output
+    assert explain_says in (explained.stderr if explain_code == 2 else explained.stdout)
