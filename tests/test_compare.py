@@ -347,6 +347,7 @@ def test_html_is_self_contained_and_deterministic(two_runs: tuple[Path, Path]) -
         assert fetch not in page
     assert "甲（模拟）" in page  # names are escaped text, not lost
     assert "<dc:date>" not in page
+    assert "<h1>Comparison of 2 runs</h1>" in page
 
 
 # --------------------------------------------------------------------------------------------

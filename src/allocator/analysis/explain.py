@@ -40,6 +40,7 @@ from allocator.analysis.audit_folder import (
 )
 from allocator.analysis.audit_recompute import Recomputed, recompute
 from allocator.core.errors import InputError, Problem
+from allocator.inputs import creditcode
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS
 from allocator.policy.model import AwardItem, Clause, ScaleGrowth, Steps
 
@@ -306,6 +307,10 @@ def _resolve(rec: Recomputed, recipient: str) -> str:
     wanted = recipient.strip()
     if (ids == wanted).any():
         return wanted
+    # A credit code typed in lower case or full width is the code the loader read.
+    code = creditcode.normalise(wanted)
+    if (ids == code).any():
+        return code
     by_name = sorted(set(ids[names == wanted]))
     if len(by_name) == 1:
         return by_name[0]
