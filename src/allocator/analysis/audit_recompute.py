@@ -20,7 +20,7 @@ from allocator.inputs.data import load_enterprises
 from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.inputs.schema import DISTRICTS
 from allocator.policy.bind import Budget, check_against_model
-from allocator.policy.claims import Claims, evaluate
+from allocator.policy.claims import TABLE_COLUMNS, Claims, evaluate
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
 
@@ -117,23 +117,9 @@ def recompute(scenario: LoadedScenario) -> Recomputed:
     )
 
 
-_ELIGIBLE_COLUMNS = (
-    "recipient_kind",
-    "recipient_id",
-    "recipient_name",
-    "district",
-    "industry",
-    "clause_id",
-    "item_id",
-    "item_key",
-    "claim_wan",
-    "exclusive_group",
-    "all_or_nothing",
-    "provincial_type",
-    "provincial_applied",
-    "provincial_award_wan",
-    "firm_row",
-)
+# The claims table's columns an eligible claim carries on (eligibility and the amount before
+# rounding are settled by then).
+_ELIGIBLE_COLUMNS = tuple(c for c in TABLE_COLUMNS if c not in ("eligible", "applied", "amount"))
 
 
 def _eligible(claims: Claims, model: PolicyModel) -> pd.DataFrame:

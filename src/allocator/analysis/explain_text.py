@@ -175,7 +175,8 @@ def render(expl: Explanation, lang: Lang = "zh", *, show_all: bool = False) -> s
         lines.append(where)
     lines.append(
         f"{words['run']}: {expl.scenario}, {words['rule']} {expl.rule}, "
-        f"{words['status']} {expl.status}, {words['budget']} {expl.budget_wan}万元 "
+        f"{words['status']} {expl.status}, {words['budget']} "
+        f"{'—' if expl.budget_wan is None else expl.budget_wan}万元 "
         f"({expl.folder})"
     )
     eligible = [i for i in expl.items if i.eligible]
