@@ -262,7 +262,10 @@ SCENARIO_CASES = [
     ),
     Case(
         "scenario-alias-bomb",
-        ("scenario.yaml: expected plain YAML without anchors", "found an anchor 'a' first at line 11"),
+        (
+            "scenario.yaml: expected plain YAML without anchors",
+            "found an anchor 'a' first at line 11",
+        ),
         scenario="scenario-alias-bomb.yaml",
     ),
     Case(

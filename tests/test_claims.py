@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from allocator.core.errors import InputError
 from allocator.policy.cases import blank_frame, frame_from_records
-from allocator.policy.claims import TABLE_COLUMNS, evaluate, floor_wan
+from allocator.policy.claims import evaluate, floor_wan
+from allocator.policy.columns import TABLE_COLUMNS
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
 

@@ -39,9 +39,9 @@ from allocator.inputs.schema import (
     MAIN_PRODUCTS,
     Kind,
 )
+from allocator.inputs.yamlfile import read_yaml, validate_as
 from allocator.policy import expr
 from allocator.policy.claims import evaluate
-from allocator.inputs.yamlfile import read_yaml, validate_as
 from allocator.policy.model import PolicyModel
 
 _NUMERIC = (Kind.INT, Kind.MONEY, Kind.QUANTITY, Kind.PERCENT)

@@ -21,7 +21,7 @@ from allocator.inputs.schema import (
     PROVINCIAL_TYPES,
     Kind,
 )
-from allocator.policy import expr
+from allocator.policy import expr, exprparse
 from allocator.policy.model import (
     GROUP_KEY,
     OPERANDS,
@@ -161,7 +161,7 @@ def _derive(
         )
         for name in broken
     }
-    deps = {name: expr.names_in(d.expr) & set(derived) for name, d in derived.items()}
+    deps = {name: exprparse.names_in(d.expr) & set(derived) for name, d in derived.items()}
     state: dict[str, int] = dict.fromkeys(broken, 2)  # 1: in progress, 2: done
 
     def visit(name: str, path: tuple[str, ...]) -> None:
@@ -182,7 +182,7 @@ def _derive(
             return
         scope = {**base, **symbols}
         try:
-            program = expr.parse(derived[name].expr, scope)
+            program = exprparse.parse(derived[name].expr, scope)
         except expr.ExprError as exc:
             errors[name] = exc
             origin = expr.BROKEN if exc.cascade else "derived"
@@ -329,7 +329,7 @@ def _compile_item(
     conditions: list[tuple[Condition, expr.Expression]] = []
     for k, cond in enumerate(item.conditions):
         try:
-            program = expr.parse(cond.expr, scope, want=expr.Type.BOOL)
+            program = exprparse.parse(cond.expr, scope, want=expr.Type.BOOL)
         except expr.ExprError as exc:
             problems.expression(
                 f"{key}.conditions[{k}].expr", f"{where}, condition {cond.id}", cond.expr, exc
@@ -344,7 +344,7 @@ def _compile_item(
         if text is None:
             continue
         try:
-            operands[name] = expr.parse(str(text), scope, want=expr.Type.NUM)
+            operands[name] = exprparse.parse(str(text), scope, want=expr.Type.NUM)
         except expr.ExprError as exc:
             problems.expression(f"{key}.formula.{name}", f"{where}, formula {name}", str(text), exc)
     values = {n: p.value for n, p in item.params.items()}
