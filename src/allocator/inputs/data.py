@@ -51,6 +51,9 @@ from allocator.inputs.schema import (
 
 IntArray = npt.NDArray[np.int64]
 
+#: The most problems one refusal lists; the rest are counted in one closing line.
+MAX_REPORTED = 200
+
 
 @dataclass(frozen=True)
 class EnterpriseData:
@@ -103,7 +106,23 @@ class _Parsed:
     order: dict[str, int]  # header as written -> its position, to sort messages by
 
 
-def _check_file(raw: RawTable, label: str, problems: list[Problem]) -> _Parsed:
+class _Found(list[Problem]):
+    """The problems found, at most :data:`MAX_REPORTED` of them, and how many more there were.
+
+    A file of a million junk rows has millions of bad cells; each is counted, but only the
+    first few hundred are worded, so the refusal takes seconds and its message stays short.
+    """
+
+    more: int = 0
+
+    def take(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """The first of ``rows`` that still fit in the message; the rest are counted."""
+        room = max(MAX_REPORTED - len(self), 0)
+        self.more += max(len(rows) - room, 0)
+        return rows[:room]
+
+
+def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     """Map headers to fields and check every cell; append what is wrong to ``problems``."""
     warns = list(raw.notes)
     # Blank records (a spreadsheet's trailing empty rows, blank lines) are not firms.
@@ -129,7 +148,7 @@ def _check_file(raw: RawTable, label: str, problems: list[Problem]) -> _Parsed:
     if raw.strict_width and cells.shape[1] > width:
         # In a CSV, a cell beyond the last header is a row shifted by an unquoted comma.
         beyond = (cells.iloc[:, width:].to_numpy() != "").any(axis=1)
-        for i in np.flatnonzero(beyond):
+        for i in problems.take(np.flatnonzero(beyond)):
             used = max(int(p) for p in np.flatnonzero(cells.iloc[i].to_numpy() != "")) + 1
             problems.append(
                 Problem(
@@ -186,7 +205,7 @@ def _check_file(raw: RawTable, label: str, problems: list[Problem]) -> _Parsed:
         f = FIELD_BY_NAME[name]
         col = PARSERS[f.kind](f, cells[pos])
         columns[name] = col.values
-        for i in np.flatnonzero(col.bad):
+        for i in problems.take(np.flatnonzero(col.bad)):
             why = Bad(int(col.bad[i]))
             cell = cells[pos].iat[int(i)]
             found = repr(cell_text(cell).strip()) if why is not Bad.MISSING else "a blank cell"
@@ -219,7 +238,7 @@ def _check_file(raw: RawTable, label: str, problems: list[Problem]) -> _Parsed:
     )
 
 
-def _duplicates(parsed: Sequence[_Parsed], problems: list[Problem]) -> None:
+def _duplicates(parsed: Sequence[_Parsed], problems: _Found) -> None:
     """Report every credit code used by more than one record, naming the first one."""
     if not parsed:
         return
@@ -233,7 +252,7 @@ def _duplicates(parsed: Sequence[_Parsed], problems: list[Problem]) -> None:
         return
     first = series.drop_duplicates(keep="first")
     first_at = pd.Series(first.index.to_numpy(), index=first.to_numpy())
-    for i in np.flatnonzero(repeated):
+    for i in problems.take(np.flatnonzero(repeated)):
         j = int(first_at[codes[i]])
         a, b = parsed[int(which[j])], parsed[int(which[i])]
         where = f"row {rows[j]}" if a is b else f"{a.label} row {rows[j]}"
@@ -272,7 +291,7 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
     if not paths:
         raise InputError("at least one enterprise data file", file="<command line>")
     files = tuple(Path(p) for p in paths)
-    problems: list[Problem] = []
+    problems = _Found()
     parsed: list[_Parsed] = []
     digests: list[str] = []
     for path in files:
@@ -296,6 +315,15 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
                 columns_at.get(q.file, {}).get(q.column or "", -1),
             )
         )
+        if problems.more:
+            problems.append(
+                Problem(
+                    file=str(files[-1]) if len(files) == 1 else "<data files>",
+                    expected=f"the first {MAX_REPORTED} problems are listed above; fix them and "
+                    "load again",
+                    found=f"{problems.more:,} more not listed",
+                )
+            )
         raise InputError(problems)
 
     n = sum(len(p.rows) for p in parsed)
@@ -327,4 +355,4 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
     )
 
 
-__all__ = ["EnterpriseData", "load_enterprises"]
+__all__ = ["MAX_REPORTED", "EnterpriseData", "load_enterprises"]

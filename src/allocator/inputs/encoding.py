@@ -6,6 +6,38 @@ import re
 
 from allocator.core.errors import InputError, Problem
 
+# Two or more CJK characters: a line of GBK bytes that also decodes as UTF-8 to Chinese text
+# is, in practice, a line that was written as UTF-8 (GBK pairs rarely form UTF-8 sequences,
+# and never several that land on CJK characters).
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uff00-\uffef].*[\u3400-\u9fff\uff00-\uffef]")
+
+
+def _refuse_utf8_lines(data: bytes, label: str) -> None:
+    """Refuse a GBK file with a line in UTF-8 (a pasted row), naming the first such line.
+
+    GB18030 decodes almost any bytes, so such a file would load with that line's names
+    turned into other characters; one encoding per file is the only safe reading.
+    """
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            as_utf8 = line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if _CJK_RUN.search(as_utf8):
+            raise InputError(
+                [
+                    Problem(
+                        file=label,
+                        row=number,
+                        expected="one encoding for the whole file: the file is GBK/GB18030, "
+                        "so every line must be (in Excel: Save As 'CSV UTF-8' once for all)",
+                        found=f"a line in UTF-8 ({as_utf8.strip()[:40]!r})",
+                    )
+                ]
+            )
+
 
 def decode_text(data: bytes, label: str) -> str:
     """Bytes of a CSV to text: UTF-8 (with or without BOM), else GB18030 (a superset of GBK).
@@ -38,10 +70,13 @@ def decode_text(data: bytes, label: str) -> str:
     # none; UTF-8 with a few damaged bytes decodes most of its characters.
     if multibyte <= 2 * damaged:
         try:
-            return data.decode("gb18030")
+            text = data.decode("gb18030")
         except UnicodeDecodeError as exc:
             error = exc
             reading = "GBK/GB18030"
+        else:
+            _refuse_utf8_lines(data, label)
+            return text
     else:
         error, reading = utf8_error, "UTF-8"
     offset = error.start

@@ -51,6 +51,11 @@ _BOOLS_EXACT: dict[str, float] = {
     form: float(value) for key, value in _BOOLS.items() for form in (key, key.upper(), key.title())
 }
 
+_EXPLAINED = 200
+# The characters themselves, not escapes, so that Python's and pyarrow's regular expressions
+# read the class alike: C0 and C1 controls, and the marks that reorder or hide text
+# (left-to-right/right-to-left marks, embeddings, overrides, isolates).
+_CONTROL_CHARS = "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 _LIST_SEPARATORS = re.compile(r"[;；,，、]")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
@@ -113,6 +118,7 @@ class Bad(IntEnum):
     CATEGORY = 8
     CREDIT_CODE = 9
     DATE_RANGE = 10
+    CONTROL = 11
 
 
 def expected_text(f: Field, why: Bad) -> str:
@@ -138,6 +144,8 @@ def expected_text(f: Field, why: Bad) -> str:
         Bad.CATEGORY: what,
         Bad.CREDIT_CODE: "an 18-character unified social credit code (GB 32100-2015)",
         Bad.DATE_RANGE: "a date between 1900 and 2100",
+        Bad.CONTROL: "text without control characters (tab, line break, NUL, escape, "
+        "direction overrides); retype the cell",
     }[why]
 
 
@@ -177,11 +185,16 @@ def _parse_text(f: Field, raw: pd.Series) -> Column:
     blank = values == ""
     if f.required:
         bad[blank] = Bad.MISSING
+    # A control character in a name reaches the workbook, the report and the terminal, where
+    # it hides or reorders text (a bidi override) or breaks the file (a NUL).
+    controls = text.str.contains(_CONTROL_CHARS, regex=True).to_numpy(dtype=bool, na_value=False)
+    bad[controls] = Bad.CONTROL
     detail: dict[int, str] = {}
     if f.name == "credit_code":
         invalid = ~creditcode.validate_series(pd.Series(values)) & ~blank
         bad[invalid] = Bad.CREDIT_CODE
-        for i in np.flatnonzero(invalid):
+        # Only as many as a message lists are explained (allocator.inputs.data.MAX_REPORTED).
+        for i in np.flatnonzero(invalid)[:_EXPLAINED]:
             why = creditcode.explain(values[i]) or ""
             if re.fullmatch(r"\d(\.\d+)?E\+\d+|\d{15,}", values[i]):
                 why += " (Excel stored the code as a number; format the column as text and "

@@ -11,6 +11,7 @@ import io
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,15 +24,39 @@ import pandas as pd
 from allocator.core.errors import InputError, Problem
 from allocator.inputs.cells import HEADERS, cell_text, header_key
 from allocator.inputs.encoding import decode_text
+from allocator.inputs.readfile import MIB, read_input
 from allocator.inputs.schema import (
     Kind,
 )
+from allocator.inputs.xlsxcheck import check_xlsx_archive
 
 IntArray = npt.NDArray[np.int64]
+
+#: The largest data file read: far above a city's firms (100,000 firms are about 40 MB of
+#: CSV), and a clear refusal rather than an exhausted machine beyond it.
+MAX_DATA_BYTES = 512 * MIB
+#: The longest cell, in characters: the csv module's own field limit (128 KiB); no field of
+#: the schema comes near it.
+MAX_CELL_CHARS = 128 * 1024
 
 CSV_SUFFIXES = (".csv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+# What openpyxl raises on a damaged workbook: XML parse errors are SyntaxErrors, missing
+# parts KeyErrors, bad values ValueErrors or TypeErrors, broken compression zlib errors.
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    SyntaxError,
+    KeyError,
+    OSError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    EOFError,
+    zlib.error,
+)
 
 # How many rows at the top of a sheet may precede the header row (a title, a note).
 _HEADER_SEARCH_ROWS = 10
@@ -60,15 +85,54 @@ def _read_csv(path: Path, label: str, data: bytes) -> pd.DataFrame | list[list[s
     text = decode_text(data, label)
     if not text.strip():
         raise InputError([_empty(label)])
-    fast = _read_csv_arrow(text)
+    fast = _read_csv_arrow(text, label)
     if fast is not None:
         return fast
     # Rows of different lengths (a title row, a blank line, a stray comma): read them as
     # they are; the header row decides which cells count.
-    return list(csv.reader(io.StringIO(text, newline="")))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        # The csv module's own limit on a field is MAX_CELL_CHARS (131,072 characters).
+        raise InputError(
+            [
+                Problem(
+                    file=label,
+                    row=reader.line_num,
+                    expected=f"cells of at most {MAX_CELL_CHARS:,} characters, in valid CSV",
+                    found=str(exc),
+                )
+            ]
+        ) from None
 
 
-def _read_csv_arrow(text: str) -> pd.DataFrame | None:
+def _check_lengths(table: Any, label: str, first_row: int = 1) -> None:
+    """Refuse a text cell longer than MAX_CELL_CHARS, naming its row and column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for pos, column in enumerate(table.columns):
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        lengths = pc.utf8_length(column)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_CHARS:
+            at = pc.index(lengths, longest).as_py()
+            raise InputError(
+                [
+                    Problem(
+                        file=label,
+                        row=first_row + at,
+                        column=f"column {pos + 1}",
+                        expected=f"a cell of at most {MAX_CELL_CHARS:,} characters",
+                        found=f"{longest:,} characters",
+                    )
+                ]
+            )
+
+
+def _read_csv_arrow(text: str, label: str) -> pd.DataFrame | None:
     """pyarrow's CSV reader: several times faster, but strict about every row's cell count.
 
     Returns None for a file it will not read (a blank line, a short row), which the more
@@ -92,20 +156,22 @@ def _read_csv_arrow(text: str) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, StopIteration):
         return None
+    _check_lengths(table, label)
     frame: pd.DataFrame = table.to_pandas()
     return frame.set_axis(range(frame.shape[1]), axis=1)
 
 
-def _read_xlsx(path: Path, label: str) -> list[list[str]]:
+def _read_xlsx(data: bytes, label: str) -> list[list[str]]:
     import openpyxl
 
+    check_xlsx_archive(data, label)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about workbook features it drops (extensions, default styles);
             # none of them carries data.
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except _XLSX_ERRORS as exc:
         raise InputError(
             [
                 Problem(
@@ -121,9 +187,20 @@ def _read_xlsx(path: Path, label: str) -> list[list[str]]:
             names.append(sheet.title)
             # Some writers record a wrong used range; without it every row is read.
             sheet.reset_dimensions()
-            rows = _sheet_rows(sheet)
+            rows = _sheet_rows(sheet, label)
             if rows:
                 return rows
+    except _XLSX_ERRORS as exc:
+        # A sheet's XML is parsed only as its rows are read: malformed XML shows here.
+        raise InputError(
+            [
+                Problem(
+                    file=label,
+                    expected="an Excel .xlsx workbook whose sheets are well-formed XML",
+                    found=f"a sheet openpyxl cannot read ({type(exc).__name__}: {exc})"[:300],
+                )
+            ]
+        ) from None
     finally:
         book.close()
     raise InputError(
@@ -137,7 +214,7 @@ def _read_xlsx(path: Path, label: str) -> list[list[str]]:
     )
 
 
-def _sheet_rows(sheet: Any) -> list[list[str]]:
+def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
     """All rows of a sheet as text, trailing blank rows dropped; [] when the sheet is empty."""
     header_keys: list[str] | None = None
     percent_cols: set[int] = set()
@@ -167,24 +244,58 @@ def _sheet_rows(sheet: Any) -> list[list[str]]:
                 for i, c in enumerate(cells)
             ]
         )
+        if any(len(v) > MAX_CELL_CHARS for v in out[-1]):
+            at = next(i for i, v in enumerate(out[-1]) if len(v) > MAX_CELL_CHARS)
+            raise InputError(
+                [
+                    Problem(
+                        file=label,
+                        row=len(out),
+                        column=f"column {at + 1}",
+                        expected=f"a cell of at most {MAX_CELL_CHARS:,} characters",
+                        found=f"{len(out[-1][at]):,} characters",
+                    )
+                ]
+            )
     while out and not any(v.strip() for v in out[-1]):
         out.pop()
     return out
 
 
-def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
+        table = pq.read_table(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises a family of its own errors
         raise InputError(
             [
                 Problem(
                     file=label,
                     expected="a Parquet file",
-                    found=f"a file pyarrow cannot read ({type(exc).__name__}: {exc})",
+                    found=f"a file pyarrow cannot read ({type(exc).__name__}: {exc})"[:300],
                 )
             ]
         ) from None
+    for f in table.schema:
+        if pa.types.is_nested(f.type) or (
+            pa.types.is_dictionary(f.type) and pa.types.is_nested(f.type.value_type)
+        ):
+            raise InputError(
+                [
+                    Problem(
+                        file=label,
+                        row=1,
+                        column=str(f.name),
+                        expected="a column of plain values (text, numbers, dates or yes/no); "
+                        "a list of clause ids is text such as '1;3'",
+                        found=f"a column of type {f.type}",
+                    )
+                ]
+            )
+    _check_lengths(table, label, first_row=2)
+    frame: pd.DataFrame = table.to_pandas()
     return frame
 
 
@@ -254,17 +365,12 @@ def _empty(label: str) -> Problem:
 
 
 def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
-    """Read one file into a raw table; raises InputError for problems that stop the file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(
-            [Problem(file=label, expected="an existing file", found="no such file")]
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            [Problem(file=label, expected="a readable file", found=exc.strerror or str(exc))]
-        ) from None
+    """Read one file into a raw table; raises InputError for problems that stop the file.
+
+    The file must be a regular file of at most :data:`MAX_DATA_BYTES`; it is read once, and
+    its bytes are both parsed and returned (for the provenance hash).
+    """
+    data = read_input(path, MAX_DATA_BYTES)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         raw = _raw_from_rows(_read_csv(path, label, data), label)
@@ -272,9 +378,9 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
     elif suffix in XLSX_SUFFIXES:
         if not data:
             raise InputError([_empty(label)])
-        raw = _raw_from_rows(_read_xlsx(path, label), label)
+        raw = _raw_from_rows(_read_xlsx(data, label), label)
     elif suffix in PARQUET_SUFFIXES:
-        frame = _read_parquet(path, label)
+        frame = _read_parquet(data, label)
         raw = RawTable(
             headers=[str(c).strip() for c in frame.columns],
             cells=frame.set_axis(range(frame.shape[1]), axis=1).reset_index(drop=True),
@@ -295,4 +401,12 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
     return raw, data
 
 
-__all__ = ["CSV_SUFFIXES", "PARQUET_SUFFIXES", "XLSX_SUFFIXES", "RawTable", "read_table"]
+__all__ = [
+    "CSV_SUFFIXES",
+    "MAX_CELL_CHARS",
+    "MAX_DATA_BYTES",
+    "PARQUET_SUFFIXES",
+    "XLSX_SUFFIXES",
+    "RawTable",
+    "read_table",
+]

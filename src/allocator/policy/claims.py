@@ -33,7 +33,7 @@ import pandas as pd
 
 from allocator.core.errors import InputError, Problem
 from allocator.policy import expr
-from allocator.policy.columns import claims_table
+from allocator.policy.columns import MAX_CLAIM_WAN, claims_table
 from allocator.policy.compile import CompiledItem, compile_model
 from allocator.policy.model import GROUP_KEY, PolicyModel, ScaleGrowth, Steps
 from allocator.policy.params import ResolvedParams, resolve_params
@@ -323,6 +323,26 @@ def evaluate(
     return Claims(table=claims_table(pieces), items=evaluations, params=params, model=model)
 
 
+def _beyond_domain(c: CompiledItem, params: ResolvedParams, who: str, amount: float) -> Problem:
+    """A claim too large for whole-万元 integers, naming the parameters that made it."""
+    prefix = c.key + "/"
+    named = [
+        f"{a} = {v:g} ({params.basis[a]})"
+        for a, v in params.values.items()
+        if a.startswith(prefix) and isinstance(v, int | float)
+    ]
+    overridden = [
+        a for a in params.values if a.startswith(prefix) and params.basis[a] == "override"
+    ]
+    return Problem(
+        file=f"item {c.key}",
+        expected=f"a claim of at most {MAX_CLAIM_WAN:,}万元 (2^52), the whole numbers the "
+        "claims table and the solver hold exactly",
+        found=f"{amount:.6g}万元 for {who}, from the parameters " + ", ".join(named or ["none"]),
+        key=overridden[0] if overridden else None,
+    )
+
+
 def _evaluate_item(
     c: CompiledItem,
     r: Recipients,
@@ -354,6 +374,9 @@ def _evaluate_item(
     eligible &= applied
     result, parts = _formula(c, env, n, values)
     amount = np.where(eligible & np.isfinite(result) & (result > 0), result, 0.0)
+    beyond = np.flatnonzero(amount > MAX_CLAIM_WAN)
+    if beyond.size:
+        raise InputError([_beyond_domain(c, params, str(r.ids[beyond[0]]), amount[beyond[0]])])
     claim = floor_wan(amount)
     columns["applied"] = applied
     columns["eligible"] = eligible

@@ -14,6 +14,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+#: The largest claim (万元) the table holds: amounts are float64, whole up to 2**53, and the
+#: solver's sums of claims stay below 2**52 (allocator.model.limits.MAX_TOTAL_CLAIM); a
+#: larger claim is refused with the parameters that made it, before anything is built.
+MAX_CLAIM_WAN = 2**52
+
 #: Columns of Claims.table, in order.
 TABLE_COLUMNS: tuple[str, ...] = (
     "recipient_kind",
@@ -67,4 +72,4 @@ def claims_table(pieces: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-__all__ = ["COLUMN_DTYPES", "TABLE_COLUMNS", "claims_table"]
+__all__ = ["COLUMN_DTYPES", "MAX_CLAIM_WAN", "TABLE_COLUMNS", "claims_table"]

@@ -36,6 +36,10 @@ from allocator.policy.model import (
 )
 from allocator.policy.params import table_problems
 
+#: How deep derived names may read each other; each level is a nested call when the name
+#: is computed, and a chain of a thousand would exhaust the interpreter's stack.
+MAX_DERIVED_DEPTH = 50
+
 _AGGREGATED_TYPE: dict[str, expr.Type] = {
     "sum": expr.Type.NUM,
     "min": expr.Type.NUM,
@@ -163,6 +167,7 @@ def _derive(
     }
     deps = {name: exprparse.names_in(d.expr) & set(derived) for name, d in derived.items()}
     state: dict[str, int] = dict.fromkeys(broken, 2)  # 1: in progress, 2: done
+    too_deep: list[str] = []
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if state.get(name) == 2:
@@ -173,6 +178,18 @@ def _derive(
             symbols[name] = expr.Symbol(
                 None, expr.BROKEN, refusal=f"a derived name outside a cycle ({cycle})"
             )
+            return
+        if len(path) >= MAX_DERIVED_DEPTH:
+            if not too_deep:  # one place to act on; the rest of a long chain adds nothing
+                chain = " -> ".join((*path[:3], "...", name))
+                errors[name] = (
+                    f"derived names that read each other at most {MAX_DERIVED_DEPTH} deep ({chain})"
+                )
+            too_deep.append(name)
+            symbols[name] = expr.Symbol(
+                None, expr.BROKEN, refusal=f"a derived name at most {MAX_DERIVED_DEPTH} deep"
+            )
+            state[name] = 2
             return
         state[name] = 1
         for dep in sorted(deps[name]):
@@ -383,4 +400,4 @@ def _fields_read(names: Iterable[str], derived: Mapping[str, expr.Expression]) -
     return fields
 
 
-__all__ = ["FIELD_SYMBOLS", "CompiledItem", "CompiledModel", "compile_model"]
+__all__ = ["FIELD_SYMBOLS", "MAX_DERIVED_DEPTH", "CompiledItem", "CompiledModel", "compile_model"]
