@@ -212,15 +212,24 @@ def _parse_category(f: Field, raw: pd.Series) -> Column:
     codes = pd.Series(cells).map({k: number[v] for k, v in exact.items()}).to_numpy(np.float64)
     blank = cells == ""
     bad = np.zeros(len(cells), dtype=np.int8)
-    # Only cells not spelled exactly as an accepted form are normalised, one by one.
-    for i in np.flatnonzero(np.isnan(codes) & ~blank):
-        key = header_key(cells[i])
+    # Only cells not spelled exactly as an accepted form are normalised, one distinct
+    # spelling at a time.
+    rest = np.flatnonzero(np.isnan(codes) & ~blank)
+    found, distinct = pd.factorize(pd.Series(cells[rest], dtype=object))
+    fixed = np.full(len(distinct), np.nan)
+    why = np.zeros(len(distinct), dtype=np.int8)
+    empty = np.zeros(len(distinct), dtype=bool)
+    for k, cell in enumerate(distinct):
+        key = header_key(str(cell))
         if key == "":
-            blank[i] = True
+            empty[k] = True
         elif key in spellings:
-            codes[i] = number[spellings[key]]
+            fixed[k] = number[spellings[key]]
         else:
-            bad[i] = Bad.CATEGORY
+            why[k] = Bad.CATEGORY
+    codes[rest] = fixed[found]
+    bad[rest] = why[found]
+    blank[rest] = empty[found]
     if f.required:
         bad[blank] = Bad.MISSING
     lookup = np.array([*canonical, ""], dtype=object)
@@ -256,14 +265,22 @@ def _parse_bool(f: Field, raw: pd.Series) -> Column:
     cells = _cells(raw)
     codes = pd.Series(cells).map(_BOOLS_EXACT).to_numpy(dtype=np.float64)
     blank = cells == ""
-    for i in np.flatnonzero(np.isnan(codes) & ~blank):
-        key = cells[i].strip().lower()
+    rest = np.flatnonzero(np.isnan(codes) & ~blank)
+    found, distinct = pd.factorize(pd.Series(cells[rest], dtype=object))
+    fixed = np.full(len(distinct), np.nan)
+    why = np.zeros(len(distinct), dtype=np.int8)
+    empty = np.zeros(len(distinct), dtype=bool)
+    for k, cell in enumerate(distinct):
+        key = str(cell).strip().lower()
         if key == "":
-            blank[i] = True
+            empty[k] = True
         elif key in _BOOLS:
-            codes[i] = _BOOLS[key]
+            fixed[k] = _BOOLS[key]
         else:
-            bad[i] = Bad.TYPE
+            why[k] = Bad.TYPE
+    codes[rest] = fixed[found]
+    bad[rest] = why[found]
+    blank[rest] = empty[found]
     if f.required:
         bad[blank] = Bad.MISSING
     return Column(codes == 1, bad)
@@ -286,19 +303,28 @@ def _parse_number(f: Field, raw: pd.Series) -> Column:
             values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
                 dtype=np.float64
             )
-        for i in np.flatnonzero(~blank & ~np.isfinite(values)):
-            cell = str(cells[i]).strip()
-            values[i] = np.nan
+        # The cells pandas did not read, one distinct spelling at a time: a million rows of
+        # the same junk cost one look, not a million.
+        rest = np.flatnonzero(~blank & ~np.isfinite(values))
+        codes, distinct = pd.factorize(pd.Series(cells[rest], dtype=object))
+        fixed = np.full(len(distinct), np.nan)
+        why = np.zeros(len(distinct), dtype=np.int8)
+        empty = np.zeros(len(distinct), dtype=bool)
+        for k, raw_cell in enumerate(distinct):
+            cell = str(raw_cell).strip()
             if cell == "":
-                blank[i] = True
+                empty[k] = True
             elif cell.lower() in _NAN_LITERALS:
-                bad[i] = Bad.NAN
+                why[k] = Bad.NAN
             else:
                 value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
                 if value is None:
-                    bad[i] = Bad.TYPE
+                    why[k] = Bad.TYPE
                 else:
-                    values[i] = value
+                    fixed[k] = value
+        values[rest] = fixed[codes]
+        bad[rest] = why[codes]
+        blank[rest] = empty[codes]
     ok = ~blank & (bad == 0)
     with np.errstate(invalid="ignore"):
         if f.kind is Kind.INT:
