@@ -14,16 +14,9 @@ from click.testing import CliRunner
 from allocator.cli import main
 from allocator.inputs import creditcode
 from allocator.inputs.data import load_enterprises
-from allocator.inputs.generate import (
-    CLAUSES_2025,
-    CLAUSES_2026,
-    MARKER,
-    csv_bytes,
-    format_of,
-    generate_population,
-    parquet_bytes,
-    xlsx_bytes,
-)
+from allocator.inputs.export import csv_bytes, format_of, parquet_bytes, xlsx_bytes
+from allocator.inputs.firms import CLAUSES_2025, CLAUSES_2026, MARKER
+from allocator.inputs.generate import generate_population
 from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "data" / "liuzhou-sample.csv"
@@ -210,15 +203,12 @@ def test_cli_replaces_the_file_in_one_step(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_100000_firms_in_well_under_ten_seconds(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_100000_firms_are_written_and_load_back(tmp_path: Path) -> None:
+    # How fast belongs to `make bench` (docs/performance.md); here: that it works at scale.
     result = CliRunner().invoke(
         main, ["generate", "--enterprises", "100000", "--out", str(tmp_path / "big.csv")]
     )
-    elapsed = time.perf_counter() - start
     assert result.exit_code == 0, result.output
-    assert elapsed < 10, f"took {elapsed:.1f} s"
-    start = time.perf_counter()
     data = load_enterprises(tmp_path / "big.csv")
     assert len(data) == 100_000
-    assert time.perf_counter() - start < 10
+    assert data.frame["credit_code"].is_unique

@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 
 from allocator.cli import main
 from allocator.core.errors import InputError
-from allocator.inputs.generate import generate_population, write_population
+from allocator.inputs.export import write_population
+from allocator.inputs.generate import generate_population
 from allocator.pipeline.sweep import (
     ROW_COLUMNS,
     SWEEP_CSV,

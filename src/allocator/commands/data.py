@@ -14,7 +14,8 @@ from rich.table import Table
 from allocator.commands.options import json_option, quiet_option
 from allocator.core.files import write_atomic
 from allocator.inputs.data import EnterpriseData, load_enterprises
-from allocator.inputs.generate import FORMATS, format_of, generate_population, write_population
+from allocator.inputs.export import FORMATS, format_of, write_population
+from allocator.inputs.generate import generate_population
 from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES
 from allocator.inputs.template import workbook_bytes
 

@@ -34,7 +34,7 @@ from allocator.core.errors import (
 from allocator.core.files import sha256_file
 from allocator.inputs.choices import Engine
 from allocator.inputs.data import load_enterprises
-from allocator.inputs.scenario import load_scenario, solver_override
+from allocator.inputs.scenario import load_scenario, solver_override, time_limit_override
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
 from allocator.outputs.folder import check_out_dir, write_outputs
@@ -121,6 +121,7 @@ def run_scenario(
         After writing ``result.json``, when there is no allocation to report.
     """
     engine = solver_override(solver)
+    time_limit_s = time_limit_override(time_limit_s)
     timings: dict[str, Any] = {}
     clock = time.perf_counter()
 

@@ -27,7 +27,17 @@ import math
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+from allocator.inputs.parse import MAX_VALUE
 
 Number = int | float
 # A parameter's value: a scalar, a list (band edges) or a table (rows of numbers).
@@ -41,6 +51,26 @@ SHAPE_WORDS = (
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def beyond_range(value: object) -> float | None:
+    """The first number of a parameter value beyond ±:data:`MAX_VALUE`; None when all fit.
+
+    A parameter multiplies or caps amounts in 万元; beyond the range an input may hold, the
+    products leave the integers the claims table and the solver work in.
+    """
+    if _is_number(value):
+        assert isinstance(value, int | float)
+        return float(value) if abs(value) > MAX_VALUE else None
+    if isinstance(value, list):
+        for v in value:
+            found = beyond_range(v)
+            if found is not None:
+                return found
+    return None
+
+
+RANGE_WORDS = f"numbers from {-MAX_VALUE:.0e} to {MAX_VALUE:.0e}"
 
 
 def param_shape(value: object) -> Shape | None:
@@ -94,6 +124,8 @@ class Param(_Strict):
     def _shaped(cls, value: object) -> object:
         if param_shape(value) is None:
             raise ValueError(SHAPE_WORDS)
+        if beyond_range(value) is not None:
+            raise ValueError(RANGE_WORDS)
         return value
 
     @model_validator(mode="after")
@@ -216,10 +248,10 @@ class AwardItem(_Strict):
     exclusive_group: str | None = Field(
         None, description="No-duplicate group: a recipient receives at most one item of a group"
     )
-    all_or_nothing: bool = Field(
+    all_or_nothing: StrictBool = Field(
         False, description="Paid in full or not at all (e.g. the 2026 5万元 one-off)"
     )
-    requires_application: bool = Field(
+    requires_application: StrictBool = Field(
         True, description="False for 免审即享 items, paid without an application"
     )
     provincial_type: str | None = Field(
@@ -331,7 +363,9 @@ class Provincial(Sourced):
 class FundCap(Sourced):
     """The total fund the document states, in 万元, if it states one."""
 
-    value_wan: int | None = Field(description="The cap in 万元; null when the text states none")
+    value_wan: StrictInt | None = Field(
+        description="The cap in 万元; null when the text states none"
+    )
 
 
 class Rules(_Strict):
@@ -418,6 +452,7 @@ def json_schema_text() -> str:
 __all__ = [
     "GROUP_KEY",
     "OPERANDS",
+    "RANGE_WORDS",
     "SHAPE_WORDS",
     "TEXT_FIELDS",
     "AwardItem",
@@ -442,6 +477,7 @@ __all__ = [
     "Stacking",
     "Steps",
     "address",
+    "beyond_range",
     "json_schema_text",
     "param_shape",
 ]
