@@ -20,7 +20,8 @@ from allocator.inputs.data import load_enterprises
 from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.inputs.schema import DISTRICTS
 from allocator.policy.bind import Budget, check_against_model
-from allocator.policy.claims import TABLE_COLUMNS, Claims, evaluate
+from allocator.policy.claims import Claims, evaluate
+from allocator.policy.columns import TABLE_COLUMNS
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
 
