@@ -567,7 +567,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "why": "独立核对",
         "full": "全额获得",
         "provincial_excluded": "已申请省级同类型（{type}）奖补：按规定本级不予奖补",
-        "provincial_held": "已申请省级同类型（{type}）奖补，金额未填报：从优、就高、不重复，待金额确定前暂不予奖补",
+        "provincial_held": (
+            "已申请省级同类型（{type}）奖补，金额未填报：从优、就高、不重复，待金额确定前暂不予奖补"
+        ),
         "provincial_better": (
             "省级同类型（{type}）奖补 {award}万元，从优、就高、不重复：本级至多 {upper}万元"
         ),

@@ -124,7 +124,9 @@ class CheckReport:
     def problems(self) -> list[Problem]:
         """Every failed check, as a problem located by the model's key path."""
         out = [
-            Problem(self.model_file, f"the quote verbatim in {self.source_file}", q.quote, key=q.where)
+            Problem(
+                self.model_file, f"the quote verbatim in {self.source_file}", q.quote, key=q.where
+            )
             for q in self.quotes
             if not q.found
         ]
@@ -245,8 +247,8 @@ def readings(quote: str) -> Iterator[tuple[float, str]]:
         yield float(int(m.group(1)) * 10_000 + int(m.group(2)) * 100 + day), f"date: {m.group(0)}"
     for m in _QUARTER.finditer(quote):
         first, last = _QUARTER_DAYS[_CN_DIGITS[m.group(2)]]
-        for day in (first, last):
-            yield float(m.group(1) + day), f"quarter: {m.group(0)}"
+        for edge in (first, last):
+            yield float(m.group(1) + edge), f"quarter: {m.group(0)}"
 
 
 def stated_by(value: float, quote: str) -> str:
@@ -326,7 +328,7 @@ def check_model(model: PolicyModel, model_path: Path, *, shown_path: str = "") -
         How to name the model file in the report; ``model_path`` when empty.
     """
     source = find_source(model, model_path)
-    applied: dict[str, list[str]] = {}
+    applied: dict[str, list[str]] = {name: [] for name, _ in NORMALISATIONS}
     text = normalise(source.read_text(encoding="utf-8"), applied)
     report = CheckReport(
         model_file=shown_path or str(model_path), source_file=model.source, applied=applied

@@ -72,15 +72,16 @@ def refuse_pending(model: PolicyModel, table: pd.DataFrame, data: Any) -> None:
     where = f"clause {model.rules.provincial.clause}" if model.rules.provincial.clause else ""
     locate = getattr(data, "locate", None)
     problems: list[Problem] = []
-    for (row, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True):
+    for (_, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True):
+        row = int(g["firm_row"].iloc[0])
         award = FIELD_BY_NAME[f"prov_award_{ptype}"]
         applied = FIELD_BY_NAME[f"prov_applied_{ptype}"]
         items = ", ".join(str(k) for k in g["item_key"])
         if callable(locate):
-            file, line = locate(int(row))
+            file, line = locate(row)
             key = None
         else:
-            file, line, key = DATA_FILE, None, f"[{int(row)}]"
+            file, line, key = DATA_FILE, None, f"[{row}]"
         problems.append(
             Problem(
                 file,
