@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allocator.cli import main
 from allocator.core.errors import InputError
@@ -217,3 +219,43 @@ def test_a_scenario_may_still_join_them_as_an_assumption(tmp_path: Path) -> None
     result = _run(tmp_path, MODEL_2025, [BOTH], exclusive_groups=[group])
     assert result.exit_code == 0, result.output
     assert _awards(tmp_path)["award_wan"].sum() == 5
+
+
+# --- properties of the application column ----------------------------------------------------
+
+_SEPARATORS = st.sampled_from([";", "；", ",", "，", "、", " ", " ; "])
+
+
+@given(data=st.data())
+@settings(max_examples=40, deadline=None)
+def test_any_ids_or_labels_of_the_model_are_read_as_its_clauses(
+    m2026: PolicyModel, data: st.DataObject
+) -> None:
+    award = [c for c in m2026.clauses if c.kind == "award"]
+    chosen = data.draw(st.lists(st.sampled_from(award), max_size=6))
+    names = [data.draw(st.sampled_from([c.id, c.label])) for c in chosen]
+    cell = "".join(n + data.draw(_SEPARATORS) for n in names)
+    frame = frame_from_records([{"applied_clauses_2026q1": cell}])
+    needs = [
+        f"{c.id}/{i.id}"
+        for c, i in m2026.items()
+        if i.requires_application and i.recipient in ("enterprise", "project")
+    ]
+    table = evaluate(m2026, frame, items=needs).table
+    applied = set(table.loc[table["applied"], "clause_id"])
+    assert applied == {c.id for c in chosen} & set(table["clause_id"])
+
+
+@given(token=st.text(alphabet="0123456789.一二三四五六七八九十（）()", min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_a_token_the_model_lacks_is_always_refused(m2026: PolicyModel, token: str) -> None:
+    known = {c.id for c in m2026.clauses} | {c.label for c in m2026.clauses}
+    known |= {c.label.replace("（", "(").replace("）", ")") for c in m2026.clauses}
+    frame = frame_from_records([{"applied_clauses_2026q1": f"5.1;{token}"}])
+    if token in known:
+        evaluate(m2026, frame, items=["5.1/booth"])
+        return
+    with pytest.raises(InputError) as info:
+        evaluate(m2026, frame, items=["5.1/booth"])
+    assert info.value.problems[0].column == "申报条款（2026年一季度）"
+    assert repr(token) in info.value.problems[0].found
