@@ -169,7 +169,7 @@ class CheckReport:
         for name, text in NORMALISATIONS:
             places = self.applied.get(name, [])
             out.append(f"  - {name}: {text}")
-            out.extend(f"      {p}" for p in places)
+            out.extend(f"      {p}" for p in places or ["changed nothing in this text"])
         for p in self.problems:
             out.append(f"FAILED {p}")
         return out
