@@ -98,6 +98,14 @@ def test_labels_name_the_same_clauses(m2026: PolicyModel) -> None:
     assert table["claim_wan"].tolist() == [4]
 
 
+def test_a_clause_that_pays_nothing_is_refused_too(m2026: PolicyModel) -> None:
+    # 九（一） is a measure and 十一（三） a rule: nothing to apply for, most likely a slip.
+    frame = frame_from_records([{"applied_clauses_2026q1": "5.1;9.1;十一（三）"}])
+    with pytest.raises(InputError) as info:
+        evaluate(m2026, frame, items=["5.1/booth"])
+    assert info.value.problems[0].found == "'9.1', '十一（三）'"
+
+
 def test_an_id_the_model_lacks_is_refused_naming_row_and_column(tmp_path: Path) -> None:
     # Before: "11;12" in a 2026 run was silently ignored (the firm simply had not applied).
     rows: list[dict[str, object]] = [
@@ -249,8 +257,9 @@ def test_any_ids_or_labels_of_the_model_are_read_as_its_clauses(
 @given(token=st.text(alphabet="0123456789.一二三四五六七八九十（）()", min_size=1, max_size=6))
 @settings(max_examples=60, deadline=None)
 def test_a_token_the_model_lacks_is_always_refused(m2026: PolicyModel, token: str) -> None:
-    known = {c.id for c in m2026.clauses} | {c.label for c in m2026.clauses}
-    known |= {c.label.replace("（", "(").replace("）", ")") for c in m2026.clauses}
+    award = [c for c in m2026.clauses if c.kind == "award"]
+    known = {c.id for c in award} | {c.label for c in award}
+    known |= {c.label.replace("（", "(").replace("）", ")") for c in award}
     frame = frame_from_records([{"applied_clauses_2026q1": f"5.1;{token}"}])
     if token in known:
         evaluate(m2026, frame, items=["5.1/booth"])

@@ -7,7 +7,8 @@ or the clause labels as printed (``6`` or ``（六）``, ``3.9`` or ``三（九�
 
 :func:`check_applications` refuses, before any claim is computed,
 
-* an id or label the model does not have, naming the file, row and column, and
+* an id or label that is not one of the model's award clauses, naming the file, row and
+  column, and
 * a filled generic column ``applied_clauses`` (申报条款) when the model reads a column of its
   own: its ids do not say which document they belong to.
 """
@@ -38,13 +39,14 @@ class _Located(Protocol):
 
 
 def clause_aliases(model: PolicyModel) -> dict[str, str]:
-    """Every way a cell may name a clause of ``model``, mapped to the clause id.
+    """Every way a cell may name an award clause of ``model``, mapped to the clause id.
 
     The id itself (``3.9``), the label as printed (``三（九）``) and the label with half-width
-    brackets (``三(九)``), as the 2025 text itself prints （九）…（十八）.
+    brackets (``三(九)``), as the 2025 text itself prints （九）…（十八）. Measures and rules
+    pay nothing to apply for: a cell naming one is more likely a slip than an application.
     """
     out: dict[str, str] = {}
-    for clause in model.clauses:
+    for clause in (c for c in model.clauses if c.kind == "award"):
         for alias in (clause.id, clause.label, clause.label.translate(_HALF_WIDTH)):
             out.setdefault(alias, clause.id)
     return out
