@@ -22,7 +22,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -237,6 +237,12 @@ class Scenario(_Strict):
     fairness: Fairness = Field(default_factory=Fairness, description="The fairness rule")
     exclusive_groups: list[ExclusiveGroup] = Field(
         default_factory=list, description="No-duplicate groups on top of the model's own"
+    )
+    provincial_without_amount: Literal["hold", "refuse"] = Field(
+        "hold",
+        description="Under 从优、就高、不重复 (2026 十一（三）), a firm that applied for the "
+        "provincial award of an item's type but has no amount on file: hold (the item pays "
+        "0, with the reason) or refuse (the run stops, naming the row and column)",
     )
     solver: Solver = Field(
         default_factory=Solver, description="Solver choice (CP-SAT or HiGHS) and its settings"

@@ -42,6 +42,7 @@ from allocator.outputs.result import InputFile, RunResult
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
 from allocator.policy.load import load_model
+from allocator.policy.provincial import refuse_pending
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
 
@@ -161,6 +162,8 @@ def run_scenario(
     done("load")
 
     claims = evaluate(model, data, spec.overrides)
+    if spec.provincial_without_amount == "refuse":
+        refuse_pending(model, claims.table, data)
     done("claims")
 
     built = build(claims, spec, model, budget=budget, enterprises=data.frame)
