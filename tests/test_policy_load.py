@@ -176,7 +176,7 @@ def test_a_formula_field_inside_the_union_has_a_plain_key_path(tmp_path: Path) -
         (0.5, "scalar"),
         ([1, 2], "list"),
         ([[1, 2], [3, 4]], "table"),
-        (True, None),  # YAML reads `yes` as True
+        (True, None),  # a flag is not a number, however a file spells it
         ([[1, 2], [3]], None),
         ([], None),
         ("5", None),

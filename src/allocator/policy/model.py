@@ -77,7 +77,7 @@ RANGE_WORDS = f"numbers from {-MAX_VALUE:.0e} to {MAX_VALUE:.0e}"
 def param_shape(value: object) -> Shape | None:
     """``"scalar"``, ``"list"`` or ``"table"``; None when ``value`` is none of them.
 
-    A bool is not a number here (YAML reads ``yes`` as one), nor are NaN and infinity.
+    A bool is not a number here (``true`` is no rate of 1), nor are NaN and infinity.
     """
     if _is_number(value):
         return "scalar"
