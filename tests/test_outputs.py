@@ -3,6 +3,7 @@ atomic replacement. Allocations are written by hand, so every expectation is exa
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.model.build import Build
 from allocator.model.problem import Allocation, Status
 from allocator.outputs import folder, workbook
+from allocator.outputs.csvfile import csv_bytes, csv_text
 from allocator.outputs.folder import check_out_dir, write_outputs
 from allocator.outputs.names import AWARD_COLUMNS, CONSTRAINT_COLUMNS, OUTPUT_FILES
 from allocator.outputs.reasons import awards_table
@@ -390,3 +392,27 @@ def test_output_folder_refusals(tmp_path: Path) -> None:
         check_out_dir(a_file, inputs)
     # An output folder inside the inputs' folder is fine.
     check_out_dir(tmp_path / "inputs" / "out", inputs)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ('=HYPERLINK("http://x","y")', '"\'=HYPERLINK(""http://x"",""y"")"'),
+        ("+86 772", "'+86 772"),
+        ("-1", "'-1"),
+        ("@cmd", "'@cmd"),
+        ("\tlead", "'\tlead"),
+        ("\rlead", "'\rlead"),
+        ("'=already", "''=already"),
+        ("plain '=", "plain '="),
+        ("柳州=1", "柳州=1"),
+    ],
+)
+def test_csv_text_that_starts_like_a_formula_is_quoted(text: str, written: str) -> None:
+    frame = pd.DataFrame({"name": [text], "slack": [-3], "binding": [True]})
+    body = csv_bytes(frame).decode("utf-8")
+    assert body == f"name,slack,binding\n{written},-3,true\n"
+    # Read back, the quote comes off again: the text is the one written.
+    if "\r" not in text:  # a lone carriage return ends a line for a CSV reader
+        read = pd.read_csv(io.StringIO(body), keep_default_na=False)["name"][0]
+        assert csv_text(read) == text

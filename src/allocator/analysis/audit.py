@@ -46,6 +46,7 @@ from allocator.core.files import sha256_file
 from allocator.inputs.data import load_enterprises
 from allocator.inputs.scenario import LoadedScenario, Scenario, load_scenario
 from allocator.inputs.schema import DISTRICTS
+from allocator.outputs.csvfile import QUOTE, csv_text
 from allocator.outputs.ledger import check_against_ledger, find_run
 from allocator.outputs.names import (
     AWARD_COLUMNS,
@@ -443,6 +444,11 @@ def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
             f"expected the columns {', '.join(columns)} "
             f"(found {', '.join(map(str, frame.columns))})"
         )
+    # A text a spreadsheet would run as a formula was written with a quote in front.
+    for col in frame.columns:
+        quoted = frame[col].str.startswith(QUOTE).to_numpy(dtype=bool)
+        if quoted.any():
+            frame.loc[quoted, col] = frame.loc[quoted, col].map(csv_text)
     return frame
 
 
