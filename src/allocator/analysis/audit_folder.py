@@ -18,6 +18,7 @@ from allocator.analysis.audit_findings import short
 from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_file
 from allocator.inputs.scenario import LoadedScenario, load_scenario
+from allocator.outputs.csvfile import QUOTE, csv_text
 from allocator.outputs.ledger import find_run
 from allocator.outputs.names import AWARD_COLUMNS, RESULT
 
@@ -265,6 +266,11 @@ def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
             f"expected the columns {', '.join(columns)} "
             f"(found {', '.join(map(str, frame.columns))})"
         )
+    # A text a spreadsheet would run as a formula was written with a quote in front.
+    for col in frame.columns:
+        quoted = frame[col].str.startswith(QUOTE).to_numpy(dtype=bool)
+        if quoted.any():
+            frame.loc[quoted, col] = frame.loc[quoted, col].map(csv_text)
     return frame
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from allocator.commands.options import json_option, ledger_option
 from allocator.outputs.ledger import ledger_url, list_runs, safe_url
 from allocator.outputs.ledger_entry import RunEntry
+from allocator.outputs.recovery import describe
 
 # Piped output has no terminal width; rich would squeeze ten columns into 80 characters.
 _PIPE_WIDTH = 200
@@ -38,10 +41,15 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
     if not console.is_terminal:
         console = Console(width=_PIPE_WIDTH)
     console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
+    # Leftovers of a run killed while it replaced its folder (the next run repairs them).
+    for folder in sorted({Path(run.output_dir) for run in runs}):
+        for line in describe(folder):
+            click.echo(f"allocate: warning: {line}", err=True)
 
 
 def _table(runs: list[RunEntry], *, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    # Every cell is plain Text: a folder or user name such as "[/b]" is not rich markup.
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("finished (UTC)", no_wrap=True)
     table.add_column("user")
     table.add_column("scenario")
@@ -53,7 +61,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
     table.add_column("output folder", overflow="fold")
     table.add_column("run id", no_wrap=True)
     for run in runs:
-        table.add_row(
+        cells = (
             run.finished_at[:19].replace("T", " "),
             run.user,
             run.scenario_name,
@@ -65,6 +73,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
             run.output_dir,
             run.short_id,
         )
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 
