@@ -135,7 +135,9 @@ def language(request: Request) -> str:
     return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
 
 
-def render(request: Request, name: str, http_status: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, /, http_status: int = 200, **context: Any
+) -> HTMLResponse:
     """Render a page in the request's language, with its CSRF field at hand."""
     lang = language(request)
     env: jinja2.Environment = request.app.state.templates
@@ -144,7 +146,7 @@ def render(request: Request, name: str, http_status: int = 200, **context: Any) 
     def t(key: str, **values: Any) -> str:
         return i18n.translate(lang, key, **values)
 
-    page = env.get_template(name).render(
+    page = env.get_template(template).render(
         request=request,
         lang=lang,
         t=t,

@@ -166,7 +166,7 @@ def _number(text: str, key: str, problems: list[library.Problem], *, whole: bool
         expected = "a positive whole number" if whole else "a positive number"
         problems.append(library.Problem("form", expected, repr(text), key=key))
         return None
-    return int(value) if whole else value
+    return int(value) if value.is_integer() else value
 
 
 def scenario_document(form: FormData, model: Any) -> tuple[dict[str, Any], list[library.Problem]]:

@@ -148,7 +148,9 @@ class Workspace:
             written.
         """
         doc = dict(doc)
-        doc["model"] = os.path.relpath(model, self.scenarios)
+        # A model kept beside the workspace is named relative to it, one elsewhere in full.
+        inside = model.is_relative_to(self.root.parent)
+        doc["model"] = os.path.relpath(model, self.scenarios) if inside else str(model)
         doc["data"] = os.path.relpath(upload.path, self.scenarios)
         text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False).encode("utf-8")
         # Checked under a hidden name beside its final place, so relative paths resolve the same.
