@@ -120,10 +120,14 @@ def test_a_local_server_answers_only_to_its_own_host_names(client: TestClient) -
 def test_the_serve_command_generates_a_token_for_another_address(tmp_path: Path) -> None:
     from allocator.web.security import is_loopback, new_token
 
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("192.168.1.5")
     a, b = new_token(), new_token()
-    assert a != b and len(a) >= 32
+    assert a != b
+    assert len(a) >= 32
 
 
 # --- uploads ----------------------------------------------------------------------------------
@@ -146,7 +150,8 @@ def test_an_upload_is_stored_under_its_hash_whatever_the_client_calls_it(
     assert sent.headers["location"].startswith(f"/new?data={digest}")
     stored = tmp_path / "ws" / "uploads" / f"{digest}.csv"
     assert stored.read_bytes() == body
-    assert not (tmp_path / "etc").exists() and not Path("/etc/evil.csv").exists()
+    assert not (tmp_path / "etc").exists()
+    assert not Path("/etc/evil.csv").exists()
     page = client.get(sent.headers["location"])
     assert "数据检查通过：1500 家企业" in page.text
     assert "evil.csv" in page.text  # shown as a label only
@@ -194,8 +199,10 @@ def test_a_gbk_csv_with_a_mistake_shows_its_row_and_column(
     page = client.get(sent.headers["location"])
     assert "数据有 1 处问题" in page.text
     assert 'data-row="4" data-column="district"' in page.text
-    assert "第 4 行" in page.text and "“district”列" in page.text
-    assert "柳州新区" in page.text and "季度.csv" in page.text
+    assert "第 4 行" in page.text
+    assert "“district”列" in page.text
+    assert "柳州新区" in page.text
+    assert "季度.csv" in page.text
 
 
 # --- the catalogue ----------------------------------------------------------------------------
@@ -206,13 +213,16 @@ def test_every_message_a_page_asks_for_is_in_the_catalogue_in_both_languages() -
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"\bt\('([a-z_.]+)'", template.read_text(encoding="utf-8")))
     for source in (ROOT / "src" / "allocator" / "web").glob("*.py"):
-        used |= set(re.findall(r'"((?:upload|error)\.(?!html")[a-z_]+)"', source.read_text("utf-8")))
+        used |= set(
+            re.findall(r'"((?:upload|error)\.(?!html")[a-z_]+)"', source.read_text("utf-8"))
+        )
     fixed = {k for k in used if not k.endswith(".")}
     missing = sorted(k for k in fixed if k not in i18n.MESSAGES)
     assert missing == []
     fields = string.Formatter()
     for key, (zh, en) in i18n.MESSAGES.items():
-        assert zh and en, key
+        assert zh, key
+        assert en, key
         names_zh = {f for _, f, _, _ in fields.parse(zh) if f}
         names_en = {f for _, f, _, _ in fields.parse(en) if f}
         assert names_zh == names_en, key
@@ -221,7 +231,8 @@ def test_every_message_a_page_asks_for_is_in_the_catalogue_in_both_languages() -
 def test_the_pages_switch_to_english_and_back(client: TestClient) -> None:
     assert "新建分配" in client.get("/new").text
     switched = client.get("/lang/en", params={"next": "/new"})
-    assert switched.status_code == 303 and switched.headers["location"] == "/new"
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/new"
     assert "New allocation" in client.get("/new").text
     assert client.get("/lang/zh", params={"next": "//evil.example"}).headers["location"] == "/"
     assert "新建分配" in client.get("/new").text
@@ -232,7 +243,9 @@ def test_an_unknown_key_is_an_error_and_an_unknown_value_shows_itself() -> None:
         i18n.translate("zh", "result.nothing_like_this")
     assert i18n.translate("zh", "status.SOMETHING_NEW") == "SOMETHING_NEW"
     assert i18n.translate("en", "rule.proportional") == "proportional"
-    assert i18n.translate("zh", "result.page_of", page=2, pages=7, n=333) == "第 2 / 7 页，共 333 条"
+    assert (
+        i18n.translate("zh", "result.page_of", page=2, pages=7, n=333) == "第 2 / 7 页，共 333 条"
+    )
 
 
 # --- scenarios, the queue and the ledger ------------------------------------------------------
@@ -281,7 +294,8 @@ def test_a_scenario_form_with_a_bad_budget_is_refused_with_its_key(client: TestC
         },
     )
     assert refused.status_code == 400
-    assert "budget_wan" in refused.text and "a positive whole number" in refused.text
+    assert "budget_wan" in refused.text
+    assert "a positive whole number" in refused.text
     assert not (client.app.state.workspace.scenarios / "bad.yaml").exists()  # type: ignore[attr-defined]
 
 
@@ -317,7 +331,7 @@ def test_a_web_run_and_a_cli_run_of_the_same_scenario_write_identical_awards(
 ) -> None:
     scenario = save_sample_scenario(client, "sample-2026")
     jobs: JobQueue = client.app.state.jobs  # type: ignore[attr-defined]
-    run = client.post(f"/scenarios/sample-2026/run", data={CSRF_FIELD: csrf_of(client)})
+    run = client.post("/scenarios/sample-2026/run", data={CSRF_FIELD: csrf_of(client)})
     assert run.status_code == 303
     job = wait(jobs, jobs.get(run.headers["location"].rsplit("/", 1)[1]))  # type: ignore[arg-type]
     assert job.state == "done", job.message
@@ -344,7 +358,8 @@ def test_a_web_run_and_a_cli_run_of_the_same_scenario_write_identical_awards(
     assert entries[0].command_line.startswith("allocate run ")
     assert entries[0].run_id.startswith(job.run_id[:12])
     home = client.get("/")
-    assert entries[0].short_id in home.text and "sample-2026" in home.text
+    assert entries[0].short_id in home.text
+    assert "sample-2026" in home.text
     result_page = client.get(f"/runs/{entries[0].short_id}", params={"q": "恒智兴"})
     assert "柳州恒智兴药业有限公司（模拟）" in result_page.text
     audit = client.post(f"/runs/{entries[0].short_id}/audit", data={CSRF_FIELD: csrf_of(client)})
@@ -365,7 +380,8 @@ def test_a_cancelled_or_crashed_run_leaves_no_folder_and_no_ledger_entry(
     third = jobs.submit("run", scenario)
     while first.state == "queued":
         time.sleep(0.05)
-    assert jobs.position(second) == 1 and jobs.position(third) == 2
+    assert jobs.position(second) == 1
+    assert jobs.position(third) == 2
     jobs.cancel(third)  # cancelled while waiting: it never starts
     jobs.cancel(first)  # cancelled while running: interrupted as Ctrl-C interrupts a run
     wait(jobs, first)
@@ -376,8 +392,10 @@ def test_a_cancelled_or_crashed_run_leaves_no_folder_and_no_ledger_entry(
     os.kill(second.pid, signal.SIGKILL)  # the solving process dies mid-run
     wait(jobs, second)
     wait(jobs, third)
-    assert second.state == "failed" and "unexpectedly" in second.message
-    assert third.state == "cancelled" and third.pid is None
+    assert second.state == "failed"
+    assert "unexpectedly" in second.message
+    assert third.state == "cancelled"
+    assert third.pid is None
 
     workspace = tmp_path / "ws"
     assert list((workspace / "runs").iterdir()) == []
@@ -392,7 +410,8 @@ def test_static_files_hold_no_address_outside_the_server() -> None:
     for path in [*static.iterdir(), *TEMPLATES.iterdir()]:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path.name
-        assert "http://" not in text and "https://" not in text, path.name
+        assert "http://" not in text, path.name
+        assert "https://" not in text, path.name
 
 
 def test_routes_are_the_ones_documented() -> None:
@@ -400,4 +419,7 @@ def test_routes_are_the_ones_documented() -> None:
         Config(workspace=Path("/tmp/unused-ws-check"), models=MODELS, ledger="sqlite://")
     )
     paths = sorted(r.path for r in app.routes if isinstance(r, Route | Mount))
-    assert "/" in paths and "/new" in paths and "/compare" in paths and "/static" in paths
+    assert "/" in paths
+    assert "/new" in paths
+    assert "/compare" in paths
+    assert "/static" in paths

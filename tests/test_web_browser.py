@@ -235,7 +235,8 @@ def test_a_clerk_uploads_fixes_runs_downloads_and_audits(
     with SAMPLE.open(encoding="utf-8", newline="") as handle:
         codes = {r["credit_code"] for r in csv.DictReader(handle)}
     firms = {r[0] for r in records if r[2] == "enterprise"}
-    assert firms and firms <= codes
+    assert firms
+    assert firms <= codes
 
     # Explain one firm, then audit the run.
     page.fill("#explain-form input[name=recipient]", code)
@@ -309,11 +310,13 @@ def test_a_token_protected_server_refuses_a_request_without_the_token(
     protected = start_server(tmp_path, "--token", "clerk-token-2026")
     try:
         refused = page.goto(f"{protected.url}/")
-        assert refused is not None and refused.status == 401
+        assert refused is not None
+        assert refused.status == 401
         expect(page.locator("body")).to_contain_text("需要访问令牌")
         assert page.request.get(f"{protected.url}/new").status == 401
         allowed = page.goto(f"{protected.url}/?token=clerk-token-2026")
-        assert allowed is not None and allowed.status == 200
+        assert allowed is not None
+        assert allowed.status == 200
         assert "token=" not in page.url  # the token moved to a cookie
         assert page.goto(f"{protected.url}/new").status == 200  # type: ignore[union-attr]
     finally:
@@ -345,8 +348,10 @@ def test_a_100000_firm_result_page_is_paged(page: Page, server: Server, shots: P
         """() => {
             const nav = performance.getEntriesByType('navigation')[0];
             const paint = performance.getEntriesByName('first-contentful-paint')[0];
-            return {response_end_ms: nav.responseEnd, first_paint_ms: paint ? paint.startTime : null,
-                    dom_content_loaded_ms: nav.domContentLoadedEventEnd, bytes: nav.transferSize};
+            return {response_end_ms: nav.responseEnd,
+                    first_paint_ms: paint ? paint.startTime : null,
+                    dom_content_loaded_ms: nav.domContentLoadedEventEnd,
+                    bytes: nav.transferSize};
         }"""
     )
     entry = list_runs(f"sqlite:///{server.ledger}")[0]

@@ -11,8 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 #: Namespaces whose keys end in a value from the data; an unknown one falls back to the value.
-VALUE_NAMESPACES = ("status.", "rule.", "state.", "kind.", "basis.", "check.", "severity.",
-                    "sweep.col.", "rules.", "new.model_status.")
+VALUE_NAMESPACES = (
+    "status.",
+    "rule.",
+    "state.",
+    "kind.",
+    "basis.",
+    "check.",
+    "severity.",
+    "sweep.col.",
+    "rules.",
+    "new.model_status.",
+)
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("专项资金分配工作台", "Allocation workbench"),
@@ -157,7 +167,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scenario.limit_default": ("按方案设置", "as the scenario says"),
     "scenario.run_button": ("开始运行", "Run"),
     "scenario.sweep": ("预算敏感性分析", "Budget sweep"),
-    "scenario.budgets": ("预算（万元）：起:止:步长 或 逗号分隔", "Budgets (万元): start:stop:step or a comma list"),
+    "scenario.budgets": (
+        "预算（万元）：起:止:步长 或 逗号分隔",
+        "Budgets (万元): start:stop:step or a comma list",
+    ),
     "scenario.sweep_button": ("开始分析", "Run the sweep"),
     "scenario.file": ("方案文件", "Scenario file"),
     "scenario.cli": (

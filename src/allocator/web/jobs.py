@@ -97,7 +97,7 @@ def _child(
     reports: Any,
 ) -> None:
     """The solving process: run, report, and say how it ended (spawned; arguments pickle)."""
-    last = [0.0, ""]
+    last_at, last_phase = [0.0], [""]
     pending: list[Any] = []
 
     def on_phase(name: str, seconds: float) -> None:
@@ -109,9 +109,9 @@ def _child(
         now = time.monotonic()
         message = ("progress", phase, float(incumbent), float(bound))
         pending.clear()
-        if phase != last[1] or now - last[0] >= _REPORT_EVERY_S:
+        if phase != last_phase[0] or now - last_at[0] >= _REPORT_EVERY_S:
             reports.put(message)
-            last[0], last[1] = now, phase
+            last_at[0], last_phase[0] = now, phase
         else:
             pending.append(message)
 
@@ -177,9 +177,7 @@ class JobQueue:
         self, kind: Kind, scenario: Path, *, time_limit_s: float | None = None, budgets: str = ""
     ) -> Job:
         """Queue a run (or a budget sweep) of a saved scenario."""
-        job = Job(
-            secrets.token_hex(8), kind, scenario, time_limit_s=time_limit_s, budgets=budgets
-        )
+        job = Job(secrets.token_hex(8), kind, scenario, time_limit_s=time_limit_s, budgets=budgets)
         with self._lock:
             self._jobs[job.id] = job
         self._waiting.put(job)

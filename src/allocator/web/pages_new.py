@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -20,7 +19,7 @@ from allocator.web import library
 from allocator.web.app import problem_rows, render
 from allocator.web.jobs import JobQueue
 from allocator.web.security import post_route
-from allocator.web.workspace import Upload, UploadRefused, Workspace
+from allocator.web.workspace import Upload, UploadRefusedError, Workspace
 
 _OVERRIDE = "override:"
 
@@ -139,7 +138,7 @@ async def upload_data(request: Request, form: FormData) -> Response:
         return await _new_page(request, workspace, None, model_name, {}, [], 413, "upload.large")
     try:
         upload = workspace.store_upload(data, file.filename)
-    except UploadRefused as exc:
+    except UploadRefusedError as exc:
         return await _new_page(request, workspace, None, model_name, {}, [], 400, str(exc))
     query = f"data={upload.sha256}" + (f"&model={model_name}" if model_name else "")
     return RedirectResponse(f"/new?{query}", status_code=303)
@@ -217,7 +216,9 @@ async def save_scenario(request: Request, form: FormData) -> Response:
     if not problems and not re.fullmatch(library.scenario_name_pattern(), doc["name"]):
         problems.append(
             library.Problem(
-                "form", "letters, digits, '.', '-' or '_' (at most 100)", repr(doc["name"]),
+                "form",
+                "letters, digits, '.', '-' or '_' (at most 100)",
+                repr(doc["name"]),
                 key="name",
             )
         )

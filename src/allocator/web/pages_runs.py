@@ -139,7 +139,10 @@ def _binding(folder: Path) -> list[dict[str, Any]]:
     )
     binding = table[table["binding"].astype(str).str.lower() == "true"]
     columns = ["name", "family", "clause_id", "sense", "lhs", "rhs", "slack"]
-    return list(binding[columns].head(PAGE_SIZE).to_dict("records"))
+    return [
+        {str(k): v for k, v in row.items()}
+        for row in binding[columns].head(PAGE_SIZE).to_dict("records")
+    ]
 
 
 async def result_page(request: Request) -> Response:
@@ -204,9 +207,7 @@ async def audit_run(request: Request, form: FormData) -> Response:
     """Re-verify the run without any solver, and show every check and finding."""
     entry = await run_in_threadpool(find_entry, request, request.path_params["run"])
     try:
-        report = await run_in_threadpool(
-            library.audit, Path(entry.output_dir), _ledger(request)
-        )
+        report = await run_in_threadpool(library.audit, Path(entry.output_dir), _ledger(request))
     except library.InputError as exc:
         return render(
             request, "audit.html", entry=entry, run=entry.run_id[:_SHORT_ID], report=None,

@@ -135,15 +135,18 @@ class GuardMiddleware:
             given = request.query_params.get("token")
             if given is not None and hmac.compare_digest(given, self.guard.token):
                 # The token leaves the address bar (and history) for a cookie.
-                query = urlencode([(k, v) for k, v in parse_qsl(scope["query_string"].decode())
-                                   if k != "token"])
+                query = urlencode(
+                    [(k, v) for k, v in parse_qsl(scope["query_string"].decode()) if k != "token"]
+                )
                 location = scope["path"] + (f"?{query}" if query else "")
                 await _redirect(send, location, _cookie(TOKEN_COOKIE, self.guard.token))
                 return
             if not self._authorised(request):
                 await _plain(
-                    send, 401, "需要访问令牌：请使用服务器启动时打印的地址。\n"
-                    "An access token is needed: open the address the server printed."
+                    send,
+                    401,
+                    "需要访问令牌：请使用服务器启动时打印的地址。\n"
+                    "An access token is needed: open the address the server printed.",
                 )
                 return
         if request.method == "POST":
@@ -153,7 +156,9 @@ class GuardMiddleware:
                 return
             if int(length) > self.guard.max_body_bytes:
                 mb = self.guard.max_body_bytes // (1024 * 1024)
-                await _plain(send, 413, f"上传过大（上限 {mb} MB） / upload too large ({mb} MB at most)")
+                await _plain(
+                    send, 413, f"上传过大（上限 {mb} MB） / upload too large ({mb} MB at most)"
+                )
                 return
         cookie = request.cookies.get(CSRF_COOKIE)
         fresh = cookie is None or len(cookie) != 43

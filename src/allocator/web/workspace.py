@@ -28,7 +28,7 @@ _SHA = re.compile(r"[0-9a-f]{64}")
 _JOB = re.compile(r"[0-9a-f]{16}")
 
 
-class UploadRefused(ValueError):
+class UploadRefusedError(ValueError):
     """An upload that is not a data file the loader could read; the message is a catalogue id."""
 
 
@@ -78,19 +78,19 @@ class Workspace:
 
         Raises
         ------
-        UploadRefused
+        UploadRefusedError
             The extension is not .xlsx or .csv, or the bytes are not what it says.
         """
         ext = Path(filename).suffix.lower()
         if ext not in UPLOAD_TYPES:
-            raise UploadRefused("upload.bad_type")
+            raise UploadRefusedError("upload.bad_type")
         if not data:
-            raise UploadRefused("upload.empty")
+            raise UploadRefusedError("upload.empty")
         if ext == ".xlsx" and not _is_xlsx(data):
-            raise UploadRefused("upload.not_xlsx")
+            raise UploadRefusedError("upload.not_xlsx")
         if ext == ".csv" and data.startswith(b"PK\x03\x04"):
             # A workbook renamed .csv; other encodings are the loader's to judge, by row.
-            raise UploadRefused("upload.not_csv")
+            raise UploadRefusedError("upload.not_csv")
         digest = library.sha256_bytes(data)
         path = self.uploads / f"{digest}{ext}"
         if not path.exists():
@@ -191,4 +191,4 @@ def _is_xlsx(data: bytes) -> bool:
         return False
 
 
-__all__ = ["UPLOAD_TYPES", "Upload", "UploadRefused", "Workspace"]
+__all__ = ["UPLOAD_TYPES", "Upload", "UploadRefusedError", "Workspace"]
