@@ -65,7 +65,7 @@ def create_app(config: Config) -> Starlette:
 
     workspace = Workspace(config.workspace, config.models)
     workspace.clear_work()
-    jobs = JobQueue(workspace, config.ledger)
+    jobs = JobQueue(workspace, config.ledger, on_finished=pages_runs.warm)
     guard = Guard(
         token=config.token,
         local_only=config.local_only,

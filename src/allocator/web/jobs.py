@@ -22,6 +22,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -143,11 +144,20 @@ class JobQueue:
         Where jobs write.
     ledger:
         The ledger URL every finished run is recorded in.
+    on_finished:
+        Called with a finished run's folder before its job is marked done (the result page
+        reads its tables then, so that its first visit is not the one that waits).
     """
 
-    def __init__(self, workspace: Workspace, ledger: str) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        ledger: str,
+        on_finished: Callable[[Path], None] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.ledger = ledger
+        self._on_finished = on_finished
         self._jobs: dict[str, Job] = {}
         self._waiting: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -324,6 +334,8 @@ class JobQueue:
                     command_line=argv,
                 )
                 job.run_id = entry.run_id
+                if self._on_finished is not None:
+                    self._on_finished(final)
                 return
             for name, status in library.sweep_variants(final):
                 if status in ("OPTIMAL", "FEASIBLE"):

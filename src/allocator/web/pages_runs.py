@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,20 +100,35 @@ def find_entry(request: Request, run_id: str) -> Any:
     raise HTTPException(404, "run")
 
 
+@dataclass(frozen=True)
+class RunTables:
+    """What the result page reads from a run's awards.csv: the table and its reason counts."""
+
+    awards: Any
+    reasons: list[dict[str, Any]]
+
+
 @functools.lru_cache(maxsize=4)
-def _awards(path: str, stamp: tuple[int, int]) -> Any:
-    """awards.csv as a table, kept for the next page of the same run (keyed by mtime, size)."""
+def _tables(path: str, stamp: tuple[int, int]) -> RunTables:
+    """Read once per run (keyed by mtime and size), kept for the next page of the same run."""
     import pandas as pd
 
     text = {"recipient_id": str, "recipient_name": str, "clause_id": str, "item_key": str}
-    return pd.read_csv(path, dtype=text, keep_default_na=False)
+    frame = pd.read_csv(path, dtype=text, keep_default_na=False)
+    return RunTables(frame, library.reason_counts(frame))
 
 
-def awards_of(folder: Path) -> Any:
-    """The run's awards table (cached)."""
+def run_tables(folder: Path) -> RunTables:
+    """The run's awards table and reasons (cached)."""
     path = folder / library.AWARDS
     stat = path.stat()
-    return _awards(str(path), (stat.st_mtime_ns, stat.st_size))
+    return _tables(str(path), (stat.st_mtime_ns, stat.st_size))
+
+
+def warm(folder: Path) -> None:
+    """Read a finished run's tables ahead of its result page's first visit."""
+    if (folder / library.AWARDS).is_file():
+        run_tables(folder)
 
 
 def awards_page(frame: Any, q: str, page: int) -> tuple[list[dict[str, Any]], int, int]:
@@ -159,15 +175,15 @@ async def result_page(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         doc = json.loads((folder / library.RESULT).read_text(encoding="utf-8"))
-        frame = awards_of(folder)
-        rows, matches, pages = awards_page(frame, q, page)
+        tables = run_tables(folder)
+        rows, matches, pages = awards_page(tables.awards, q, page)
         return {
             "doc": doc,
             "rows": rows,
             "matches": matches,
             "pages": pages,
             "page": min(max(page, 1), pages),
-            "reasons": library.reason_counts(frame)[:20],
+            "reasons": tables.reasons[:20],
             "binding": _binding(folder),
         }
 
