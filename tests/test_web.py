@@ -325,6 +325,30 @@ def test_an_override_the_model_refuses_is_shown_and_nothing_is_saved(client: Tes
     assert not (client.app.state.workspace.scenarios / "odd.yaml").exists()  # type: ignore[attr-defined]
 
 
+def test_a_saved_scenario_is_never_replaced_by_another_of_the_same_name(
+    client: TestClient,
+) -> None:
+    path = save_sample_scenario(client, "kept", budget="5000")
+    before = path.read_bytes()
+    save_sample_scenario(client, "kept", budget="5000")  # the same scenario again: accepted
+    token = csrf_of(client)
+    digest = re.search(r"data: \.\./uploads/([0-9a-f]{64})", before.decode()).group(1)  # type: ignore[union-attr]
+    refused = client.post(
+        "/scenarios",
+        data={
+            CSRF_FIELD: token,
+            "data": digest,
+            "model": "liuzhou-2026-q1-draft.yaml",
+            "name": "kept",
+            "budget_wan": "4000",
+            "rule": "proportional",
+        },
+    )
+    assert refused.status_code == 400
+    assert "a name no other saved scenario has" in refused.text
+    assert path.read_bytes() == before
+
+
 @pytest.mark.slow
 def test_a_web_run_and_a_cli_run_of_the_same_scenario_write_identical_awards(
     client: TestClient, tmp_path: Path

@@ -195,7 +195,10 @@ def test_a_clerk_uploads_fixes_runs_downloads_and_audits(
     page.click("form.inline button[type=submit]")
     expect(page.locator("#params tr.param.b-assumed").first).to_be_visible()
     expect(page.locator("#params tr.param.b-document").first).to_be_visible()
-    page.screenshot(path=shots / "web-new.png", full_page=False)
+    page.screenshot(path=shots / "web-new.png")
+    page.locator("#rules").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('rules').previousElementSibling.scrollIntoView()")
+    page.screenshot(path=shots / "web-params.png")
     page.fill("input[name=name]", "clerk-2026-q1")
     page.fill("input[name=budget_wan]", "5000")
     page.select_option("select[name=rule]", "proportional")
@@ -208,7 +211,7 @@ def test_a_clerk_uploads_fixes_runs_downloads_and_audits(
     page.wait_for_url(f"{server.url}/runs/*", timeout=RUN_TIMEOUT_MS)
     expect(page.locator("#awarded")).to_have_text("5,000")
     expect(page.locator("#awards-table tbody tr")).to_have_count(PAGE_SIZE)
-    page.screenshot(path=shots / "web-result.png", full_page=False)
+    page.screenshot(path=shots / "web-result.png")
 
     # Search by firm name, then by credit code.
     page.fill("#awards-search input[name=q]", "恒智兴")
@@ -279,6 +282,17 @@ def test_two_runs_side_by_side_and_a_budget_sweep(page: Page, server: Server, sh
     runs = [table.nth(k).locator("a").get_attribute("href") for k in range(2)]
     assert all(r and r.startswith("/runs/") for r in runs)
 
+    # Each variant is a run of the ledger, and passes the command line's audit.
+    variants = [
+        e for e in list_runs(f"sqlite:///{server.ledger}") if e.scenario_name.startswith("sweep-")
+    ]
+    assert sorted(e.budget_wan for e in variants) == [4000, 6000]
+    for entry in variants:
+        audited = CliRunner().invoke(
+            main, ["audit", entry.output_dir, "--ledger", str(server.ledger)]
+        )
+        assert audited.exit_code == 0, audited.output
+
     a, b = (str(r).rsplit("/", 1)[1] for r in runs)
     page.goto(f"{server.url}/compare")
     page.select_option("#run-a", a)
@@ -289,7 +303,8 @@ def test_two_runs_side_by_side_and_a_budget_sweep(page: Page, server: Server, sh
     expect(metrics).to_contain_text("4,000")
     expect(metrics).to_contain_text("6,000")
     expect(page.locator("#charts svg")).to_have_count(4)
-    page.screenshot(path=shots / "web-compare.png", full_page=True)
+    page.screenshot(path=shots / "web-compare.png")
+    page.locator("#charts").screenshot(path=shots / "web-compare-charts.png")
 
 
 def test_a_form_posted_without_its_csrf_field_is_refused(page: Page, server: Server) -> None:

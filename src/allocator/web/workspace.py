@@ -144,8 +144,9 @@ class Workspace:
         Raises
         ------
         InputError
-            The scenario, or its overrides against the model, is not acceptable; nothing is
-            written.
+            The scenario, or its overrides against the model, is not acceptable, or another
+            scenario was saved under the same name (its runs name that file, so it is never
+            replaced); nothing is written.
         """
         doc = dict(doc)
         # A model kept beside the workspace is named relative to it, one elsewhere in full.
@@ -161,6 +162,17 @@ class Workspace:
         finally:
             trial.unlink(missing_ok=True)
         path = self.scenarios / f"{doc['name']}.yaml"
+        if path.exists() and path.read_bytes() != text:
+            raise library.InputError(
+                [
+                    library.Problem(
+                        "form",
+                        "a name no other saved scenario has",
+                        repr(doc["name"]),
+                        key="name",
+                    )
+                ]
+            )
         library.write_atomic(path, text)
         return path
 
