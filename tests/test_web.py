@@ -251,14 +251,17 @@ def test_an_unknown_key_is_an_error_and_an_unknown_value_shows_itself() -> None:
 # --- scenarios, the queue and the ledger ------------------------------------------------------
 
 
-def save_sample_scenario(client: TestClient, name: str, budget: str = "5000") -> Path:
+def upload_sample(client: TestClient) -> tuple[str, str]:
+    """Upload the sample CSV; the page's CSRF field and the upload's hash."""
     token = csrf_of(client)
     sent = client.post(
         "/new/upload", data={CSRF_FIELD: token}, files={"data": (SAMPLE.name, SAMPLE.read_bytes())}
     )
-    digest = sent.headers["location"].split("data=")[1].split("&")[0]
-    page = client.get(f"/new?data={digest}&model=liuzhou-2026-q1-draft.yaml")
-    assert 'id="scenario-form"' in page.text
+    return token, sent.headers["location"].split("data=")[1].split("&")[0]
+
+
+def scenario_form(token: str, digest: str, name: str, budget: str, **extra: str) -> dict[str, str]:
+    """The scenario form as the page posts it, for the 2026 model and the proportional rule."""
     form = {
         CSRF_FIELD: token,
         "data": digest,
@@ -268,31 +271,24 @@ def save_sample_scenario(client: TestClient, name: str, budget: str = "5000") ->
         "rule": "proportional",
         "time_limit_s": "60",
     }
+    return {**form, **extra}
+
+
+def save_sample_scenario(client: TestClient, name: str, budget: str = "5000") -> Path:
+    token, digest = upload_sample(client)
+    page = client.get(f"/new?data={digest}&model=liuzhou-2026-q1-draft.yaml")
+    assert 'id="scenario-form"' in page.text
     # Every parameter field is sent back as shown: unchanged values are no overrides.
-    form.update(dict(re.findall(r'name="(override:[^"]+)" value="([^"]*)"', page.text)))
-    saved = client.post("/scenarios", data=form)
+    shown = dict(re.findall(r'name="(override:[^"]+)" value="([^"]*)"', page.text))
+    saved = client.post("/scenarios", data=scenario_form(token, digest, name, budget, **shown))
     assert saved.status_code == 303, saved.text
     assert saved.headers["location"] == f"/scenarios/{name}"
     return Path(client.app.state.workspace.scenarios) / f"{name}.yaml"  # type: ignore[attr-defined]
 
 
 def test_a_scenario_form_with_a_bad_budget_is_refused_with_its_key(client: TestClient) -> None:
-    token = csrf_of(client)
-    sent = client.post(
-        "/new/upload", data={CSRF_FIELD: token}, files={"data": (SAMPLE.name, SAMPLE.read_bytes())}
-    )
-    digest = sent.headers["location"].split("data=")[1]
-    refused = client.post(
-        "/scenarios",
-        data={
-            CSRF_FIELD: token,
-            "data": digest,
-            "model": "liuzhou-2026-q1-draft.yaml",
-            "name": "bad",
-            "budget_wan": "5000.5",
-            "rule": "proportional",
-        },
-    )
+    token, digest = upload_sample(client)
+    refused = client.post("/scenarios", data=scenario_form(token, digest, "bad", "5000.5"))
     assert refused.status_code == 400
     assert "budget_wan" in refused.text
     assert "a positive whole number" in refused.text
@@ -300,26 +296,12 @@ def test_a_scenario_form_with_a_bad_budget_is_refused_with_its_key(client: TestC
 
 
 def test_an_override_the_model_refuses_is_shown_and_nothing_is_saved(client: TestClient) -> None:
-    token = csrf_of(client)
-    sent = client.post(
-        "/new/upload", data={CSRF_FIELD: token}, files={"data": (SAMPLE.name, SAMPLE.read_bytes())}
-    )
-    digest = sent.headers["location"].split("data=")[1]
+    token, digest = upload_sample(client)
     page = client.get(f"/new?data={digest}&model=liuzhou-2026-q1-draft.yaml")
     address = re.search(r'name="override:([^"]+)" value="(0\.\d+)"', page.text)
     assert address, "the 2026 model has a fractional parameter"
-    refused = client.post(
-        "/scenarios",
-        data={
-            CSRF_FIELD: token,
-            "data": digest,
-            "model": "liuzhou-2026-q1-draft.yaml",
-            "name": "odd",
-            "budget_wan": "5000",
-            "rule": "proportional",
-            f"override:{address.group(1)}": "[1, 2, 3]",
-        },
-    )
+    form = scenario_form(token, digest, "odd", "5000", **{f"override:{address.group(1)}": "[1, 2]"})
+    refused = client.post("/scenarios", data=form)
     assert refused.status_code == 400
     assert address.group(1) in refused.text
     assert not (client.app.state.workspace.scenarios / "odd.yaml").exists()  # type: ignore[attr-defined]
@@ -331,19 +313,8 @@ def test_a_saved_scenario_is_never_replaced_by_another_of_the_same_name(
     path = save_sample_scenario(client, "kept", budget="5000")
     before = path.read_bytes()
     save_sample_scenario(client, "kept", budget="5000")  # the same scenario again: accepted
-    token = csrf_of(client)
-    digest = re.search(r"data: \.\./uploads/([0-9a-f]{64})", before.decode()).group(1)  # type: ignore[union-attr]
-    refused = client.post(
-        "/scenarios",
-        data={
-            CSRF_FIELD: token,
-            "data": digest,
-            "model": "liuzhou-2026-q1-draft.yaml",
-            "name": "kept",
-            "budget_wan": "4000",
-            "rule": "proportional",
-        },
-    )
+    token, digest = upload_sample(client)
+    refused = client.post("/scenarios", data=scenario_form(token, digest, "kept", "4000"))
     assert refused.status_code == 400
     assert "a name no other saved scenario has" in refused.text
     assert path.read_bytes() == before

@@ -35,22 +35,16 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from allocator.cli import main
 from allocator.outputs.ledger import list_runs
 from allocator.web.pages_runs import PAGE_SIZE
-from test_report_browser import chromium
+from test_report_browser import FLAGS, chromium
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL = "liuzhou-2026-q1-draft.yaml"
-# Each flag keeps the browser off the network and away from the user's profile.
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The report test's flags that keep the browser headless, off the network and away from the
+# user's profile (its logging flags are for reading console lines, which Playwright does).
+ARGS = list(FLAGS[:6])
 # Bounds that only stop a hung test; no test asserts how long anything takes.
 RUN_TIMEOUT_MS = 600_000
 START_TIMEOUT_S = 120
@@ -229,8 +223,11 @@ def test_a_clerk_uploads_fixes_runs_downloads_and_audits(
         page.click("#downloads a:has-text('awards.xlsx')")
     workbook = tmp_path / "awards.xlsx"
     caught.value.save_as(workbook)
-    sheet = openpyxl.load_workbook(workbook, read_only=True)["奖补明细"]
-    header, *records = list(sheet.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(workbook, read_only=True)
+    try:
+        header, *records = list(book["奖补明细"].iter_rows(values_only=True))
+    finally:
+        book.close()  # a read-only workbook keeps its file open until closed
     claim, award = header.index("测算金额（万元）"), header.index("奖补金额（万元）")
     assert sum(r[award] for r in records) == 5000
     assert sum(r[claim] for r in records) > 5000
