@@ -418,3 +418,33 @@ def test_routes_are_the_ones_documented() -> None:
     assert "/new" in paths
     assert "/compare" in paths
     assert "/static" in paths
+
+
+def test_serve_binds_to_this_machine_unless_told_and_then_needs_a_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    started: list[tuple[object, str]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: started.append((app, host)))
+    monkeypatch.delenv("ALLOCATE_TOKEN", raising=False)
+    base = ["serve", "--workspace", str(tmp_path / "ws"), "--models", str(MODELS),
+            "--ledger", str(tmp_path / "ledger.sqlite")]  # fmt: skip
+
+    local = CliRunner().invoke(main, base)
+    assert local.exit_code == 0, local.output
+    config = started[-1][0].state.config  # type: ignore[attr-defined]
+    assert started[-1][1] == "127.0.0.1"
+    assert config.token is None
+    assert config.local_only
+
+    wide = CliRunner().invoke(main, [*base, "--host", "0.0.0.0"])
+    assert wide.exit_code == 0, wide.output
+    config = started[-1][0].state.config  # type: ignore[attr-defined]
+    assert config.token
+    assert not config.local_only
+    assert f"?token={config.token}" in wide.output  # printed with the address to open
+
+    given = CliRunner().invoke(main, [*base, "--host", "0.0.0.0", "--token", "given-token"])
+    assert given.exit_code == 0, given.output
+    assert started[-1][0].state.config.token == "given-token"  # type: ignore[attr-defined]
