@@ -409,15 +409,14 @@ def test_static_files_hold_no_address_outside_the_server() -> None:
         assert "https://" not in text, path.name
 
 
-def test_routes_are_the_ones_documented() -> None:
-    app = create_app(
-        Config(workspace=Path("/tmp/unused-ws-check"), models=MODELS, ledger="sqlite://")
-    )
-    paths = sorted(r.path for r in app.routes if isinstance(r, Route | Mount))
-    assert "/" in paths
-    assert "/new" in paths
-    assert "/compare" in paths
-    assert "/static" in paths
+def test_the_pages_of_docs_web_md_are_routed(tmp_path: Path) -> None:
+    app = create_app(Config(workspace=tmp_path / "ws", models=MODELS, ledger="sqlite://"))
+    paths = {r.path for r in app.routes if isinstance(r, Route | Mount)}
+    documented = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
+    for page in ("/", "/new", "/scenarios/{name:str}", "/jobs/{job:str}", "/runs/{run:str}",
+                 "/compare", "/sweeps/{sweep:str}"):  # fmt: skip
+        assert page in paths
+        assert f"`{page.split('{')[0]}" in documented, page
 
 
 def test_serve_binds_to_this_machine_unless_told_and_then_needs_a_token(
