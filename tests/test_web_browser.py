@@ -201,7 +201,6 @@ def test_a_clerk_uploads_fixes_runs_downloads_and_audits(
 
     page.click("#run-button")
     expect(page.locator("#job")).to_be_visible()
-    page.screenshot(path=shots / "web-run.png")
     page.wait_for_url(f"{server.url}/runs/*", timeout=RUN_TIMEOUT_MS)
     expect(page.locator("#awarded")).to_have_text("5,000")
     expect(page.locator("#awards-table tbody tr")).to_have_count(PAGE_SIZE)
@@ -349,8 +348,22 @@ def test_a_100000_firm_result_page_is_paged(page: Page, server: Server, shots: P
         "solver:\n  time_limit_s: 600\n  workers: 2\n  seed: 0\n",
         encoding="utf-8",
     )
+    runs_before = len(list_runs(f"sqlite:///{server.ledger}"))
+
+    # Cancelled from its page while it runs: nothing kept, nothing recorded.
     page.goto(f"{server.url}/scenarios/national-100k")
     page.click("#run-button")
+    expect(page.locator("#job")).to_have_attribute("data-state", "running", timeout=120_000)
+    page.click("#cancel-button")
+    expect(page.locator("#job-state")).to_have_text("已取消", timeout=120_000)
+    assert len(list_runs(f"sqlite:///{server.ledger}")) == runs_before
+    assert list((server.workspace / ".work").iterdir()) == []
+
+    # Run again to the end, its phases shown as they end.
+    page.goto(f"{server.url}/scenarios/national-100k")
+    page.click("#run-button")
+    expect(page.locator("#phases tbody tr").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    page.screenshot(path=shots / "web-run.png")
     page.wait_for_url(f"{server.url}/runs/*", timeout=RUN_TIMEOUT_MS)
     result_url = page.url
 

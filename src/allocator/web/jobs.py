@@ -272,21 +272,24 @@ class JobQueue:
         if process.is_alive():
             process.kill()
             process.join()
+        # The job says how it ended only once its work folder is gone.
+        state: State
         try:
             if ending is not None and ending[0] == "done" and not job.cancel.is_set():
                 self._finish(job, out, final, started, argv)
-                job.state = "done"
+                state, message = "done", ""
             elif job.cancel.is_set():
-                job.state, job.message = "cancelled", "cancelled; nothing written"
+                state, message = "cancelled", "cancelled; nothing written"
             elif ending is not None and ending[0] == "error":
-                job.state, job.message = "failed", str(ending[2])
+                state, message = "failed", str(ending[2])
             else:
                 code = process.exitcode
-                job.state = "failed"
-                job.message = f"the solving process ended unexpectedly (exit code {code})"
+                state = "failed"
+                message = f"the solving process ended unexpectedly (exit code {code})"
         finally:
             shutil.rmtree(work, ignore_errors=True)
             reports.close()
+        job.state, job.message = state, message
 
     def _watch(self, job: Job, process: Any, reports: Any) -> tuple[Any, ...] | None:
         """Pass reports on to ``job`` until the process says how it ended or dies."""
