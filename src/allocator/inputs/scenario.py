@@ -173,6 +173,18 @@ class Fairness(_Strict):
         description="priority | proportional | equal_awards | equal_losses | talmud "
         "(docs/fairness.md)",
     )
+    rounding: Literal["spend_all", "floor_each"] = Field(
+        "spend_all",
+        description="spend_all: the whole-万元 vector nearest the rule's exact value, the fund "
+        "spent | floor_each: each award the exact value rounded down (按比例核减, 不足万元部分不予"
+        "补助), the rest left unspent (docs/fairness.md; level rules only)",
+    )
+    one_offs: Literal["compete", "first"] = Field(
+        "compete",
+        description="compete: an all-or-nothing award is paid once the rule's level reaches "
+        "it | first: all-or-nothing awards are paid in full first, in priority order while "
+        "the fund allows, and the rule shares the rest (docs/fairness.md; level rules only)",
+    )
 
 
 class Solver(_Strict):

@@ -165,6 +165,8 @@ def build(
         exclusive_clause_ids=clause_ids,
         families=fams,
         budget=budget.value_wan,
+        rounding=scenario.fairness.rounding,
+        one_offs=scenario.fairness.one_offs,
     )
     return Build(problem, rows, budget, names, infeasible)
 
