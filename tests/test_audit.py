@@ -162,7 +162,7 @@ DEPARTS_FROM_THE_EXACT_RULE = pytest.mark.xfail(
 )
 CLEAN_RULES = [
     pytest.param(rule, marks=DEPARTS_FROM_THE_EXACT_RULE)
-    if rule in ("proportional", "talmud", "equal_awards")
+    if rule in ("equal_awards",)
     else rule
     for rule in SCENARIOS
 ]
