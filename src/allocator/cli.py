@@ -1,16 +1,21 @@
 """The ``allocate`` command line: parse, call the library, render.
 
-``allocate SCENARIO.yaml`` is short for ``allocate run SCENARIO.yaml``. Every error a user can
+``allocate SCENARIO.yaml`` is short for ``allocate run SCENARIO.yaml``; any other file named
+first (a data workbook, say) goes to ``run`` too, which says what the file is and what to run
+instead of "No such command". Every error a user can
 cause is an :class:`~allocator.core.errors.AllocatorError`; the group turns it into one message on
 stderr and the error's exit code (2 for bad input, 130 for Ctrl-C), never a traceback.
 
 Commands live in :mod:`allocator.commands`, one module per area; each module exposes
 ``COMMANDS``, and :data:`COMMAND_MODULES` lists the modules in the order ``--help`` shows them.
+The command modules import the library inside their functions, so that ``--help``, ``history``,
+``policy`` and a refused input answer without loading pandas, numpy or a solver.
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import PurePath
 from typing import Any
 
 import click
@@ -25,7 +30,7 @@ class _AllocateGroup(click.Group):
     """A group whose first argument may be a scenario file, and that maps errors to exit codes."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0].endswith((".yaml", ".yml")):
+        if args and args[0] not in self.commands and _names_a_file(args[0]):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
@@ -40,6 +45,11 @@ class _AllocateGroup(click.Group):
             # 130, as a shell reports a process SIGINT ended, and no traceback.
             click.echo("allocate: interrupted", err=True)
             ctx.exit(130)
+
+
+def _names_a_file(arg: str) -> bool:
+    """Whether a first argument that is no command reads as a file name (``x.yaml``, ``a/b``)."""
+    return not arg.startswith("-") and (bool(PurePath(arg).suffix) or len(PurePath(arg).parts) > 1)
 
 
 @click.group(cls=_AllocateGroup, context_settings={"help_option_names": ["-h", "--help"]})

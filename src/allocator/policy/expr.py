@@ -34,14 +34,22 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+else:
+    from allocator.core.lazy import lazy_module
+
+    # Loading a model checks its expressions without evaluating them: `allocate policy` needs
+    # no numpy, which is imported when an expression is first evaluated.
+    np = lazy_module("numpy")
 
 MAX_LENGTH = 2000  # characters
 MAX_DEPTH = 50  # levels of the syntax tree
@@ -58,8 +66,8 @@ FUNCTIONS: dict[str, str] = {
     "known": "known(x): x is not blank",
 }
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+FloatArray: TypeAlias = "npt.NDArray[np.float64]"
+BoolArray: TypeAlias = "npt.NDArray[np.bool_]"
 
 
 class Type(StrEnum):
@@ -91,7 +99,7 @@ class Text:
 
 
 # What a compiled node returns: a float or bool array (0-d for constants) or a text column.
-Value = npt.NDArray[Any] | Text
+Value: TypeAlias = "npt.NDArray[Any] | Text"
 
 
 class Env(Protocol):
@@ -100,7 +108,7 @@ class Env(Protocol):
     def __getitem__(self, name: str, /) -> Value: ...
 
 
-Fn = Callable[[Env], Value]
+Fn: TypeAlias = "Callable[[Env], Value]"
 
 
 @dataclass(frozen=True)
@@ -432,14 +440,12 @@ class _Compiler:
     def constant(self, node: ast.Constant) -> _Typed:
         value = node.value
         if isinstance(value, bool):
-            arr = np.asarray(value)
-            return _Typed(Type.BOOL, lambda env: arr, literal=value)
+            return _Typed(Type.BOOL, lambda env: np.asarray(value), literal=value)
         if isinstance(value, int | float) and not isinstance(value, complex):
             number = float(value)
-            if not np.isfinite(number):
+            if not math.isfinite(number):
                 raise self.error(node, "a finite number", repr(value))
-            farr = np.asarray(number)
-            return _Typed(Type.NUM, lambda env: farr, literal=number)
+            return _Typed(Type.NUM, lambda env: np.asarray(number), literal=number)
         if isinstance(value, str):
             raise self.error(
                 node,
@@ -475,10 +481,11 @@ class _Compiler:
         return _Typed(kind, lambda env: env[name])
 
     def binop(self, node: ast.BinOp) -> _Typed:
-        ops: dict[type[ast.operator], Callable[[FloatArray, FloatArray], FloatArray]] = {
-            ast.Add: np.add,
-            ast.Sub: np.subtract,
-            ast.Mult: np.multiply,
+        # numpy's ufuncs by name, looked up when evaluated: checking a model imports no numpy.
+        ops: dict[type[ast.operator], str] = {
+            ast.Add: "add",
+            ast.Sub: "subtract",
+            ast.Mult: "multiply",
         }
         if isinstance(node.op, ast.Pow):
             return self.power(node)
@@ -492,8 +499,8 @@ class _Compiler:
                 return np.where(b == 0, np.nan, np.divide(a, b))
 
             return _Typed(Type.NUM, divide)
-        op = ops.get(type(node.op))
-        if op is None:
+        ufunc = ops.get(type(node.op))
+        if ufunc is None:
             symbol = {
                 ast.FloorDiv: "//",
                 ast.Mod: "%",
@@ -505,7 +512,7 @@ class _Compiler:
                 ast.MatMult: "@",
             }.get(type(node.op), type(node.op).__name__)
             raise self.error(node, "an operator among + - * / **", repr(symbol))
-        return _Typed(Type.NUM, lambda env: op(_num(lf(env)), _num(rf(env))))
+        return _Typed(Type.NUM, lambda env: getattr(np, ufunc)(_num(lf(env)), _num(rf(env))))
 
     def power(self, node: ast.BinOp) -> _Typed:
         exponent = node.right
@@ -650,12 +657,11 @@ class _Compiler:
         if len(floats) != len(values):
             raise self.error(items[0], "number literals to compare with a number", repr(values))
         lhs = self.numeric(left, "a comparison").fn
-        numbers = np.round(np.asarray(floats, dtype=np.float64), COMPARE_DECIMALS)
         shown = ", ".join(f"{v:g}" for v in floats)
 
         def member(a: Value, _: Value | None) -> BoolArray:
             x = _rounded(a)
-            hit = np.isin(x, numbers)
+            hit = np.isin(x, np.round(np.asarray(floats, dtype=np.float64), COMPARE_DECIMALS))
             if op in ("in", "=="):
                 return np.asarray(hit)
             return np.asarray(~hit & ~np.isnan(x))
@@ -739,9 +745,10 @@ class _Compiler:
     def extreme(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
         fns = [self.numeric(a, f"{fname}()").fn for a in args]
         # np.minimum/np.maximum spread NaN: a blank operand makes the result blank
-        pick = np.minimum if fname == "min" else np.maximum
+        ufunc = "minimum" if fname == "min" else "maximum"
 
         def extreme(env: Env) -> Value:
+            pick = getattr(np, ufunc)
             result = _num(fns[0](env))
             for f in fns[1:]:
                 result = pick(result, _num(f(env)))
