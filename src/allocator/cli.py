@@ -15,6 +15,8 @@ The command modules import the library inside their functions, so that ``--help`
 from __future__ import annotations
 
 import importlib
+import io
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -28,6 +30,10 @@ COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst"
 
 class _AllocateGroup(click.Group):
     """A group whose first argument may be a scenario file, and that maps errors to exit codes."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _tolerant_console()
+        return super().main(*args, **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and _names_a_file(args[0]):
@@ -45,6 +51,18 @@ class _AllocateGroup(click.Group):
             # 130, as a shell reports a process SIGINT ended, and no traceback.
             click.echo("allocate: interrupted", err=True)
             ctx.exit(130)
+
+
+def _tolerant_console() -> None:
+    """Print what a console's encoding cannot show as an escape instead of failing.
+
+    A Windows console or pipe in code page 936 (GBK) has no ✓ and no rarer characters of firm
+    names; Python's default there is to raise UnicodeEncodeError mid-output. ``\\u2713`` keeps
+    the information (and stays valid in --json output).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _names_a_file(arg: str) -> bool:
