@@ -58,7 +58,7 @@ DOC = ROOT / "docs" / "performance.md"
 PLOT = ROOT / "docs" / "img" / "bench-scaling.svg"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
-GENERATOR = ROOT / "src" / "allocator" / "generate.py"
+GENERATOR = ROOT / "src" / "allocator" / "inputs" / "generate.py"
 
 SIZES = (1_500, 10_000, 100_000)
 RULES = ("priority", "proportional", "equal_awards", "equal_losses", "talmud")
@@ -135,7 +135,7 @@ def subset_model(keep: int) -> tuple[Path, int]:
     """
     import yaml
 
-    from allocator.policy.model import load_model
+    from allocator.policy.load import load_model
 
     source = MODEL_2026.read_bytes()
     model = yaml.safe_load(source)
@@ -249,7 +249,7 @@ def _problem(scenario: Path) -> Any:
     from allocator.model.build import build
     from allocator.policy.bind import check_against_model
     from allocator.policy.claims import evaluate
-    from allocator.policy.model import load_model
+    from allocator.policy.load import load_model
 
     loaded = load_scenario(scenario)
     model = load_model(loaded.model_path)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES, Kind
 from allocator.policy.claims import evaluate
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+
+# Messages are asserted against their English ids here; tests/test_i18n.py and the Chinese
+# cases set the language themselves (Chinese is what a user gets without ALLOCATE_LANG).
+os.environ["ALLOCATE_LANG"] = "en"
 
 # Unified social credit codes published by real enterprises, each with a valid check character.
 REAL_CODES = ("91350100M000100Y43", "91110000600037341L", "91440300708461136T")

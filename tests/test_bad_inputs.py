@@ -251,7 +251,8 @@ SCENARIO_CASES = [
     ),
     Case(
         "scenario-override-yes-is-not-1",
-        (S + "'overrides[2/booth/rate]'", "expected a number", "found True"),
+        # YAML 1.2: `yes` is the text 'yes', neither true nor 1.
+        (S + "'overrides[2/booth/rate]'", "expected a number", "found 'yes'"),
         scenario="scenario-override-yes.yaml",
     ),
     Case(
@@ -261,7 +262,10 @@ SCENARIO_CASES = [
     ),
     Case(
         "scenario-alias-bomb",
-        ("scenario.yaml: expected plain YAML without anchors", "found an anchor 'a' at line 11"),
+        (
+            "scenario.yaml: expected plain YAML without anchors",
+            "found an anchor 'a' first at line 11",
+        ),
         scenario="scenario-alias-bomb.yaml",
     ),
     Case(
@@ -307,7 +311,7 @@ SCENARIO_CASES = [
     ),
     Case(
         "scenario-not-utf8",
-        ("scenario.yaml: expected UTF-8 text", f"found byte {_gbk_offset()}"),
+        ("scenario.yaml: expected UTF-8 text", f"not UTF-8 at offset {_gbk_offset()}"),
         write=_scenario_gbk,
     ),
     Case(
@@ -392,7 +396,6 @@ MODEL_CASES = [
         "model-anchor-and-alias",
         ("model.yaml: expected plain YAML without anchors", "an anchor 'why' first at line 23"),
         model="model-alias.yaml",
-        problems=2,
     ),
 ]
 

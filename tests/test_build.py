@@ -17,8 +17,9 @@ import pytest
 from allocator.core.errors import InputError
 from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import Contribution, Scenario
-from allocator.model.build import WEIGHT_SCALE, Build, build, check_limits, contribution_multiplier
+from allocator.model.build import Build, build, check_limits
 from allocator.model.problem import FUND_CAP, Family, Problem
+from allocator.model.weights import WEIGHT_SCALE, contribution_multiplier
 from allocator.policy.bind import Budget
 from allocator.policy.model import PolicyModel
 

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from allocator.core.errors import InputError
 from allocator.policy.cases import blank_frame, frame_from_records
 from allocator.policy.claims import TABLE_COLUMNS, evaluate, floor_wan
-from allocator.policy.model import PolicyModel, load_model
+from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI_PATH = ROOT / "tests" / "fixtures" / "mini-model.yaml"

@@ -21,7 +21,8 @@ import pytest
 
 from allocator.core.errors import InputError
 from allocator.policy.cases import Case, LoadedCases, find_model, load_cases, run_case
-from allocator.policy.model import PolicyModel, load_model
+from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIRS = (ROOT / "models", ROOT / "tests" / "fixtures")
@@ -164,7 +165,10 @@ def test_a_case_file_with_errors_names_them(tmp_path: Path) -> None:
     assert found == [
         ("cases[0]", "give exactly one of 'firm' and 'firms'"),
         ("cases[1]", "give exactly one of 'firm' and 'firms'"),
-        ("cases[2].expect.eligble", "only the keys the format defines (docs/policy-model.md)"),
+        (
+            "cases[2].expect.eligble",
+            "one of the known keys (eligible, claim_wan, amount, applied, conditions, values)",
+        ),
     ]
 
 

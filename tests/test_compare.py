@@ -15,22 +15,17 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from allocator.analysis.compare import (
-    METRICS,
+from allocator.analysis.compare import METRICS, compare, compare_folders, long_table, to_json
+from allocator.analysis.compare_page import render_html
+from allocator.analysis.compare_runs import load_runs, solver_name
+from allocator.analysis.metrics import (
     RATIO_BINS,
     award_ratios,
-    compare,
-    compare_folders,
     gini,
-    load_runs,
-    long_table,
     lorenz,
     ratio_histogram,
     recipient_totals,
-    render_html,
     run_metrics,
-    solver_name,
-    to_json,
 )
 from allocator.cli import main
 from allocator.core.errors import InputError

@@ -17,6 +17,7 @@ from allocator.model.problem import (
     DISTRICT_FLOOR,
     FIRM_CAP,
     FUND_CAP,
+    NO_DUPLICATE,
     SUB_BUDGET,
     Family,
     Problem,
@@ -315,7 +316,7 @@ def test_explain_names_an_exclusive_group() -> None:
     )
     conflict = cpsat.explain_infeasible(p, SETTINGS)
     assert sorted(conflict.labels) == ["district_floor[D]", "no_duplicate[g0]"]
-    assert conflict.families == ["district_floor", cpsat.NO_DUPLICATE]
+    assert conflict.families == ["district_floor", NO_DUPLICATE]
 
 
 def test_claim_labels_fall_back_to_indices() -> None:

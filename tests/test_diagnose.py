@@ -258,7 +258,7 @@ def test_floors_above_the_budget_exit_3_with_the_extra_budget(tmp_path: Path) ->
 def test_a_floor_above_a_sub_budget_needs_a_lower_floor(tmp_path: Path) -> None:
     # Every award clause together within 10万元, yet 柳东新区 must receive 50万元: no budget
     # helps; the floor must come down by 40万元, to the 10万元 the sub-budget allows.
-    from allocator.policy.model import load_model
+    from allocator.policy.load import load_model
 
     clauses = [c.id for c in load_model(MODEL_2026).clauses if c.kind == "award"]
     result, doc = run(

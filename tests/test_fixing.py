@@ -22,8 +22,8 @@ from allocator.model.problem import FUND_CAP, Family, Problem, SolverSettings, S
 from allocator.solve import fixing
 from allocator.solve.highs import solve_priority
 from allocator.solve.rules import allocate
+from helpers import candidates, feasible, tie_coefficients
 from strategies import problems
-from test_properties import candidates, feasible, tie_coefficients
 
 IntArray = np.ndarray
 

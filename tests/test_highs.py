@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ from allocator.model.problem import (
     Status,
 )
 from allocator.solve.highs import lp_relaxation, solve_priority
+from helpers import family
 
 SETTINGS = SolverSettings(time_limit_s=20.0, workers=1, seed=0)
 REPO = Path(__file__).resolve().parents[1]
@@ -78,19 +78,6 @@ def _problem(
         exclusive_clause_ids=["7"] * len(exclusive),
         families=[fund, *families],
         budget=budget,
-    )
-
-
-def _family(
-    name: str, sense: Literal["<=", ">="], rows: dict[str, tuple[list[int], int]]
-) -> Family:
-    return Family(
-        name,
-        "scenario",
-        list(rows),
-        [np.array(members, dtype=np.int64) for members, _ in rows.values()],
-        np.array([rhs for _, rhs in rows.values()], dtype=np.int64),
-        sense,
     )
 
 
@@ -154,8 +141,11 @@ def test_all_or_nothing_claim_that_fits_is_paid_in_full() -> None:
 def test_firm_caps_bind_before_the_fund() -> None:
     # Two firms of two claims each, 40 万元 per firm: each firm's weight-2 claim gets its 30,
     # the weight-1 claim the remaining 10. 80 of the 100 万元 are spent.
-    firm_caps = _family(
-        FIRM_CAP, "<=", {"firm_cap[F1]": ([0, 1], 40), "firm_cap[F2]": ([2, 3], 40)}
+    firm_caps = family(
+        FIRM_CAP,
+        sense="<=",
+        clause_id="scenario",
+        rows={"firm_cap[F1]": ([0, 1], 40), "firm_cap[F2]": ([2, 3], 40)},
     )
     problem = _problem([30, 30, 30, 30], [2, 1, 2, 1], 100, families=[firm_caps])
     result = solve_priority(problem, SETTINGS)
@@ -167,7 +157,9 @@ def test_firm_caps_bind_before_the_fund() -> None:
 def test_district_floor_takes_its_share_before_heavier_claims() -> None:
     # District B (claim 2, weight 1) must receive at least 30 of the 100; the other 70 go to
     # district A's weight-3 claims, rank 0 first: 60 and 10. 3 * 70 + 30 = 240.
-    floor = _family(DISTRICT_FLOOR, ">=", {"district_floor[B]": ([2], 30)})
+    floor = family(
+        DISTRICT_FLOOR, sense=">=", clause_id="scenario", rows={"district_floor[B]": ([2], 30)}
+    )
     problem = _problem([60, 60, 60], [3, 3, 1], 100, families=[floor])
     result = solve_priority(problem, SETTINGS)
     assert result.status == Status.OPTIMAL
@@ -178,8 +170,12 @@ def test_district_floor_takes_its_share_before_heavier_claims() -> None:
 def test_district_cap_and_floor_together() -> None:
     # District A (claims 0, 1) may receive at most 65, district B (claim 2) at least 30:
     # A takes 65 (60 to rank 0, 5 to rank 1), B the remaining 35. 3 * 65 + 35 = 230.
-    cap = _family(DISTRICT_CAP, "<=", {"district_cap[A]": ([0, 1], 65)})
-    floor = _family(DISTRICT_FLOOR, ">=", {"district_floor[B]": ([2], 30)})
+    cap = family(
+        DISTRICT_CAP, sense="<=", clause_id="scenario", rows={"district_cap[A]": ([0, 1], 65)}
+    )
+    floor = family(
+        DISTRICT_FLOOR, sense=">=", clause_id="scenario", rows={"district_floor[B]": ([2], 30)}
+    )
     problem = _problem([60, 60, 60], [3, 3, 1], 100, families=[cap, floor])
     result = solve_priority(problem, SETTINGS)
     assert result.award.tolist() == [60, 5, 35]
@@ -189,7 +185,9 @@ def test_district_cap_and_floor_together() -> None:
 
 def test_floor_above_the_fund_is_infeasible() -> None:
     # District B must receive 50 but the fund holds only 40.
-    floor = _family(DISTRICT_FLOOR, ">=", {"district_floor[B]": ([1, 2], 50)})
+    floor = family(
+        DISTRICT_FLOOR, sense=">=", clause_id="scenario", rows={"district_floor[B]": ([1, 2], 50)}
+    )
     problem = _problem([60, 60, 60], [1, 1, 1], 40, families=[floor])
     result = solve_priority(problem, SETTINGS)
     assert result.status == Status.INFEASIBLE
@@ -235,10 +233,10 @@ def test_random_instances_solve_to_a_feasible_optimum(n_vars: int, seed: int) ->
     assert (award[problem.all_or_nothing] % problem.upper[problem.all_or_nothing] == 0).all()
     for group in problem.exclusive:
         assert np.count_nonzero(award[group]) <= 1
-    for family in problem.families:
-        for members, rhs in zip(family.members, family.rhs, strict=True):
+    for fam in problem.families:
+        for members, rhs in zip(fam.members, fam.rhs, strict=True):
             total = award[members].sum()
-            assert total <= rhs if family.sense == "<=" else total >= rhs
+            assert total <= rhs if fam.sense == "<=" else total >= rhs
     assert result.objective == pytest.approx(result.best_bound)
     assert lp_relaxation(problem)[0] >= result.objective - 1e-6
 
@@ -274,7 +272,9 @@ def test_pulp_and_highs_agree_on_hand_computed_and_random_instances() -> None:
     assert pulp_priority(exclusive, 20.0)[::2] == (220.0, Status.OPTIMAL)
     aon = _problem([70, 50, 40], [3, 2, 2], 69, all_or_nothing=[0])
     assert pulp_priority(aon, 20.0)[::2] == (138.0, Status.OPTIMAL)
-    floor = _family(DISTRICT_FLOOR, ">=", {"district_floor[B]": ([1, 2], 50)})
+    floor = family(
+        DISTRICT_FLOOR, sense=">=", clause_id="scenario", rows={"district_floor[B]": ([1, 2], 50)}
+    )
     infeasible = _problem([60, 60, 60], [1, 1, 1], 40, families=[floor])
     assert pulp_priority(infeasible, 20.0)[2] == Status.INFEASIBLE
 

@@ -17,11 +17,9 @@ from click.testing import CliRunner
 
 from allocator.cli import main
 from allocator.core.errors import InputError
-from allocator.outputs import ledger
+from allocator.outputs import ledger, ledger_entry
 from allocator.outputs.ledger import (
-    Finding,
     LedgerError,
-    RunEntry,
     check_against_ledger,
     find_run,
     ledger_url,
@@ -29,6 +27,7 @@ from allocator.outputs.ledger import (
     record_run,
     safe_url,
 )
+from allocator.outputs.ledger_entry import Finding, RunEntry
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -105,7 +104,7 @@ def test_entry_reads_result_and_hashes_every_file(tmp_path: Path) -> None:
     ]
     # sha256 of "abc", to check that the digest is of the bytes on disk
     (folder / "abc.txt").write_bytes(b"abc")
-    assert ledger.hash_outputs(folder)["abc.txt"] == (
+    assert ledger_entry.hash_outputs(folder)["abc.txt"] == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
     assert entry.started_at == "2025-03-01T08:00:00.000000+00:00"
@@ -136,7 +135,7 @@ def test_entry_tolerates_missing_optional_keys(tmp_path: Path) -> None:
     assert entry.data_sha256 == ()
     assert entry.total_claim_wan is None
     assert entry.recipients is None
-    assert entry.allocator_version == ledger.__version__
+    assert entry.allocator_version == ledger_entry.__version__
 
 
 def test_entry_requires_status_budget_and_awarded(tmp_path: Path) -> None:
@@ -173,7 +172,7 @@ def test_user_unknown_when_lookup_fails(tmp_path: Path, monkeypatch: pytest.Monk
     def no_user() -> str:
         raise OSError("No username set in the environment")
 
-    monkeypatch.setattr(ledger.getpass, "getuser", no_user)
+    monkeypatch.setattr(ledger_entry.getpass, "getuser", no_user)
     assert entry_for(make_output(tmp_path, "r"), 0).user == "unknown"
 
 
@@ -251,7 +250,8 @@ _WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from allocator.outputs.ledger import RunEntry, record_run
+from allocator.outputs.ledger import record_run
+from allocator.outputs.ledger_entry import RunEntry
 
 url, root, tag, n = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 t0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -17,15 +17,12 @@ from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.model.build import Build
 from allocator.model.problem import Allocation, Status
-from allocator.outputs import write as outputs
-from allocator.outputs.write import (
-    InputFile,
-    RunResult,
-    awards_table,
-    check_out_dir,
-    constraints_table,
-    write_outputs,
-)
+from allocator.outputs import folder, workbook
+from allocator.outputs.folder import check_out_dir, write_outputs
+from allocator.outputs.names import AWARD_COLUMNS, CONSTRAINT_COLUMNS, OUTPUT_FILES
+from allocator.outputs.reasons import awards_table
+from allocator.outputs.result import InputFile, RunResult, result_document
+from allocator.outputs.tables import constraints_table
 from test_build import A, B, C, claims, run_build, tiny_model
 
 
@@ -78,7 +75,7 @@ HAND_FROZEN = [f"firm_cap[{A}]", f"no_duplicate[growth_award][{A}]", "", "all_or
 def test_awards_rows_and_reasons() -> None:
     b = example()
     awards = awards_table(b, allocation(HAND, HAND_FROZEN))
-    assert list(awards.columns) == list(outputs.AWARD_COLUMNS)
+    assert list(awards.columns) == list(AWARD_COLUMNS)
     got = list(
         zip(
             awards["recipient_id"],
@@ -110,7 +107,7 @@ def test_awards_rows_and_reasons() -> None:
 def test_constraint_rows() -> None:
     b = example()
     cons = constraints_table(b, allocation(HAND, HAND_FROZEN))
-    assert list(cons.columns) == list(outputs.CONSTRAINT_COLUMNS)
+    assert list(cons.columns) == list(CONSTRAINT_COLUMNS)
     rows = [tuple(r) for r in cons.itertuples(index=False)]
     assert rows == [
         ("fund_cap", "fund_cap", "18", "<=", 40, 40, 0, True, 5),
@@ -206,8 +203,8 @@ def make_run(tmp_path: Path, alloc: Allocation | None = None, **kw: Any) -> RunR
 def test_folder_contents_and_result_json(tmp_path: Path) -> None:
     out = tmp_path / "out" / "t"
     written = write_outputs(out, make_run(tmp_path))
-    assert sorted(p.name for p in written) == sorted(outputs.OUTPUT_FILES)
-    assert sorted(p.name for p in out.iterdir()) == sorted(outputs.OUTPUT_FILES)
+    assert sorted(p.name for p in written) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
     doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
     # Claims of eligible rows: 30 + 20 + 8 + 6 + 8 + 50 = 122; awarded 25 + 15 = 40.
     assert (doc["status"], doc["budget_wan"], doc["budget_source"]) == ("OPTIMAL", 40, "scenario")
@@ -248,14 +245,14 @@ def test_workbook_sheets_headers_and_fixed_stamp(tmp_path: Path) -> None:
     with zipfile.ZipFile(out / "awards.xlsx") as z:
         core = z.read("docProps/core.xml").decode()
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-    assert core.count(outputs.FIXED_TIME) == 2
+    assert core.count(workbook.FIXED_TIME) == 2
 
 
 def _openpyxl_bytes(doc: dict[str, Any], awards: pd.DataFrame, cons: pd.DataFrame) -> bytes:
     """The workbook as pandas and openpyxl write it with every cell, for comparison."""
-    sheets = outputs._workbook_sheets(doc, awards, cons)
-    widths = {k: [outputs._width(f, c) for c in f.columns] for k, f in sheets.items()}
-    return outputs._fixed_zip(outputs._openpyxl_workbook(sheets, widths))
+    sheets = workbook._workbook_sheets(doc, awards, cons)
+    widths = {k: [workbook._width(f, c) for c in f.columns] for k, f in sheets.items()}
+    return workbook._fixed_zip(workbook._openpyxl_workbook(sheets, widths))
 
 
 @pytest.mark.parametrize(
@@ -273,12 +270,12 @@ def test_workbook_rows_written_as_openpyxl_writes_them(tmp_path: Path, reasons: 
     assert run.allocation is not None
     awards = awards_table(run.build, run.allocation)
     cons = constraints_table(run.build, run.allocation)
-    doc = outputs.result_document(run, awards, cons)
+    doc = result_document(run, awards, cons)
     rows = pd.concat([awards] * 2, ignore_index=True).iloc[: len(reasons)].copy()
     rows["reason"] = pd.Series(reasons, dtype=object)
     rows["district"] = rows["district"].astype("category")
     for frame in (awards, rows, awards.iloc[:0]):
-        fast = outputs.workbook_bytes(doc, frame, cons)
+        fast = workbook.workbook_bytes(doc, frame, cons)
         assert fast == _openpyxl_bytes(doc, frame, cons)
 
 
@@ -316,7 +313,7 @@ def test_a_failure_mid_write_leaves_the_earlier_run(
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(outputs, "workbook_bytes", broken)
+    monkeypatch.setattr(folder, "workbook_bytes", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_outputs(out, make_run(tmp_path, allocation([20, 0, 0, 0, 20], [""] * 5)))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -13,15 +13,10 @@ import pytest
 import yaml
 
 from allocator.core.errors import InputError
-from allocator.policy.model import (
-    PolicyModel,
-    compile_model,
-    json_schema_text,
-    load_model,
-    model_sha256,
-    param_shape,
-    resolve_params,
-)
+from allocator.policy.compile import compile_model
+from allocator.policy.load import load_model, model_sha256
+from allocator.policy.model import PolicyModel, json_schema_text, param_shape
+from allocator.policy.params import resolve_params
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini-model.yaml"
@@ -160,12 +155,16 @@ def test_every_structural_problem_is_listed_with_its_key_path(tmp_path: Path) ->
         "clauses[2].id",
     ]
     by_key = {k: (e, f) for k, e, f in found}
-    assert by_key["issuer"] == ("this key, which is required", "nothing")
+    assert by_key["issuer"] == ("this key (required)", "nothing")
     assert by_key["clauses[1].items[0].params.rate.basis"] == (
         "'document' or 'assumed' [clause 2, item booth]",
         "'documented'",
     )
-    assert by_key["clauses[1].items[0].formula.extra"][1] == "unknown key 'extra'"
+    # The keys a rate formula knows, from the class the formula's type names.
+    assert by_key["clauses[1].items[0].formula.extra"] == (
+        "one of the known keys (type, base, rate, cap) [clause 2, item booth]",
+        "an unknown key",
+    )
     assert "quote it" in by_key["clauses[2].id"][0]
 
 
@@ -203,7 +202,7 @@ def test_a_parameter_of_no_shape_is_refused(tmp_path: Path) -> None:
             "clauses[2].items[0].params.award_by_output.value",
             "a number, a list of numbers (band edges) or a table (a list of rows of numbers, "
             "all rows the same length) [clause 3, item growth]",
-            "",
+            "[[1, 2], [3]]",
         )
     ]
 

@@ -24,8 +24,10 @@ from allocator.model.problem import (
     SolverSettings,
     Status,
 )
-from allocator.solve import rules
+from allocator.solve.context import make_context
+from allocator.solve.filling import Level, fill_levels, fill_rounds
 from allocator.solve.rules import allocate
+from helpers import level_filling
 
 SETTINGS = SolverSettings(time_limit_s=20, workers=1)
 LEVEL_RULES = [Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD]
@@ -408,41 +410,6 @@ def test_progress_is_reported() -> None:
 # --------------------------------------------------------------------------- properties
 
 
-def naive_targets(rule: Rule, p: Problem) -> IntArray:
-    """Progressive filling by its definition, one level step at a time.
-
-    At level ``L`` try ``L + 1`` for every open claim; if a row would be exceeded, the
-    smallest such row (then the first) freezes its open claims at their level-``L`` targets,
-    and the step is tried again for the rest.
-    """
-    level = rules._Level(rule, p.upper)
-    n = p.size
-    zero = np.zeros(n, dtype=np.int64)
-
-    def target(at: int) -> IntArray:
-        return rules._targets(level, np.full(n, at), p.upper, zero, p.all_or_nothing)
-
-    rows = [(m, int(r)) for fam in p.families for m, r in zip(fam.members, fam.rhs, strict=True)]
-    open_ = np.ones(n, dtype=bool)
-    value = zero.copy()
-    at = 0
-    while open_.any() and at < level.lmax:
-        now, step = target(at), target(at + 1)
-        trial = np.where(open_, step, value)
-        over = [k for k, (m, r) in enumerate(rows) if open_[m].any() and trial[m].sum() > r]
-        if not over:
-            at += 1
-            continue
-        m = rows[min(over, key=lambda k: (len(rows[k][0]), k))][0]
-        hit = np.zeros(n, dtype=bool)
-        hit[m] = True
-        hit &= open_
-        value[hit] = now[hit]
-        open_ &= ~hit
-    value[open_] = target(level.lmax)[open_]
-    return value
-
-
 @st.composite
 def small_problems(draw: st.DrawFn, laminar: bool) -> Problem:
     n = draw(st.integers(2, 7))
@@ -471,27 +438,29 @@ def small_problems(draw: st.DrawFn, laminar: bool) -> Problem:
 
 
 def filled(p: Problem, rule: Rule, *, rounds: bool) -> IntArray:
-    ctx = rules._context(p, SETTINGS, None)
-    level = rules._Level(rule, p.upper)
+    """The engine's progressive filling alone (laminar pass, or forced rounds)."""
+    ctx = make_context(p, SETTINGS, None)
+    level = Level(rule, p.upper)
     zero = np.zeros(p.size, dtype=np.int64)
     active = np.ones(p.size, dtype=bool)
     if rounds:
-        return rules._fill_rounds(ctx, level, ctx.packing, active, zero, zero, "t").value
-    return rules._fill(ctx, level, ctx.packing, active, zero, zero, "t").value
+        return fill_rounds(ctx, level, ctx.packing, active, zero, zero, "t").value
+    return fill_levels(ctx, level, ctx.packing, active, zero, zero, "t").value
 
 
 @settings(max_examples=150, deadline=None)
 @given(small_problems(laminar=True), st.sampled_from(LEVEL_RULES))
 def test_laminar_filling_follows_the_definition(p: Problem, rule: Rule) -> None:
-    expected = naive_targets(rule, p)
-    assert filled(p, rule, rounds=False).tolist() == expected.tolist()
-    assert filled(p, rule, rounds=True).tolist() == expected.tolist()
+    expected, _ = level_filling(p, rule)
+    assert filled(p, rule, rounds=False).tolist() == expected
+    assert filled(p, rule, rounds=True).tolist() == expected
 
 
 @settings(max_examples=150, deadline=None)
 @given(small_problems(laminar=False), st.sampled_from(LEVEL_RULES))
 def test_crossing_filling_follows_the_definition(p: Problem, rule: Rule) -> None:
-    assert filled(p, rule, rounds=False).tolist() == naive_targets(rule, p).tolist()
+    expected, _ = level_filling(p, rule)
+    assert filled(p, rule, rounds=False).tolist() == expected
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from allocator.cli import main
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2025 = ROOT / "scenarios" / "liuzhou-2025-q1.yaml"

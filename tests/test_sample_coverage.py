@@ -8,7 +8,7 @@ import pytest
 
 from allocator.inputs.data import EnterpriseData, load_enterprises
 from allocator.policy.claims import evaluate
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "models").glob("*.yaml"))

@@ -11,7 +11,8 @@ import yaml
 from allocator.core.errors import InputError
 from allocator.inputs.scenario import LoadedScenario, json_schema, load_scenario
 from allocator.policy.bind import Budget, check_against_model
-from allocator.policy.model import PolicyModel, load_model
+from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from allocator.inputs.schema import FIELDS, PROVINCIAL_TYPES
-from allocator.policy.model import compile_model, load_model
+from allocator.policy.compile import compile_model
+from allocator.policy.load import load_model
 
 MODELS = {
     "2025": Path(__file__).parents[1] / "models" / "liuzhou-2025-q1.yaml",

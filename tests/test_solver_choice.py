@@ -8,7 +8,7 @@ engine and compared, and the refusal of an unknown engine.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from allocator.model.problem import (
 from allocator.pipeline.run import run_scenario
 from allocator.solve.highs import solve_bounded
 from allocator.solve.rules import allocate
+from helpers import family
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {
@@ -52,17 +53,6 @@ def invoke(*args: str) -> Result:
 
 def settings(engine: Engine, workers: int = 1) -> SolverSettings:
     return SolverSettings(time_limit_s=20.0, workers=workers, seed=0, solver=engine)
-
-
-def family(name: str, rows: Mapping[str, tuple[Sequence[int], int]]) -> Family:
-    return Family(
-        name,
-        "test",
-        list(rows),
-        [np.asarray(members, dtype=np.int64) for members, _ in rows.values()],
-        np.array([rhs for _, rhs in rows.values()], dtype=np.int64),
-        "<=",
-    )
 
 
 def problem(

@@ -36,7 +36,8 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.outputs import write as outputs
+from allocator.outputs import folder
+from allocator.outputs.result import RunResult
 from allocator.solve import cpsat
 
 ALLOCATE = Path(sys.executable).parent / "allocate"
@@ -349,13 +350,13 @@ def test_ctrl_c_while_writing_removes_the_temporary_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inputs, out, before = _earlier_run(tmp_path)
-    write_files = outputs._write_files
+    write_files = folder._write_files
 
-    def interrupted(folder: Path, run: outputs.RunResult) -> list[str]:
+    def interrupted(folder: Path, run: RunResult) -> list[str]:
         write_files(folder, run)  # every file in the temporary folder, then Ctrl-C
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(outputs, "_write_files", interrupted)
+    monkeypatch.setattr(folder, "_write_files", interrupted)
     result = CliRunner().invoke(main, ["run", str(inputs / "scenario.yaml"), "--out", str(out)])
 
     assert result.exit_code == 130, result.output
@@ -376,7 +377,7 @@ def test_ctrl_c_during_the_renames_puts_the_earlier_run_back(
         renames.append((Path(src).name, Path(dst).name))
         rename(src, dst)
 
-    monkeypatch.setattr(outputs.os, "rename", interrupted)
+    monkeypatch.setattr(folder.os, "rename", interrupted)
     result = CliRunner().invoke(main, ["run", str(inputs / "scenario.yaml"), "--out", str(out)])
 
     assert result.exit_code == 130, result.output

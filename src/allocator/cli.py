@@ -24,6 +24,7 @@ import click
 
 from allocator import __version__
 from allocator.core.errors import AllocatorError
+from allocator.core.i18n import LANGUAGES, _, set_language
 
 COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit")
 
@@ -49,7 +50,7 @@ class _AllocateGroup(click.Group):
         except KeyboardInterrupt:
             # Ctrl-C outside a run (a run raises RunInterruptedError, having written nothing):
             # 130, as a shell reports a process SIGINT ended, and no traceback.
-            click.echo("allocate: interrupted", err=True)
+            click.echo(_("allocate: interrupted"), err=True)
             ctx.exit(130)
 
 
@@ -72,7 +73,13 @@ def _names_a_file(arg: str) -> bool:
 
 @click.group(cls=_AllocateGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="allocate")
-def main() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="Language of messages, sheets and pages: zh (default) or en; also $ALLOCATE_LANG.",
+)
+def main(lang: str | None) -> None:
     """Allocate an industrial-subsidy fund among firms, clause by clause, within budget.
 
     \b
@@ -80,6 +87,10 @@ def main() -> None:
     allocate validate DATA_FILE     check an enterprise data file
     allocate policy MODEL.yaml      show a policy model's clauses and parameters
     """
+    try:
+        set_language(lang)
+    except ValueError as exc:  # a bad $ALLOCATE_LANG
+        raise click.BadParameter(str(exc), param_hint="ALLOCATE_LANG") from None
 
 
 for _name in COMMAND_MODULES:

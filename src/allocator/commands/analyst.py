@@ -82,14 +82,9 @@ def compare_command(
     totals per clause and per district, and the recipients whose total award changed most
     against the first run. Exit code 2 for a folder without result.json and awards.csv.
     """
-    from allocator.analysis.compare import (
-        chart_svgs,
-        compare_folders,
-        csv_bytes,
-        long_table,
-        render_html,
-        to_json,
-    )
+    from allocator.analysis.charts import chart_svgs
+    from allocator.analysis.compare import compare_folders, csv_bytes, long_table, to_json
+    from allocator.analysis.compare_page import render_html
 
     if len(folders) < 2:
         raise click.UsageError("compare needs at least two run folders")
@@ -116,8 +111,8 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
     """The terminal tables: metrics, per clause, per district, then winners and losers."""
     from rich.table import Table
 
-    from allocator.analysis.compare import (
-        METRICS,
+    from allocator.analysis.compare import METRICS
+    from allocator.analysis.compare_page import (
         change_rows,
         clause_rows,
         display_value,
@@ -279,7 +274,7 @@ def sweep_summary(result: SweepResult) -> Table:
     """sweep.csv as a terminal table."""
     from rich.table import Table
 
-    from allocator.analysis.compare import display_value
+    from allocator.analysis.compare_page import display_value
 
     table = Table(title=f"Sweep of {result.scenario}", title_justify="left")
     keys = [v.key for v in result.varies]

@@ -13,7 +13,7 @@ from allocator.commands.options import json_option, ledger_option
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from allocator.analysis.audit import AuditReport
+    from allocator.analysis.audit_findings import AuditReport
 
 # Piped output has no terminal width; rich would squeeze the tables into 80 characters.
 _PIPE_WIDTH = 200
@@ -131,7 +131,8 @@ def explain_command(
     the conditions with their values and thresholds, the formula with its numbers, the
     claim, the award, and what holds the award below the claim.
     """
-    from allocator.analysis.explain import explain, render
+    from allocator.analysis.explain import explain
+    from allocator.analysis.explain_text import render
     from allocator.outputs.ledger import ledger_url
 
     result = explain(

@@ -14,7 +14,7 @@ from allocator.commands.run import SCENARIO_SUFFIXES
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from allocator.outputs.ledger import RunEntry
+    from allocator.outputs.ledger_entry import RunEntry
 
 # Piped output has no terminal width; rich would squeeze ten columns into 80 characters.
 _PIPE_WIDTH = 200

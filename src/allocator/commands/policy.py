@@ -30,7 +30,7 @@ def policy(model_path: Path, as_json: bool) -> None:
     """
     from rich.console import Console
 
-    from allocator.policy.model import load_model
+    from allocator.policy.load import load_model
 
     model = load_model(model_path)
     summary = describe(model, model_path)
@@ -63,7 +63,8 @@ def _param_json(param: Param) -> dict[str, Any]:
 
 def describe(model: PolicyModel, path: Path) -> dict[str, Any]:
     """The model as a JSON-ready dict: its identity, counts, rules and clauses."""
-    from allocator.policy.model import Basis, address, model_sha256
+    from allocator.policy.load import model_sha256
+    from allocator.policy.model import Basis, address
 
     params = [p for _, item in model.items() for p in item.params.values()]
     kinds = [c.kind for c in model.clauses]

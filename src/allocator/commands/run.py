@@ -119,8 +119,9 @@ def run_command(
     # The scenario alone first: its mistakes are reported before pandas and the solvers load.
     load_scenario(scenario)
 
-    from allocator.outputs.ledger import RunEntry, ledger_url, record_run
-    from allocator.outputs.write import summary
+    from allocator.outputs.ledger import ledger_url, record_run
+    from allocator.outputs.ledger_entry import RunEntry
+    from allocator.outputs.result import summary
     from allocator.pipeline.run import run_scenario
 
     argv = ["allocate", "run", str(scenario)]

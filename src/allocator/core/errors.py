@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from allocator.core.i18n import _, ngettext
+
 
 class AllocatorError(Exception):
     """Base class of every error raised on purpose by allocate."""
@@ -36,15 +38,17 @@ class Problem:
     def __str__(self) -> str:
         where = [self.file]
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row {row}").format(row=self.row))
         if self.column is not None:
-            where.append(f"column {self.column!r}")
+            where.append(_("column {column}").format(column=repr(self.column)))
         if self.key is not None:
-            where.append(f"key {self.key!r}")
-        text = f"{', '.join(where)}: expected {self.expected}"
+            where.append(_("key {key}").format(key=repr(self.key)))
+        place = _(", ").join(where)
         if self.found:
-            text += f" (found {self.found})"
-        return text
+            return _("{place}: expected {expected} (found {found})").format(
+                place=place, expected=self.expected, found=self.found
+            )
+        return _("{place}: expected {expected}").format(place=place, expected=self.expected)
 
 
 class InputError(AllocatorError):
@@ -64,7 +68,8 @@ class InputError(AllocatorError):
     def _render(self) -> str:
         if len(self.problems) == 1:
             return str(self.problems[0])
-        lines = [f"{len(self.problems)} problems:"]
+        count = len(self.problems)
+        lines = [ngettext("{n} problem:", "{n} problems:", count).format(n=count)]
         lines.extend(f"  - {p}" for p in self.problems)
         return "\n".join(lines)
 

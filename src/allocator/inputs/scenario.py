@@ -16,29 +16,27 @@ models below (``python -m allocator.inputs.scenario > docs/scenario.schema.json`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     Strict,
-    ValidationError,
     WithJsonSchema,
 )
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.files import sha256_bytes
 from allocator.inputs.choices import Engine, Rule
+from allocator.inputs.readfile import read_input
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
+from allocator.inputs.yamlfile import MAX_YAML_BYTES, parse_yaml, validate_as
 
 # Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500.
 Wan = Annotated[int, Field(strict=True, ge=0)]
@@ -266,28 +264,11 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     """
     path = Path(path)
     file = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError([Problem(file, "a readable scenario file", exc.strerror or "")]) from exc
-    try:
-        text = raw.decode("utf-8")
-        _refuse_aliases(text, file)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError as exc:
-        raise InputError([Problem(file, "UTF-8 text", f"byte {exc.start}")]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        what = str(getattr(exc, "problem", None) or type(exc).__name__).removeprefix("found ")
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError([Problem(file, "valid YAML", f"{what}{where}")]) from exc
+    raw = read_input(path, MAX_YAML_BYTES)
+    data = parse_yaml(raw, file)
     if not isinstance(data, dict):
         raise InputError([Problem(file, "a mapping of keys at the top level", _kind(data))])
-    try:
-        spec = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(pydantic_problems(exc, data, Scenario, file)) from exc
-
+    spec = validate_as(Scenario, data, file, phrases=_PHRASES)
     problems = _check_names(spec, file)
     base = path.parent
     model_path = base / spec.model
@@ -305,30 +286,8 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         path=path,
         model_path=model_path,
         data_paths=data_paths,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256_bytes(raw),
     )
-
-
-def _refuse_aliases(text: str, file: str) -> None:
-    """Refuse anchors and aliases before anything is built, as the policy model does.
-
-    A scenario never needs them, and an alias bomb (a few lines that expand to billions of
-    nodes when validated or printed) must be refused, not expanded.
-    """
-    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        anchor = getattr(event, "anchor", None)
-        if isinstance(event, yaml.AliasEvent) or anchor:
-            what = "an alias" if isinstance(event, yaml.AliasEvent) else "an anchor"
-            line = event.start_mark.line + 1 if event.start_mark else 0
-            raise InputError(
-                [
-                    Problem(
-                        file,
-                        "plain YAML without anchors (&name) or aliases (*name)",
-                        f"{what} {anchor!r} at line {line}",
-                    )
-                ]
-            )
 
 
 def _check_names(spec: Scenario, file: str) -> list[Problem]:
@@ -392,143 +351,9 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
     return problems
 
 
-# --------------------------------------------------------------------------------------------
-# Pydantic errors as Problems with key paths
-
-
-def pydantic_problems(
-    exc: ValidationError, data: object, root: type[BaseModel], file: str
-) -> list[Problem]:
-    """Turn a pydantic ValidationError into one :class:`Problem` per offending key.
-
-    Key paths name fields with dots, list positions and mapping keys in brackets
-    (``sub_budgets[0].clauses[1]``, ``weights.clauses[3.9]``). Errors of the alternatives
-    of one union are merged into one problem.
-    """
-    merged: dict[str, tuple[list[str], str]] = {}
-    for err in exc.errors(include_url=False):
-        loc = _real_loc(err["loc"], data, err["type"])
-        parts, parent = _walk(root, loc)
-        key = "".join(parts).lstrip(".") or "<top level>"
-        if err["type"] == "extra_forbidden":
-            valid = ", ".join(parent.model_fields) if parent else ""
-            expected = f"one of the known keys ({valid})" if valid else "no such key"
-            merged.setdefault(key, ([expected], "an unknown key"))
-            continue
-        if err["type"] == "missing":
-            merged.setdefault(key, (["this key (required)"], "nothing"))
-            continue
-        expected = (
-            "a number, a list of numbers or a table (a list of rows of numbers)"
-            if key.startswith("overrides[")
-            else _expected(err["type"], err["msg"], key, err.get("ctx") or {})
-        )
-        found = "" if isinstance(err["input"], dict) else _short(err["input"])
-        if key in merged:
-            if expected not in merged[key][0]:
-                merged[key][0].append(expected)
-        else:
-            merged[key] = ([expected], found)
-    return [
-        Problem(file, " or ".join(expected), found, key=key)
-        for key, (expected, found) in merged.items()
-    ]
-
-
-def _real_loc(loc: tuple[int | str, ...], data: object, kind: str) -> tuple[int | str, ...]:
-    """Cut the location where it stops naming the input (pydantic appends union tags)."""
-    node = data
-    for n, part in enumerate(loc):
-        inside = (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        )
-        if inside:
-            node = node[part]  # type: ignore[index]
-        elif kind == "missing" and n == len(loc) - 1:
-            return loc
-        else:
-            return loc[:n]
-    return loc
-
-
-def _walk(
-    root: type[BaseModel], loc: tuple[int | str, ...]
-) -> tuple[list[str], type[BaseModel] | None]:
-    """Render a location as a key path; also return the model holding the last key."""
-    parts: list[str] = []
-    node: object = root
-    parent: type[BaseModel] | None = root
-    for part in loc:
-        node = _unwrap(node)
-        if isinstance(node, type) and issubclass(node, BaseModel):
-            parent = node
-            parts.append(f".{part}")
-            field = node.model_fields.get(str(part))
-            node = field.annotation if field else None
-        else:
-            parts.append(f"[{part}]")
-            args = typing.get_args(node)
-            node = args[-1] if args else None
-            parent = None
-    return parts, parent
-
-
-def _unwrap(tp: object) -> object:
-    """Strip Annotated and Optional so that the walk reaches the model, list or dict."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0]
-        else:
-            return tp
-
-
 _PHRASES = {
-    "string_pattern_mismatch": "a safe file name: letters, digits, '.', '_' or '-', not starting "
-    "with '.' or '-', at most 100 characters",
-    "int_type": "a whole number",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "string_type": "text",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "too_short": "a non-empty list",
+    "overrides[": "a number, a list of numbers or a table (a list of rows of numbers)",
 }
-
-
-_BOUNDS = {
-    "greater_than_equal": ("ge", "at least"),
-    "greater_than": ("gt", "more than"),
-    "less_than_equal": ("le", "at most"),
-    "less_than": ("lt", "less than"),
-}
-
-
-def _expected(kind: str, msg: str, key: str, ctx: dict[str, Any]) -> str:
-    if kind == "too_short" and key.startswith("exclusive_groups"):
-        return "at least two item keys"
-    if kind in _BOUNDS:
-        name, words = _BOUNDS[kind]
-        return f"a number {words} {ctx.get(name)}"
-    if kind in _PHRASES:
-        return _PHRASES[kind]
-    if kind.startswith("int_"):
-        return "a whole number"
-    if kind.startswith("float_"):
-        return "a number"
-    msg = msg.removeprefix("Value error, ")
-    if msg.startswith("Input should be "):
-        msg = msg.removeprefix("Input should be ")
-    return msg[:1].lower() + msg[1:]
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(value: object) -> str:
@@ -574,7 +399,6 @@ __all__ = [
     "Weights",
     "json_schema",
     "load_scenario",
-    "pydantic_problems",
     "solver_override",
 ]
 

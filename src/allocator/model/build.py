@@ -38,29 +38,13 @@ import pandas as pd
 from allocator.core.errors import InputError
 from allocator.core.errors import Problem as Issue
 from allocator.inputs.choices import Rule
-from allocator.inputs.scenario import Contribution, Scenario
-from allocator.inputs.schema import DISTRICTS
+from allocator.inputs.scenario import Scenario
+from allocator.model.families import exclusive_groups, families
 from allocator.model.limits import MAX_LINEAR, MAX_PROPORTIONAL_CLAIM, MAX_TOTAL_CLAIM
-from allocator.model.problem import (
-    DISTRICT_CAP,
-    DISTRICT_FLOOR,
-    FIRM_CAP,
-    FUND_CAP,
-    SUB_BUDGET,
-    BoolArray,
-    Family,
-    IntArray,
-    Problem,
-)
+from allocator.model.problem import IntArray, Problem
+from allocator.model.weights import WEIGHT_SCALE, weights
 from allocator.policy.bind import Budget, settle_budget
 from allocator.policy.model import PolicyModel
-
-PROVINCIAL = "provincial"  # several stacking city items of one provincial type, better_of
-NO_DUPLICATE = "no_duplicate"  # the family name exclusive groups report under
-
-# Weights are reals in the scenario; the solver needs integers. Three decimals keep a weight
-# of 1.234 distinct from 1.235 while weight × award stays far inside 64 bits.
-WEIGHT_SCALE = 1000
 
 CLAIM_COLUMNS = (
     "recipient_kind",
@@ -123,18 +107,6 @@ class Build:
     infeasible: list[str]
 
 
-def build_problem(
-    claims: ClaimsLike,
-    scenario: Scenario,
-    model: PolicyModel,
-    *,
-    budget: Budget | None = None,
-    enterprises: pd.DataFrame | None = None,
-) -> Problem:
-    """The :class:`Problem` of a claims table under a scenario; see :func:`build`."""
-    return build(claims, scenario, model, budget=budget, enterprises=enterprises).problem
-
-
 def build(
     claims: ClaimsLike,
     scenario: Scenario,
@@ -178,9 +150,9 @@ def build(
     v = pd.DataFrame({k: a[is_var] for k, a in cols.items()}, copy=False)
     v_rec = rec_code[is_var]
 
-    weight = _weights(v, scenario, enterprises)
-    families, infeasible = _families(v, v_rec, rec_names, scenario, model, budget, prov_rows, var)
-    exclusive, labels, clause_ids, names = _exclusive(v, v_rec, rec_names, scenario, model)
+    weight = weights(v, scenario, enterprises)
+    fams, infeasible = families(v, v_rec, rec_names, scenario, model, budget, prov_rows, var)
+    exclusive, labels, clause_ids, names = exclusive_groups(v, v_rec, rec_names, scenario, model)
     problem = Problem(
         claims=v,
         upper=upper[is_var],
@@ -191,7 +163,7 @@ def build(
         exclusive=exclusive,
         exclusive_labels=labels,
         exclusive_clause_ids=clause_ids,
-        families=families,
+        families=fams,
         budget=budget.value_wan,
     )
     return Build(problem, rows, budget, names, infeasible)
@@ -339,240 +311,6 @@ def _provincial(
 
 
 # --------------------------------------------------------------------------------------------
-# Weights
-
-
-def _weights(v: pd.DataFrame, scenario: Scenario, enterprises: pd.DataFrame | None) -> IntArray:
-    w = scenario.weights
-    n = len(v)
-    product = np.ones(n, dtype=np.float64)
-    if w.clauses:
-        items = v[["item_key", "clause_id"]].drop_duplicates()
-        per_item = {
-            key: w.clauses.get(key, w.clauses.get(clause, 1.0))
-            for key, clause in zip(items["item_key"], items["clause_id"], strict=True)
-        }
-        product *= v["item_key"].map(per_item).to_numpy(dtype=np.float64)
-    if w.industries:
-        product *= v["industry"].map(w.industries).fillna(1.0).to_numpy(dtype=np.float64)
-    if w.districts:
-        product *= v["district"].map(w.districts).fillna(1.0).to_numpy(dtype=np.float64)
-    if w.contribution is not None and (w.contribution.growth or w.contribution.increment):
-        if enterprises is None:
-            raise ValueError("contribution weights need the enterprise table")
-        multiplier = contribution_multiplier(enterprises, w.contribution)
-        firm_row = v["firm_row"].to_numpy(dtype=np.int64)
-        has_firm = firm_row >= 0
-        factor = np.ones(n, dtype=np.float64)
-        factor[has_firm] = multiplier[firm_row[has_firm]]
-        product *= factor
-    return np.maximum(np.rint(product * WEIGHT_SCALE), 1).astype(np.int64)
-
-
-def contribution_multiplier(enterprises: pd.DataFrame, c: Contribution) -> FloatArray:
-    """Per firm, ``1 + a·rank(growth rate) + b·rank(increment)`` (2025 （十九）).
-
-    Ranks are percentile ranks from 0 (lowest) to 1 (highest) among the firms where the
-    measure is defined, ties sharing their average rank; a lone firm ranks 1. The rate needs a
-    positive earlier figure, the increment both figures; a firm lacking them gets 0 for the
-    term.
-
-    Parameters
-    ----------
-    enterprises:
-        The enterprise table, one row per firm.
-    c:
-        The scenario's coefficients and fields.
-
-    Returns
-    -------
-    numpy.ndarray
-        One multiplier per row of ``enterprises``, by position.
-    """
-    now = pd.to_numeric(enterprises[c.field_now], errors="coerce").to_numpy(dtype=np.float64)
-    before = pd.to_numeric(enterprises[c.field_before], errors="coerce").to_numpy(dtype=np.float64)
-    both = ~np.isnan(now) & ~np.isnan(before)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(both & (before > 0), now / before - 1.0, np.nan)
-    increment = np.where(both, now - before, np.nan)
-    return 1.0 + c.growth * _percentile_rank(rate) + c.increment * _percentile_rank(increment)
-
-
-def _percentile_rank(values: FloatArray) -> FloatArray:
-    out = np.zeros(values.shape[0], dtype=np.float64)
-    defined = ~np.isnan(values)
-    n = int(defined.sum())
-    if n == 1:
-        out[defined] = 1.0
-    elif n > 1:
-        ranks = pd.Series(values[defined]).rank(method="average").to_numpy(dtype=np.float64)
-        out[defined] = (ranks - 1.0) / (n - 1)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Constraint families
-
-
-def _families(
-    v: pd.DataFrame,
-    rec: IntArray,
-    rec_names: npt.NDArray[np.object_],
-    scenario: Scenario,
-    model: PolicyModel,
-    budget: Budget,
-    prov_rows: list[tuple[str, str, int, IntArray]],
-    var_of_row: IntArray,
-) -> tuple[list[Family], list[str]]:
-    n = len(v)
-    upper = v["upper_wan"].to_numpy(dtype=np.int64)
-    infeasible: list[str] = []
-    families = [
-        Family(
-            FUND_CAP,
-            budget.clause_id,
-            [FUND_CAP],
-            [np.arange(n, dtype=np.int64)],
-            np.array([budget.value_wan], dtype=np.int64),
-            "<=",
-        )
-    ]
-
-    if scenario.sub_budgets:
-        labels, members, rhs = [], [], []
-        clause = v["clause_id"].to_numpy(dtype=object)
-        item = v["item_key"].to_numpy(dtype=object)
-        for sb in scenario.sub_budgets:
-            keys = np.array(sb.clauses, dtype=object)
-            idx = np.flatnonzero(np.isin(clause, keys) | np.isin(item, keys))
-            if idx.size:
-                labels.append(f"{SUB_BUDGET}[{sb.name}]")
-                members.append(idx.astype(np.int64))
-                rhs.append(sb.budget_wan)
-        _append(families, SUB_BUDGET, "scenario", labels, members, rhs, "<=")
-
-    if prov_rows:
-        rule = model.rules.provincial
-        labels = [f"{PROVINCIAL}[{t}][{rid}]" for t, rid, _, _ in prov_rows]
-        members = [var_of_row[pos] for _, _, _, pos in prov_rows]
-        rhs = [r for _, _, r, _ in prov_rows]
-        _append(families, PROVINCIAL, rule.clause or PROVINCIAL, labels, members, rhs, "<=")
-
-    cap = scenario.firm_cap_wan
-    if cap is not None:
-        firms = np.flatnonzero(v["recipient_kind"].isin(["enterprise", "project"]).to_numpy())
-        totals = np.bincount(rec[firms], weights=upper[firms], minlength=len(rec_names))
-        # A row only where the recipient's claims exceed the cap: elsewhere it cannot bind.
-        over = totals > cap
-        groups = _split(rec[firms], firms, keep=over)
-        labels = [f"{FIRM_CAP}[{name}]" for name in rec_names[over]]
-        _append(families, FIRM_CAP, "scenario", labels, groups, [cap] * len(labels), "<=")
-
-    district = v["district"].to_numpy(dtype=object)
-    by_district = pd.Series(upper).groupby(district).sum()
-    totals_by_district = {d: int(by_district.get(d, 0)) for d in DISTRICTS}
-    for name, mapping, sense in (
-        (DISTRICT_CAP, scenario.district_caps, "<="),
-        (DISTRICT_FLOOR, scenario.district_floors, ">="),
-    ):
-        labels, members, rhs = [], [], []
-        for d in sorted(mapping, key=list(DISTRICTS).index):
-            idx = np.flatnonzero(district == d).astype(np.int64)
-            value = mapping[d]
-            if sense == ">=" and value > totals_by_district[d]:
-                infeasible.append(
-                    f"district_floor[{d}] = {value}万元 exceeds all the claims of the district "
-                    f"together ({totals_by_district[d]}万元)"
-                )
-            if idx.size and not (sense == ">=" and value == 0):
-                labels.append(f"{name}[{d}]")
-                members.append(idx)
-                rhs.append(value)
-        _append(families, name, "scenario", labels, members, rhs, sense)
-
-    floors = sum(scenario.district_floors.values())
-    if floors > budget.value_wan:
-        infeasible.append(
-            f"the district floors add up to {floors}万元, more than the budget of "
-            f"{budget.value_wan}万元"
-        )
-    return families, infeasible
-
-
-def _append(
-    families: list[Family],
-    name: str,
-    clause_id: str,
-    labels: list[str],
-    members: list[IntArray],
-    rhs: list[int],
-    sense: str,
-) -> None:
-    if labels:
-        families.append(
-            Family(
-                name,
-                clause_id,
-                labels,
-                members,
-                np.asarray(rhs, dtype=np.int64),
-                "<=" if sense == "<=" else ">=",
-            )
-        )
-
-
-def _split(codes: IntArray, positions: IntArray, *, keep: BoolArray) -> list[IntArray]:
-    """Positions grouped by code (in code order), for the codes ``keep`` marks."""
-    wanted = keep[codes]
-    codes, positions = codes[wanted], positions[wanted]
-    order = np.argsort(codes, kind="stable")
-    codes, positions = codes[order], positions[order].astype(np.int64)
-    if codes.size == 0:
-        return []
-    cuts = np.flatnonzero(np.diff(codes)) + 1
-    starts = np.concatenate(([0], cuts)).tolist()
-    ends = np.concatenate((cuts, [codes.size])).tolist()
-    # Slicing beats np.split, which costs a swapaxes per piece.
-    return [positions[a:b] for a, b in zip(starts, ends, strict=True)]
-
-
-def _exclusive(
-    v: pd.DataFrame,
-    rec: IntArray,
-    rec_names: npt.NDArray[np.object_],
-    scenario: Scenario,
-    model: PolicyModel,
-) -> tuple[list[IntArray], list[str], list[str], list[str]]:
-    """No-duplicate groups per recipient: the model's, then the scenario's extra ones."""
-    members: list[IntArray] = []
-    labels: list[str] = []
-    clause_ids: list[str] = []
-    names: list[str] = []
-    stacking = model.rules.stacking.clause or "stacking"
-
-    def add(group: str, positions: IntArray, clause_id: str) -> None:
-        if positions.size < 2:
-            return
-        codes = rec[positions]
-        counts = np.bincount(codes, minlength=len(rec_names))
-        keep = counts >= 2
-        parts = _split(codes, positions, keep=keep)
-        members.extend(parts)
-        labels.extend(f"{NO_DUPLICATE}[{group}][{r}]" for r in rec_names[keep])
-        clause_ids.extend([clause_id] * len(parts))
-        names.extend([group] * len(parts))
-
-    group_col = v["exclusive_group"].to_numpy(dtype=object)
-    for group in sorted(set(group_col) - {""}):
-        add(str(group), np.flatnonzero(group_col == group).astype(np.int64), stacking)
-    item = v["item_key"].to_numpy(dtype=object)
-    for g in scenario.exclusive_groups:
-        idx = np.flatnonzero(np.isin(item, np.array(g.items, dtype=object)))
-        add(g.name, idx.astype(np.int64), "scenario")
-    return members, labels, clause_ids, names
-
-
-# --------------------------------------------------------------------------------------------
 # The solver's integer range
 
 
@@ -691,14 +429,9 @@ def _exact_dot(a: IntArray, b: IntArray) -> int:
 
 __all__ = [
     "CLAIM_COLUMNS",
-    "NO_DUPLICATE",
-    "PROVINCIAL",
-    "WEIGHT_SCALE",
     "Build",
     "ClaimsLike",
     "Locator",
     "build",
-    "build_problem",
     "check_limits",
-    "contribution_multiplier",
 ]

@@ -11,6 +11,7 @@ All money is whole 万元 (``int64``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.inputs.choices import Engine, Rule
+from allocator.model.rows import RowMatrix, row_matrix
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -45,6 +47,10 @@ SUB_BUDGET = "sub_budget"  # sum of awards of a clause or group of clauses <= it
 FIRM_CAP = "firm_cap"  # sum of awards of one recipient <= the per-firm cap
 DISTRICT_CAP = "district_cap"  # sum of awards in one district <= its cap
 DISTRICT_FLOOR = "district_floor"  # sum of awards in one district >= its floor
+PROVINCIAL = "provincial"  # several stacking city items of one provincial type, better_of
+# Not rows of a family, but named as families where a conflict or a "why" reports them.
+NO_DUPLICATE = "no_duplicate"  # at most one member of an exclusive group is paid
+ALL_OR_NOTHING = "all_or_nothing"  # an indivisible item: 0 or the whole claim
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,11 @@ class Problem:
     def size(self) -> int:
         return int(self.upper.shape[0])
 
+    @functools.cached_property
+    def rows(self) -> RowMatrix:
+        """Every family row in coordinate form, built once per problem."""
+        return row_matrix(self.families)
+
 
 @dataclass
 class Allocation:
@@ -184,10 +195,13 @@ class SolverSettings:
 
 
 __all__ = [
+    "ALL_OR_NOTHING",
     "DISTRICT_CAP",
     "DISTRICT_FLOOR",
     "FIRM_CAP",
     "FUND_CAP",
+    "NO_DUPLICATE",
+    "PROVINCIAL",
     "SUB_BUDGET",
     "Allocation",
     "Engine",

@@ -1,7 +1,7 @@
 """The names and columns of a run folder's files, as docs/outputs.md states them.
 
-Kept apart from :mod:`allocator.outputs.write` (which writes them and imports the model builder) so
-that :mod:`allocator.analysis.audit`, which must not depend on the builder, reads the same contract.
+Kept apart from the modules that write them (which import the model builder) so that
+:mod:`allocator.analysis.audit`, which must not depend on the builder, reads the same contract.
 """
 
 from __future__ import annotations

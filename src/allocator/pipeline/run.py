@@ -37,10 +37,11 @@ from allocator.inputs.data import load_enterprises
 from allocator.inputs.scenario import load_scenario, solver_override
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
-from allocator.outputs.write import InputFile, RunResult, check_out_dir, write_outputs
+from allocator.outputs.folder import check_out_dir, write_outputs
+from allocator.outputs.result import InputFile, RunResult
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
-from allocator.policy.model import load_model
+from allocator.policy.load import load_model
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
 

@@ -50,22 +50,17 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel
 
-from allocator.analysis.compare import (
-    SVG_RC,
-    WAN_UNIT,
-    RunMetrics,
-    csv_bytes,
-    format_value,
-    load_runs,
-    run_metrics,
-    svg_text,
-)
+from allocator.analysis.charts import SVG_RC, WAN_UNIT, svg_text
+from allocator.analysis.compare import csv_bytes, format_value
+from allocator.analysis.compare_runs import load_runs
+from allocator.analysis.metrics import RunMetrics, run_metrics
 from allocator.core.errors import InfeasibleError, InputError, NoSolutionError, Problem
 from allocator.core.files import write_atomic
 from allocator.inputs.scenario import Scenario, load_scenario, solver_override
 from allocator.outputs.names import OUTPUT_FILES, RESULT
 from allocator.policy.bind import check_against_model
-from allocator.policy.model import PolicyModel, load_model
+from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -455,7 +450,7 @@ class VariantResult:
     budget_wan:
         The run's fund.
     metrics:
-        The run's figures (:func:`allocator.analysis.compare.run_metrics`); None without an
+        The run's figures (:func:`allocator.analysis.metrics.run_metrics`); None without an
         allocation.
     message:
         Why there is no allocation, when there is none.

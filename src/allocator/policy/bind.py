@@ -12,7 +12,8 @@ from typing import Literal
 
 from allocator.core.errors import InputError, Problem
 from allocator.inputs.scenario import LoadedScenario, Scenario
-from allocator.policy.model import PolicyModel, resolve_params
+from allocator.policy.model import PolicyModel
+from allocator.policy.params import resolve_params
 
 
 @dataclass(frozen=True)

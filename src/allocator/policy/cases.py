@@ -39,9 +39,10 @@ from allocator.inputs.schema import (
     MAIN_PRODUCTS,
     Kind,
 )
+from allocator.inputs.yamlfile import read_yaml, validate_as
 from allocator.policy import expr
 from allocator.policy.claims import evaluate
-from allocator.policy.model import PolicyModel, read_yaml, validate_as
+from allocator.policy.model import PolicyModel
 
 _NUMERIC = (Kind.INT, Kind.MONEY, Kind.QUANTITY, Kind.PERCENT)
 _ALIASES: dict[str, dict[str, str]] = {
@@ -244,7 +245,7 @@ def load_cases(path: str | Path) -> LoadedCases:
         Naming the file and the key path of every problem.
     """
     data = read_yaml(path)
-    return LoadedCases(Path(path), validate_as(CaseFile, data, str(path)))
+    return LoadedCases(Path(path), validate_as(CaseFile, data, str(path), dotted_keys=True))
 
 
 def find_model(stem: str, dirs: Sequence[Path]) -> Path:

@@ -34,16 +34,9 @@ import pandas as pd
 from allocator.core.errors import InputError, Problem
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, Kind
 from allocator.policy import expr
-from allocator.policy.model import (
-    GROUP_KEY,
-    CompiledItem,
-    PolicyModel,
-    ResolvedParams,
-    ScaleGrowth,
-    Steps,
-    compile_model,
-    resolve_params,
-)
+from allocator.policy.compile import CompiledItem, compile_model
+from allocator.policy.model import GROUP_KEY, PolicyModel, ScaleGrowth, Steps
+from allocator.policy.params import ResolvedParams, resolve_params
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

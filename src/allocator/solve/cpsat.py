@@ -25,12 +25,15 @@ from ortools.sat.python import cp_model
 
 from allocator.core import interrupt
 from allocator.model.limits import MAX_LINEAR
-from allocator.model.problem import IntArray, Problem, ProgressFn, SolverSettings, Status
-
-#: Family name of the all-or-nothing rows in an infeasibility core and in ``frozen_by``.
-ALL_OR_NOTHING = "all_or_nothing"
-#: Family name of the exclusive (no-duplicate) groups.
-NO_DUPLICATE = "no_duplicate"
+from allocator.model.problem import (
+    ALL_OR_NOTHING,
+    NO_DUPLICATE,
+    IntArray,
+    Problem,
+    ProgressFn,
+    SolverSettings,
+    Status,
+)
 
 _STATUS = {
     cp_model.OPTIMAL: Status.OPTIMAL,
@@ -498,9 +501,7 @@ def explain_infeasible(
 
 
 __all__ = [
-    "ALL_OR_NOTHING",
     "MAX_LINEAR",
-    "NO_DUPLICATE",
     "Conflict",
     "Literal",
     "Model",

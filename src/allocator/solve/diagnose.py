@@ -36,15 +36,17 @@ from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import Scenario
 from allocator.model.build import Build
 from allocator.model.problem import (
+    ALL_OR_NOTHING,
     DISTRICT_FLOOR,
     FUND_CAP,
+    NO_DUPLICATE,
     IntArray,
     Problem,
     SolverSettings,
     Status,
 )
 from allocator.solve import cpsat
-from allocator.solve.rules import resolve_exclusive
+from allocator.solve.floors import resolve_exclusive
 
 # How the ``district_floor`` rows are labelled by allocator.model.build.
 FLOOR_LABEL = DISTRICT_FLOOR + "[{}]"
@@ -254,7 +256,7 @@ class Diagnosis:
 def _row_text(r: ConflictRow) -> str:
     if r.sense == "in":
         return f"{r.row} (0 or {r.rhs_wan}万元)"
-    unit = "" if r.family == cpsat.NO_DUPLICATE else "万元"
+    unit = "" if r.family == NO_DUPLICATE else "万元"
     text = f"{r.row} {r.sense} {r.rhs_wan}{unit}"
     if r.family in ("sub_budget", "provincial") and r.clauses:
         text += f" (awards of clauses {', '.join(r.clauses)})"
@@ -421,15 +423,15 @@ def _row_info(problem: Problem) -> dict[str, ConflictRow]:
     for members, label, cid in zip(
         problem.exclusive, problem.exclusive_labels, problem.exclusive_clause_ids, strict=True
     ):
-        out[label] = ConflictRow(label, cpsat.NO_DUPLICATE, cid, "<=", 1, clauses(members))
+        out[label] = ConflictRow(label, NO_DUPLICATE, cid, "<=", 1, clauses(members))
     names = cpsat.claim_labels(problem)
     for i in np.flatnonzero(problem.all_or_nothing).tolist():
-        label = f"{cpsat.ALL_OR_NOTHING}[{names[i]}]"
+        label = f"{ALL_OR_NOTHING}[{names[i]}]"
         one = np.array([i], dtype=np.int64)
         out[label] = ConflictRow(
             label,
-            cpsat.ALL_OR_NOTHING,
-            str(clause[i]) or cpsat.ALL_OR_NOTHING,
+            ALL_OR_NOTHING,
+            str(clause[i]) or ALL_OR_NOTHING,
             "in",
             int(problem.upper[i]),
             clauses(one),

@@ -86,30 +86,13 @@ class _Rows:
 
 def _problem_rows(problem: Problem) -> _Rows:
     """The family rows of ``problem`` as ``a·x <= b``: caps as they are, floors negated."""
-    rows: list[IntArray] = []
-    variables: list[IntArray] = []
-    coefs: list[IntArray] = []
-    rhs: list[int] = []
-    for fam in problem.families:
-        sign = 1 if fam.sense == "<=" else -1
-        for members, bound in zip(fam.members, fam.rhs.tolist(), strict=True):
-            members = np.unique(np.asarray(members, dtype=np.int64))
-            rows.append(np.full(members.shape[0], len(rhs), dtype=np.int64))
-            variables.append(members)
-            coefs.append(np.full(members.shape[0], sign, dtype=np.int64))
-            rhs.append(sign * int(bound))
-    return _rows(rows, variables, coefs, rhs)
-
-
-def _rows(
-    rows: list[IntArray], variables: list[IntArray], coefs: list[IntArray], rhs: list[int]
-) -> _Rows:
-    empty = np.zeros(0, dtype=np.int64)
+    matrix = problem.rows
+    sign = np.where(matrix.is_cap, 1, -1).astype(np.int64)
     return _Rows(
-        row=np.concatenate(rows) if rows else empty,
-        var=np.concatenate(variables) if variables else empty,
-        coef=np.concatenate(coefs) if coefs else empty,
-        rhs=np.asarray(rhs, dtype=np.int64),
+        row=matrix.row,
+        var=matrix.var,
+        coef=sign[matrix.row],
+        rhs=sign * matrix.rhs,
     )
 
 

@@ -1,0 +1,241 @@
+"""What an audit reports: the checks in their order, findings, check results and the report.
+
+:class:`Collector` gathers the findings of the checks (at most
+:data:`MAX_FINDINGS_PER_CHECK` listed per check) and turns them into an :class:`AuditReport`.
+The small text helpers at the end name claims and amounts the same way in every finding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+# A check that fails on every row would bury the report; the rest are counted.
+MAX_FINDINGS_PER_CHECK = 50
+
+Severity = Literal["error", "warning"]
+Status = Literal["passed", "failed", "warning", "skipped"]
+
+# The checks in the order they run and are shown.
+CHECKS: tuple[tuple[str, str], ...] = (
+    ("inputs", "scenario, model and data unchanged since the run (sha256)"),
+    ("ledger", "output folder unchanged since the run was recorded"),
+    ("files", "the folder holds the files result.json lists"),
+    ("result", "result.json's rule and budget are the scenario's"),
+    ("claims", "awards.csv rows are exactly the eligible claims, with their claims"),
+    ("integrality", "awards whole 万元, non-negative, at most the claim"),
+    ("provincial", "the relation to provincial awards of the same type"),
+    ("fund_cap", "total of all awards within the budget"),
+    ("sub_budget", "sub-budgets of the scenario"),
+    ("firm_cap", "per-firm cap of the scenario"),
+    ("district_cap", "district caps of the scenario"),
+    ("district_floor", "district floors of the scenario"),
+    ("no_duplicate", "at most one paid item per recipient and no-duplicate group"),
+    ("all_or_nothing", "indivisible items paid 0 or in full"),
+    ("fairness", "the fairness rule, from its definition"),
+    ("totals", "result.json totals and counts equal the sums of awards.csv"),
+    ("workbook", "awards.xlsx agrees with awards.csv, result.json and constraints.csv"),
+    ("constraints", "constraints.csv rows recomputed from awards.csv"),
+)
+_TITLES = dict(CHECKS)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a run.
+
+    Attributes
+    ----------
+    severity:
+        ``error`` when the allocation or its files are wrong; ``warning`` when something
+        cannot be traced or proven but is not shown to be wrong (no ledger entry, a file
+        nobody wrote, a run stopped by its time limit).
+    check:
+        The check that found it (a name of :data:`CHECKS`).
+    file:
+        The file it concerns (``awards.csv``, the data file as the scenario names it ...).
+    row:
+        The row of that file, counted as a spreadsheet counts it (the header is row 1), or
+        None when the finding is about a whole file or a total.
+    message:
+        What is wrong, with the figures.
+    """
+
+    severity: Severity
+    check: str
+    file: str
+    row: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "check": self.check,
+            "file": self.file,
+            "row": self.row,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check: ``passed``, ``failed``, ``warning`` or ``skipped`` (why)."""
+
+    name: str
+    title: str
+    status: Status
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class AuditReport:
+    """Everything :func:`audit` found about one output folder."""
+
+    folder: Path
+    checks: list[CheckResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong (warnings allowed)."""
+        return self.errors == 0
+
+    def verdict(self) -> str:
+        """One line: passed or failed, with the counts."""
+        ran = sum(c.status != "skipped" for c in self.checks)
+        if self.ok:
+            extra = f", {self.warnings} warning(s)" if self.warnings else ""
+            return f"audit passed: {ran} checks, no errors{extra} ({self.folder})"
+        failed = [c.name for c in self.checks if c.status == "failed"]
+        return (
+            f"audit FAILED: {self.errors} error(s) in {len(failed)} of {ran} checks "
+            f"({', '.join(failed)}); {self.folder}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": str(self.folder),
+            "verdict": "passed" if self.ok else "failed",
+            "summary": self.verdict(),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "checks": [c.to_dict() for c in self.checks],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class Collector:
+    """Findings of the checks, at most :data:`MAX_FINDINGS_PER_CHECK` listed per check."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.counts: dict[str, dict[str, int]] = {}
+        self.results: dict[str, CheckResult] = {}
+
+    def add(
+        self, check: str, file: str, message: str, *, row: int | None = None, warn: bool = False
+    ) -> None:
+        severity: Severity = "warning" if warn else "error"
+        counts = self.counts.setdefault(check, {"error": 0, "warning": 0})
+        counts[severity] += 1
+        if sum(counts.values()) <= MAX_FINDINGS_PER_CHECK:
+            self.findings.append(Finding(severity, check, file, row, message))
+
+    def done(self, check: str, detail: str = "") -> None:
+        """Close a check: failed on an error, warning on a warning, passed otherwise."""
+        counts = self.counts.get(check, {"error": 0, "warning": 0})
+        total = sum(counts.values())
+        if total > MAX_FINDINGS_PER_CHECK:
+            more = total - MAX_FINDINGS_PER_CHECK
+            severity: Severity = "error" if counts["error"] else "warning"
+            self.findings.append(
+                Finding(severity, check, "", None, f"... and {more} more finding(s) like these")
+            )
+        status: Status = (
+            "failed" if counts["error"] else "warning" if counts["warning"] else "passed"
+        )
+        if total:
+            detail = f"{counts['error']} error(s), {counts['warning']} warning(s)" + (
+                f"; {detail}" if detail else ""
+            )
+        self.results[check] = CheckResult(check, _TITLES[check], status, detail)
+
+    def skip(self, check: str, why: str) -> None:
+        if check not in self.results:
+            self.results[check] = CheckResult(check, _TITLES[check], "skipped", why)
+
+    def report(self, folder: Path) -> AuditReport:
+        checks = [self.results[name] for name, _ in CHECKS if name in self.results]
+        return AuditReport(folder, checks, self.findings)
+
+
+# --------------------------------------------------------------------------------------------
+# Naming claims and amounts in findings
+
+
+def num(value: float | np.floating[Any] | np.integer[Any]) -> str:
+    """An amount as a finding shows it: whole numbers without a decimal, ``blank`` for NaN."""
+    v = float(value)
+    if math.isnan(v):
+        return "blank"
+    return str(int(v)) if v.is_integer() else f"{v:g}"
+
+
+def short(value: object) -> str:
+    """A value found in a file, cut to 60 characters for a message."""
+    text = "nothing" if value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def text_of(frame: pd.DataFrame, column: str) -> list[str]:
+    """A column as a list of text, for messages (pandas scalars are untyped)."""
+    return [str(v) for v in frame[column].tolist()]
+
+
+def who(eligible: pd.DataFrame, k: int) -> str:
+    """Claim ``k`` of the eligible claims: its recipient id and item."""
+    return f"{eligible['recipient_id'].iloc[k]!s} {eligible['item_key'].iloc[k]!s}"
+
+
+def row_text(eligible: pd.DataFrame, matched: npt.NDArray[np.int64], k: int) -> str:
+    """Claim ``k`` with the awards.csv row it was read from (``no row`` when it has none)."""
+    row = int(matched[k])
+    where = f"row {row}" if row > 0 else "no row"
+    return f"{where}: {who(eligible, k)}"
+
+
+__all__ = [
+    "CHECKS",
+    "MAX_FINDINGS_PER_CHECK",
+    "AuditReport",
+    "CheckResult",
+    "Collector",
+    "Finding",
+    "num",
+    "row_text",
+    "short",
+    "text_of",
+    "who",
+]

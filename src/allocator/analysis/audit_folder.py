@@ -1,0 +1,238 @@
+"""Reading a run's folder for the audit and for explain: ``result.json``, the inputs it
+recorded (found and hashed again) and ``awards.csv`` / ``constraints.csv`` as text cells."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from allocator.analysis.audit_findings import short
+from allocator.core.errors import InputError, Problem
+from allocator.core.files import sha256_file
+from allocator.inputs.scenario import LoadedScenario, load_scenario
+from allocator.outputs.ledger import find_run
+from allocator.outputs.names import AWARD_COLUMNS, RESULT
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
+def read_result(folder: Path) -> dict[str, Any]:
+    """``result.json`` of an output folder.
+
+    Raises
+    ------
+    InputError
+        When the folder or its ``result.json`` is missing, or the file is not a JSON object:
+        there is nothing to audit.
+    """
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), "an output folder of allocate run", "no folder")])
+    path = folder / RESULT
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem(str(path), "the run's result.json", "no such file")]) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError([Problem(str(path), "a JSON object", str(exc))]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(str(path), "a JSON object", type(data).__name__)])
+    problems = []
+    inputs = data.get("inputs")
+    if not isinstance(inputs, list) or not all(
+        isinstance(i, dict) and {"role", "path", "sha256"} <= i.keys() for i in inputs
+    ):
+        problems.append(
+            Problem(str(path), "a list of {role, path, sha256}", short(inputs), key="inputs")
+        )
+    if not isinstance(data.get("status"), str):
+        problems.append(Problem(str(path), "a status", short(data.get("status")), key="status"))
+    if problems:
+        raise InputError(problems)
+    return data
+
+
+def locate_scenario(
+    folder: Path,
+    result: dict[str, Any],
+    *,
+    explicit: Path | None = None,
+    ledger: str | None = None,
+) -> Path:
+    """The scenario file of a run.
+
+    ``result.json`` records the scenario's path as it was typed, possibly relative to the
+    folder the run was started from; the ledger records it absolute. Tried in order: the
+    path given (``--scenario``), the recorded path (relative to the current folder), the
+    ledger's.
+
+    Raises
+    ------
+    InputError
+        When none of them is a file; the message lists what was tried.
+    """
+    tried: list[Path] = []
+    if explicit is not None:
+        tried.append(explicit)
+    recorded = [i["path"] for i in result["inputs"] if i.get("role") == "scenario"]
+    tried.extend(Path(p) for p in recorded)
+    if ledger is not None:
+        entry = find_run(ledger, folder)
+        if entry is not None:
+            tried.append(Path(entry.scenario_path))
+    for path in tried:
+        if path.is_file():
+            return path
+    shown = ", ".join(str(p) for p in tried) or "none recorded"
+    raise InputError(
+        [
+            Problem(
+                str(folder / RESULT),
+                "a scenario file that exists (pass --scenario PATH)",
+                f"tried {shown}",
+                key="inputs",
+            )
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class InputChange:
+    """An input file whose bytes differ from what the run recorded (or that is gone)."""
+
+    role: str
+    shown: str
+    path: Path
+    recorded: str
+    now: str  # "" when the file is missing
+
+    def message(self) -> str:
+        if not self.now:
+            return f"{self.role} file {self.shown} ({self.path}) is missing"
+        return (
+            f"{self.role} file {self.shown} ({self.path}) changed since the run: sha256 "
+            f"recorded {self.recorded}, now {self.now}"
+        )
+
+
+def check_inputs(
+    result: dict[str, Any], scenario_path: Path
+) -> tuple[list[InputChange], LoadedScenario | None]:
+    """Hash the scenario, model and data files again and compare with ``result.json``.
+
+    The scenario is compared first: a changed scenario may point at other files, so its
+    model and data are then not even looked at.
+
+    Returns
+    -------
+    tuple
+        The changed or missing files, and the loaded scenario when it is unchanged.
+    """
+    recorded = result["inputs"]
+    changes: list[InputChange] = []
+    scenario_rec = next(i for i in recorded if i.get("role") == "scenario")
+    now = sha256_file(scenario_path)
+    if now != scenario_rec["sha256"]:
+        changes.append(
+            InputChange(
+                "scenario", scenario_rec["path"], scenario_path, scenario_rec["sha256"], now
+            )
+        )
+        return changes, None
+    loaded = load_scenario(scenario_path)
+    files = [("model", loaded.model_path)] + [("data", p) for p in loaded.data_paths]
+    wanted = [i for i in recorded if i.get("role") in ("model", "data")]
+    if [r for r, _ in files] != [i["role"] for i in wanted]:
+        changes.append(
+            InputChange(
+                "data",
+                ", ".join(str(p) for p in loaded.data_paths),
+                scenario_path,
+                f"{sum(i['role'] == 'data' for i in wanted)} data file(s)",
+                f"{len(loaded.data_paths)} data file(s)",
+            )
+        )
+        return changes, loaded
+    for (role, path), rec in zip(files, wanted, strict=True):
+        digest = sha256_file(path) if path.is_file() else ""
+        if digest != rec["sha256"]:
+            changes.append(InputChange(role, rec["path"], path, rec["sha256"], digest))
+    return changes, loaded
+
+
+@dataclass(frozen=True)
+class AwardsFile:
+    """``awards.csv`` as read: text cells, and the two money columns as numbers.
+
+    ``claim`` and ``award`` are NaN where a cell is not a number; ``csv_row`` is the row
+    number a spreadsheet shows (the header is row 1).
+    """
+
+    frame: pd.DataFrame
+    claim: FloatArray
+    award: FloatArray
+    claim_whole: BoolArray
+    award_whole: BoolArray
+    csv_row: IntArray
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+_WHOLE = re.compile(r"-?\d+")
+
+
+def _numbers(cells: pd.Series) -> tuple[FloatArray, BoolArray]:
+    text = cells.astype(str).str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    whole = np.asarray([bool(_WHOLE.fullmatch(t)) for t in text], dtype=bool)
+    return values, whole
+
+
+def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV of the folder as text cells, with exactly ``columns``.
+
+    Raises
+    ------
+    ValueError
+        When the file cannot be read or has other columns; the message says which.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"cannot be read as CSV ({exc})") from None
+    if list(frame.columns) != list(columns):
+        raise ValueError(
+            f"expected the columns {', '.join(columns)} "
+            f"(found {', '.join(map(str, frame.columns))})"
+        )
+    return frame
+
+
+def read_awards(path: Path) -> AwardsFile:
+    """Read ``awards.csv`` (see :func:`read_csv`)."""
+    frame = read_csv(path, AWARD_COLUMNS)
+    claim, claim_whole = _numbers(frame["claim_wan"])
+    award, award_whole = _numbers(frame["award_wan"])
+    rows = np.arange(2, len(frame) + 2, dtype=np.int64)
+    return AwardsFile(frame, claim, award, claim_whole, award_whole, rows)
+
+
+__all__ = [
+    "AwardsFile",
+    "InputChange",
+    "check_inputs",
+    "locate_scenario",
+    "read_awards",
+    "read_csv",
+    "read_result",
+]

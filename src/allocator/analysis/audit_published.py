@@ -1,0 +1,349 @@
+"""The published files against ``awards.csv``: the totals of ``result.json``, the sheets of
+``awards.xlsx`` and every row of ``constraints.csv``, recomputed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from allocator.analysis.audit_findings import Collector, num, text_of
+from allocator.analysis.audit_folder import AwardsFile
+from allocator.analysis.audit_recompute import Recomputed, RowState
+from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS, RESULT, WORKBOOK
+
+EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit less the header: the workbook stops there
+
+
+def _aggregate(awards: AwardsFile, key: str) -> dict[str, dict[str, int]]:
+    frame = pd.DataFrame(
+        {
+            "key": awards.frame[key].astype(str),
+            "claim": np.nan_to_num(awards.claim),
+            "award": np.nan_to_num(awards.award),
+        }
+    )
+    out: dict[str, dict[str, int]] = {}
+    for k, keyed in frame.groupby("key", sort=False):
+        out[str(k)] = {
+            "claims": int((keyed["claim"] > 0).sum()),
+            "funded": int((keyed["award"] > 0).sum()),
+            "claim_wan": round(float(keyed["claim"].sum())),
+            "award_wan": round(float(keyed["award"].sum())),
+        }
+    return out
+
+
+def _counts(awards: AwardsFile) -> dict[str, int]:
+    award = np.nan_to_num(awards.award)
+    rid = awards.frame["recipient_id"]
+    return {
+        "total_claim_wan": round(float(np.nan_to_num(awards.claim).sum())),
+        "total_awarded_wan": round(float(award.sum())),
+        "recipients": int(rid.nunique()),
+        "eligible_claims": len(awards),
+        "funded_claims": int((award > 0).sum()),
+        "funded_recipients": int(rid[award > 0].nunique()),
+    }
+
+
+_TOTAL_KEYS = (("per_clause", "clause_id"), ("per_item", "item_key"), ("per_district", "district"))
+
+
+def check_totals(out: Collector, result: dict[str, Any], awards: AwardsFile) -> None:
+    counts = _counts(awards)
+    recorded_counts = result.get("counts") or {}
+    for name in ("total_claim_wan", "total_awarded_wan"):
+        if result.get(name) != counts[name]:
+            out.add(
+                "totals",
+                RESULT,
+                f"{name} is {result.get(name)!r}, but awards.csv adds up to {counts[name]}万元",
+            )
+    for name in ("recipients", "eligible_claims", "funded_claims", "funded_recipients"):
+        if recorded_counts.get(name) != counts[name]:
+            out.add(
+                "totals",
+                RESULT,
+                f"counts.{name} is {recorded_counts.get(name)!r}, but awards.csv gives "
+                f"{counts[name]}",
+            )
+    totals = result.get("totals") or {}
+    for section, key in _TOTAL_KEYS:
+        mine = _aggregate(awards, key)
+        theirs = {str(r.get(key)): r for r in totals.get(section, []) if isinstance(r, dict)}
+        for k in sorted(mine.keys() | theirs.keys()):
+            if k not in theirs:
+                out.add("totals", RESULT, f"totals.{section} lacks {key} {k!r} of awards.csv")
+                continue
+            if k not in mine:
+                out.add(
+                    "totals", RESULT, f"totals.{section} has {key} {k!r}, which awards.csv lacks"
+                )
+                continue
+            for field_name, value in mine[k].items():
+                if theirs[k].get(field_name) != value:
+                    out.add(
+                        "totals",
+                        RESULT,
+                        f"totals.{section}[{k}].{field_name} is {theirs[k].get(field_name)!r}, "
+                        f"but awards.csv gives {value}",
+                    )
+    out.done("totals", f"{counts['total_awarded_wan']} of {counts['total_claim_wan']}万元 claimed")
+
+
+_AWARD_ZH = (
+    "对象编号",
+    "对象名称",
+    "对象类型",
+    "所属县区",
+    "所属行业",
+    "条款",
+    "奖补项目",
+    "测算金额（万元）",
+    "奖补金额（万元）",
+    "低于测算的原因",
+)
+_CONSTRAINT_ZH = (
+    "约束",
+    "类别",
+    "条款",
+    "方向",
+    "左端（万元）",
+    "右端（万元）",
+    "松弛",
+    "是否紧",
+    "变量数",
+)
+_SHEETS = ("汇总", "奖补明细", "按条款", "按县区", "约束")
+
+
+def _cell(value: object) -> str:
+    """A workbook cell as the CSV writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def check_workbook(
+    out: Collector,
+    folder: Path,
+    result: dict[str, Any],
+    awards: AwardsFile,
+    constraints: pd.DataFrame | None,
+) -> None:
+    import openpyxl  # only the audit of the workbook needs it
+
+    path = folder / WORKBOOK
+    if not path.is_file():
+        out.add("workbook", WORKBOOK, "awards.xlsx is missing")
+        out.done("workbook")
+        return
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # any unreadable workbook is a finding, not a crash
+        out.add("workbook", WORKBOOK, f"awards.xlsx cannot be read ({type(exc).__name__}: {exc})")
+        out.done("workbook")
+        return
+    try:
+        sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    finally:
+        book.close()
+    for name in _SHEETS:
+        if name not in sheets:
+            out.add("workbook", WORKBOOK, f"sheet {name} is missing")
+    if "奖补明细" in sheets:
+        _compare_sheet(
+            out,
+            "奖补明细",
+            sheets["奖补明细"],
+            _AWARD_ZH,
+            awards.frame.to_numpy(dtype=object)[:EXCEL_MAX_ROWS],
+            AWARDS,
+        )
+    if "约束" in sheets and constraints is not None:
+        cons = constraints.to_numpy(dtype=object).copy()
+        binding = list(CONSTRAINT_COLUMNS).index("binding")
+        cons[:, binding] = [
+            {"true": "是", "false": "否"}.get(str(v), str(v)) for v in cons[:, binding]
+        ]
+        _compare_sheet(out, "约束", sheets["约束"], _CONSTRAINT_ZH, cons, CONSTRAINTS)
+    counts = _counts(awards)
+    if "汇总" in sheets:
+        summary = {_cell(r[0]): r[1] if len(r) > 1 else None for r in sheets["汇总"][1:]}
+        expected = {
+            "求解状态": result.get("status"),
+            "分配规则": result.get("rule"),
+            "资金总额（万元）": result.get("budget_wan"),
+            "测算总额（万元）": counts["total_claim_wan"],
+            "奖补总额（万元）": counts["total_awarded_wan"],
+            "对象数": counts["recipients"],
+            "符合条件的申报数": counts["eligible_claims"],
+            "获奖补的申报数": counts["funded_claims"],
+            "获奖补的对象数": counts["funded_recipients"],
+        }
+        for label, want in expected.items():
+            if _cell(summary.get(label)) != _cell(want):
+                out.add(
+                    "workbook",
+                    WORKBOOK,
+                    f"sheet 汇总, {label}: {summary.get(label)!r}, but should be {want!r}",
+                )
+    for sheet, key in (("按条款", "clause_id"), ("按县区", "district")):
+        if sheet not in sheets:
+            continue
+        mine = _aggregate(awards, key)
+        body = sheets[sheet][1:]
+        seen = set()
+        header = [_cell(h) for h in sheets[sheet][0]] if sheets[sheet] else []
+        col = {h: n for n, h in enumerate(header)}
+        fields = {
+            "claims": "申报数",
+            "funded": "获奖补数",
+            "claim_wan": "测算金额（万元）",
+            "award_wan": "奖补金额（万元）",
+        }
+        for n, r in enumerate(body, start=2):
+            k = _cell(r[0])
+            seen.add(k)
+            if k not in mine:
+                out.add(
+                    "workbook",
+                    WORKBOOK,
+                    f"sheet {sheet} row {n}: {k!r} is not in awards.csv",
+                    row=n,
+                )
+                continue
+            for f, label in fields.items():
+                got = r[col[label]] if label in col and col[label] < len(r) else None
+                if _cell(got) != str(mine[k][f]):
+                    out.add(
+                        "workbook",
+                        WORKBOOK,
+                        f"sheet {sheet} row {n} ({k}), {label}: {got!r}, but awards.csv gives "
+                        f"{mine[k][f]}",
+                        row=n,
+                    )
+        for k in sorted(mine.keys() - seen):
+            out.add("workbook", WORKBOOK, f"sheet {sheet} lacks {k!r} of awards.csv")
+    out.done("workbook", f"{len(sheets)} sheet(s)")
+
+
+def _compare_sheet(
+    out: Collector,
+    sheet: str,
+    rows: list[tuple[Any, ...]],
+    header: Sequence[str],
+    expected: npt.NDArray[np.object_],
+    source: str,
+) -> None:
+    if not rows or tuple(_cell(h) for h in rows[0]) != tuple(header):
+        out.add("workbook", WORKBOOK, f"sheet {sheet}: header differs from {', '.join(header)}")
+        return
+    body = rows[1:]
+    if len(body) != len(expected):
+        out.add(
+            "workbook",
+            WORKBOOK,
+            f"sheet {sheet} has {len(body)} rows, {source} {len(expected)}",
+        )
+    for n, (got, want) in enumerate(zip(body, expected, strict=False), start=2):
+        cells = [_cell(v) for v in got]
+        wanted = [_cell(v) for v in want]
+        if cells != wanted:
+            diff = [
+                f"{header[c]} {cells[c]!r} vs {wanted[c]!r}"
+                for c in range(min(len(cells), len(wanted)))
+                if cells[c] != wanted[c]
+            ]
+            out.add(
+                "workbook",
+                WORKBOOK,
+                f"sheet {sheet} row {n} differs from {source} row {n}: {'; '.join(diff)}",
+                row=n,
+            )
+
+
+def check_constraints(
+    out: Collector,
+    rec: Recomputed,
+    result: dict[str, Any],
+    constraints: pd.DataFrame,
+    state: RowState,
+) -> None:
+    rows = rec.rows
+    index = rec.row_index
+    seen: dict[str, int] = {}
+    cells = {c: text_of(constraints, c) for c in CONSTRAINT_COLUMNS}
+    rhs = rows["rhs"].to_numpy(dtype=np.int64)
+    members = rows["members"].to_numpy(dtype=np.int64)
+    family, clause_id, sense = (text_of(rows, c) for c in ("family", "clause_id", "sense"))
+    for a in range(len(constraints)):
+        csv_row = a + 2
+        name = cells["name"][a]
+        if name in seen:
+            out.add(
+                "constraints",
+                CONSTRAINTS,
+                f"row {csv_row}: {name} repeats row {seen[name]}",
+                row=csv_row,
+            )
+            continue
+        seen[name] = csv_row
+        k = index.get(name)
+        if k is None:
+            out.add(
+                "constraints",
+                CONSTRAINTS,
+                f"row {csv_row}: {name} is no row of the scenario and model",
+                row=csv_row,
+            )
+            continue
+        want = {
+            "family": family[k],
+            "clause_id": clause_id[k],
+            "sense": sense[k],
+            "lhs": num(state.lhs[k]),
+            "rhs": str(int(rhs[k])),
+            "slack": num(state.slack[k]),
+            "binding": "true" if state.binding[k] else "false",
+            "members": str(int(members[k])),
+        }
+        for col, value in want.items():
+            if cells[col][a] != value:
+                out.add(
+                    "constraints",
+                    CONSTRAINTS,
+                    f"row {csv_row}: {name} {col} {cells[col][a]!r}, recomputed {value}",
+                    row=csv_row,
+                )
+    for name in rows["name"]:
+        if name not in seen:
+            out.add("constraints", CONSTRAINTS, f"the row {name} of the scenario is missing")
+    counts = result.get("counts") or {}
+    variables = int(rec.eligible["var"].sum())
+    if counts.get("variables") != variables:
+        out.add(
+            "constraints",
+            RESULT,
+            f"counts.variables is {counts.get('variables')!r}; {variables} claims can be paid",
+        )
+    if counts.get("constraint_rows") != len(rows):
+        out.add(
+            "constraints",
+            RESULT,
+            f"counts.constraint_rows is {counts.get('constraint_rows')!r}; the scenario has "
+            f"{len(rows)} rows",
+        )
+    out.done("constraints", f"{len(rows)} row(s) recomputed")
+
+
+__all__ = ["check_constraints", "check_totals", "check_workbook"]

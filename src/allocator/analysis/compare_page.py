@@ -1,0 +1,202 @@
+"""A comparison for people: metric values as text, the tables of totals and of winners and
+losers, and the self-contained HTML page (:func:`render_html`)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from allocator.analysis.charts import charts
+from allocator.analysis.compare import METRICS, Change, Comparison, plain_value
+
+_PERCENT = {"coverage", "gap"}
+_RATIO = {"mean_ratio", "median_ratio", "min_ratio", "gini_awards", "gini_ratios"}
+
+
+def display_value(key: str, value: object) -> str:
+    """A metric as a person reads it: 万元 with separators, shares in per cent, ratios to 4
+    decimals, objectives in full; '–' where the figure does not exist."""
+    value = plain_value(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if key in _PERCENT:
+            return f"{value:.2%}"
+        if key in _RATIO:
+            return f"{value:.4f}"
+        return f"{value:,.0f}" if value.is_integer() else f"{value:,.6g}"
+    return str(value)
+
+
+def clause_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """The per-clause table as text, in 万元: header and rows (clause, title, claim, then the
+    award of each run under its label).
+
+    The claim column is shown once when every run has the same claim; otherwise each cell is
+    ``award / claim``.
+    """
+    return _total_rows(comparison, comparison.per_clause, ["clause_id", "title"])
+
+
+def district_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """The per-district table as text, as :func:`clause_rows`."""
+    return _total_rows(comparison, comparison.per_district, ["district"])
+
+
+def _total_rows(
+    comparison: Comparison, table: pd.DataFrame, keys: list[str]
+) -> tuple[list[str], list[list[str]]]:
+    labels = comparison.labels
+    claims = table[[f"claim_wan[{lb}]" for lb in labels]]
+    one_claim = bool((claims.nunique(axis=1, dropna=False) <= 1).all())
+    header = [k.replace("_id", "") for k in keys]
+    header += ["claim"] if one_claim else []
+    header += [lb if one_claim else f"{lb} (award / claim)" for lb in labels]
+    rows = []
+    for _, row in table.iterrows():
+        cells = [str(row[k]) or "–" for k in keys]
+        if one_claim:
+            cells.append(display_value("claim_wan", row[f"claim_wan[{labels[0]}]"]))
+        for lb in labels:
+            award = display_value("award_wan", row[f"award_wan[{lb}]"])
+            claim = display_value("claim_wan", row[f"claim_wan[{lb}]"])
+            cells.append(award if one_claim else f"{award} / {claim}")
+        rows.append(cells)
+    return header, rows
+
+
+def change_rows(change: Change, which: str) -> tuple[list[str], list[list[str]]]:
+    """Winners (``which="winners"``) or losers of one change as text rows."""
+    frame = change.winners if which == "winners" else change.losers
+    header = ["recipient id", "name", "before (万元)", "after (万元)", "change (万元)"]
+    rows = [
+        [
+            str(r.recipient_id),
+            str(r.recipient_name),
+            f"{r.award_before_wan:,}",
+            f"{r.award_after_wan:,}",
+            f"{r.change_wan:+,}",
+        ]
+        for r in frame.itertuples(index=False)
+    ]
+    return header, rows
+
+
+_HTML = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Comparison: {{ labels | join(" | ") }}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
+       "Microsoft YaHei", "PingFang SC", sans-serif; margin: 2em auto; max-width: 1200px;
+       padding: 0 1em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.6em; vertical-align: top; }
+th { text-align: left; background: #f4f4f4; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+.note { color: #555; }
+</style>
+</head>
+{%- macro table(spec) %}
+{%- set header, rows, skip = spec %}
+<table>
+<tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr>
+{%- for row in rows %}
+<tr>{% for c in row %}<td{% if loop.index > skip %} class="n"{% endif %}>{{ c }}</td>
+{%- endfor %}</tr>
+{%- endfor %}
+</table>
+{%- endmacro %}
+<body>
+<h1>Comparison of {{ runs | length }} runs</h1>
+{{ table(run_table) }}
+{%- for note in notes %}
+<p class="note">{{ note }}</p>
+{%- endfor %}
+<h2>Metrics</h2>
+{{ table(metrics) }}
+<h2>Awards by clause (万元)</h2>
+<figure>{{ charts.clauses | safe }}</figure>
+{{ table(clauses) }}
+<h2>Awards by district (万元)</h2>
+<figure>{{ charts.districts | safe }}</figure>
+{{ table(districts) }}
+<h2>Distribution</h2>
+<figure>{{ charts.lorenz | safe }}</figure>
+<figure>{{ charts.ratios | safe }}</figure>
+{%- for c in changes %}
+<h2>From {{ c.before }} to {{ c.after }}</h2>
+<p>{{ c.up }} recipients receive more, {{ c.down }} less.</p>
+<h3>Largest rises</h3>
+{{ table(c.winners) }}
+<h3>Largest falls</h3>
+{{ table(c.losers) }}
+{%- endfor %}
+</body>
+</html>
+"""
+
+
+def render_html(comparison: Comparison) -> str:
+    """A self-contained page: metrics, totals, winners and losers, and the charts inline.
+
+    Nothing is fetched from elsewhere (no scripts, fonts or images), and the page carries no
+    date, so the same runs give the same bytes.
+    """
+    import jinja2
+
+    labels = comparison.labels
+    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
+    run_table = (
+        ["run", "folder", "policy"],
+        [[r.label, str(r.path), r.policy_title] for r in comparison.runs],
+        3,
+    )
+    metrics = (
+        ["metric", *labels],
+        [
+            [name, *(display_value(key, comparison.metric(key, lb)) for lb in labels)]
+            for key, name in METRICS
+        ],
+        1,
+    )
+    changes = [
+        {
+            "before": c.before,
+            "after": c.after,
+            "up": c.recipients_up,
+            "down": c.recipients_down,
+            "winners": (*change_rows(c, "winners"), 2),
+            "losers": (*change_rows(c, "losers"), 2),
+        }
+        for c in comparison.changes
+    ]
+    page: str = env.from_string(_HTML).render(
+        labels=labels,
+        run_table=run_table,
+        notes=comparison.notes,
+        metrics=metrics,
+        charts=charts(comparison),
+        clauses=(*clause_rows(comparison), 2),
+        districts=(*district_rows(comparison), 1),
+        changes=changes,
+    )
+    return page
+
+
+__all__ = [
+    "change_rows",
+    "clause_rows",
+    "display_value",
+    "district_rows",
+    "render_html",
+]

@@ -1,0 +1,386 @@
+"""Checking and compiling a policy model: every name, parameter and expression.
+
+:func:`compile_model` parses each derived name, condition and formula operand with
+:mod:`allocator.policy.expr` against the names in scope (schema fields, derived names, the
+item's scalar parameters, or for district and park items the fields they aggregate), and
+returns a :class:`CompiledModel` whose expressions run over whole columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from allocator.core.errors import InputError, Problem
+from allocator.inputs.schema import (
+    DISTRICT_ALIASES,
+    FIELD_BY_NAME,
+    FIELDS,
+    INDUSTRIES,
+    MAIN_PRODUCTS,
+    PROVINCIAL_TYPES,
+    Kind,
+)
+from allocator.policy import expr
+from allocator.policy.model import (
+    GROUP_KEY,
+    OPERANDS,
+    TEXT_FIELDS,
+    AwardItem,
+    Clause,
+    Condition,
+    Derived,
+    PolicyModel,
+    address,
+    param_shape,
+)
+from allocator.policy.params import table_problems
+
+_AGGREGATED_TYPE: dict[str, expr.Type] = {
+    "sum": expr.Type.NUM,
+    "min": expr.Type.NUM,
+    "max": expr.Type.NUM,
+    "count": expr.Type.NUM,
+    "any": expr.Type.BOOL,
+    "all": expr.Type.BOOL,
+}
+
+
+@dataclass(frozen=True)
+class CompiledItem:
+    """An award item with every expression checked and compiled.
+
+    Attributes
+    ----------
+    key:
+        The item's address ``clause/item``.
+    derived:
+        The model's derived names that can be computed for this item's recipients, in an
+        order where each comes after the names it reads.
+    conditions:
+        Each condition with its compiled expression, in model order.
+    operands:
+        The formula's expression fields (``base``, ``rate``, ``cap`` ...) compiled.
+    fields:
+        Schema fields the item reads, directly or through derived names (for district and
+        park items: the fields of its ``aggregate`` mapping).
+    """
+
+    key: str
+    clause: Clause
+    item: AwardItem
+    derived: dict[str, expr.Expression]
+    conditions: tuple[tuple[Condition, expr.Expression], ...]
+    operands: dict[str, expr.Expression]
+    fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """A policy model whose every expression is checked and compiled."""
+
+    model: PolicyModel
+    derived: dict[str, expr.Expression]
+    items: dict[str, CompiledItem]
+
+
+def _field_symbol(name: str) -> expr.Symbol:
+    f = FIELD_BY_NAME[name]
+    if name in TEXT_FIELDS:
+        aliases = {
+            "industry": {zh: code for code, zh in INDUSTRIES.items()},
+            "main_product": {zh: code for code, zh in MAIN_PRODUCTS.items()},
+            "district": dict(DISTRICT_ALIASES),
+        }.get(name, {})
+        return expr.Symbol(expr.Type.TEXT, "field", choices=f.choices, aliases=aliases)
+    if f.kind is Kind.TEXT:
+        return expr.Symbol(
+            None,
+            "field",
+            refusal=f"a field usable in an expression ({name!r} is free text; text fields "
+            f"usable are {', '.join(TEXT_FIELDS)})",
+        )
+    if f.kind is Kind.LIST:
+        return expr.Symbol(
+            None,
+            "field",
+            refusal=f"a field usable in an expression ({name!r} is read by the application "
+            "check: set requires_application on the item)",
+        )
+    if f.kind is Kind.BOOL:
+        return expr.Symbol(expr.Type.BOOL, "field")
+    return expr.Symbol(expr.Type.NUM, "field")
+
+
+FIELD_SYMBOLS: dict[str, expr.Symbol] = {f.name: _field_symbol(f.name) for f in FIELDS}
+_RESERVED = frozenset(FIELD_SYMBOLS) | frozenset(expr.FUNCTIONS) | {"True", "False", "None"}
+
+
+class _Problems:
+    """Collects problems for one file."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.items: list[Problem] = []
+
+    def add(self, key: str, expected: str, found: str = "") -> None:
+        self.items.append(Problem(file=self.file, expected=expected, found=found, key=key))
+
+    def expression(self, key: str, where: str, text: str, error: expr.ExprError) -> None:
+        if error.cascade:
+            return  # the name it reads failed, and that failure is reported where it is defined
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        found = f"{error.found} " if error.found else ""
+        self.add(key, f"{error.reason} [{where}]", f"{found}at column {error.column} of {shown!r}")
+
+
+def _name_problem(name: str, what: str) -> str:
+    if not name.isidentifier() or name.startswith("__"):
+        return f"{what} that is a plain name (letters, digits, _; not starting with __)"
+    if name in _RESERVED:
+        return f"{what} that is not already a field or function name"
+    return ""
+
+
+def _derive(
+    derived: Mapping[str, Derived],
+    base: Mapping[str, expr.Symbol],
+    errors: dict[str, expr.ExprError | str],
+    broken: Iterable[str] = (),
+) -> tuple[dict[str, expr.Expression], dict[str, expr.Symbol]]:
+    """Compile the derived names over ``base``, each after the names it reads.
+
+    Returns the programs and the symbols to put in scope. A derived name that fails gets a
+    symbol refusing its use and its error in ``errors``; names in ``broken`` (failed
+    elsewhere already) are refused without a new error.
+    """
+    programs: dict[str, expr.Expression] = {}
+    symbols: dict[str, expr.Symbol] = {
+        name: expr.Symbol(
+            None, expr.BROKEN, refusal=f"a derived name that is well formed ({name!r} is not)"
+        )
+        for name in broken
+    }
+    deps = {name: expr.names_in(d.expr) & set(derived) for name, d in derived.items()}
+    state: dict[str, int] = dict.fromkeys(broken, 2)  # 1: in progress, 2: done
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join((*path[path.index(name) :], name))
+            errors[name] = f"derived names that do not read each other in a circle ({cycle})"
+            symbols[name] = expr.Symbol(
+                None, expr.BROKEN, refusal=f"a derived name outside a cycle ({cycle})"
+            )
+            return
+        state[name] = 1
+        for dep in sorted(deps[name]):
+            visit(dep, (*path, name))
+        state[name] = 2
+        if name in errors:
+            return
+        scope = {**base, **symbols}
+        try:
+            program = expr.parse(derived[name].expr, scope)
+        except expr.ExprError as exc:
+            errors[name] = exc
+            origin = expr.BROKEN if exc.cascade else "derived"
+            symbols[name] = expr.Symbol(
+                None, origin, refusal=f"a derived name computable here ({exc.reason})"
+            )
+            return
+        programs[name] = program
+        symbols[name] = expr.Symbol(program.type, "derived")
+
+    for name in derived:
+        visit(name, ())
+    return programs, symbols
+
+
+def _group_scope(
+    item: AwardItem, where: str, key: str, problems: _Problems
+) -> dict[str, expr.Symbol]:
+    group_key = GROUP_KEY[item.recipient]
+    scope: dict[str, expr.Symbol] = {}
+    for name in FIELD_SYMBOLS:
+        scope[name] = expr.Symbol(
+            None,
+            "field",
+            refusal=f"a field this {item.recipient} item aggregates (add {name!r} to 'aggregate')",
+        )
+    for name, how in item.aggregate.items():
+        path = f"{key}.aggregate.{name}"
+        if name not in FIELD_BY_NAME:
+            problems.add(
+                path,
+                f"a field of the data schema [{where}]",
+                f"{name!r}{expr.suggest(name, FIELD_BY_NAME)}",
+            )
+            continue
+        if name == group_key:
+            problems.add(
+                path,
+                f"a field other than the recipient's own key {group_key!r} [{where}]",
+                repr(name),
+            )
+            continue
+        kind = FIELD_BY_NAME[name].kind
+        ok = {
+            "sum": kind not in (Kind.TEXT, Kind.CATEGORY, Kind.LIST, Kind.DATE),
+            "min": kind not in (Kind.TEXT, Kind.CATEGORY, Kind.LIST, Kind.BOOL),
+            "max": kind not in (Kind.TEXT, Kind.CATEGORY, Kind.LIST, Kind.BOOL),
+            "any": kind is Kind.BOOL,
+            "all": kind is Kind.BOOL,
+            "count": True,
+        }[how]
+        if not ok:
+            problems.add(
+                path,
+                f"an aggregation that fits {name!r}, a field of kind {kind.value} (sum, min, "
+                f"max: numbers; any, all: yes/no; count: any field) [{where}]",
+                repr(how),
+            )
+            continue
+        scope[name] = expr.Symbol(_AGGREGATED_TYPE[how], "aggregate")
+    scope[group_key] = FIELD_SYMBOLS[group_key]
+    return scope
+
+
+def compile_model(model: PolicyModel, *, file: str = "<model>") -> CompiledModel:
+    """Check every name, parameter and expression of ``model`` and compile the expressions.
+
+    Raises
+    ------
+    InputError
+        With every problem found: an expression outside the language or naming an unknown
+        name (with a close match), a parameter of the wrong shape for its formula field, an
+        aggregation that does not fit its field, an unknown provincial type.
+    """
+    problems = _Problems(file)
+    for name in model.derived:
+        bad = _name_problem(name, "a derived name")
+        if bad:
+            problems.add(f"derived.{name}", bad, repr(name))
+    errors: dict[str, expr.ExprError | str] = {}
+    firm_derived, firm_symbols = _derive(model.derived, FIELD_SYMBOLS, errors)
+    for name, error in errors.items():
+        key = f"derived.{name}.expr"
+        if isinstance(error, expr.ExprError):
+            problems.expression(key, f"derived {name}", model.derived[name].expr, error)
+        else:
+            problems.add(key, error, repr(model.derived[name].expr))
+    broken = frozenset(errors)
+
+    items: dict[str, CompiledItem] = {}
+    for ci, clause in enumerate(model.clauses):
+        for ii, item in enumerate(clause.items):
+            key = f"clauses[{ci}].items[{ii}]"
+            compiled = _compile_item(
+                model, clause, item, key, (firm_derived, firm_symbols, broken), problems
+            )
+            if compiled is not None:
+                items[compiled.key] = compiled
+    if problems.items:
+        raise InputError(problems.items)
+    return CompiledModel(model=model, derived=firm_derived, items=items)
+
+
+def _compile_item(
+    model: PolicyModel,
+    clause: Clause,
+    item: AwardItem,
+    key: str,
+    firm: tuple[dict[str, expr.Expression], dict[str, expr.Symbol], frozenset[str]],
+    problems: _Problems,
+) -> CompiledItem | None:
+    where = f"clause {clause.id}, item {item.id}"
+    before = len(problems.items)
+    firm_derived, firm_symbols, broken = firm
+    if item.recipient in GROUP_KEY:
+        base = _group_scope(item, where, key, problems)
+        derived, derived_symbols = _derive(model.derived, base, {}, broken)
+    else:
+        base, derived, derived_symbols = dict(FIELD_SYMBOLS), firm_derived, firm_symbols
+    scope: dict[str, expr.Symbol] = {**base, **derived_symbols}
+    for name, param in item.params.items():
+        bad = _name_problem(name, "a parameter name")
+        if not bad and name in model.derived:
+            bad = "a parameter name that is not also a derived name"
+        if bad:
+            problems.add(f"{key}.params.{name}", f"{bad} [{where}]", repr(name))
+            continue
+        if param_shape(param.value) == "scalar":
+            scope[name] = expr.Symbol(expr.Type.NUM, "parameter")
+        else:
+            scope[name] = expr.Symbol(
+                None,
+                "parameter",
+                refusal=f"a number ({name!r} is a {param_shape(param.value)} parameter: name it "
+                "in the formula's table fields, not in an expression)",
+            )
+    if item.provincial_type is not None and item.provincial_type not in PROVINCIAL_TYPES:
+        problems.add(
+            f"{key}.provincial_type",
+            f"one of {', '.join(PROVINCIAL_TYPES)} [{where}]",
+            f"{item.provincial_type!r}{expr.suggest(item.provincial_type, PROVINCIAL_TYPES)}",
+        )
+
+    conditions: list[tuple[Condition, expr.Expression]] = []
+    for k, cond in enumerate(item.conditions):
+        try:
+            program = expr.parse(cond.expr, scope, want=expr.Type.BOOL)
+        except expr.ExprError as exc:
+            problems.expression(
+                f"{key}.conditions[{k}].expr", f"{where}, condition {cond.id}", cond.expr, exc
+            )
+            continue
+        conditions.append((cond, program))
+
+    formula = item.formula
+    operands: dict[str, expr.Expression] = {}
+    for name in OPERANDS[formula.type]:
+        text = getattr(formula, name)
+        if text is None:
+            continue
+        try:
+            operands[name] = expr.parse(str(text), scope, want=expr.Type.NUM)
+        except expr.ExprError as exc:
+            problems.expression(f"{key}.formula.{name}", f"{where}, formula {name}", str(text), exc)
+    values = {n: p.value for n, p in item.params.items()}
+    for message, field_name, found in table_problems(formula, values):
+        problems.add(f"{key}.formula.{field_name}", f"{message} [{where}]", found)
+
+    if len(problems.items) > before:
+        return None
+    used: set[str] = set()
+    for program in (*(p for _, p in conditions), *operands.values()):
+        used |= program.names
+    fields = _fields_read(used, derived)
+    return CompiledItem(
+        key=address(clause.id, item.id),
+        clause=clause,
+        item=item,
+        derived=derived,
+        conditions=tuple(conditions),
+        operands=operands,
+        fields=frozenset(fields),
+    )
+
+
+def _fields_read(names: Iterable[str], derived: Mapping[str, expr.Expression]) -> set[str]:
+    fields: set[str] = set()
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in FIELD_BY_NAME:
+            fields.add(name)
+        elif name in derived:
+            todo.extend(derived[name].names)
+    return fields
+
+
+__all__ = ["FIELD_SYMBOLS", "CompiledItem", "CompiledModel", "compile_model"]

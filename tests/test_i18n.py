@@ -1,0 +1,118 @@
+"""The message catalogue: every text a reader sees exists in Chinese, and the language choice.
+
+The ids are extracted from the sources as ``make messages`` extracts them (Babel, the mapping
+in babel.cfg); a new ``_("...")`` without a Chinese text fails here, as does a ``.mo`` that was
+not compiled again after the ``.po`` changed.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from allocator.core import i18n
+from allocator.core.errors import InputError, Problem
+
+ROOT = Path(__file__).resolve().parents[1]
+PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
+MO = PO.with_suffix(".mo")
+# The console script of the environment the tests run in.
+ALLOCATE = str(Path(sys.executable).with_name("allocate"))
+KEYWORDS = {"_": None, "ngettext": (1, 2)}
+METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
+OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+
+
+def _source_ids() -> set[str]:
+    ids: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT / "src/allocator"), METHODS, OPTIONS, KEYWORDS
+    ):
+        ids.add(message[0] if isinstance(message, tuple) else message)
+    return ids
+
+
+def _catalogue() -> dict[str, object]:
+    with PO.open("rb") as handle:
+        catalogue = read_po(handle, locale="zh")
+    return {
+        (m.id[0] if isinstance(m.id, tuple) else m.id): m.string
+        for m in catalogue
+        if m.id and "fuzzy" not in m.flags
+    }
+
+
+def test_every_message_id_has_a_chinese_text() -> None:
+    catalogue = _catalogue()
+    missing = sorted(i for i in _source_ids() if not catalogue.get(i))
+    assert missing == [], "run `make messages` and translate: " + "; ".join(missing[:20])
+
+
+def test_the_compiled_catalogue_matches_the_po_file() -> None:
+    with MO.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    for msgid, text in _catalogue().items():
+        expected = text[0] if isinstance(text, tuple) else text
+        assert compiled.gettext(msgid) == expected, f"stale .mo for {msgid!r}: make messages"
+
+
+def test_a_problem_reads_in_chinese_by_default_and_in_english_on_request() -> None:
+    problem = Problem("企业.csv", "a whole number", "'x'", row=3, column="销售额")
+    try:
+        i18n.set_language("zh")
+        assert str(problem) == "企业.csv，第 3 行，第 '销售额' 列：应为a whole number（实际为 'x'）"
+        assert str(InputError([problem, problem])).startswith("共 2 个问题：")
+        i18n.set_language("en")
+        assert str(problem) == (
+            "企业.csv, row 3, column '销售额': expected a whole number (found 'x')"
+        )
+        assert str(InputError([problem, problem])).startswith("2 problems:")
+    finally:
+        i18n.set_language(None)
+
+
+@pytest.mark.parametrize(
+    ("value", "language"), [("zh_CN.UTF-8", "zh"), ("en-US", "en"), ("EN", "en"), (None, "zh")]
+)
+def test_the_language_comes_from_the_option_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, language: str
+) -> None:
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    assert i18n.resolve_language(value) == language
+    if value is not None:
+        monkeypatch.setenv(i18n.ENV, value)
+        assert i18n.resolve_language() == language
+
+
+def test_an_unknown_language_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(i18n.ENV, "fr")
+    with pytest.raises(ValueError, match="ALLOCATE_LANG"):
+        i18n.resolve_language()
+    result = subprocess.run(
+        [ALLOCATE, "run", "scenario.yaml"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, i18n.ENV: "fr"},
+    )
+    assert result.returncode == 2
+    assert "ALLOCATE_LANG" in result.stderr
+
+
+def test_the_command_line_speaks_the_chosen_language(tmp_path: Path) -> None:
+    missing = str(tmp_path / "无此情景.yaml")
+    env = {k: v for k, v in os.environ.items() if k != i18n.ENV}
+    zh = subprocess.run([ALLOCATE, "run", missing], capture_output=True, text=True, env=env)
+    en = subprocess.run(
+        [ALLOCATE, "--lang", "en", "run", missing], capture_output=True, text=True, env=env
+    )
+    assert zh.returncode == en.returncode == 2
+    assert "应为" in zh.stderr
+    assert "expected" in en.stderr
+    assert "应为" not in en.stderr
