@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint setup clean docs bench messages
+.PHONY: run test test-fast lint setup clean docs bench messages
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2
+
+# The quick subset while working: every test but those marked slow (whole-sample runs, the
+# notebooks, the wheel) and the browser's (pyproject.toml [tool.pytest.ini_options] markers).
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
@@ -41,7 +46,7 @@ messages: setup
 	$(BIN)/python tools/messages.py
 
 # Time every fairness rule on 1,500, 10,000 and 100,000 synthetic firms, beside HiGHS's LP
-# relaxation and PuLP + CBC; rewrites benchmarks/results/latest.json, the tables of
+# relaxation and PuLP + CBC, and the allocate command itself (--help, the sample); rewrites benchmarks/results/latest.json, the tables of
 # docs/performance.md and docs/img/bench-scaling.svg (docs/performance.md).
 bench: setup
 	$(BIN)/python benchmarks/bench.py
