@@ -40,6 +40,19 @@ def test_a_data_file_given_as_the_scenario_says_what_to_run(
     )
 
 
+def test_past_the_group_options_too(tmp_path: Path) -> None:
+    for name in ("scenario.yaml", "model.yaml", "data.csv"):
+        shutil.copyfile(SMALL / name, tmp_path / name)
+    refused = CliRunner().invoke(main, ["--lang", "en", "data.xlsx"])
+    assert refused.exit_code == 2
+    assert "'allocate validate data.xlsx'" in refused.stderr
+    ran = CliRunner().invoke(
+        main, ["--lang=en", str(tmp_path / "scenario.yaml"), "--out", str(tmp_path / "o"), "-q"]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert (tmp_path / "o" / "result.json").is_file()
+
+
 def test_the_command_it_names_takes_the_data_file() -> None:
     refused = CliRunner().invoke(main, [str(SAMPLE)])
     assert refused.exit_code == 2

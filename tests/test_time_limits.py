@@ -28,6 +28,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,16 @@ def test_a_search_cut_short_gives_the_best_allocation_found_with_its_gap(
 # Ctrl-C
 
 
+def _hear_ctrl_c() -> None:
+    """In the child before it starts: Ctrl-C at its default, whatever the parent had.
+
+    A shell starts a background job (``make test &``, ``nohup``) with SIGINT ignored, and an
+    ignored signal stays ignored across exec: Python would then install no handler of its own
+    and the Ctrl-C these tests send would never arrive.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _lines(stream: object, into: queue.Queue[str]) -> None:
     for line in stream:  # type: ignore[attr-defined]
         into.put(line)
@@ -229,6 +240,7 @@ def interrupt_once_solving(args: list[str], cwd: Path) -> tuple[int, str]:
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
+        preexec_fn=_hear_ctrl_c,
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True)
@@ -315,7 +327,11 @@ AFTER_A_SOLVE = textwrap.dedent(
 
 def test_ctrl_c_after_a_solve_still_reaches_python() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", AFTER_A_SOLVE], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", AFTER_A_SOLVE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_hear_ctrl_c,
     )
     assert (proc.returncode, proc.stdout.strip()) == (0, "KeyboardInterrupt"), proc.stderr
 
@@ -364,6 +380,18 @@ def test_ctrl_c_while_writing_removes_the_temporary_folder(
     _check_nothing_written(tmp_path, out, before)
 
 
+@pytest.fixture
+def ctrl_c_heard() -> Iterator[None]:
+    """Python's own Ctrl-C handler for the test, as an interactive run has it.
+
+    A test process started in the background has SIGINT ignored (see :func:`_hear_ctrl_c`).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_heard")
 def test_ctrl_c_during_the_renames_puts_the_earlier_run_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

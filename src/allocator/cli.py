@@ -37,9 +37,31 @@ class _AllocateGroup(click.Group):
         return super().main(*args, **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and _names_a_file(args[0]):
-            args = ["run", *args]
+        k = self._first_argument(args)
+        if k is not None and args[k] not in self.commands and _names_a_file(args[k]):
+            args = [*args[:k], "run", *args[k:]]
         return super().parse_args(ctx, args)
+
+    def _first_argument(self, args: list[str]) -> int | None:
+        """Where the command (or the file standing for ``run FILE``) is, past the group's
+        own options (``allocate --lang en data.xlsx``)."""
+        valued = {
+            name
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for name in param.opts
+        }
+        k = 0
+        while k < len(args):
+            if args[k] == "--":
+                return k + 1 if k + 1 < len(args) else None
+            if args[k] in valued:
+                k += 2
+            elif args[k].startswith("-"):
+                k += 1
+            else:
+                return k
+        return None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
