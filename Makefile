@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint setup clean docs bench messages serve web-screenshots
+.PHONY: run test test-fast lint setup clean docs bench messages serve web-screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ serve: setup
 # Run the workbench's browser tests and keep their screenshots for docs/web.md.
 web-screenshots: setup
 	ALLOCATE_WEB_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
+# The quick subset while working: every test but those marked slow (whole-sample runs, the
+# notebooks, the wheel) and the browser's (pyproject.toml [tool.pytest.ini_options] markers).
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
@@ -49,7 +53,7 @@ messages: setup
 	$(BIN)/python tools/messages.py
 
 # Time every fairness rule on 1,500, 10,000 and 100,000 synthetic firms, beside HiGHS's LP
-# relaxation and PuLP + CBC; rewrites benchmarks/results/latest.json, the tables of
+# relaxation and PuLP + CBC, and the allocate command itself (--help, the sample); rewrites benchmarks/results/latest.json, the tables of
 # docs/performance.md and docs/img/bench-scaling.svg (docs/performance.md).
 bench: setup
 	$(BIN)/python benchmarks/bench.py

@@ -6,42 +6,26 @@ import functools
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from allocator.analysis.charts import chart_svgs
-from allocator.analysis.compare import (
-    METRICS,
-    Comparison,
-    compare_folders,
-    csv_bytes,
-    long_table,
-    to_json,
-)
-from allocator.analysis.compare_page import (
-    change_rows,
-    clause_rows,
-    display_value,
-    district_rows,
-    render_html,
-)
 from allocator.commands.options import json_option, quiet_option, solver_option
-from allocator.pipeline.sweep import SweepResult, VariantResult, parse_vary, run_sweep
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from allocator.analysis.compare import Comparison
+    from allocator.pipeline.sweep import SweepResult, VariantResult
 
 # Piped output has no terminal width; rich would squeeze one column per run into 80 characters.
 _PIPE_WIDTH = 200
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=_PIPE_WIDTH)
 
@@ -98,6 +82,10 @@ def compare_command(
     totals per clause and per district, and the recipients whose total award changed most
     against the first run. Exit code 2 for a folder without result.json and awards.csv.
     """
+    from allocator.analysis.charts import chart_svgs
+    from allocator.analysis.compare import compare_folders, csv_bytes, long_table, to_json
+    from allocator.analysis.compare_page import render_html
+
     if len(folders) < 2:
         raise click.UsageError("compare needs at least two run folders")
     comparison = compare_folders(folders, top=top)
@@ -121,6 +109,16 @@ def compare_command(
 
 def comparison_tables(comparison: Comparison) -> list[Table]:
     """The terminal tables: metrics, per clause, per district, then winners and losers."""
+    from rich.table import Table
+
+    from allocator.analysis.compare import METRICS
+    from allocator.analysis.compare_page import (
+        change_rows,
+        clause_rows,
+        display_value,
+        district_rows,
+    )
+
     labels = comparison.labels
     metrics = Table(title="Runs compared", title_justify="left")
     metrics.add_column("metric")
@@ -159,6 +157,8 @@ def _table(
     text_columns: int,
     caption: str | None = None,
 ) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     for n, name in enumerate(header):
         table.add_column(name, justify="left" if n < text_columns else "right", overflow="fold")
@@ -218,6 +218,17 @@ def sweep_command(
     values, status, budget used, recipients funded, coverage, mean ratio, Gini of awards) and
     DIR/sweep.svg plots them. A variant without an allocation is a row with its status.
     """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from allocator.pipeline.sweep import parse_vary, run_sweep
+
     varies = [parse_vary(v) for v in vary]
     err = Console(stderr=True)
     start = time.perf_counter()
@@ -261,6 +272,10 @@ def sweep_command(
 
 def sweep_summary(result: SweepResult) -> Table:
     """sweep.csv as a terminal table."""
+    from rich.table import Table
+
+    from allocator.analysis.compare_page import display_value
+
     table = Table(title=f"Sweep of {result.scenario}", title_justify="left")
     keys = [v.key for v in result.varies]
     table.add_column("variant", overflow="fold")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from allocator.commands.options import json_option, ledger_option
-from allocator.outputs.ledger import ledger_url, list_runs, safe_url
-from allocator.outputs.ledger_entry import RunEntry
-from allocator.outputs.recovery import describe
+from allocator.commands.run import SCENARIO_SUFFIXES
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from allocator.outputs.ledger_entry import RunEntry
 
 # Piped output has no terminal width; rich would squeeze ten columns into 80 characters.
 _PIPE_WIDTH = 200
@@ -21,16 +22,29 @@ _PIPE_WIDTH = 200
 
 @click.command("history")
 @ledger_option
-@click.option("--scenario", metavar="NAME", default=None, help="Only runs of this scenario.")
+@click.option(
+    "--scenario",
+    metavar="SCENARIO.yaml|NAME",
+    default=None,
+    help="Only runs of this scenario: its file, as audit and explain take it, or its name.",
+)
 @click.option(
     "--limit", metavar="N", type=click.IntRange(min=1), default=None, help="At most N runs."
 )
 @json_option
 def history(ledger: str | None, scenario: str | None, limit: int | None, as_json: bool) -> None:
-    """List recorded runs, newest first."""
+    """List recorded runs, newest first.
+
+    --scenario takes the scenario file, as run, audit and explain do (the runs recorded under
+    the name: it sets), or that name itself.
+    """
+    from rich.console import Console
+
+    from allocator.outputs.ledger import ledger_url, list_runs, safe_url
+
     # Reading history must not create folders as a side effect.
     url = ledger_url(ledger, create_parent=False)
-    runs = list_runs(url, limit=limit, scenario=scenario)
+    runs = list_runs(url, limit=limit, scenario=scenario_name(scenario))
     if as_json:
         click.echo(json.dumps([run.to_dict() for run in runs], ensure_ascii=False, indent=2))
         return
@@ -42,12 +56,26 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
         console = Console(width=_PIPE_WIDTH)
     console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
     # Leftovers of a run killed while it replaced its folder (the next run repairs them).
+    from allocator.outputs.recovery import describe
+
     for folder in sorted({Path(run.output_dir) for run in runs}):
         for line in describe(folder):
             click.echo(f"allocate: warning: {line}", err=True)
 
 
+def scenario_name(scenario: str | None) -> str | None:
+    """The name the ledger records for ``--scenario``: a scenario file's name:, or the name."""
+    if scenario is None or not scenario.lower().endswith(SCENARIO_SUFFIXES):
+        return scenario
+    from allocator.inputs.scenario import load_scenario
+
+    return load_scenario(Path(scenario)).spec.name
+
+
 def _table(runs: list[RunEntry], *, title: str) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     # Every cell is plain Text: a folder or user name such as "[/b]" is not rich markup.
     table = Table(title=Text(title), title_justify="left")
     table.add_column("finished (UTC)", no_wrap=True)

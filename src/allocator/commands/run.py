@@ -9,9 +9,37 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
-from allocator.outputs.ledger import ledger_url
-from allocator.outputs.result import summary
-from allocator.pipeline.run import run_scenario
+from allocator.core.errors import InputError, Problem
+
+#: What a scenario file is called; anything else handed to ``run`` is refused before loading.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+def check_scenario_path(path: Path) -> None:
+    """Refuse a file that is not a scenario, saying what to do with it instead.
+
+    A clerk's first try is often ``allocate data.xlsx``: the enterprise data file itself.
+    YAML parsing would then report a byte of the workbook; this names the file for what it is
+    and the two commands that do take it.
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not end in .yaml or .yml.
+    """
+    if path.suffix.lower() in SCENARIO_SUFFIXES:
+        return
+    raise InputError(
+        [
+            Problem(
+                str(path),
+                "a scenario file (.yaml) naming the policy model, the data and the budget",
+                f"a {path.suffix or 'suffix-less'} file; an enterprise data file is checked with "
+                f"'allocate validate {path}' and allocated through a scenario that names it "
+                "under data: (docs/scenario.md)",
+            )
+        ]
+    )
 
 
 class _Progress:
@@ -91,6 +119,16 @@ def run_command(
     (for 3 and 4 the folder holds result.json alone, or keeps an earlier allocation unless
     --replace is given).
     """
+    from allocator.inputs.scenario import load_scenario
+
+    check_scenario_path(scenario)
+    # The scenario alone first: its mistakes are reported before pandas and the solvers load.
+    load_scenario(scenario)
+
+    from allocator.outputs.ledger import ledger_url
+    from allocator.outputs.result import summary
+    from allocator.pipeline.run import run_scenario
+
     argv = ["allocate", "run", str(scenario)]
     if out_dir is not None:
         argv += ["--out", str(out_dir)]
