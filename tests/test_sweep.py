@@ -13,15 +13,12 @@ from click.testing import CliRunner, Result
 from allocator.cli import main
 from allocator.core.errors import InputError
 from allocator.inputs.generate import generate_population, write_population
-from allocator.pipeline.sweep import (
-    ROW_COLUMNS,
-    SWEEP_CSV,
-    SWEEP_SVG,
+from allocator.pipeline.sweep import ROW_COLUMNS, SWEEP_CSV, SWEEP_SVG, run_sweep
+from allocator.pipeline.vary import (
     Variant,
     key_path,
     parse_values,
     parse_vary,
-    run_sweep,
     variant_document,
     variants,
 )
