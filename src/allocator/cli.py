@@ -18,7 +18,15 @@ import click
 from allocator import __version__
 from allocator.core.errors import AllocatorError
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run",
+    "data",
+    "policy",
+    "ledger",
+    "analyst",
+    "sensitivity",
+    "audit",
+)
 
 
 class _AllocateGroup(click.Group):

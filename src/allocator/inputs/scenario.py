@@ -39,6 +39,7 @@ from pydantic import (
 from allocator.core.errors import InputError, Problem
 from allocator.inputs.choices import Engine, Rule
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
+from allocator.inputs.sensitivity import Sensitivity
 
 # Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500.
 Wan = Annotated[int, Field(strict=True, ge=0)]
@@ -208,6 +209,10 @@ class Scenario(_Strict):
         None,
         description="Output folder, relative to this file's folder; default out/<name> in "
         "the current directory; the command line's --out wins",
+    )
+    sensitivity: Sensitivity = Field(
+        default_factory=Sensitivity,
+        description="How allocate sensitivity moves the assumptions (ignored by allocate run)",
     )
 
 
