@@ -17,15 +17,15 @@ from allocator.core.errors import InputError, Problem
 from allocator.outputs.names import OUTPUT_FILES, RESULT
 
 
-def prepare_folder(
+def check_folder(
     out: Path,
     inputs: Sequence[Path],
     *,
     what: str,
     markers: Sequence[str],
     is_entry: Callable[[Path], bool],
-) -> None:
-    """Make ``out`` ready: absent, empty, or an earlier batch, which is removed.
+) -> list[Path]:
+    """Check that ``out`` may take a batch: absent, empty, or an earlier batch.
 
     Parameters
     ----------
@@ -40,6 +40,11 @@ def prepare_folder(
         interrupted one's ``scenarios/``).
     is_entry:
         Whether an entry of the folder belongs to an earlier batch.
+
+    Returns
+    -------
+    list of Path
+        The earlier batch's entries, for :func:`clear` to remove when the new one is written.
 
     Raises
     ------
@@ -64,10 +69,10 @@ def prepare_folder(
                 ]
             )
     if not out.is_dir():
-        return
+        return []
     entries = sorted(out.iterdir())
     if not entries:
-        return
+        return []
     foreign = [e.name for e in entries if not is_entry(e)]
     # Without a marker, a folder of run folders (out/ itself) is not a batch to delete.
     marked = any((out / m).exists() for m in markers)
@@ -82,11 +87,28 @@ def prepare_folder(
                 )
             ]
         )
+    return entries
+
+
+def clear(entries: Sequence[Path]) -> None:
+    """Remove an earlier batch's entries (:func:`check_folder`)."""
     for e in entries:
         if e.is_dir():
             shutil.rmtree(e)
-        else:
+        elif e.exists():
             e.unlink()
+
+
+def prepare_folder(
+    out: Path,
+    inputs: Sequence[Path],
+    *,
+    what: str,
+    markers: Sequence[str],
+    is_entry: Callable[[Path], bool],
+) -> None:
+    """:func:`check_folder`, then remove the earlier batch at once."""
+    clear(check_folder(out, inputs, what=what, markers=markers, is_entry=is_entry))
 
 
 def is_run_folder(entry: Path) -> bool:
@@ -114,4 +136,4 @@ def write_run_folder(out: Path, files: Mapping[str, bytes]) -> None:
         raise
 
 
-__all__ = ["is_run_folder", "prepare_folder", "write_run_folder"]
+__all__ = ["check_folder", "clear", "is_run_folder", "prepare_folder", "write_run_folder"]

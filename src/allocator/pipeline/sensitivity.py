@@ -242,31 +242,28 @@ class Variant:
     varied:
         The factor moved (one at a time), else empty.
     t:
-        Each factor's position in [0, 1] from the low to the high end of its range.
+        Each factor's position in [0, 1] from the low to the high end of its range; None
+        where the factor keeps the scenario's value.
     """
 
     index: int
     name: str
     design: str
     varied: str
-    t: tuple[float, ...]
+    t: tuple[float | None, ...]
 
     def values(self, factors: Sequence[Factor]) -> dict[str, ParamValue]:
         """Each factor's value in this variant, by address."""
         return {
             f.address: (f.base if t is None else f.value(t))
-            for f, t in zip(factors, self.t_or_base(factors), strict=True)
+            for f, t in zip(factors, self.t, strict=True)
         }
-
-    def t_or_base(self, factors: Sequence[Factor]) -> list[float | None]:
-        """The positions, with None where the factor keeps its base value."""
-        return [None if np.isnan(t) else t for t in self.t]
 
     def describe(self, factors: Sequence[Factor]) -> str:
         """The values that differ from the base, as ``address=value`` pairs."""
         moved = [
             f"{f.address}={f.shown(t)}"
-            for f, t in zip(factors, self.t_or_base(factors), strict=True)
+            for f, t in zip(factors, self.t, strict=True)
             if t is not None
         ]
         return ", ".join(moved) if moved else BASE
@@ -275,12 +272,11 @@ class Variant:
 def design(factors: Sequence[Factor], options: Options) -> list[Variant]:
     """The base, then one factor at a time (low, high), then the joint samples."""
     n = len(factors)
-    held = (float("nan"),) * n
-    out = [Variant(0, BASE, BASE, "", held)]
+    out = [Variant(0, BASE, BASE, "", (None,) * n)]
     if options.method in ("both", ONE_AT_A_TIME):
         for k, f in enumerate(factors):
             for end, t in (("low", 0.0), ("high", 1.0)):
-                moved = tuple(t if j == k else float("nan") for j in range(n))
+                moved = tuple(t if j == k else None for j in range(n))
                 name = f"oat-{k + 1:03d}-{end}"
                 out.append(Variant(len(out), name, ONE_AT_A_TIME, f.address, moved))
     samples = options.spec.samples if options.method in ("both", JOINT) else 0

@@ -78,14 +78,15 @@ def tornado_figure(effects: pd.DataFrame, title: str) -> Figure:
 def _shown(effects: pd.DataFrame, metric: str) -> int:
     if effects.empty:
         return 0
-    return int(effects[f"{metric}_swing"].notna().sum())
+    return len(_ranked(effects, metric))
 
 
 def _ranked(effects: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The factors with a swing of ``metric``, largest first (then by address), at most TOP."""
+    """The factors that move ``metric``, largest swing first (then by address), at most TOP."""
     if effects.empty:
         return effects
-    have = effects[effects[f"{metric}_swing"].notna()].copy()
+    swing = effects[f"{metric}_swing"].astype(float)
+    have = effects[swing.notna() & (swing > 0)].copy()
     have["_swing"] = have[f"{metric}_swing"].astype(float)
     have = have.sort_values(["_swing", "parameter"], ascending=[False, True], kind="stable")
     return have.head(TOP)
@@ -95,7 +96,7 @@ def _panel(ax: Any, effects: pd.DataFrame, metric: str, label: str) -> None:
     ranked = _ranked(effects, metric)
     ax.set_xlabel(label)
     if ranked.empty:
-        ax.text(0.5, 0.5, "no factor with an allocation at both ends", ha="center", va="center")
+        ax.text(0.5, 0.5, "no factor moves it", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
         return
     base = _base_value(effects, metric)

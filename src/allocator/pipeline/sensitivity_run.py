@@ -45,7 +45,7 @@ from allocator.pipeline.batch import (
     run_sensitivity_variant,
     with_spec,
 )
-from allocator.pipeline.folders import prepare_folder
+from allocator.pipeline.folders import check_folder, clear
 from allocator.pipeline.sensitivity import (
     BASE,
     ONE_AT_A_TIME,
@@ -177,7 +177,7 @@ def run_sensitivity(
     shared = load_shared(loaded, model)
     backend = backend or make_backend(None)
     out = Path(out_dir) if out_dir is not None else Path("out") / f"{loaded.spec.name}-sensitivity"
-    prepare_folder(
+    earlier = check_folder(
         out,
         [path, loaded.model_path, *loaded.data_paths],
         what="sensitivity analysis",
@@ -217,6 +217,8 @@ def run_sensitivity(
         sampler=sampler_name(),
         seconds=time.perf_counter() - start,
     )
+    # The earlier analysis goes only now: Ctrl-C or an error before this leaves it as it was.
+    clear(earlier)
     _write(result)
     return result
 
@@ -293,7 +295,7 @@ def sensitivity_table(results: tuple[VariantResult, ...], factors: list[Factor])
             }
         )
         # The factor values last, so that a varied budget_wan shows as drawn.
-        for f, t in zip(factors, v.t_or_base(factors), strict=True):
+        for f, t in zip(factors, v.t, strict=True):
             row[f.column] = f.shown(t) if t is not None else _base_shown(f)
         rows.append(row)
     # A varied budget is the run's budget: one column, not two of the same name.
