@@ -296,7 +296,7 @@ def sampler_name() -> str:
 def latin_hypercube(samples: int, dims: int, seed: int) -> npt.NDArray[np.float64]:
     """``samples`` points in [0, 1)^dims, one in each of ``samples`` slices of every axis."""
     if sampler_name() == "scipy.stats.qmc":
-        from scipy.stats import qmc  # type: ignore[import-untyped,unused-ignore]
+        from scipy.stats import qmc
 
         return np.asarray(qmc.LatinHypercube(d=dims, seed=seed).random(samples), dtype=np.float64)
     rng = np.random.default_rng(seed)
