@@ -232,7 +232,13 @@ def _init_ray(ray: Any, address: str | None, jobs: int | None) -> None:
     """Join the cluster at ``address``, or start a local instance on 127.0.0.1."""
     quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address:
-        ray.init(address=address, **quiet)
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            found = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(
+                [Problem("--ray-address", f"a running Ray cluster at {address}", found[:300])]
+            ) from None
     else:
         ray.init(
             _node_ip_address="127.0.0.1",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from allocator.inputs.choices import Engine
 from allocator.inputs.data import EnterpriseData, load_enterprises
 from allocator.inputs.scenario import LoadedScenario
 from allocator.model.problem import Status
-from allocator.outputs.write import InputFile, award_vector, write_outputs
+from allocator.outputs.write import InputFile, RunResult, award_vector, write_outputs
 from allocator.pipeline.run import compute_run
 from allocator.policy.bind import Budget
 from allocator.policy.claims import Claims, evaluate
@@ -105,6 +105,30 @@ def _claims_of(
     return shared.claims if same and dict(loaded.spec.overrides) == shared.overrides else None
 
 
+def _compute(
+    shared: SharedInputs,
+    loaded: LoadedScenario,
+    budget: Budget,
+    settings: RunSettings,
+    inputs: Sequence[InputFile] = (),
+    command: str = "",
+) -> RunResult:
+    """A variant's run from the shared inputs, its solver on one worker."""
+    model, data = _inputs_of(shared, loaded)
+    return compute_run(
+        loaded,
+        model,
+        data,
+        budget=budget,
+        inputs=list(inputs),
+        claims=_claims_of(shared, loaded, model, data),
+        time_limit_s=settings.time_limit_s,
+        workers=SOLVER_WORKERS,
+        engine=settings.engine,
+        command=command,
+    ).result
+
+
 # --------------------------------------------------------------------------------------------
 # Sweep
 
@@ -135,20 +159,7 @@ class SweepOutcome:
 def run_sweep_variant(shared: SharedInputs, task: SweepTask) -> SweepOutcome:
     """Run one sweep variant and return its run folder's files and figures."""
     start = time.perf_counter()
-    model, data = _inputs_of(shared, task.loaded)
-    computed = compute_run(
-        task.loaded,
-        model,
-        data,
-        budget=task.budget,
-        inputs=list(task.inputs),
-        claims=_claims_of(shared, task.loaded, model, data),
-        time_limit_s=task.settings.time_limit_s,
-        workers=SOLVER_WORKERS,
-        engine=task.settings.engine,
-        command=task.command,
-    )
-    result = computed.result
+    result = _compute(shared, task.loaded, task.budget, task.settings, task.inputs, task.command)
     with tempfile.TemporaryDirectory(prefix="allocate-variant-") as tmp:
         folder = Path(tmp) / "run"
         write_outputs(folder, result)
@@ -199,19 +210,7 @@ class SensitivityOutcome:
 def run_sensitivity_variant(shared: SharedInputs, task: SensitivityTask) -> SensitivityOutcome:
     """Run one sensitivity variant in memory: figures and awards per recipient."""
     start = time.perf_counter()
-    model, data = _inputs_of(shared, task.loaded)
-    computed = compute_run(
-        task.loaded,
-        model,
-        data,
-        budget=task.budget,
-        inputs=[],
-        claims=_claims_of(shared, task.loaded, model, data),
-        time_limit_s=task.settings.time_limit_s,
-        workers=SOLVER_WORKERS,
-        engine=task.settings.engine,
-    )
-    result = computed.result
+    result = _compute(shared, task.loaded, task.budget, task.settings)
     status = result.status.value
     metrics = None
     totals = pd.DataFrame(columns=["recipient_id", "recipient_name", "claim_wan", "award_wan"])

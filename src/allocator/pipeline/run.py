@@ -79,6 +79,24 @@ def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]
     return wrapper
 
 
+class _PhaseClock:
+    """Times the phases of a run: each call ends one, records its seconds and reports them."""
+
+    def __init__(self, timings: dict[str, Any], on_phase: PhaseCallback | None) -> None:
+        self.timings, self.on_phase = timings, on_phase
+        self.restart()
+
+    def restart(self) -> None:
+        self.clock = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = now - self.clock
+        self.clock = now
+        if self.on_phase is not None:
+            self.on_phase(phase, self.timings[phase])
+
+
 @dataclass(frozen=True)
 class ComputedRun:
     """A run computed but not written: the result, and for INFEASIBLE the diagnosis."""
@@ -127,15 +145,7 @@ def compute_run(
     """
     spec = loaded.spec
     timings = {} if timings is None else timings
-    clock = time.perf_counter()
-
-    def done(phase: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[phase] = now - clock
-        clock = now
-        if on_phase is not None:
-            on_phase(phase, timings[phase])
+    done = _PhaseClock(timings, on_phase)
 
     if claims is None:
         claims = evaluate(model, data, spec.overrides)
@@ -241,15 +251,7 @@ def run_scenario(
     """
     engine = solver_override(solver)
     timings: dict[str, Any] = {}
-    clock = time.perf_counter()
-
-    def done(phase: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[phase] = now - clock
-        clock = now
-        if on_phase is not None:
-            on_phase(phase, timings[phase])
+    done = _PhaseClock(timings, on_phase)
 
     loaded = load_scenario(path)
     spec = loaded.spec
@@ -292,7 +294,7 @@ def run_scenario(
         on_phase=on_phase,
         on_progress=on_progress,
     )
-    clock = time.perf_counter()
+    done.restart()
     result, diagnosis = computed.result, computed.diagnosis
     write_outputs(out, result)
     done("write")
