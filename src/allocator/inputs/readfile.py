@@ -54,7 +54,9 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
             # One byte more than allowed: a file that grows while it is read is still caught.
             data = handle.read(max_bytes + 1)
         except OSError as exc:
-            raise InputError([Problem(file, _("a readable file"), exc.strerror or str(exc))]) from None
+            raise InputError(
+                [Problem(file, _("a readable file"), exc.strerror or str(exc))]
+            ) from None
     if len(data) > max_bytes:
         raise InputError(
             [

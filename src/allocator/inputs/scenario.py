@@ -34,8 +34,8 @@ from pydantic import (
 )
 
 from allocator.core.errors import InputError, Problem
-from allocator.core.i18n import _
 from allocator.core.files import sha256_bytes
+from allocator.core.i18n import _
 from allocator.inputs.choices import Engine, Rule
 from allocator.inputs.readfile import describe_file, read_input
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
@@ -64,9 +64,9 @@ def _unquoted(value: object) -> object:
         return value
     if plain != value.strip():
         raise ValueError(
-            _(
-                "a number without quotes or thousands separators: write {plain}, not {value}"
-            ).format(plain=plain, value=repr(value))
+            _("a number without quotes or thousands separators: write {plain}, not {value}").format(
+                plain=plain, value=repr(value)
+            )
         )
     raise ValueError(
         _("a number without quotes: write {plain}, not {value}").format(

@@ -331,8 +331,6 @@ _PHRASES: dict[str, Callable[[], str]] = {
         "at most 100 characters"
     ),
     "finite_number": lambda: _("a finite number"),
-    "literal_error": lambda: _("one of the words {expected}"),
-    "enum": lambda: _("one of the words {expected}"),
     "string_too_short": lambda: _("text of at least {min_length} characters"),
     "string_too_long": lambda: _("text of at most {max_length} characters"),
     "too_long": lambda: _("a list of at most {max_length} entries"),
@@ -546,9 +544,7 @@ def _ids_at(data: object, loc: tuple[int | str, ...], labels: Mapping[str, str])
             node = node[part]
             word = labels.get(str(loc[k - 1])) if k > 0 else None
             if word and isinstance(node, dict):
-                names.append(
-                    _("{word} {id}").format(word=word, id=node.get("id", "?"))
-                )
+                names.append(_("{word} {id}").format(word=word, id=node.get("id", "?")))
         else:
             break
     return _(", ").join(names)
@@ -560,6 +556,11 @@ def _expected(kind: str, msg: str, ctx: dict[str, Any]) -> str:
         if least == 1:
             return _("a non-empty list")
         return _("a list of at least {least} entries").format(least=least)
+    if kind in ("literal_error", "enum"):
+        # pydantic lists the allowed words joined with English commas and 'or'.
+        words = str(ctx.get("expected", ""))
+        head, sep, last = words.rpartition(" or ")
+        return (head.replace(", ", _(", ")) + _(" or ") + last) if sep else words
     if kind in _BOUNDS:
         name, text = _BOUNDS[kind]
         return text().format(bound=ctx.get(name))
