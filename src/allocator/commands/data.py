@@ -13,6 +13,7 @@ from rich.table import Table
 
 from allocator.commands.options import json_option, quiet_option
 from allocator.core.files import write_atomic
+from allocator.core.i18n import _
 from allocator.inputs.data import EnterpriseData, load_enterprises
 from allocator.inputs.export import FORMATS, format_of, write_population
 from allocator.inputs.generate import generate_population
@@ -63,24 +64,24 @@ def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
     data = load_enterprises(*data_files)
     summary = summarise(data)
     for warning in data.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: {warning}").format(warning=warning), err=True)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     console = _console()
-    files = Table(title="Files", title_justify="left")
-    files.add_column("file")
-    files.add_column("rows", justify="right")
+    files = Table(title=_("Files"), title_justify="left")
+    files.add_column(_("file"))
+    files.add_column(_("rows"), justify="right")
     files.add_column("sha256")
     for entry in summary["files"]:
         files.add_row(entry["path"], str(entry["rows"]), entry["sha256"][:16] + "…")
     console.print(files)
 
-    counts = Table(title="Firms by district and industry", title_justify="left")
-    counts.add_column("district")
-    counts.add_column("firms", justify="right")
-    counts.add_column("industry")
-    counts.add_column("firms", justify="right")
+    counts = Table(title=_("Firms by district and industry"), title_justify="left")
+    counts.add_column(_("district"))
+    counts.add_column(_("firms"), justify="right")
+    counts.add_column(_("industry"))
+    counts.add_column(_("firms"), justify="right")
     by_district = list(summary["districts"].items())
     by_industry = [(f"{INDUSTRIES[c]} ({c})", n) for c, n in summary["industries"].items()]
     for i in range(max(len(by_district), len(by_industry))):
@@ -90,9 +91,17 @@ def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
     console.print(counts)
 
     present, absent = summary["fields_present"], summary["fields_absent"]
+    if absent:
+        line = _("{rows} firms; {present} of {fields} fields present; absent: {absent}")
+    else:
+        line = _("{rows} firms; {present} of {fields} fields present")
     console.print(
-        f"{summary['rows']} firms; {len(present)} of {len(FIELDS)} fields present"
-        + (f"; absent: {', '.join(absent)}" if absent else "")
+        line.format(
+            rows=summary["rows"],
+            present=len(present),
+            fields=len(FIELDS),
+            absent=_(", ").join(absent),
+        )
     )
 
 
