@@ -172,8 +172,28 @@ def _clause_table(model: PolicyModel) -> Table:
     return table
 
 
+def _formula(kind: str) -> str:
+    """A formula type in the reader's words, its name in the model beside it."""
+    words = {
+        "fixed": _("fixed amount"),
+        "rate": _("rate of a base"),
+        "steps": _("steps"),
+        "scale_growth": _("scale × growth bands"),
+        "per_unit_above": _("per unit above a threshold"),
+        "per_item": _("per item"),
+    }
+    word = words.get(kind)
+    return _("{word} ({name})").format(word=word, name=kind) if word else kind
+
+
+def _unit(unit: str) -> str:
+    """A parameter's unit as the model writes it; the English ones in the reader's words."""
+    words = {"ratio": _("ratio"), "per_unit": _("per unit"), "date YYYYMMDD": _("date YYYYMMDD")}
+    return words.get(unit, unit)
+
+
 def _value(param: Param) -> str:
-    unit = f" {param.unit}" if param.unit and not isinstance(param.value, list) else ""
+    unit = f" {_unit(param.unit)}" if param.unit and not isinstance(param.value, list) else ""
     return f"{json.dumps(param.value)}{unit}"
 
 
@@ -194,7 +214,7 @@ def _item_table(model: PolicyModel) -> Table:
         table.add_row(
             address(clause.id, item.id),
             _recipient(item.recipient),
-            item.formula.type,
+            _formula(item.formula.type),
             "\n".join(doc),
             "\n".join(assumed),
             item.exclusive_group or "",
