@@ -173,22 +173,21 @@ def _clause_table(model: PolicyModel) -> Table:
 
 
 def _formula(kind: str) -> str:
-    """A formula type in the reader's words, its name in the model beside it."""
+    """A formula type in the reader's words (in English, the name the model file uses)."""
     words = {
-        "fixed": _("fixed amount"),
-        "rate": _("rate of a base"),
+        "fixed": _("fixed"),
+        "rate": _("rate"),
         "steps": _("steps"),
-        "scale_growth": _("scale × growth bands"),
-        "per_unit_above": _("per unit above a threshold"),
-        "per_item": _("per item"),
+        "scale_growth": _("scale_growth"),
+        "per_unit_above": _("per_unit_above"),
+        "per_item": _("per_item"),
     }
-    word = words.get(kind)
-    return _("{word} ({name})").format(word=word, name=kind) if word else kind
+    return words.get(kind, kind)
 
 
 def _unit(unit: str) -> str:
     """A parameter's unit as the model writes it; the English ones in the reader's words."""
-    words = {"ratio": _("ratio"), "per_unit": _("per unit"), "date YYYYMMDD": _("date YYYYMMDD")}
+    words = {"ratio": _("ratio"), "per_unit": _("per_unit"), "date YYYYMMDD": _("date YYYYMMDD")}
     return words.get(unit, unit)
 
 
