@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint setup clean docs bench messages
+.PHONY: run test test-fast lint setup clean docs bench messages serve web-screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ test: setup
 # notebooks, the wheel) and the browser's (pyproject.toml [tool.pytest.ini_options] markers).
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser"
+
+# The workbench on http://127.0.0.1:8000/ (docs/web.md); runs go to the same ledger as `allocate run`.
+serve: setup
+	$(BIN)/allocate serve --workspace workbench --models models
+
+# Run the workbench's browser tests and keep their screenshots for docs/web.md.
+web-screenshots: setup
+	ALLOCATE_WEB_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
@@ -52,4 +60,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out workbench .pytest_cache .mypy_cache .ruff_cache

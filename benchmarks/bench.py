@@ -115,7 +115,8 @@ def _digest(*parts: bytes) -> str:
 def population(firms: int, seed: int = SEED) -> Path:
     """The cached CSV of a synthetic population, generated when missing or stale."""
     from allocator import __version__
-    from allocator.inputs.generate import generate_population, write_population
+    from allocator.inputs.export import write_population
+    from allocator.inputs.generate import generate_population
 
     key = _digest(GENERATOR.read_bytes(), __version__.encode())
     path = CACHE / "data" / f"firms-{firms}-seed{seed}-{key}.csv"

@@ -13,7 +13,8 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +151,24 @@ def findings(report: dict[str, Any], check: str) -> list[dict[str, Any]]:
 # Clean runs
 
 
-@pytest.mark.parametrize("rule", list(SCENARIOS))
+# The allocations of the solver of this commit that the exact check (audit_exact) refuses:
+# proportional and talmud round floor(r·c) at the largest ratio and hand the leftover by rank,
+# which moves up to 3.6万元 from small claims to large ones; equal_awards leaves the
+# growth sub-budget unpaid and a firm's cap half used beside an unfunded all-or-nothing item.
+# Strict: when the solver meets the exact rule these runs pass, and the marks must go.
+DEPARTS_FROM_THE_EXACT_RULE = pytest.mark.xfail(
+    strict=True,
+    reason="the solver's whole-万元 rounding departs from the exact rule (docs/audit.md)",
+)
+CLEAN_RULES = [
+    pytest.param(rule, marks=DEPARTS_FROM_THE_EXACT_RULE)
+    if rule in ("proportional", "talmud", "equal_awards")
+    else rule
+    for rule in SCENARIOS
+]
+
+
+@pytest.mark.parametrize("rule", CLEAN_RULES)
 def test_a_clean_run_passes_under_every_rule(runs: Runs, rule: str) -> None:
     result = invoke("audit", str(runs.folders[rule]), "--ledger", runs.ledger)
     assert result.exit_code == 0, result.output
@@ -320,10 +338,10 @@ def test_money_left_unspent_under_priority_is_caught(runs: Runs, tmp_path: Path)
 def test_a_changed_data_file_is_caught_by_its_sha256(runs: Runs, tmp_path: Path) -> None:
     # A copy of the scenario with the same bytes, beside a copy of its data, is audited
     # through --scenario; one value of the copied data is then changed.
-    shutil.copy(runs.scenarios["proportional"], tmp_path / "proportional.yaml")
+    shutil.copy(runs.scenarios["equal_losses"], tmp_path / "equal_losses.yaml")
     shutil.copy(runs.root / "data.csv", tmp_path / "data.csv")
-    folder = copy_run(runs, "proportional", tmp_path)
-    scenario = str(tmp_path / "proportional.yaml")
+    folder = copy_run(runs, "equal_losses", tmp_path)
+    scenario = str(tmp_path / "equal_losses.yaml")
     code, _ = audit_json(folder, runs.ledger, "--scenario", scenario)
     assert code == 0
     text = (tmp_path / "data.csv").read_text(encoding="utf-8")
@@ -346,8 +364,8 @@ def test_a_changed_data_file_is_caught_by_its_sha256(runs: Runs, tmp_path: Path)
 
 
 def test_an_edited_output_folder_is_caught_by_the_ledger(runs: Runs, tmp_path: Path) -> None:
-    folder = copy_run(runs, "proportional", tmp_path)
-    record(runs.ledger, folder, runs.scenarios["proportional"])
+    folder = copy_run(runs, "equal_losses", tmp_path)
+    record(runs.ledger, folder, runs.scenarios["equal_losses"])
     code, report = audit_json(folder, runs.ledger)
     assert code == 0
     assert report["warnings"] == 0
@@ -367,7 +385,7 @@ def test_an_edited_output_folder_is_caught_by_the_ledger(runs: Runs, tmp_path: P
 
 
 def test_a_folder_without_a_ledger_entry_is_a_warning_only(runs: Runs, tmp_path: Path) -> None:
-    folder = copy_run(runs, "proportional", tmp_path)
+    folder = copy_run(runs, "equal_losses", tmp_path)
     code, report = audit_json(folder, runs.ledger)
     assert code == 0
     (warning,) = [f for f in report["findings"] if f["severity"] == "warning"]
@@ -392,6 +410,99 @@ def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
     result = invoke("audit", str(folder), "--ledger", runs.ledger)
     assert result.exit_code == 2
     assert "--scenario" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The exact rule value: a tiny run of claims (1, 1, 5) under a fund of 4
+
+
+MINI_MODEL = ROOT / "tests" / "fixtures" / "mini-model.yaml"
+
+
+def tiny_run(tmp_path: Path, ledger: str, fees: list[str], budget: int, rule: str) -> Path:
+    """A run of the booth-fee item alone (50 % of the fee) for three firms of the sample."""
+    model = yaml.safe_load(MINI_MODEL.read_text(encoding="utf-8"))
+    booth = next(c for c in model["clauses"] if c["id"] == "2")
+    booth["items"][0].pop("provincial_type", None)
+    booth["items"][0]["params"]["cap"]["value"] = 1000  # no cap: the claim is half the fee
+    model["clauses"] = [booth]
+    model.pop("derived", None)
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(model, allow_unicode=True), "utf-8")
+    with SAMPLE.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        firms = [r for r in reader if r["above_scale"] == "是"][: len(fees)]
+        columns = list(reader.fieldnames or [])
+    for firm, fee in zip(firms, fees, strict=True):
+        firm["booth_fee_2026q1"] = fee
+        firm["applied_clauses"] = "2"
+    with (tmp_path / "data.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(firms)
+    scenario = tmp_path / "tiny.yaml"
+    body = {
+        "name": "tiny",
+        "model": "model.yaml",
+        "data": "data.csv",
+        "budget_wan": budget,
+        "fairness": {"rule": rule},
+    }
+    scenario.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", str(scenario), "--out", str(out), "--quiet", "--ledger", ledger)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_the_old_proportional_answer_0_0_4_is_flagged(tmp_path: Path) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    folder = tiny_run(tmp_path, ledger, ["2", "2", "10"], 4, "proportional")
+    rows = read_awards(folder)
+    assert sorted(r["claim_wan"] for r in rows) == ["1", "1", "5"]
+    big = next(n for n, r in enumerate(rows) if r["claim_wan"] == "5")
+    for n, row in enumerate(rows):
+        row["award_wan"] = "4" if n == big else "0"
+    write_awards(folder, rows)
+    code, report = audit_json(folder, ledger)
+    assert code == 1
+    hit = findings(report, "exact")
+    # Exact: 4/7, 4/7 and 20/7; the 4 is 1.14万元 from 20/7, the zeros are within 1.
+    assert [f["row"] for f in hit] == [big + 2]
+    assert "20/7 ≈ 2.8571" in hit[0]["message"]
+    assert "1.1429万元 from the exact proportional value" in hit[0]["message"]
+    exact = next(c for c in report["checks"] if c["name"] == "exact")
+    assert exact["status"] == "failed"
+
+
+def test_an_exact_run_passes_and_a_broken_order_is_flagged(tmp_path: Path) -> None:
+    # Textbook claims 100, 200, 300 with an estate of 200 under equal awards: 200/3 each.
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    folder = tiny_run(tmp_path, ledger, ["200", "400", "600"], 200, "equal_awards")
+    rows = read_awards(folder)
+    claims = [int(r["claim_wan"]) for r in rows]
+    assert sorted(claims) == [100, 200, 300]
+    # Any whole vector within 1 of 66⅔ that spends 200: two 67s and a 66. Give the 66 to the
+    # largest claim and the 67s to the others: within 1, summing to 200, order kept (a tie).
+    order = sorted(range(3), key=lambda n: claims[n])
+    for n, award in zip(order, ["67", "67", "66"], strict=True):
+        rows[n]["award_wan"] = award
+    write_awards(folder, rows)
+    _, report = audit_json(folder, ledger)
+    assert findings(report, "exact") == []
+    # A total that is not the estate is flagged even when each award is within 1万元.
+    rows[order[0]]["award_wan"] = "66"
+    write_awards(folder, rows)
+    _, report = audit_json(folder, ledger)
+    hit = findings(report, "exact")
+    assert any("add up to 199万元" in f["message"] for f in hit)
+
+
+def test_priority_and_floors_say_not_checked(runs: Runs) -> None:
+    for rule in ("priority", "equal_losses"):  # equal_losses carries a district floor
+        _, report = audit_json(runs.folders[rule], runs.ledger)
+        exact = next(c for c in report["checks"] if c["name"] == "exact")
+        assert exact["status"] == "skipped"
+        assert exact["detail"].startswith("not checked:")
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,3 +576,244 @@ def test_talmud_matches_the_aumann_maschler_examples() -> None:
     assert level_violation("talmud", claims, [33, 67, 100]) is not None
     # Equal awards beyond the half-claims: 60 for a claim of 100 while 200 gets 70.
     assert level_violation("talmud", claims, [60, 70, 70]) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Edited folders: audit and explain never crash
+
+
+@dataclass(frozen=True)
+class Tiny:
+    """A tiny run: its folder holds the scenario, model and data beside ``out``."""
+
+    root: Path
+    ledger: str
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
+    root = tmp_path_factory.mktemp("tiny")
+    ledger = f"sqlite:///{root / 'ledger.sqlite'}"
+    # A fund above the claims (1, 1, 5): every rule pays them in full, so the audit of the
+    # copy fails on the edit alone.
+    tiny_run(root, ledger, ["2", "2", "10"], 10, "proportional")
+    return Tiny(root, ledger)
+
+
+def edit_json(change: Callable[[dict[str, Any]], object]) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        path = root / "out" / "result.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        change(doc)
+        path.write_text(json.dumps(doc), encoding="utf-8")
+
+    return edit
+
+
+def edit_awards(column: str, value: str | None) -> Callable[[Path], None]:
+    """Set ``column`` of the first row of awards.csv to ``value``, or drop it when None."""
+
+    def edit(root: Path) -> None:
+        rows = read_awards(root / "out")
+        for row in rows:
+            if value is None:
+                row.pop(column)
+        if value is not None:
+            rows[0][column] = value
+        write_awards(root / "out", rows)
+
+    return edit
+
+
+def drop_constraint_column(root: Path) -> None:
+    path = root / "out" / "constraints.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n", "utf-8")
+
+
+def truncate_a_sheet(root: Path) -> None:
+    path = root / "out" / "awards.xlsx"
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = "xl/worksheets/sheet2.xml"
+    parts[sheet] = parts[sheet][: len(parts[sheet]) // 2]
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def huge_total(root: Path) -> None:
+    path = root / "out" / "result.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["total_awarded_wan"] = 0
+    text = json.dumps(doc).replace('"total_awarded_wan": 0', '"total_awarded_wan": ' + "9" * 5000)
+    path.write_text(text, encoding="utf-8")
+
+
+def set_key(key: str, value: object) -> Callable[[dict[str, Any]], object]:
+    return lambda doc: doc.__setitem__(key, value)
+
+
+def set_input_path(doc: dict[str, Any]) -> None:
+    doc["inputs"][0]["path"] = ["scenario.yaml"]
+
+
+def drop_scenario_input(doc: dict[str, Any]) -> None:
+    doc["inputs"] = [i for i in doc["inputs"] if i["role"] != "scenario"]
+
+
+def set_totals_part(doc: dict[str, Any]) -> None:
+    doc["totals"]["per_clause"] = {"2": 4}
+
+
+# (what is edited, the edit, audit's exit code and words, explain's exit code and words)
+EDITS: list[tuple[str, Callable[[Path], None], int, str, int, str]] = [
+    (
+        "result a list",
+        lambda root: (root / "out" / "result.json").write_text("[]"),
+        2,
+        "result.json",
+        2,
+        "result.json",
+    ),
+    (
+        "result nested 100,000 deep",
+        lambda root: (root / "out" / "result.json").write_text("[" * 100_000 + "]" * 100_000),
+        2,
+        "result.json",
+        2,
+        "result.json",
+    ),
+    (
+        "inputs an object",
+        edit_json(set_key("inputs", {"role": "scenario"})),
+        2,
+        "inputs",
+        2,
+        "inputs",
+    ),
+    ("an input path a list", edit_json(set_input_path), 2, "inputs", 2, "inputs"),
+    ("no scenario input", edit_json(drop_scenario_input), 2, "inputs", 2, "inputs"),
+    (
+        "counts a list",
+        edit_json(set_key("counts", [1, 2])),
+        1,
+        "counts is [1, 2], not a JSON object",
+        0,
+        "",
+    ),
+    (
+        "totals a list",
+        edit_json(set_key("totals", [{"per_clause": 1}])),
+        1,
+        "totals is [{'per_clause': 1}], not a JSON object",
+        0,
+        "",
+    ),
+    (
+        "totals.per_clause an object",
+        edit_json(set_totals_part),
+        1,
+        "totals.per_clause is {'2': 4}, not a JSON list",
+        0,
+        "",
+    ),
+    ("budget a list", edit_json(set_key("budget_wan", [4])), 1, "budget_wan [4], but", 0, "—万元"),
+    ("solver a list", edit_json(set_key("solver", [1])), 0, "", 0, ""),
+    (
+        "a 5,000-digit total",
+        huge_total,
+        1,
+        "total_awarded_wan is '<a number of 5000 digits>'",
+        0,
+        "",
+    ),
+    (
+        "a 5,000-digit award",
+        edit_awards("award_wan", "9" * 5000),
+        1,
+        "is not a whole number of 万元",
+        0,
+        "",
+    ),
+    (
+        "an award of inf",
+        edit_awards("award_wan", "inf"),
+        1,
+        "award_wan 'inf' is not a whole number of 万元",
+        0,
+        "",
+    ),
+    ("a truncated sheet", truncate_a_sheet, 1, "awards.xlsx sheet 奖补明细 cannot be read", 0, ""),
+    (
+        "awards.csv without reason",
+        edit_awards("reason", None),
+        1,
+        "awards.csv expected the columns",
+        2,
+        "awards.csv",
+    ),
+    (
+        "constraints.csv without members",
+        drop_constraint_column,
+        1,
+        "constraints.csv expected the columns",
+        0,
+        "",
+    ),
+    (
+        "the data file gone",
+        lambda root: (root / "data.csv").unlink(),
+        2,
+        "key 'data': expected an existing data file",
+        2,
+        "key 'data'",
+    ),
+    (
+        "the model file gone",
+        lambda root: (root / "model.yaml").unlink(),
+        2,
+        "key 'model': expected an existing model file",
+        2,
+        "key 'model'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "audit_code", "audit_says", "explain_code", "explain_says"),
+    [pytest.param(*case[1:], id=case[0]) for case in EDITS],
+)
+def test_an_edited_folder_gives_a_finding_or_exit_2(
+    tiny: Tiny,
+    tmp_path: Path,
+    edit: Callable[[Path], None],
+    audit_code: int,
+    audit_says: str,
+    explain_code: int,
+    explain_says: str,
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(tiny.root, root, ignore=shutil.ignore_patterns("ledger.sqlite*"))
+    recipient = read_awards(root / "out")[0]["recipient_id"]
+    edit(root)
+    scenario = str(root / "tiny.yaml")
+    folder = str(root / "out")
+    audited = invoke("audit", folder, "--ledger", tiny.ledger, "--scenario", scenario, "--json")
+    assert audited.exception is None or isinstance(audited.exception, SystemExit)
+    assert "Traceback" not in audited.output
+    # A copy has no ledger entry (a warning); the edit alone decides the exit code.
+    assert audited.exit_code == audit_code, audited.output
+    if audit_code == 2:
+        assert audit_says in audited.stderr
+    else:
+        report = json.loads(audited.stdout)
+        messages = [f["message"] for f in report["findings"] if f["severity"] == "error"]
+        assert all(len(m) < 1000 for m in messages)
+        assert any(audit_says in m for m in messages) or not audit_says, messages
+    explained = invoke(
+        "explain", folder, recipient, "--ledger", tiny.ledger, "--scenario", scenario
+    )
+    assert explained.exception is None or isinstance(explained.exception, SystemExit)
+    assert explained.exit_code == explain_code, explained.output
+    assert explain_says in (explained.stderr if explain_code == 2 else explained.stdout)

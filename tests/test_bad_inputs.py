@@ -17,7 +17,11 @@ are marked ``xfail(strict=True)`` with the reason.
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +69,8 @@ class Case:
         scenario's ``output_dir``).
     problems:
         How many problems the one message lists; None when a case makes several by nature.
+    args:
+        More command-line options (``--time-limit nan``).
     """
 
     id: str
@@ -75,6 +81,7 @@ class Case:
     write: Writer | None = None
     out: str = "fresh"
     problems: int | None = 1
+    args: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,6 +145,112 @@ def _xlsx_without_data(folder: Path) -> None:
 def _xlsx_not_a_workbook(folder: Path) -> None:
     (folder / "data.xlsx").write_bytes(b"PK\x03\x04 this is not a zip archive")
     _use_xlsx(folder)
+
+
+def _deep_scenario(folder: Path) -> None:
+    # 20,000 nested lists: a recursive reader would exhaust the interpreter's stack.
+    text = (HERE / SCENARIO).read_text(encoding="utf-8")
+    (folder / SCENARIO).write_text(text + "notes: " + "[" * 20000 + "]" * 20000 + "\n")
+
+
+def _deep_model(folder: Path) -> None:
+    text = (HERE / MODEL).read_text(encoding="utf-8")
+    (folder / MODEL).write_text(text + "derived: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n")
+
+
+def _derived_chain(folder: Path) -> None:
+    # d0 reads d1, which reads d2 ... d1499: computing d0 would nest 1,500 calls deep.
+    lines = ["derived:"]
+    for k in range(1500):
+        body = f"d{k + 1} + 1" if k < 1499 else "1"
+        lines.append(f"  d{k}: {{expr: '{body}', unit: '', description: chain}}")
+    text = (HERE / MODEL).read_text(encoding="utf-8")
+    (folder / MODEL).write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _fifo(name: str) -> Writer:
+    def write(folder: Path) -> None:
+        (folder / name).unlink(missing_ok=True)
+        os.mkfifo(folder / name)
+
+    return write
+
+
+def _dev_zero(folder: Path) -> None:
+    (folder / "zero.csv").symlink_to("/dev/zero")
+
+
+def _with_name(name: str, encoding: str = "utf-8") -> Writer:
+    def write(folder: Path) -> None:
+        text = _data_text().replace("柳州丙食品有限公司（模拟）", name)
+        (folder / DATA).write_bytes(text.encode(encoding))
+
+    return write
+
+
+def _gbk_with_a_utf8_line(folder: Path) -> None:
+    # A row pasted from a UTF-8 file into a GBK one. Its bytes are chosen so that GB18030
+    # decodes them without error (runs of an even number of Chinese characters, English
+    # district name, Y for yes): read as GB18030, 柳州丙食品厂 would become other characters.
+    row = "91450203MA5K000035,柳州丙食品厂（模拟）,柳东新区,green_food,Y,Y,450,400,6,,\n"
+    row.encode("utf-8").decode("gb18030")  # no error: only the line check can catch it
+    lines = _data_text().splitlines(keepends=True)
+    raw = b"".join(
+        row.encode("utf-8") if k == 3 else line.encode("gbk") for k, line in enumerate(lines)
+    )
+    (folder / DATA).write_bytes(raw)
+
+
+def _utf8_with_a_gbk_line(folder: Path) -> None:
+    lines = _data_text().splitlines(keepends=True)
+    raw = b"".join(line.encode("gbk" if k == 3 else "utf-8") for k, line in enumerate(lines))
+    (folder / DATA).write_bytes(raw)
+
+
+def _xlsx_with_sheet(sheet_xml: bytes) -> Writer:
+    """The valid data as a workbook whose first sheet's XML is replaced."""
+
+    def write(folder: Path) -> None:
+        book = openpyxl.Workbook()
+        for row in csv.reader(io.StringIO(_data_text())):
+            book.active.append(row)
+        plain = io.BytesIO()
+        book.save(plain)
+        with zipfile.ZipFile(plain) as source, zipfile.ZipFile(folder / "data.xlsx", "w") as out:
+            for info in source.infolist():
+                data = source.read(info)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data = sheet_xml
+                out.writestr(info, data)
+        _use_xlsx(folder)
+
+    return write
+
+
+_SHEET = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def _xlsx_zip_bomb(folder: Path) -> None:
+    _xlsx_with_sheet(_SHEET + b"<sheetData/></worksheet>")(folder)
+    with zipfile.ZipFile(folder / "data.xlsx", "a", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/media/padding.bin", b"\0" * (64 * 1024 * 1024))
+
+
+def _parquet_list_column(folder: Path) -> None:
+    frame = pd.read_csv(io.StringIO(_data_text()), dtype=str, keep_default_na=False)
+    frame["applied_clauses"] = [["1"], ["1", "2"], [], ["2"]]
+    frame.to_parquet(folder / "data.parquet")
+    text = (folder / SCENARIO).read_text(encoding="utf-8").replace("data.csv", "data.parquet")
+    (folder / SCENARIO).write_text(text, encoding="utf-8")
+
+
+def _huge_cell(folder: Path) -> None:
+    _with_name("柳州丙" + "食" * 140_000)(folder)
+
+
+def _late_nul(folder: Path) -> None:
+    # Past the first 4 KiB, where the UTF-16 sniffing looks.
+    _with_name("柳州丙" + "食" * 2000 + "\x00有限公司")(folder)
 
 
 def _scenario_file(folder: Path) -> str:
@@ -525,7 +638,337 @@ DATA_CASES = [
     ),
 ]
 
-CASES = SCENARIO_CASES + MODEL_CASES + DATA_CASES
+# Strict YAML (docs/reliability.md): what a clerk wrote is what is read, or it is refused.
+YAML_1_1 = "which YAML 1.1 reads as another number"
+STRICT_SCENARIO_CASES = [
+    Case(
+        "scenario-duplicate-key",
+        ("scenario.yaml: expected each key once", "'budget_wan' at line 5 and again at line 6"),
+        scenario="scenario-duplicate-key.yaml",
+    ),
+    Case(
+        "scenario-duplicate-nested-key",
+        ("expected each key once", "'workers' at line 10 and again at line 11"),
+        scenario="scenario-duplicate-nested-key.yaml",
+    ),
+    Case(
+        "scenario-duplicate-fairness-rule",
+        ("expected each key once", "'rule' at line 7 and again at line 8"),
+        scenario="scenario-fairness-duplicate-rule.yaml",
+    ),
+    Case(
+        "scenario-octal-020",
+        ("expected a number in plain decimal (e.g. 20 or 0.5)", "'020' at line 5", YAML_1_1),
+        scenario="scenario-octal-budget.yaml",
+    ),
+    Case(
+        "scenario-base-60-1-20",
+        ("expected a number in plain decimal", "'1:20' at line 5", YAML_1_1),
+        scenario="scenario-base60-budget.yaml",
+    ),
+    Case(
+        "scenario-hexadecimal-0x14",
+        ("expected a number in plain decimal", "'0x14' at line 5", YAML_1_1),
+        scenario="scenario-hex-budget.yaml",
+    ),
+    Case(
+        "scenario-digit-separator-2_0",
+        ("expected a number in plain decimal", "'2_0' at line 5", YAML_1_1),
+        scenario="scenario-underscore-budget.yaml",
+    ),
+    Case(
+        "scenario-int-tag-on-a-string",
+        ("expected plain YAML without tags", "tag:yaml.org,2002:int at line 5"),
+        scenario="scenario-int-tag.yaml",
+    ),
+    Case(
+        "scenario-python-tag",
+        ("expected plain YAML without tags", "tag:yaml.org,2002:python/object/apply:os.system"),
+        scenario="scenario-python-tag.yaml",
+    ),
+    Case(
+        "scenario-merge-key",
+        ("expected plain YAML without merge keys (<<)", "'<<' at line 9"),
+        scenario="scenario-merge-key.yaml",
+    ),
+    Case(
+        "scenario-nested-20000-deep",
+        ("expected at most 100 levels of nested mappings and lists", "deeper at line 11"),
+        write=_deep_scenario,
+    ),
+    Case(
+        "scenario-workers-true",
+        (S + "'solver.workers'", "expected a whole number", "found True"),
+        scenario="scenario-workers-true.yaml",
+    ),
+    Case(
+        "scenario-time-limit-quoted-1e-9",
+        (S + "'solver.time_limit_s'", "a number without quotes: write 1e-9, not '1e-9'"),
+        scenario="scenario-time-limit-quoted.yaml",
+    ),
+    Case(
+        "scenario-time-limit-nan",
+        (S + "'solver.time_limit_s'", "expected a finite number", "found nan"),
+        scenario="scenario-time-limit-nan.yaml",
+    ),
+    Case(
+        "scenario-time-limit-inf",
+        (S + "'solver.time_limit_s'", "expected a finite number", "found inf"),
+        scenario="scenario-time-limit-inf.yaml",
+    ),
+    Case(
+        "scenario-time-limit-1e999",
+        (
+            "scenario.yaml: expected a number of at most 40 characters within ±1.7e308",
+            "1e999... at line 9",
+        ),
+        scenario="scenario-float-overflow-literal.yaml",
+    ),
+    Case(
+        "scenario-seed-2147483648",
+        (S + "'solver.seed'", "expected a number at most 2147483647", "found 2147483648"),
+        scenario="scenario-seed-beyond-32-bits.yaml",
+    ),
+    Case(
+        "scenario-budget-of-26-digits",
+        ("expected a whole number of at most 18 digits", "a number of 26 digits at line 5"),
+        scenario="scenario-budget-26-digits.yaml",
+    ),
+    Case(
+        "scenario-literal-of-400-digits",
+        ("expected a whole number of at most 18 digits", "a number of 400 digits at line 5"),
+        scenario="scenario-budget-400-digits.yaml",
+    ),
+    Case(
+        # Issue 17: the data accepts 5,000; a scenario is YAML, where "5,000" is text. The
+        # message says exactly what to write.
+        "scenario-budget-with-thousands-separator",
+        (S + "'budget_wan'", "write 5000, not '5,000'"),
+        scenario="scenario-budget-thousands-separator.yaml",
+    ),
+    Case(
+        "scenario-budget-quoted",
+        (S + "'budget_wan'", "a number without quotes: write 20, not '20'"),
+        scenario="scenario-budget-quoted.yaml",
+    ),
+    Case(
+        "scenario-budget-as-a-float",
+        (S + "'budget_wan'", "expected a whole number", "found 25.0"),
+        scenario="scenario-budget-float-exponent.yaml",
+    ),
+    Case(
+        "scenario-yes-is-not-true",
+        (S + "'allow_budget_above_document_cap'", "expected true or false", "found 'yes'"),
+        scenario="scenario-flag-yes.yaml",
+    ),
+    Case(
+        "cli-time-limit-nan",
+        ("the command line, key 'time-limit'", "more than 0 and at most 86400", "found nan"),
+        args=("--time-limit", "nan"),
+    ),
+    Case(
+        "cli-time-limit-inf",
+        ("the command line, key 'time-limit'", "more than 0 and at most 86400", "found inf"),
+        args=("--time-limit", "inf"),
+    ),
+]
+
+# Overflow: every value entering the claims table fits the solver's integers, or the run
+# is refused naming the parameter.
+RANGE = "expected numbers from -1e+12 to 1e+12"
+OVERFLOW_CASES = [
+    Case(
+        "scenario-override-1e300",
+        (S + "'overrides[2/booth/rate]'", RANGE, "found 1e+300"),
+        scenario="scenario-override-1e300.yaml",
+    ),
+    Case(
+        "scenario-override-1e19",
+        (S + "'overrides[2/booth/cap]'", RANGE, "found 1e+19"),
+        scenario="scenario-override-1e19.yaml",
+    ),
+    Case(
+        "scenario-override-1e13",
+        (S + "'overrides[1/oneoff/one_off]'", RANGE, "found 1e+13"),
+        scenario="scenario-override-beyond-range-in-list.yaml",
+    ),
+    Case(
+        "scenario-override-minus-2-to-the-63",
+        ("expected a whole number of at most 18 digits", "a number of 19 digits at line 12"),
+        scenario="scenario-override-negative-huge.yaml",
+    ),
+    Case(
+        "scenario-claim-beyond-the-integer-domain",
+        (
+            "item 2/booth, key '2/booth/rate'",
+            "a claim of at most 4,503,599,627,370,496万元 (2^52)",
+            "found 1e+23万元 for 91450200MA5K00001K",
+            "2/booth/rate = 1e+12 (override)",
+        ),
+        scenario="scenario-claim-beyond-integer-domain.yaml",
+    ),
+    Case(
+        "model-param-1e300",
+        (M + "'clauses[1].items[0].params.cap.value'", RANGE, "[clause 2, item booth]"),
+        model="model-param-1e300.yaml",
+    ),
+]
+
+STRICT_MODEL_CASES = [
+    Case(
+        "model-rate-written-twice",
+        ("model.yaml: expected each key once", "'value' at line 79 and again at line 80"),
+        model="model-duplicate-rate-value.yaml",
+    ),
+    Case(
+        "model-parameter-written-twice",
+        ("model.yaml: expected each key once", "'cap' at line 82 and again at line 87"),
+        model="model-duplicate-param.yaml",
+    ),
+    Case(
+        "model-quote-written-twice",
+        ("model.yaml: expected each key once", "'quote' at line 63 and again at line 64"),
+        model="model-duplicate-clause-key.yaml",
+    ),
+    Case(
+        "model-python-object-apply-tag",
+        ("model.yaml: expected plain YAML without tags", "python/object/apply:os.system"),
+        model="model-python-tag.yaml",
+    ),
+    Case(
+        "model-octal-parameter",
+        ("model.yaml: expected a number in plain decimal", "'0500' at line 48", YAML_1_1),
+        model="model-octal-param.yaml",
+    ),
+    Case(
+        "model-literal-of-400-digits",
+        ("model.yaml: expected a whole number of at most 18 digits", "400 digits at line 48"),
+        model="model-param-400-digits.yaml",
+    ),
+    Case(
+        "model-merge-key",
+        ("model.yaml: expected plain YAML without merge keys (<<)", "'<<' at line 53"),
+        model="model-merge-key.yaml",
+    ),
+    Case(
+        "model-on-is-not-true",
+        (M + "'clauses[0].items[0].requires_application'", "true or false", "found 'on'"),
+        model="model-yaml-bool-on-key.yaml",
+    ),
+    Case(
+        "model-nested-5000-deep",
+        ("model.yaml: expected at most 100 levels of nested mappings and lists",),
+        write=_deep_model,
+    ),
+    Case(
+        "model-chain-of-1500-derived-names",
+        (M + "'derived.d50.expr'", "derived names that read each other at most 50 deep"),
+        write=_derived_chain,
+    ),
+    Case(
+        "model-file-is-a-fifo",
+        (S + "'model'", "an existing regular model file", "model-fifo.yaml (a named pipe (FIFO))"),
+        scenario="scenario-model-is-a-fifo.yaml",
+        write=_fifo("model-fifo.yaml"),
+    ),
+]
+
+HOSTILE_DATA_CASES = [
+    Case(
+        "data-control-character-in-a-name",
+        (D + "4, column 'name'", "text without control characters", "\\x07"),
+        data="data-control-character.csv",
+    ),
+    Case(
+        "data-escape-sequence-in-a-name",
+        (D + "4, column 'name'", "text without control characters", "\\x1b[2J"),
+        data="data-escape-in-name.csv",
+    ),
+    Case(
+        "data-direction-override-in-a-name",
+        (D + "4, column 'name'", "text without control characters", "\\u202e"),
+        data="data-bidi-override.csv",
+    ),
+    Case(
+        "data-line-break-in-a-name",
+        (D + "4, column 'name'", "text without control characters", "\\n"),
+        data="data-line-break-in-name.csv",
+    ),
+    Case(
+        "data-late-nul-in-a-name",
+        (D + "4, column 'name'", "text without control characters", "\\x00"),
+        write=_late_nul,
+    ),
+    Case(
+        "data-cell-over-128-kib",
+        (D + "4, column 'column 2'", "a cell of at most 131,072 characters", "140,003"),
+        write=_huge_cell,
+    ),
+    Case(
+        "data-gbk-file-with-a-utf8-line",
+        (D + "4: expected one encoding for the whole file", "a line in UTF-8 ('91450203"),
+        write=_gbk_with_a_utf8_line,
+    ),
+    Case(
+        "data-utf8-file-with-a-gbk-line",
+        (D + "4: " + ENCODINGS, "invalid in UTF-8"),
+        write=_utf8_with_a_gbk_line,
+    ),
+    Case(
+        "data-file-is-a-fifo",
+        (S + "'data'", "expected an existing regular data file", "a named pipe (FIFO)"),
+        write=_fifo(DATA),
+    ),
+    Case(
+        "data-file-is-dev-zero",
+        (S + "'data'", "expected an existing regular data file", "zero.csv (a device)"),
+        scenario="scenario-data-is-dev-zero.yaml",
+        write=_dev_zero,
+    ),
+    Case(
+        "data-xlsx-malformed-sheet-xml",
+        ("data.xlsx: expected an Excel .xlsx workbook", "ParseError: no element found"),
+        write=_xlsx_with_sheet(_SHEET + b"<sheetData><row r='1'><c r='A1' t='inlineStr'>"),
+    ),
+    Case(
+        "data-xlsx-doctype-entity-expansion",
+        ("data.xlsx: expected a workbook whose XML has no document type declaration",),
+        write=_xlsx_with_sheet(
+            b'<?xml version="1.0"?><!DOCTYPE lol [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>' + _SHEET + b"</worksheet>"
+        ),
+    ),
+    Case(
+        "data-xlsx-external-entity",
+        ("data.xlsx: expected a workbook whose XML has no document type declaration",),
+        write=_xlsx_with_sheet(
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            + _SHEET
+            + b"<sheetData><row><c t='inlineStr'><is><t>&e;</t></is></c></row></sheetData>"
+            + b"</worksheet>"
+        ),
+    ),
+    Case(
+        "data-xlsx-zip-bomb",
+        ("data.xlsx: expected a workbook whose parts are compressed at most 200:1",),
+        write=_xlsx_zip_bomb,
+    ),
+    Case(
+        "data-parquet-list-column",
+        ("data.parquet, row 1, column 'applied_clauses'", "a column of plain values"),
+        write=_parquet_list_column,
+    ),
+]
+
+CASES = (
+    SCENARIO_CASES
+    + MODEL_CASES
+    + DATA_CASES
+    + STRICT_SCENARIO_CASES
+    + OVERFLOW_CASES
+    + STRICT_MODEL_CASES
+    + HOSTILE_DATA_CASES
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,7 +1040,7 @@ def check_refused(case: Case, tmp_path: Path, earlier_run: Path) -> None:
     inputs = prepare(case, tmp_path, earlier_run)
     for out in targets(case, tmp_path, inputs):
         before = snapshot(tmp_path)
-        result = invoke(str(inputs / SCENARIO), *out)
+        result = invoke(str(inputs / SCENARIO), *out, *case.args)
         message = result.stderr
         assert result.exit_code == 2, (result.exit_code, message, result.exception)
         assert result.stdout == ""
@@ -627,8 +1070,16 @@ def test_the_catalogue_is_large_enough() -> None:
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
     assert (len(SCENARIO_CASES), len(MODEL_CASES), len(DATA_CASES)) == (32, 13, 22)
+    assert len(CASES) - 67 >= 45  # the cases of strict YAML, overflow and hostile files
     # Every fixture file is used by a case (or is one of the valid inputs they start from).
-    used = {SCENARIO, MODEL, DATA, "model-no-cap.yaml", "data-huge-booth-fee.csv"}
+    used = {
+        SCENARIO,
+        MODEL,
+        DATA,
+        "model-no-cap.yaml",
+        "data-huge-booth-fee.csv",
+        "model-uncapped.yaml",
+    }
     for case in CASES:
         used |= {case.scenario, case.model, case.data}
     assert {p.name for p in HERE.iterdir()} == used

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from allocator.core.errors import InputError
 from allocator.policy.cases import blank_frame, frame_from_records
-from allocator.policy.claims import TABLE_COLUMNS, evaluate, floor_wan
+from allocator.policy.claims import evaluate, floor_wan
+from allocator.policy.columns import TABLE_COLUMNS
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
 
@@ -367,7 +368,7 @@ def test_a_park_district_is_known_only_when_its_firms_share_one(mini: PolicyMode
 
 
 def test_application_check_reads_every_separator(mini: PolicyModel) -> None:
-    cells = ["2", "1;2", "3；2", "2, 5", "2、6", " 2 ", "12", "", "3;4"]
+    cells = ["2", "1;2", "3；2", "2, 5", "2、6", " 2 ", "5", "", "3;4"]
     detail = claims_of(
         mini,
         "2/booth",
@@ -381,7 +382,7 @@ def test_list_given_as_list(mini: PolicyModel) -> None:
     detail = claims_of(
         mini,
         "2/booth",
-        [{"above_scale": True, "booth_fee_2026q1": 4, "applied_clauses": ["5.1", "2"]}],
+        [{"above_scale": True, "booth_fee_2026q1": 4, "applied_clauses": ["5", "2"]}],
     )
     assert detail["applied"].tolist() == [True]
 
@@ -582,3 +583,46 @@ def test_a_claim_is_the_floor_of_its_amount(fees: list[float], applied: bool) ->
     for fee, got in zip(fees, claim, strict=True):
         expected = 0 if math.isnan(fee) or fee == 0 or not applied else min(fee * 0.5, 10)
         assert got == math.floor(round(expected, 6))
+
+
+# --- the integer domain -------------------------------------------------------------------
+
+
+def uncapped_rate() -> PolicyModel:
+    return one_item(
+        {
+            "id": "fee",
+            "title": "t",
+            "recipient": "enterprise",
+            "conditions": [],
+            "formula": {"type": "rate", "base": "booth_fee_2026q1", "rate": "rate"},
+            "params": {"rate": assumed(0.5)},
+        }
+    )
+
+
+def test_a_claim_beyond_2_to_the_52_is_refused_naming_the_parameter() -> None:
+    # 1e11万元 × 1e12 = 1e23万元: floored to int64 it would wrap round to a negative claim.
+    frame = frame_from_records([{"booth_fee_2026q1": 1e11, "applied_clauses": "1"}])
+    with pytest.raises(InputError) as info:
+        evaluate(uncapped_rate(), frame, {"1/fee/rate": 1e12})
+    (p,) = info.value.problems
+    assert (p.file, p.key) == ("item 1/fee", "1/fee/rate")
+    assert "a claim of at most 4,503,599,627,370,496万元 (2^52)" in p.expected
+    assert "1e+23万元" in p.found
+    assert "1/fee/rate = 1e+12 (override)" in p.found
+
+
+def test_the_largest_claim_the_domain_holds_is_kept_whole() -> None:
+    # 2^52 exactly: a whole float64, kept to the 万元.
+    frame = frame_from_records([{"booth_fee_2026q1": 2.0**53, "applied_clauses": "1"}])
+    table = evaluate(uncapped_rate(), frame).table
+    assert table["claim_wan"].tolist() == [2**52]
+
+
+@pytest.mark.parametrize("value", [1.0e300, -1.0e13, 1.0e19])
+def test_an_override_beyond_the_data_range_is_refused(value: object) -> None:
+    frame = frame_from_records([{"booth_fee_2026q1": 1.0}])
+    with pytest.raises(InputError) as info:
+        evaluate(uncapped_rate(), frame, {"1/fee/rate": value})
+    assert "numbers from -1e+12 to 1e+12" in str(info.value)

@@ -347,6 +347,7 @@ def test_html_is_self_contained_and_deterministic(two_runs: tuple[Path, Path]) -
         assert fetch not in page
     assert "甲（模拟）" in page  # names are escaped text, not lost
     assert "<dc:date>" not in page
+    assert "<h1>Comparison of 2 runs</h1>" in page
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,6 +390,25 @@ def test_bad_awards_are_refused_with_row_and_column(two_runs: tuple[Path, Path])
     (b / "awards.csv").write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=r"row 2, column 'award_wan'"):
         compare_folders([a, b])
+
+
+@pytest.mark.parametrize("award", ["inf", "1e300", "9" * 5000])
+def test_an_award_beyond_whole_wan_is_refused(two_runs: tuple[Path, Path], award: str) -> None:
+    a, b = two_runs
+    text = (b / "awards.csv").read_text(encoding="utf-8").replace(",7,\n", f",{award},\n", 1)
+    (b / "awards.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2, column 'award_wan'"):
+        compare_folders([a, b])
+
+
+def test_a_result_json_too_deep_or_too_long_is_refused(two_runs: tuple[Path, Path]) -> None:
+    a, b = two_runs
+    for text in ("[" * 100_000 + "]" * 100_000, '{"budget_wan": ' + "9" * 5000 + "}"):
+        (b / "result.json").write_text(text, encoding="utf-8")
+        result = invoke("compare", str(a), str(b))
+        assert result.exit_code == 2
+        assert str(b / "result.json") in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 def test_one_folder_is_a_usage_error(two_runs: tuple[Path, Path]) -> None:

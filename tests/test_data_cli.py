@@ -22,7 +22,7 @@ def test_summary(firm: Callable[..., Record], write_records) -> None:
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "3 firms; 6 of 84 fields present; absent: main_product" in out
+    assert "3 firms; 6 of 87 fields present; absent: main_product" in out
     assert "鹿寨县" in out
     assert "绿色食品加工（含螺蛳粉）" in out
     assert "columns not in the schema are ignored: 'extra'" in result.stderr
@@ -40,7 +40,7 @@ def test_summary_as_json(firm: Callable[..., Record], write_records) -> None:
     assert summary["industries"]["machinery"] == 2
     assert summary["files"][0]["rows"] == 2
     assert len(summary["files"][0]["sha256"]) == 64
-    assert len(summary["fields_present"]) + len(summary["fields_absent"]) == 84
+    assert len(summary["fields_present"]) + len(summary["fields_absent"]) == 87
 
 
 def test_errors_exit_2_with_every_problem(firm: Callable[..., Record], write_records) -> None:

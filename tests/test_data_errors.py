@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import openpyxl
 import pytest
 
 from allocator.core.errors import InputError, Problem
-from allocator.inputs.data import load_enterprises
+from allocator.inputs import read
+from allocator.inputs.data import MAX_REPORTED, load_enterprises
+
+SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "data" / "liuzhou-sample.csv"
 
 Record = dict[str, object]
 
@@ -240,7 +244,7 @@ def test_workbook_without_a_data_sheet(tmp_path: Path) -> None:
 def test_header_only_is_a_valid_empty_table(firm: Callable[..., Record], write_csv) -> None:
     data = load_enterprises(write_csv([list(firm())]))
     assert len(data) == 0
-    assert data.frame.shape == (0, 84)
+    assert data.frame.shape == (0, 87)
 
 
 def test_damaged_utf8_is_refused_not_read_as_gbk(
@@ -276,7 +280,7 @@ def test_utf16_is_refused(firm: Callable[..., Record], write_records) -> None:
     [
         ("data.xls", b"\xd0\xcf\x11\xe0", "a .xls file"),
         ("data.json", b"{}", "a .json file"),
-        ("broken.xlsx", b"PK not really", "a file openpyxl cannot open"),
+        ("broken.xlsx", b"PK not really", "a file that is not a readable zip archive"),
         ("broken.parquet", b"PAR1 nope", "a file pyarrow cannot read"),
     ],
 )
@@ -315,3 +319,55 @@ def test_credit_code_turned_into_a_number_by_excel(
     assert_at(p, 2, "credit_code")
     assert p.found.startswith("'9.14502001234")
     assert "Excel stored the code as a number" in p.expected
+
+
+# --- files that are not data, or too much of it ---------------------------------------------
+
+HEADER = "credit_code,name,district,industry,above_scale,output_2026q1\n"
+
+
+def test_a_fifo_and_a_device_are_refused_without_reading(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.csv")
+    assert str(only(tmp_path / "pipe.csv")).endswith(
+        "pipe.csv: expected a regular file (found a named pipe (FIFO))"
+    )
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    assert "expected a regular file (found a device)" in str(only(tmp_path / "zero.csv"))
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read, "MAX_DATA_BYTES", 1000)
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + "x" * 1001, encoding="utf-8")
+    p = only(path)
+    assert p.expected == "a file of at most 1,000 bytes"
+    assert p.found == f"{path.stat().st_size:,} bytes"
+
+
+def test_junk_rows_give_a_short_message_that_counts_the_rest(tmp_path: Path) -> None:
+    # A missing required column, and 100,000 rows with five wrong cells each: 500,001
+    # problems found, 200 worded, the rest counted in one closing line.
+    path = tmp_path / "junk.csv"
+    rows = "".join(f"junk{i},x,火星区,spaceship,maybe,abc\n" for i in range(100_000))
+    path.write_text(HEADER + rows, encoding="utf-8")
+    found = problems(path)
+    assert len(found) == MAX_REPORTED + 1
+    assert found[-1].found == f"{1 + 5 * 100_000 - MAX_REPORTED:,} more not listed"
+    assert len(str(InputError(found))) < 100_000
+
+
+def test_the_sample_in_gbk_is_not_taken_for_mixed_encodings(tmp_path: Path) -> None:
+    # 1,500 firms of Chinese names: no GBK line of them reads as UTF-8 Chinese text.
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(SAMPLE.read_text(encoding="utf-8").encode("gbk"))
+    assert load_enterprises(path).frame.equals(load_enterprises(SAMPLE).frame)
+
+
+def test_a_control_character_is_refused_in_every_text_field(
+    firm: Callable[..., Record], write_records
+) -> None:
+    p = only(write_records(firm(name="柳州\x1b]8;;http://x\x07甲")))
+    assert "text without control characters" in p.expected
+    assert p.column == "name"

@@ -130,6 +130,23 @@ def test_the_same_firm_in_english_and_as_json(run: Run) -> None:
     assert doc["levels"]["fund_cap"] > 0
 
 
+def test_a_credit_code_in_lower_case_or_full_width_is_the_firm(run: Run) -> None:
+    # The loader reads a code typed in lower case or full width as the code; so does explain.
+    _, award = cut_by_the_fund(run)
+    code = award["recipient_id"]
+    assert code != code.lower()  # the sample's codes end in a letter or hold one
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in code)
+    for typed in (code.lower(), f" {code.lower()} ", full_width):
+        result = explain(run, typed, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["recipient_id"] == code
+    # A code that is not in the data is still refused, with the closest ones.
+    other = code[:-1] + ("0" if code[-1] != "0" else "1")
+    result = explain(run, other.lower())
+    assert result.exit_code == 2
+    assert "closest" in result.stderr
+
+
 def test_a_firm_shut_out_by_a_no_duplicate_group(run: Run) -> None:
     items: dict[str, dict[str, dict[str, str]]] = {}
     for r in run.awards:

@@ -18,9 +18,8 @@ from allocator.policy.expr import (
     Symbol,
     Text,
     Type,
-    names_in,
-    parse,
 )
+from allocator.policy.exprparse import names_in, parse
 
 NAN = math.nan
 

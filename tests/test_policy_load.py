@@ -130,7 +130,7 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
-    assert problems_of(tmp_path / "absent.yaml")[0][1] == "a readable file"
+    assert problems_of(tmp_path / "absent.yaml")[0][1] == "an existing file"
     path = tmp_path / "gbk.yaml"
     path.write_bytes("title: 柳州".encode("gbk"))
     assert problems_of(path)[0][1] == "UTF-8 text"
@@ -181,7 +181,7 @@ def test_a_formula_field_inside_the_union_has_a_plain_key_path(tmp_path: Path) -
         (0.5, "scalar"),
         ([1, 2], "list"),
         ([[1, 2], [3, 4]], "table"),
-        (True, None),  # YAML reads `yes` as True
+        (True, None),  # a flag is not a number, however a file spells it
         ([[1, 2], [3]], None),
         ([], None),
         ("5", None),
@@ -441,3 +441,26 @@ def test_committed_json_schema_is_current() -> None:
 def test_json_schema_is_stable() -> None:
     assert json_schema_text() == json_schema_text()
     assert '"title": "PolicyModel"' in json_schema_text()
+
+
+def chain(n: int) -> dict[str, Any]:
+    """Derived names d0 .. d(n-1), each reading the next."""
+    return {
+        f"d{k}": {"expr": f"d{k + 1} + 1" if k < n - 1 else "1", "description": "chain"}
+        for k in range(n)
+    }
+
+
+def test_derived_names_may_read_each_other_50_deep(tmp_path: Path) -> None:
+    load_model(variant(tmp_path, lambda d: d["derived"].update(chain(50))))
+
+
+def test_a_chain_of_1500_derived_names_is_one_problem(tmp_path: Path) -> None:
+    # Each level is a nested call when the name is computed: 1,500 would exhaust the stack.
+    found = problems_of(variant(tmp_path, lambda d: d["derived"].update(chain(1500))))
+    assert [(k, e) for k, e, _ in found] == [
+        (
+            "derived.d50.expr",
+            "derived names that read each other at most 50 deep (d0 -> d1 -> d2 -> ... -> d50)",
+        )
+    ]

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from allocator.core.errors import InputError
-from allocator.inputs.scenario import LoadedScenario, json_schema, load_scenario
+from allocator.inputs.scenario import (
+    LoadedScenario,
+    json_schema,
+    load_scenario,
+    time_limit_override,
+)
+from allocator.inputs.yamlfile import parse_yaml, read_yaml
 from allocator.policy.bind import Budget, check_against_model
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
@@ -202,10 +212,16 @@ def test_unknown_clause_ids_and_item_keys(tmp_path: Path, model_2025: PolicyMode
 def test_extra_group_may_not_reuse_a_model_group_name(
     tmp_path: Path, model_2025: PolicyModel
 ) -> None:
+    # The shipped models state no group (the texts stack every clause): give （一） one.
+    first = model_2025.clauses[0]
+    grouped = first.model_copy(
+        update={"items": [first.items[0].model_copy(update={"exclusive_group": "growth_award"})]}
+    )
+    model = model_2025.model_copy(update={"clauses": [grouped, *model_2025.clauses[1:]]})
     with pytest.raises(InputError) as exc:
         check(
             tmp_path,
-            model_2025,
+            model,
             exclusive_groups=[{"name": "growth_award", "items": ["11/booth", "12/oem"]}],
         )
     assert "exclusive_groups[0].name" in problems(exc)
@@ -266,3 +282,96 @@ def test_shipped_scenarios(name: str, model: Path, budget: Budget) -> None:
     loaded: LoadedScenario = load_scenario(path)
     assert loaded.model_path.resolve() == model
     assert check_against_model(loaded, load_model(model)) == budget
+
+
+# --------------------------------------------------------------------------------------------
+# The strict YAML reader (allocator.inputs.yamlfile), shared with the policy model
+
+
+def read_text(tmp_path: Path, text: str) -> object:
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    return read_yaml(path)
+
+
+@given(st.integers(min_value=-(10**18) + 1, max_value=10**18 - 1))
+def test_a_whole_number_reads_as_written(n: int) -> None:
+    assert parse_yaml(f"x: {n}\n".encode(), "t.yaml") == {"x": n}
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_float_reads_as_written(x: float) -> None:
+    # repr is the shortest text that reads back as the same float, e.g. 1e-09 or 2.5e+16.
+    assert parse_yaml(f"x: {x!r}\n".encode(), "t.yaml") == {"x": x}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("yes", "yes"),  # YAML 1.1 would read True
+        ("on", "on"),
+        ("off", "off"),
+        ("true", True),
+        ("1e-9", 1e-9),  # YAML 1.1 would read the text '1e-9'
+        ("0", 0),
+        ("-0.5", -0.5),
+        ("2026-01-01", "2026-01-01"),  # YAML 1.1 would read a date
+        (".inf", math.inf),
+        ("~", None),
+    ],
+)
+def test_plain_scalars_read_as_yaml_1_2(text: str, value: object) -> None:
+    assert parse_yaml(f"x: {text}\n".encode(), "t.yaml") == {"x": value}
+
+
+@pytest.mark.parametrize("text", ["020", "0x14", "0o17", "0b101", "1:20", "2_0", "1_000.5"])
+def test_yaml_1_1_number_forms_are_refused_with_the_line(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_yaml(f"a: 1\nx: {text}\n".encode(), "t.yaml")
+    assert f"found {text!r} at line 2" in str(info.value)
+
+
+def test_a_key_written_twice_is_refused_in_any_mapping() -> None:
+    with pytest.raises(InputError) as info:
+        parse_yaml(b"a:\n  - {b: 1, c: 2, b: 3}\n", "t.yaml")
+    assert "found 'b' at line 2 and again at line 2" in str(info.value)
+
+
+def test_the_model_reads_the_on_key_as_on() -> None:
+    # The formula field `on` of a steps formula: YAML 1.1 made it the key True.
+    assert parse_yaml(b"formula: {type: steps, on: x}\n", "t.yaml") == {
+        "formula": {"type": "steps", "on": "x"}
+    }
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "s.yaml")
+    with pytest.raises(InputError) as info:
+        load_scenario(tmp_path / "s.yaml")
+    assert "expected a regular file (found a named pipe (FIFO))" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ('"5,000"', "write 5000, not '5,000'"),
+        ('"5，000"', "write 5000, not '5，000'"),
+        ('"5000"', "write 5000, not '5000'"),
+        ("five", "expected a whole number"),
+    ],
+)
+def test_a_budget_written_as_text_says_how_to_write_it(
+    tmp_path: Path, written: str, message: str
+) -> None:
+    path = write(tmp_path, f"name: t\nmodel: m.yaml\ndata: d.csv\nbudget_wan: {written}\n")
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert message in problems(info)["budget_wan"]
+
+
+def test_the_command_line_time_limit_is_finite() -> None:
+    assert time_limit_override(None) is None
+    assert time_limit_override(5.0) == 5.0
+    for bad in (math.nan, math.inf, 0.0, -1.0, 86401.0):
+        with pytest.raises(InputError, match="key 'time-limit'"):
+            time_limit_override(bad)

@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 
 from allocator.cli import main
 from allocator.core.errors import InputError
-from allocator.inputs.generate import generate_population, write_population
+from allocator.inputs.export import write_population
+from allocator.inputs.generate import generate_population
 from allocator.pipeline.sweep import (
     ROW_COLUMNS,
     SWEEP_CSV,
@@ -107,7 +108,7 @@ def test_key_paths(key: str, path: tuple[Any, ...]) -> None:
     ("key", "message"),
     [
         ("budget", r"expected a key of the scenario \(name, notes, model"),
-        ("fairness.rules", r"\(rule\) \(found 'rules'\)"),
+        ("fairness.rules", r"\(rule, rounding, one_offs\) \(found 'rules'\)"),
         ("name", "the sweep sets for each variant"),
         ("output_dir", "the sweep sets for each variant"),
         ("budget_wan.x", "nothing after"),

@@ -26,7 +26,7 @@ from allocator import __version__
 from allocator.core.errors import AllocatorError
 from allocator.core.i18n import LANGUAGES, _, set_language
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit")
+COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit", "serve")
 
 
 class _AllocateGroup(click.Group):

@@ -15,7 +15,8 @@ every rule the allocation must obey, each from its own definition:
 - the fairness rule, checked from outside: under ``priority`` no award below its claim could
   be raised without breaking a row; under a level rule every claim below its claim is held by
   a row, its group or its indivisibility, and claims held by the same rows share one level up
-  to the whole-万元 rounding;
+  to the whole-万元 rounding; and each award is within 1万元 of the rule's exact value in
+  fractions, computed again on the run's claims and limits;
 - the totals of ``result.json``, the sheets of ``awards.xlsx`` and every row of
   ``constraints.csv``, recomputed from ``awards.csv``.
 
@@ -42,7 +43,7 @@ from allocator.analysis.audit_checks import (
     load_constraints,
     no_awards,
 )
-from allocator.analysis.audit_fairness import check_fairness
+from allocator.analysis.audit_fairness import check_exact, check_fairness
 from allocator.analysis.audit_findings import CHECKS, AuditReport, Collector
 from allocator.analysis.audit_folder import check_inputs, locate_scenario, read_result
 from allocator.analysis.audit_published import check_constraints, check_totals, check_workbook
@@ -124,6 +125,7 @@ def audit(
     state = row_state(rec, x)
     check_families(out, rec, awards, x, matched, state)
     check_fairness(out, rec, result, x, matched, state)
+    check_exact(out, rec, result, x, matched)
     if constraints is not None:
         check_constraints(out, rec, result, constraints, state)
     else:

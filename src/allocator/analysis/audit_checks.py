@@ -90,12 +90,14 @@ def load_constraints(out: Collector, folder: Path, result: dict[str, Any]) -> pd
 def check_result(out: Collector, result: dict[str, Any], rec: Recomputed) -> None:
     rule = rec.spec.fairness.rule.value
     if result.get("rule") != rule:
-        out.add("result", RESULT, f"rule {result.get('rule')!r}, but the scenario says {rule!r}")
+        out.add(
+            "result", RESULT, f"rule {short(result.get('rule'))}, but the scenario says {rule!r}"
+        )
     if result.get("budget_wan") != rec.budget.value_wan:
         out.add(
             "result",
             RESULT,
-            f"budget_wan {result.get('budget_wan')!r}, but the scenario and model give "
+            f"budget_wan {short(result.get('budget_wan'))}, but the scenario and model give "
             f"{rec.budget.value_wan}万元 ({rec.budget.source})",
         )
     status = result.get("status")
@@ -171,7 +173,7 @@ def check_claims(
             out.add(
                 "claims",
                 AWARDS,
-                f"row {row}: {rid} {key} claim_wan {cells['claim_wan'][a]!r}, but the "
+                f"row {row}: {rid} {key} claim_wan {short(cells['claim_wan'][a])}, but the "
                 f"recomputed claim is {int(claim[k])}万元",
                 row=row,
             )
@@ -180,7 +182,7 @@ def check_claims(
                 out.add(
                     "claims",
                     AWARDS,
-                    f"row {row}: {rid} {key} {col} {cells[col][a]!r}, but the inputs say "
+                    f"row {row}: {rid} {key} {col} {short(cells[col][a])}, but the inputs say "
                     f"{inputs[col][k]!r}",
                     row=row,
                 )
@@ -229,7 +231,7 @@ def check_integrality(
             out.add(
                 "integrality",
                 AWARDS,
-                f"row {row}: {named} award_wan {cell!r} is not whole 万元",
+                f"row {row}: {named} award_wan {short(cell)} is not a whole number of 万元",
                 row=row,
             )
         elif awards.award[a] < 0:

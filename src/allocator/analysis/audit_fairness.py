@@ -3,18 +3,23 @@
 Under ``priority`` no award below its claim could be raised without breaking a row; under a
 level rule every claim below its claim is held by a row, its group or its indivisibility,
 and the claims held by the same rows share one level up to the whole-万元 rounding
-(:func:`allocator.analysis.audit_levels.level_violation`).
+(:func:`allocator.analysis.audit_levels.level_violation`). Under a level rule, each award is
+also compared with the rule's exact value (:func:`allocator.analysis.audit_exact.exact_levels`):
+within 1万元 of it, the total as the exact values add up, and the order of the exact values kept.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from allocator.analysis.audit_exact import LEVEL_RULES, LimitRow, exact_levels, order_broken
 from allocator.analysis.audit_findings import Collector, num, row_text
 from allocator.analysis.audit_levels import level_violation
 from allocator.analysis.audit_recompute import BoolArray, FloatArray, IntArray, Recomputed, RowState
@@ -174,4 +179,197 @@ def _signatures(rec: Recomputed, tight: BoolArray, n: int) -> npt.NDArray[np.uin
     return sig
 
 
-__all__ = ["check_fairness"]
+# --------------------------------------------------------------------------------------------
+# The exact rule value
+
+SPEND_ALL = "spend_all"
+FLOOR_EACH = "floor_each"
+
+
+def rounding_of(rec: Recomputed) -> str:
+    """The scenario's ``fairness.rounding``: ``spend_all`` unless it says ``floor_each``."""
+    value = getattr(rec.spec.fairness, "rounding", SPEND_ALL)
+    text = str(getattr(value, "value", value))
+    return FLOOR_EACH if text == FLOOR_EACH else SPEND_ALL
+
+
+def _wan(value: Fraction) -> str:
+    """An exact amount: whole, or its fraction with four decimals (``4/7 ≈ 0.5714``)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator} ≈ {float(value):.4f}"
+
+
+def check_exact(
+    out: Collector,
+    rec: Recomputed,
+    result: dict[str, Any],
+    x: FloatArray,
+    matched: IntArray,
+) -> None:
+    """Compare every award of a level rule with the rule's exact value under the limits.
+
+    All-or-nothing claims and claims a no-duplicate group shut out are whole choices, not
+    levels: they are taken as published (their money leaves their rows) and counted as not
+    checked. District floors lift claims above the level by an amount no level rule defines:
+    with a floor the check is not made, and says so.
+    """
+    rule = rec.spec.fairness.rule.value
+    if rule not in LEVEL_RULES:
+        out.skip("exact", f"not checked: {rule} is not a level rule (see the fairness check)")
+        return
+    rows = rec.rows
+    family = rows["family"].to_numpy(dtype=object)
+    if (family == "district_floor").any():
+        out.skip(
+            "exact",
+            "not checked: a district floor lifts claims above the common level, so the rule "
+            "alone gives no exact value to compare with",
+        )
+        return
+    eligible = rec.eligible
+    upper = eligible["upper"].to_numpy(dtype=np.int64)
+    aon = eligible["all_or_nothing"].to_numpy(dtype=bool)
+    grouped = np.zeros(len(eligible), dtype=bool)
+    group_member = family[rec.pair_row] == "no_duplicate"
+    grouped[rec.pair_var[group_member]] = True
+    published = aon | (grouped & (x == 0))
+    checked = eligible["var"].to_numpy(dtype=bool) & ~published
+    positions = np.flatnonzero(checked)
+    index = np.full(len(eligible), -1, dtype=np.int64)
+    index[positions] = np.arange(positions.size, dtype=np.int64)
+    limits: list[LimitRow] = []
+    fixed: list[Fraction] = []
+    sense = rows["sense"].to_numpy(dtype=object)
+    rhs = rows["rhs"].to_numpy(dtype=np.int64)
+    money = (family != "no_duplicate") & (sense == "<=")
+    order = np.argsort(rec.pair_row, kind="stable")
+    cuts = np.searchsorted(rec.pair_row[order], np.arange(len(rows) + 1))
+    for j in np.flatnonzero(money).tolist():
+        members = rec.pair_var[order[cuts[j] : cuts[j + 1]]]
+        mine = index[members]
+        if not (mine >= 0).any():
+            continue
+        taken = sum((Fraction(float(x[k])) for k in members[mine < 0].tolist()), Fraction(0))
+        limits.append(LimitRow(int(rhs[j]), mine[mine >= 0].tolist()))
+        fixed.append(taken)
+    claims = upper[positions].tolist()
+    exact = exact_levels(rule, claims, limits, fixed)
+    awards = [Fraction(float(v)) for v in x[positions]]
+    rounding = rounding_of(rec)
+    warn = result.get("status") == "FEASIBLE"
+    if rounding == FLOOR_EACH:
+        wrong = [
+            n for n, (a, v) in enumerate(zip(awards, exact, strict=True)) if a != math.floor(v)
+        ]
+
+        def wrong_text(k: int) -> str:
+            v = exact[int(index[k])]
+            return (
+                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元; floor_each pays the "
+                f"exact {rule} value {_wan(v)}万元 rounded down, {math.floor(v)}万元"
+            )
+
+        more = "are not their exact value rounded down either"
+    else:
+        wrong = [n for n, (a, v) in enumerate(zip(awards, exact, strict=True)) if abs(a - v) >= 1]
+
+        def wrong_text(k: int) -> str:
+            v = exact[int(index[k])]
+            gap = abs(Fraction(float(x[k])) - v)
+            return (
+                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元, {float(gap):.4f}万元 "
+                f"from the exact {rule} value {_wan(v)}万元 of its claim {int(upper[k])}万元 "
+                "(spend_all keeps every award within 1万元 of it)"
+            )
+
+        more = "are 1万元 or more from their exact value too"
+    _add_some(
+        out,
+        "exact",
+        positions[np.asarray(wrong, dtype=np.int64)],
+        matched,
+        wrong_text,
+        more,
+        warn=warn,
+    )
+    _check_exact_total(out, rule, rounding, awards, exact, warn=warn)
+    if rounding == SPEND_ALL:
+        claim_fractions = [Fraction(c) for c in claims]
+        losses = [c - v for c, v in zip(claim_fractions, exact, strict=True)]
+        lost = [c - a for c, a in zip(claim_fractions, awards, strict=True)]
+        broken_award = order_broken(exact, awards)
+        if broken_award is not None:
+            i, j = int(positions[broken_award[0]]), int(positions[broken_award[1]])
+            out.add(
+                "exact",
+                AWARDS,
+                f"{row_text(eligible, matched, i)} (claim {int(upper[i])}万元) is paid "
+                f"{num(x[i])}万元, less than {row_text(eligible, matched, j)} (claim "
+                f"{int(upper[j])}万元, paid {num(x[j])}万元), though its exact {rule} value is "
+                f"larger: {_wan(exact[broken_award[0]])} against "
+                f"{_wan(exact[broken_award[1]])}万元",
+                row=int(matched[i]) if matched[i] > 0 else None,
+                warn=warn,
+            )
+        broken_loss = order_broken(losses, lost)
+        if broken_loss is not None:
+            i, j = int(positions[broken_loss[0]]), int(positions[broken_loss[1]])
+            out.add(
+                "exact",
+                AWARDS,
+                f"{row_text(eligible, matched, i)} (claim {int(upper[i])}万元, paid "
+                f"{num(x[i])}万元) loses less than {row_text(eligible, matched, j)} (claim "
+                f"{int(upper[j])}万元, paid {num(x[j])}万元), though its exact {rule} loss is "
+                f"larger: {_wan(losses[broken_loss[0]])} against "
+                f"{_wan(losses[broken_loss[1]])}万元",
+                row=int(matched[i]) if matched[i] > 0 else None,
+                warn=warn,
+            )
+    largest = max((abs(a - v) for a, v in zip(awards, exact, strict=True)), default=Fraction(0))
+    untested = int((eligible["var"].to_numpy(dtype=bool) & published).sum())
+    out.done(
+        "exact",
+        f"{rule}, {rounding}: {positions.size} claim(s) against their exact value, largest "
+        f"|award − exact| {float(largest):.4f}万元; not checked: {untested} all-or-nothing or "
+        "group-excluded claim(s), taken as published",
+    )
+
+
+def _check_exact_total(
+    out: Collector,
+    rule: str,
+    rounding: str,
+    awards: list[Fraction],
+    exact: list[Fraction],
+    *,
+    warn: bool,
+) -> None:
+    """The checked awards add up as the exact values do: to their sum (spend_all) when it is
+    whole, else to one of the two whole numbers around it; to the sum of the floors
+    (floor_each), the rest left in the fund."""
+    paid = sum(awards, Fraction(0))
+    total = sum(exact, Fraction(0))
+    if rounding == FLOOR_EACH:
+        floors = sum(math.floor(v) for v in exact)
+        if paid != floors:
+            out.add(
+                "exact",
+                AWARDS,
+                f"the checked awards add up to {_wan(paid)}万元; floor_each pays the exact "
+                f"{rule} values rounded down, {floors}万元 in all ({_wan(total - floors)}万元 "
+                "left in the fund)",
+                warn=warn,
+            )
+        return
+    if not math.floor(total) <= paid <= math.ceil(total):
+        out.add(
+            "exact",
+            AWARDS,
+            f"the checked awards add up to {_wan(paid)}万元, but their exact {rule} values add "
+            f"up to {_wan(total)}万元: spend_all pays that, to the whole 万元",
+            warn=warn,
+        )
+
+
+__all__ = ["FLOOR_EACH", "SPEND_ALL", "check_exact", "check_fairness", "rounding_of"]

@@ -39,6 +39,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("no_duplicate", "at most one paid item per recipient and no-duplicate group"),
     ("all_or_nothing", "indivisible items paid 0 or in full"),
     ("fairness", "the fairness rule, from its definition"),
+    ("exact", "each award within 1万元 of the rule's exact value, the total and the order kept"),
     ("totals", "result.json totals and counts equal the sums of awards.csv"),
     ("workbook", "awards.xlsx agrees with awards.csv, result.json and constraints.csv"),
     ("constraints", "constraints.csv rows recomputed from awards.csv"),

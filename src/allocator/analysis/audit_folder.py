@@ -18,6 +18,7 @@ from allocator.analysis.audit_findings import short
 from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_file
 from allocator.inputs.scenario import LoadedScenario, load_scenario
+from allocator.outputs.csvfile import QUOTE, csv_text
 from allocator.outputs.ledger import find_run
 from allocator.outputs.names import AWARD_COLUMNS, RESULT
 
@@ -26,39 +27,83 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 
+# A figure of a run has at most 19 digits (int64); a longer one is kept as text, so that a
+# check reports it instead of Python refusing to read the file (it stops at 4,300 digits).
+MAX_DIGITS = 30
+INPUT_KEYS = ("role", "path", "sha256")
+
+
+def _whole_number(text: str) -> int | str:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        return f"<a number of {len(text.lstrip('-'))} digits>"
+    return int(text)
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file of the run folder; numbers too long for a figure are kept as text.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not UTF-8 or not JSON (nested too deep included).
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), parse_int=_whole_number)
+    except FileNotFoundError:
+        raise InputError([Problem(str(path), "the run's result.json", "no such file")]) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError([Problem(str(path), "a JSON object", short(str(exc)))]) from None
+    except RecursionError:
+        raise InputError([Problem(str(path), "a JSON object", "nesting too deep")]) from None
+
+
 def read_result(folder: Path) -> dict[str, Any]:
     """``result.json`` of an output folder.
 
     Raises
     ------
     InputError
-        When the folder or its ``result.json`` is missing, or the file is not a JSON object:
-        there is nothing to audit.
+        When the folder or its ``result.json`` is missing, the file is not a JSON object, or
+        its ``inputs`` or ``status`` (what every check starts from) are not as written by
+        ``allocate run``: there is nothing to audit.
     """
     if not folder.is_dir():
         raise InputError([Problem(str(folder), "an output folder of allocate run", "no folder")])
     path = folder / RESULT
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([Problem(str(path), "the run's result.json", "no such file")]) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem(str(path), "a JSON object", str(exc))]) from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "a JSON object", type(data).__name__)])
     problems = []
     inputs = data.get("inputs")
-    if not isinstance(inputs, list) or not all(
-        isinstance(i, dict) and {"role", "path", "sha256"} <= i.keys() for i in inputs
+    if (
+        not isinstance(inputs, list)
+        or not all(
+            isinstance(i, dict) and all(isinstance(i.get(k), str) for k in INPUT_KEYS)
+            for i in inputs
+        )
+        or sum(i["role"] == "scenario" for i in inputs) != 1
     ):
         problems.append(
-            Problem(str(path), "a list of {role, path, sha256}", short(inputs), key="inputs")
+            Problem(
+                str(path),
+                "a list of {role, path, sha256} texts, one of them the scenario",
+                short(inputs),
+                key="inputs",
+            )
         )
     if not isinstance(data.get("status"), str):
         problems.append(Problem(str(path), "a status", short(data.get("status")), key="status"))
     if problems:
         raise InputError(problems)
     return data
+
+
+def section(result: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """``result[key]`` when it is a JSON object; an empty one when absent; None otherwise."""
+    value = result.get(key)
+    if value is None:
+        return {}
+    return value if isinstance(value, dict) else None
 
 
 def locate_scenario(
@@ -191,11 +236,17 @@ class AwardsFile:
 _WHOLE = re.compile(r"-?\d+")
 
 
+# The largest amount a cell may hold and still be read exactly as a number.
+MAX_AMOUNT = 2**53
+
+
 def _numbers(cells: pd.Series) -> tuple[FloatArray, BoolArray]:
+    """The cells as numbers (NaN where not a finite number within ±2**53) and which are whole."""
     text = cells.astype(str).str.strip()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    values[~(np.abs(values) < MAX_AMOUNT)] = np.nan  # inf, -inf and NaN included
     whole = np.asarray([bool(_WHOLE.fullmatch(t)) for t in text], dtype=bool)
-    return values, whole
+    return values, whole & ~np.isnan(values)
 
 
 def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -215,6 +266,11 @@ def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
             f"expected the columns {', '.join(columns)} "
             f"(found {', '.join(map(str, frame.columns))})"
         )
+    # A text a spreadsheet would run as a formula was written with a quote in front.
+    for col in frame.columns:
+        quoted = frame[col].str.startswith(QUOTE).to_numpy(dtype=bool)
+        if quoted.any():
+            frame.loc[quoted, col] = frame.loc[quoted, col].map(csv_text)
     return frame
 
 
@@ -234,5 +290,7 @@ __all__ = [
     "locate_scenario",
     "read_awards",
     "read_csv",
+    "read_json",
     "read_result",
+    "section",
 ]

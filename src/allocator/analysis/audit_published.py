@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.analysis.audit_findings import Collector, num, text_of
-from allocator.analysis.audit_folder import AwardsFile
+from allocator.analysis.audit_findings import Collector, num, short, text_of
+from allocator.analysis.audit_folder import AwardsFile, section
 from allocator.analysis.audit_recompute import Recomputed, RowState
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS, RESULT, WORKBOOK
 
@@ -54,35 +54,52 @@ def _counts(awards: AwardsFile) -> dict[str, int]:
 _TOTAL_KEYS = (("per_clause", "clause_id"), ("per_item", "item_key"), ("per_district", "district"))
 
 
+def _object(out: Collector, check: str, result: dict[str, Any], key: str) -> dict[str, Any]:
+    """``result[key]`` as an object; a finding (and an empty object) when it is something else."""
+    found = section(result, key)
+    if found is None:
+        out.add(check, RESULT, f"{key} is {short(result.get(key))}, not a JSON object")
+        return {}
+    return found
+
+
 def check_totals(out: Collector, result: dict[str, Any], awards: AwardsFile) -> None:
+    """``result.json``'s totals, counts and per-clause, per-item, per-district sums."""
     counts = _counts(awards)
-    recorded_counts = result.get("counts") or {}
+    recorded_counts = _object(out, "totals", result, "counts")
     for name in ("total_claim_wan", "total_awarded_wan"):
         if result.get(name) != counts[name]:
             out.add(
                 "totals",
                 RESULT,
-                f"{name} is {result.get(name)!r}, but awards.csv adds up to {counts[name]}万元",
+                f"{name} is {short(result.get(name))}, but awards.csv adds up to "
+                f"{counts[name]}万元",
             )
     for name in ("recipients", "eligible_claims", "funded_claims", "funded_recipients"):
         if recorded_counts.get(name) != counts[name]:
             out.add(
                 "totals",
                 RESULT,
-                f"counts.{name} is {recorded_counts.get(name)!r}, but awards.csv gives "
+                f"counts.{name} is {short(recorded_counts.get(name))}, but awards.csv gives "
                 f"{counts[name]}",
             )
-    totals = result.get("totals") or {}
-    for section, key in _TOTAL_KEYS:
+    totals = _object(out, "totals", result, "totals")
+    for part, key in _TOTAL_KEYS:
+        rows = totals.get(part, [])
+        if not isinstance(rows, list):
+            out.add("totals", RESULT, f"totals.{part} is {short(rows)}, not a JSON list")
+            rows = []
         mine = _aggregate(awards, key)
-        theirs = {str(r.get(key)): r for r in totals.get(section, []) if isinstance(r, dict)}
+        theirs = {str(r.get(key)): r for r in rows if isinstance(r, dict)}
         for k in sorted(mine.keys() | theirs.keys()):
             if k not in theirs:
-                out.add("totals", RESULT, f"totals.{section} lacks {key} {k!r} of awards.csv")
+                out.add("totals", RESULT, f"totals.{part} lacks {key} {short(k)} of awards.csv")
                 continue
             if k not in mine:
                 out.add(
-                    "totals", RESULT, f"totals.{section} has {key} {k!r}, which awards.csv lacks"
+                    "totals",
+                    RESULT,
+                    f"totals.{part} has {key} {short(k)}, which awards.csv lacks",
                 )
                 continue
             for field_name, value in mine[k].items():
@@ -90,7 +107,7 @@ def check_totals(out: Collector, result: dict[str, Any], awards: AwardsFile) -> 
                     out.add(
                         "totals",
                         RESULT,
-                        f"totals.{section}[{k}].{field_name} is {theirs[k].get(field_name)!r}, "
+                        f"totals.{part}[{k}].{field_name} is {short(theirs[k].get(field_name))}, "
                         f"but awards.csv gives {value}",
                     )
     out.done("totals", f"{counts['total_awarded_wan']} of {counts['total_claim_wan']}万元 claimed")
@@ -150,11 +167,26 @@ def check_workbook(
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # any unreadable workbook is a finding, not a crash
-        out.add("workbook", WORKBOOK, f"awards.xlsx cannot be read ({type(exc).__name__}: {exc})")
+        out.add(
+            "workbook",
+            WORKBOOK,
+            f"awards.xlsx cannot be read ({type(exc).__name__}: {short(str(exc))})",
+        )
         out.done("workbook")
         return
+    # A read-only workbook parses each sheet's XML only now: a truncated sheet fails here.
+    sheets: dict[str, list[tuple[Any, ...]]] = {}
     try:
-        sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+        for name in book.sheetnames:
+            sheets[name] = list(book[name].iter_rows(values_only=True))
+    except Exception as exc:  # any unreadable sheet is a finding, not a crash
+        out.add(
+            "workbook",
+            WORKBOOK,
+            f"awards.xlsx sheet {name} cannot be read ({type(exc).__name__}: {short(str(exc))})",
+        )
+        out.done("workbook")
+        return
     finally:
         book.close()
     for name in _SHEETS:
@@ -195,7 +227,7 @@ def check_workbook(
                 out.add(
                     "workbook",
                     WORKBOOK,
-                    f"sheet 汇总, {label}: {summary.get(label)!r}, but should be {want!r}",
+                    f"sheet 汇总, {label}: {short(summary.get(label))}, but should be {want!r}",
                 )
     for sheet, key in (("按条款", "clause_id"), ("按县区", "district")):
         if sheet not in sheets:
@@ -228,7 +260,7 @@ def check_workbook(
                     out.add(
                         "workbook",
                         WORKBOOK,
-                        f"sheet {sheet} row {n} ({k}), {label}: {got!r}, but awards.csv gives "
+                        f"sheet {sheet} row {n} ({k}), {label}: {short(got)}, but awards.csv gives "
                         f"{mine[k][f]}",
                         row=n,
                     )
@@ -260,7 +292,7 @@ def _compare_sheet(
         wanted = [_cell(v) for v in want]
         if cells != wanted:
             diff = [
-                f"{header[c]} {cells[c]!r} vs {wanted[c]!r}"
+                f"{header[c]} {short(cells[c])} vs {short(wanted[c])}"
                 for c in range(min(len(cells), len(wanted)))
                 if cells[c] != wanted[c]
             ]
@@ -322,25 +354,25 @@ def check_constraints(
                 out.add(
                     "constraints",
                     CONSTRAINTS,
-                    f"row {csv_row}: {name} {col} {cells[col][a]!r}, recomputed {value}",
+                    f"row {csv_row}: {name} {col} {short(cells[col][a])}, recomputed {value}",
                     row=csv_row,
                 )
     for name in rows["name"]:
         if name not in seen:
             out.add("constraints", CONSTRAINTS, f"the row {name} of the scenario is missing")
-    counts = result.get("counts") or {}
+    counts = _object(out, "constraints", result, "counts")
     variables = int(rec.eligible["var"].sum())
     if counts.get("variables") != variables:
         out.add(
             "constraints",
             RESULT,
-            f"counts.variables is {counts.get('variables')!r}; {variables} claims can be paid",
+            f"counts.variables is {short(counts.get('variables'))}; {variables} claims can be paid",
         )
     if counts.get("constraint_rows") != len(rows):
         out.add(
             "constraints",
             RESULT,
-            f"counts.constraint_rows is {counts.get('constraint_rows')!r}; the scenario has "
+            f"counts.constraint_rows is {short(counts.get('constraint_rows'))}; the scenario has "
             f"{len(rows)} rows",
         )
     out.done("constraints", f"{len(rows)} row(s) recomputed")

@@ -21,6 +21,7 @@ from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.inputs.schema import DISTRICTS
 from allocator.policy.bind import Budget, check_against_model
 from allocator.policy.claims import Claims, evaluate
+from allocator.policy.columns import TABLE_COLUMNS
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
 
@@ -117,23 +118,9 @@ def recompute(scenario: LoadedScenario) -> Recomputed:
     )
 
 
-_ELIGIBLE_COLUMNS = (
-    "recipient_kind",
-    "recipient_id",
-    "recipient_name",
-    "district",
-    "industry",
-    "clause_id",
-    "item_id",
-    "item_key",
-    "claim_wan",
-    "exclusive_group",
-    "all_or_nothing",
-    "provincial_type",
-    "provincial_applied",
-    "provincial_award_wan",
-    "firm_row",
-)
+# The claims table's columns an eligible claim carries on (eligibility and the amount before
+# rounding are settled by then).
+_ELIGIBLE_COLUMNS = tuple(c for c in TABLE_COLUMNS if c not in ("eligible", "applied", "amount"))
 
 
 def _eligible(claims: Claims, model: PolicyModel) -> pd.DataFrame:
@@ -184,6 +171,10 @@ def _upper(
         note[hit] = "applied for the provincial award of the same type"
         return upper, note, _Stacking([])
     prov = eligible["provincial_award_wan"].to_numpy(dtype=np.int64)
+    # Applied at the provincial level with no amount on file: held at 0 (build._provincial).
+    pending = typed & eligible["provincial_applied"].to_numpy(dtype=bool) & (prov <= 0)
+    upper[pending] = 0
+    note[pending] = "applied for the provincial award of the same type, amount not on file"
     pos = np.flatnonzero(typed & (prov > 0))
     stacked: list[tuple[str, str, int, IntArray]] = []
     if pos.size == 0:

@@ -117,7 +117,7 @@ figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 </table>
 {%- endmacro %}
 <body>
-<h1>Comparison of {{ runs | length }} runs</h1>
+<h1>Comparison of {{ labels | length }} runs</h1>
 {{ table(run_table) }}
 {%- for note in notes %}
 <p class="note">{{ note }}</p>
@@ -155,7 +155,10 @@ def render_html(comparison: Comparison) -> str:
     import jinja2
 
     labels = comparison.labels
-    env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
+    # StrictUndefined: a name the template uses but is not given fails here, not as blank text.
+    env = jinja2.Environment(
+        autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    )
     run_table = (
         ["run", "folder", "policy"],
         [[r.label, str(r.path), r.policy_title] for r in comparison.runs],

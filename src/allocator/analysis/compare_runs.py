@@ -171,7 +171,7 @@ def _read_folder(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], p
         return None
     try:
         doc = json.loads(result_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         problems.append(Problem(str(result_file), "a JSON document", type(exc).__name__))
         return None
     if not isinstance(doc, dict):
@@ -186,7 +186,7 @@ def _read_folder(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], p
 def _peek_status(path: Path) -> str:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return ""
     return str(doc.get("status", "")) if isinstance(doc, dict) else ""
 
@@ -207,7 +207,8 @@ def _read_awards(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     bad = False
     for col in ("claim_wan", "award_wan"):
         numbers = pd.to_numeric(frame[col], errors="coerce")
-        wrong = numbers.isna() | (numbers < 0) | (numbers != numbers.round())
+        # Beyond 2**53 a float is no longer a whole number of 万元 read exactly (inf included).
+        wrong = numbers.isna() | (numbers < 0) | (numbers >= 2**53) | (numbers != numbers.round())
         if wrong.any():
             first = int(np.flatnonzero(wrong.to_numpy())[0])
             problems.append(

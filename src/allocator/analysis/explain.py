@@ -40,6 +40,7 @@ from allocator.analysis.audit_folder import (
 )
 from allocator.analysis.audit_recompute import Recomputed, recompute
 from allocator.core.errors import InputError, Problem
+from allocator.inputs import creditcode
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS
 from allocator.policy.model import AwardItem, Clause, ScaleGrowth, Steps
 
@@ -134,7 +135,7 @@ class Explanation:
     scenario: str
     rule: str
     status: str
-    budget_wan: int
+    budget_wan: int | None  # None when result.json holds no whole number there
     levels: dict[str, float]
     items: list[ItemExplanation] = field(default_factory=list)
 
@@ -201,7 +202,8 @@ def explain(
     rid = _resolve(rec, recipient)
 
     awards_path = folder / AWARDS
-    award_of: dict[str, tuple[int, int, str]] = {}  # item → (award, csv row, reason)
+    # item → (award, csv row, reason); the award None where the cell is not a number
+    award_of: dict[str, tuple[int | None, int, str]] = {}
     x = np.zeros(len(rec.eligible), dtype=np.float64)
     if awards_path.is_file():
         try:
@@ -214,7 +216,7 @@ def explain(
         for a in mine.tolist():
             value = awards.award[a]
             award_of[str(awards.frame.at[a, "item_key"])] = (
-                0 if math.isnan(value) else int(value),
+                None if math.isnan(value) else int(value),
                 int(awards.csv_row[a]),
                 str(awards.frame.at[a, "reason"]),
             )
@@ -275,10 +277,17 @@ def explain(
         scenario=str(result.get("scenario", "")),
         rule=str(result.get("rule", "")),
         status=str(result.get("status", "")),
-        budget_wan=int(result.get("budget_wan") or 0),
+        budget_wan=_whole(result.get("budget_wan")),
         levels=levels,
         items=items,
     )
+
+
+def _whole(value: object) -> int | None:
+    """A whole number of result.json, or None for anything else (text, a list, a fraction)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _firm_district(rec: Recomputed, rid: str) -> tuple[str, str]:
@@ -298,6 +307,10 @@ def _resolve(rec: Recomputed, recipient: str) -> str:
     wanted = recipient.strip()
     if (ids == wanted).any():
         return wanted
+    # A credit code typed in lower case or full width is the code the loader read.
+    code = creditcode.normalise(wanted)
+    if (ids == code).any():
+        return code
     by_name = sorted(set(ids[names == wanted]))
     if len(by_name) == 1:
         return by_name[0]
@@ -339,7 +352,7 @@ def _item(
     key: str,
     row: pd.Series,
     n: int | None,
-    published: tuple[int, int, str] | None,
+    published: tuple[int | None, int, str] | None,
     x: np.ndarray[Any, np.dtype[np.float64]],
     binding: dict[str, dict[str, str]],
     levels: dict[str, float],

@@ -33,6 +33,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "why": "独立核对",
         "full": "全额获得",
         "provincial_excluded": "已申请省级同类型（{type}）奖补：按规定本级不予奖补",
+        "provincial_held": (
+            "已申请省级同类型（{type}）奖补，金额未填报：从优、就高、不重复，待金额确定前暂不予奖补"
+        ),
         "provincial_better": (
             "省级同类型（{type}）奖补 {award}万元，从优、就高、不重复：本级至多 {upper}万元"
         ),
@@ -71,6 +74,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "full": "paid in full",
         "provincial_excluded": (
             "applied for the provincial award of the same type ({type}): no city award"
+        ),
+        "provincial_held": (
+            "applied for the provincial award of the same type ({type}), amount not on file: "
+            "held at 0 until it is known (better of the two, not both)"
         ),
         "provincial_better": (
             "provincial award of the same type ({type}) {award}万元, better of the two, not both: "
@@ -129,6 +136,8 @@ def _why(item: ItemExplanation, rule: str, words: dict[str, str]) -> list[str]:
     if item.provincial_type and item.upper_wan < item.claim_wan:
         if item.provincial_mode == "exclude_if_applied":
             lines.append(words["provincial_excluded"].format(type=item.provincial_type))
+        elif item.provincial_applied and item.provincial_award_wan <= 0:
+            lines.append(words["provincial_held"].format(type=item.provincial_type))
         else:
             lines.append(
                 words["provincial_better"].format(
@@ -175,7 +184,8 @@ def render(expl: Explanation, lang: Lang = "zh", *, show_all: bool = False) -> s
         lines.append(where)
     lines.append(
         f"{words['run']}: {expl.scenario}, {words['rule']} {expl.rule}, "
-        f"{words['status']} {expl.status}, {words['budget']} {expl.budget_wan}万元 "
+        f"{words['status']} {expl.status}, {words['budget']} "
+        f"{'—' if expl.budget_wan is None else expl.budget_wan}万元 "
         f"({expl.folder})"
     )
     eligible = [i for i in expl.items if i.eligible]

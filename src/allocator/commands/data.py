@@ -160,7 +160,8 @@ def generate(n: int, seed: int, out: Path, fmt: str | None, quiet: bool) -> None
 
     The same --enterprises and --seed give byte-identical files.
     """
-    from allocator.inputs.generate import format_of, generate_population, write_population
+    from allocator.inputs.export import format_of, write_population
+    from allocator.inputs.generate import generate_population
 
     try:
         chosen = format_of(out, fmt)

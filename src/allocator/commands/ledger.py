@@ -41,6 +41,7 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
     from rich.console import Console
 
     from allocator.outputs.ledger import ledger_url, list_runs, safe_url
+    from allocator.outputs.recovery import describe
 
     # Reading history must not create folders as a side effect.
     url = ledger_url(ledger, create_parent=False)
@@ -55,6 +56,10 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
     if not console.is_terminal:
         console = Console(width=_PIPE_WIDTH)
     console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
+    # Leftovers of a run killed while it replaced its folder (the next run repairs them).
+    for folder in sorted({Path(run.output_dir) for run in runs}):
+        for line in describe(folder):
+            click.echo(f"allocate: warning: {line}", err=True)
 
 
 def scenario_name(scenario: str | None) -> str | None:
@@ -68,8 +73,10 @@ def scenario_name(scenario: str | None) -> str | None:
 
 def _table(runs: list[RunEntry], *, title: str) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    # Every cell is plain Text: a folder or user name such as "[/b]" is not rich markup.
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("finished (UTC)", no_wrap=True)
     table.add_column("user")
     table.add_column("scenario")
@@ -81,7 +88,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
     table.add_column("output folder", overflow="fold")
     table.add_column("run id", no_wrap=True)
     for run in runs:
-        table.add_row(
+        cells = (
             run.finished_at[:19].replace("T", " "),
             run.user,
             run.scenario_name,
@@ -93,6 +100,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
             run.output_dir,
             run.short_id,
         )
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 

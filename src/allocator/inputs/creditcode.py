@@ -17,12 +17,15 @@ The check character is ``31 − (Σ value(cᵢ) × wᵢ mod 31)`` with the weigh
 ``1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28`` (3ⁱ mod 31), where a
 result of 31 is written as ``0``.
 
-:func:`is_valid` and :func:`check_character` work on one code; :func:`validate_series`
-checks a whole column at once (a loader's job); :func:`generate` makes valid codes for the
-synthetic population.
+:func:`is_valid`, :func:`check_character` and :func:`normalise` work on one code;
+:func:`validate_series` checks a whole column at once (a loader's job); :func:`generate` makes
+valid codes for the synthetic population.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 import numpy as np
 import numpy.typing as npt
@@ -195,6 +198,14 @@ def generate(districts: npt.ArrayLike, rng: np.random.Generator) -> npt.NDArray[
     return np.char.add(first17, check)
 
 
+def normalise(code: str) -> str:
+    """A code as typed, the way the data loader reads it: NFKC, no white space, upper case.
+
+    Full-width characters and lower case are typing accidents, not other codes.
+    """
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", code)).upper()
+
+
 __all__ = [
     "ALPHABET",
     "DIVISION_CODES",
@@ -204,5 +215,6 @@ __all__ = [
     "explain",
     "generate",
     "is_valid",
+    "normalise",
     "validate_series",
 ]

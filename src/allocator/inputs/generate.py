@@ -11,7 +11,7 @@ steel shares belong to steel, parcels to luosifen, battery cells to new energy).
 
 The population is built so that every award clause of the two policy documents has firms
 that qualify: a fixed share of each group that a clause addresses is drawn to meet the
-clause's conditions (see ``_quota``), so a sample of 1,500 firms has at least ten eligible
+clause's conditions (see ``quota``), so a sample of 1,500 firms has at least ten eligible
 firms for every clause and every chemical-park and district award has recipients.
 
 Only :class:`numpy.random.Generator` draws are used, in a fixed order, over whole arrays:
@@ -20,209 +20,32 @@ the same ``n`` and ``seed`` give the same frame and the same file bytes.
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.files import write_atomic
 from allocator.inputs import creditcode
+from allocator.inputs.firms import (
+    CLAUSES_2025,
+    CLAUSES_2026,
+    DISTRICT_WEIGHTS,
+    INDUSTRY,
+    PARKS,
+    apportion,
+    draw_days,
+    draw_district,
+    draw_names,
+    lift,
+    lognormal,
+    quota,
+)
 from allocator.inputs.schema import FIELDS, PROVINCIAL_TYPES, Kind
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 StrArray = npt.NDArray[np.str_]
-
-Format = Literal["csv", "xlsx", "parquet"]
-FORMATS: dict[str, Format] = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
-
-MARKER = "（模拟）"
-SYNTHETIC_NOTE = (
-    "Synthetic data: every firm, name, code and number is invented (names end in （模拟）)."
-)
-
-# Share of firms by district; the five urban districts and the Liudong new area carry most.
-_DISTRICT_WEIGHTS: dict[str, float] = {
-    "柳东新区": 0.18,
-    "柳南区": 0.14,
-    "柳北区": 0.13,
-    "柳江区": 0.13,
-    "鱼峰区": 0.13,
-    "阳和工业新区": 0.07,
-    "鹿寨县": 0.06,
-    "柳城县": 0.05,
-    "城中区": 0.04,
-    "融安县": 0.03,
-    "融水苗族自治县": 0.02,
-    "三江侗族自治县": 0.02,
-}
-
-
-@dataclass(frozen=True)
-class _Industry:
-    share: float  # of all firms
-    median: float  # median Q1 2025 output, 万元
-    sigma: float  # log-normal spread of output
-    growth: float  # mean yearly growth of Q1 output
-    power: float  # electricity per output, 万千瓦时 per 万元
-    words: tuple[str, ...]  # what goes in a firm's name
-    districts: dict[str, float] | None = None  # where the industry sits, when not everywhere
-
-
-# Shares are of firm counts, so the heavy industries are few and large. Vehicle makers,
-# steel works and shale-gas firms are over-represented against the real city so that their
-# clauses have enough firms to be worth allocating among.
-_INDUSTRY: dict[str, _Industry] = {
-    "auto_vehicle": _Industry(0.015, 0.0, 0.0, 0.03, 0.006, ("汽车", "汽车制造", "新能源汽车"),
-                              {"柳东新区": 0.5, "柳南区": 0.2, "鱼峰区": 0.2, "柳江区": 0.1}),
-    "auto_parts": _Industry(0.21, 3000, 1.1, 0.05, 0.012,
-                            ("汽车零部件", "汽配", "车桥", "汽车电子")),
-    "steel": _Industry(0.012, 150000, 0.9, 0.01, 0.12, ("钢铁", "特钢", "钢材"),
-                       {"柳北区": 0.5, "阳和工业新区": 0.2, "柳江区": 0.2, "鹿寨县": 0.1}),
-    "nonferrous": _Industry(0.025, 8000, 1.0, 0.06, 0.15, ("有色金属", "新材料", "锡业")),
-    "chemical": _Industry(0.05, 6000, 1.0, 0.05, 0.08, ("化工", "化学", "新材料化工")),
-    "machinery": _Industry(0.12, 4000, 1.2, 0.06, 0.01, ("机械", "重工", "装备", "工程机械")),
-    "new_energy": _Industry(0.03, 10000, 1.2, 0.15, 0.03, ("新能源", "电池", "储能")),
-    "biomedicine": _Industry(0.04, 2500, 1.0, 0.03, 0.015, ("制药", "药业", "生物科技")),
-    "daily_chemical": _Industry(0.02, 2000, 0.9, 0.0, 0.015, ("日化", "洗涤用品", "个人护理用品")),
-    "green_food": _Industry(0.12, 1200, 1.0, 0.08, 0.02, ("螺蛳粉", "食品", "米粉")),
-    "forestry_paper": _Industry(0.07, 2500, 1.0, 0.04, 0.05, ("木业", "人造板", "纸业", "家居"),
-                                {"鹿寨县": 0.25, "融安县": 0.2, "融水苗族自治县": 0.15,
-                                 "三江侗族自治县": 0.1, "柳城县": 0.15, "柳江区": 0.15}),
-    "mould": _Industry(0.04, 1500, 0.8, 0.05, 0.015, ("模具", "精密模具")),
-    "ai_robotics": _Industry(0.025, 2500, 1.1, 0.2, 0.008, ("智能科技", "机器人", "智能终端")),
-    "low_altitude": _Industry(0.015, 1500, 1.0, 0.25, 0.008, ("航空科技", "无人机", "通用航空")),
-    "shale_gas": _Industry(0.014, 3000, 1.0, 0.12, 0.05, ("页岩气", "能源开发", "燃气装备"),
-                           {"融安县": 0.3, "鹿寨县": 0.3, "柳城县": 0.2, "融水苗族自治县": 0.2}),
-    "light_industry": _Industry(0.07, 1500, 0.9, 0.03, 0.015, ("轻工", "家具", "塑料制品", "纺织")),
-    "other_manufacturing": _Industry(0.096, 2000, 1.0, 0.03, 0.015, ("制造", "实业", "工业")),
-    "utilities": _Industry(0.03, 5000, 1.0, 0.04, 0.2, ("水务", "热力", "燃气", "电力")),
-}  # fmt: skip
-
-# Chemical parks: name, district, smart-park level reached, competitiveness grade (0 unrated).
-# Five of the seven meet 2026 三（九）'s park condition (提升级, or grade 2 or better).
-_PARKS: tuple[tuple[str, str, bool, int, float], ...] = (
-    ("柳州化工园区" + MARKER, "柳北区", True, 2, 0.32),
-    ("鹿寨化工园区" + MARKER, "鹿寨县", False, 2, 0.18),
-    ("柳江新兴化工园区" + MARKER, "柳江区", True, 3, 0.14),
-    ("柳城精细化工园区" + MARKER, "柳城县", False, 1, 0.10),
-    ("阳和新材料化工园区" + MARKER, "阳和工业新区", True, 0, 0.10),
-    ("柳东化工新材料集中区" + MARKER, "柳东新区", False, 4, 0.08),
-    ("融安化工集中区" + MARKER, "融安县", False, 0, 0.08),
-)
-
-_TRADE_CHARS = (
-    "华鑫盛隆泰安达通丰源鸿瑞祥宏恒信德联创新科远航金龙凤桂江山海天宇星辉明光正和美嘉佳富强兴"
-    "旺顺利成建立中威特力腾飞骏博睿智诚永昌茂荣昇"
-)
-_COMPANY_FORMS = ("有限公司", "有限责任公司", "股份有限公司")
-
-# Clause ids of the two documents that a firm applies for (2025 uses "1".."20", 2026 "1.1"..).
-# District and park awards are not applied for by firms.
-CLAUSES_2025 = ("1", "2", "3", "4", "5", "6", "7", "8", "10", "11", "12", "13")
-CLAUSES_2026 = (
-    "1.1", "1.2", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8",
-    "3.9", "3.10", "3.11", "3.12", "4.1", "5.1", "5.2", "6", "7", "8",
-)  # fmt: skip
-
-
-def _apportion(shares: npt.ArrayLike, n: int) -> npt.NDArray[np.int64]:
-    """Counts proportional to ``shares`` summing to ``n`` (largest remainders)."""
-    p = np.asarray(shares, dtype=np.float64)
-    p = p / p.sum()
-    exact = p * n
-    counts: npt.NDArray[np.int64] = np.floor(exact).astype(np.int64)
-    short = n - int(counts.sum())
-    counts[np.argsort(-(exact - counts), kind="stable")[:short]] += 1
-    return counts
-
-
-def _quota(rng: np.random.Generator, mask: BoolArray, share: float) -> BoolArray:
-    """Exactly ``ceil(share × |mask|)`` members of ``mask``, drawn at random."""
-    idx = np.flatnonzero(mask)
-    k = int(np.ceil(share * idx.size))
-    out = np.zeros(mask.size, dtype=bool)
-    if k:
-        out[rng.choice(idx, size=k, replace=False)] = True
-    return out
-
-
-def _lift(
-    district: StrArray,
-    strong: StrArray,
-    new: FloatArray,
-    old: FloatArray,
-    targets: FloatArray,
-    places: StrArray,
-) -> FloatArray:
-    """Per-firm factors on ``new`` that lift each strong district's total growth to its target.
-
-    A district's growth is ``Σ new / Σ old − 1`` over its firms (blanks left out), as the
-    district clauses aggregate it. Firms elsewhere, and districts already there, get 1.
-    """
-    factor = np.ones(district.size)
-    for place, target in zip(places, targets, strict=True):
-        if place not in strong:
-            continue
-        members = district == place
-        total_new, total_old = np.nansum(new[members]), np.nansum(old[members])
-        if total_new > 0 and total_old > 0 and total_new < total_old * (1 + target):
-            factor[members] = total_old * (1 + target) / total_new
-    return factor
-
-
-def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> FloatArray:
-    return median * np.exp(sigma * rng.standard_normal(n))
-
-
-def _draw_district(rng: np.random.Generator, industry: StrArray, n: int) -> StrArray:
-    names = np.array(list(_DISTRICT_WEIGHTS), dtype=object)
-    weights = np.array(list(_DISTRICT_WEIGHTS.values()))
-    out = rng.choice(names, size=n, p=weights / weights.sum())
-    for code, spec in _INDUSTRY.items():
-        if spec.districts is None:
-            continue
-        mask = industry == code
-        w = np.array(list(spec.districts.values()))
-        out[mask] = rng.choice(
-            np.array(list(spec.districts), dtype=object), size=int(mask.sum()), p=w / w.sum()
-        )
-    return out.astype(str)
-
-
-def _names(rng: np.random.Generator, industry: StrArray) -> StrArray:
-    """Distinct invented names: 柳州 + a three-character trade name + industry + form + marker."""
-    n = industry.size
-    chars = np.array(list(dict.fromkeys(_TRADE_CHARS)))
-    k = chars.size
-    if n <= k**3:
-        combo = rng.choice(k**3, size=n, replace=False)
-    else:  # more firms than trade names: numbers keep them apart
-        combo = rng.integers(0, k**3, size=n)
-    trade = np.char.add(
-        np.char.add(chars[combo // (k * k)], chars[(combo // k) % k]), chars[combo % k]
-    )
-    word = np.empty(n, dtype=object)
-    for code, spec in _INDUSTRY.items():
-        mask = industry == code
-        word[mask] = np.array(spec.words, dtype=object)[
-            rng.integers(0, len(spec.words), mask.sum())
-        ]
-    form = np.array(_COMPANY_FORMS)[rng.choice(3, size=n, p=[0.8, 0.12, 0.08])]
-    name = np.char.add(np.char.add("柳州", trade), word.astype(str))
-    if n > k**3:
-        name = np.char.add(name, np.char.add(np.arange(n).astype(str), "号"))
-    return np.char.add(np.char.add(name, form), MARKER)
-
-
-def _days(start: str, end: str, rng: np.random.Generator, n: int) -> npt.NDArray[np.datetime64]:
-    lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
-    span = int((hi - lo).astype(np.int64)) + 1
-    return lo + rng.integers(0, span, size=n).astype("timedelta64[D]")
 
 
 def generate_population(n: int, seed: int) -> pd.DataFrame:
@@ -248,11 +71,11 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
 
     # --- who and where ----------------------------------------------------------------------
-    codes = list(_INDUSTRY)
-    counts = _apportion([_INDUSTRY[c].share for c in codes], n)
+    codes = list(INDUSTRY)
+    counts = apportion([INDUSTRY[c].share for c in codes], n)
     industry = rng.permutation(np.repeat(np.array(codes), counts)).astype(str)
     ind = {c: industry == c for c in codes}
-    district = _draw_district(rng, industry, n)
+    district = draw_district(rng, industry, n)
 
     # Chemical firms (and a few neighbours of theirs) sit in the parks; the park fixes the
     # district, and its ratings are repeated on each of its firms.
@@ -262,15 +85,15 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     )
     park_idx = np.full(n, -1, dtype=np.int64)
     members = np.flatnonzero(in_park)
-    park_counts = _apportion([p[4] for p in _PARKS], members.size)
-    park_idx[members] = rng.permutation(np.repeat(np.arange(len(_PARKS)), park_counts))
-    park_name = np.array([p[0] for p in _PARKS] + [""], dtype=object)[park_idx]
+    park_counts = apportion([p[4] for p in PARKS], members.size)
+    park_idx[members] = rng.permutation(np.repeat(np.arange(len(PARKS)), park_counts))
+    park_name = np.array([p[0] for p in PARKS] + [""], dtype=object)[park_idx]
     district = np.where(
-        in_park, np.array([p[1] for p in _PARKS] + [""], dtype=object)[park_idx], district
+        in_park, np.array([p[1] for p in PARKS] + [""], dtype=object)[park_idx], district
     ).astype(str)
-    park_smart = np.array([p[2] for p in _PARKS] + [False])[park_idx] & in_park
+    park_smart = np.array([p[2] for p in PARKS] + [False])[park_idx] & in_park
     park_grade = np.where(
-        in_park, np.array([p[3] for p in _PARKS] + [0], dtype=np.float64)[park_idx], np.nan
+        in_park, np.array([p[3] for p in PARKS] + [0], dtype=np.float64)[park_idx], np.nan
     )
     park_grade[park_grade == 0] = np.nan
 
@@ -285,23 +108,23 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     first_time = (cohort == 0) & ~settled & (rng.random(n) < 0.035)
     start = np.where(
         cohort == 0,
-        _days("1988-01-01", "2022-12-31", rng, n),
+        draw_days("1988-01-01", "2022-12-31", rng, n),
         np.where(
             cohort == 1,
-            _days("2023-01-01", "2024-03-31", rng, n),
+            draw_days("2023-01-01", "2024-03-31", rng, n),
             np.where(
                 cohort == 2,
-                _days("2024-04-01", "2025-03-31", rng, n),
-                _days("2025-04-01", "2026-02-28", rng, n),
+                draw_days("2024-04-01", "2025-03-31", rng, n),
+                draw_days("2025-04-01", "2026-02-28", rng, n),
             ),
         ),
     )
     start_known = (cohort > 0) | (rng.random(n) < 0.85)
 
     # --- scale and growth --------------------------------------------------------------------
-    medians = np.array([_INDUSTRY[c].median for c in codes])
-    sigmas = np.array([_INDUSTRY[c].sigma for c in codes])
-    mus = np.array([_INDUSTRY[c].growth for c in codes])
+    medians = np.array([INDUSTRY[c].median for c in codes])
+    sigmas = np.array([INDUSTRY[c].sigma for c in codes])
+    mus = np.array([INDUSTRY[c].growth for c in codes])
     k = np.zeros(n, dtype=np.int64)
     for i, c in enumerate(codes):
         k[ind[c]] = i
@@ -309,7 +132,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     below = (rng.random(n) < 0.1) & (cohort == 0) & ~first_time & ~settled
     scale[below] = rng.uniform(80, 480, below.sum())
     scale[first_time] = rng.uniform(380, 1400, first_time.sum())
-    new_big = _quota(rng, cohort >= 2, 0.65)
+    new_big = quota(rng, cohort >= 2, 0.65)
     scale[new_big] = np.maximum(scale[new_big], rng.uniform(1000, 9000, new_big.sum()))
 
     growth_mu = mus[k]
@@ -321,7 +144,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     maker = ind["auto_vehicle"] & (rng.random(n) < 0.9)
     passenger = maker & (rng.random(n) < 0.6)
     commercial = maker & ~passenger
-    big = _quota(rng, maker, 0.7)
+    big = quota(rng, maker, 0.7)
     pv = np.full(n, np.nan)
     cv = np.full(n, np.nan)
     pv[passenger] = np.where(
@@ -341,7 +164,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     scale[commercial] = cv[commercial] * rng.uniform(15, 25, commercial.sum())
     other_vehicle = ind["auto_vehicle"] & ~maker
     scale[other_vehicle] = rng.uniform(3000, 30000, other_vehicle.sum())
-    nev_up = _quota(rng, maker, 0.8)
+    nev_up = quota(rng, maker, 0.8)
     nev25 = np.where(maker, np.nan_to_num(pv) + np.nan_to_num(cv), np.nan) * rng.uniform(
         0.2, 0.7, n
     )
@@ -352,11 +175,11 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
 
     # --- construction machinery (2025 （六）) ------------------------------------------------
     cm = ind["machinery"] & (rng.random(n) < 0.3)
-    cm_ok = _quota(rng, cm, 0.5)
+    cm_ok = quota(rng, cm, 0.5)
     ne25 = np.full(n, np.nan)
     ne24 = np.full(n, np.nan)
     ne25[cm] = np.where(
-        cm_ok[cm], 500 + np.round(_lognormal(rng, 300, 0.8, cm.sum())) + 1,
+        cm_ok[cm], 500 + np.round(lognormal(rng, 300, 0.8, cm.sum())) + 1,
         np.round(rng.uniform(20, 480, cm.sum())),
     )  # fmt: skip
     ne24[cm] = np.round(
@@ -366,28 +189,28 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     ne24[cm_ok] = np.minimum(ne24[cm_ok], ne25[cm_ok] - 1)
     scale[cm_ok] = np.maximum(scale[cm_ok], ne25[cm_ok] * rng.uniform(40, 80, cm_ok.sum()))
     # Key parts moved to domestic supply are validated by the machine makers themselves.
-    validator = _quota(rng, cm, 0.4) | _quota(rng, ind["machinery"] & ~cm, 0.03)
+    validator = quota(rng, cm, 0.4) | quota(rng, ind["machinery"] & ~cm, 0.03)
     parts_validated = np.where(validator, 1 + rng.poisson(1.0, n), np.nan).astype(np.float64)
     ne_equipment = np.where(
         ind["machinery"] & (rng.random(n) < 0.35),
-        np.round(_lognormal(rng, 200, 1.0, n)) + 1,
+        np.round(lognormal(rng, 200, 1.0, n)) + 1,
         np.nan,
     )
 
     # --- steel and key metals (2025 （五）, 2026 三（三）) ---------------------------------------
     steel = ind["steel"]
-    special_ok = _quota(rng, steel, 0.75)
+    special_ok = quota(rng, steel, 0.75)
     s24 = np.where(special_ok, rng.uniform(36, 55, n), rng.uniform(28, 55, n))
     s24[~steel] = np.nan
     s25 = np.where(
         special_ok, np.maximum(s24, 40) + rng.uniform(0.5, 8, n), s24 - rng.uniform(0, 4, n)
     )
     s24, s25 = np.round(s24, 1), np.minimum(np.round(s25, 1), 95.0)
-    steel_normative = _quota(rng, steel, 0.8)
-    big_steel = _quota(rng, steel_normative, 0.75)
+    steel_normative = quota(rng, steel, 0.8)
+    big_steel = quota(rng, steel_normative, 0.75)
     scale[big_steel] = np.maximum(scale[big_steel], rng.uniform(125000, 400000, big_steel.sum()))
-    key_metal = ind["nonferrous"] & _quota(rng, ind["nonferrous"], 0.4)
-    key_metal_assets = np.where(key_metal, np.round(_lognormal(rng, 3000, 0.9, n), 2), np.nan)
+    key_metal = ind["nonferrous"] & quota(rng, ind["nonferrous"], 0.4)
+    key_metal_assets = np.where(key_metal, np.round(lognormal(rng, 3000, 0.9, n), 2), np.nan)
 
     # --- traditional products and luosifen (2025 （七）) ----------------------------------------
     main_product = np.full(n, "", dtype=object)
@@ -403,10 +226,10 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     main_product[gf] = np.where(r[gf] < 0.65, "luosifen", "other")
     main_product[ind["daily_chemical"]] = "other"
     traditional = np.isin(main_product, ["tcm", "wood_panel", "furniture"]) & (cohort <= 1)
-    trad_ok = _quota(rng, traditional, 0.4)
+    trad_ok = quota(rng, traditional, 0.4)
     g25[trad_ok] = rng.uniform(0.01, 0.2, trad_ok.sum())
     luosifen = (main_product == "luosifen") & (cohort <= 1)
-    luo_ok = _quota(rng, luosifen, 0.5)
+    luo_ok = quota(rng, luosifen, 0.5)
     g25[luo_ok] = rng.uniform(0.01, 0.3, luo_ok.sum())
 
     # --- exports (2025 （十）) ------------------------------------------------------------
@@ -419,7 +242,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     exporter |= light_exporter & (rng.random(n) < 0.15)
     exporter |= ~(heavy_exporter | light_exporter) & (rng.random(n) < 0.05)
     exporter &= cohort <= 1
-    export_ok = _quota(rng, exporter & heavy_exporter, 0.35) | _quota(
+    export_ok = quota(rng, exporter & heavy_exporter, 0.35) | quota(
         rng, exporter & light_exporter, 0.35
     )
     export_floor = np.where(heavy_exporter, 1000.0, 500.0)
@@ -437,7 +260,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     # 三（六）–（十二）: a share of each sector's firms grew in 2026 Q1.
     for sector in ("green_food", "chemical", "biomedicine", "forestry_paper", "mould", "new_energy",
                    "ai_robotics"):  # fmt: skip
-        up = _quota(rng, ind[sector] & (cohort <= 2), 0.55)
+        up = quota(rng, ind[sector] & (cohort <= 2), 0.55)
         g26[up] = rng.uniform(0.06, 0.35, up.sum())
     g24, g25, g26 = (np.clip(g, -0.6, 1.5) for g in (g24, g25, g26))
 
@@ -456,12 +279,12 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     out26[first_time] = scale[first_time] * (1 + g26[first_time])
     # Two-thirds of the districts did well each year: their totals grew by 10–14%, above the
     # city's own target of 8.5% (2025 （九）, 2026 四（二） reward such districts).
-    places = np.array(list(_DISTRICT_WEIGHTS))
+    places = np.array(list(DISTRICT_WEIGHTS))
     strong25 = rng.choice(places, size=8, replace=False)
     strong26 = rng.choice(places, size=8, replace=False)
-    base = _lift(district, strong25, out25, out24, rng.uniform(0.10, 0.14, places.size), places)
+    base = lift(district, strong25, out25, out24, rng.uniform(0.10, 0.14, places.size), places)
     out24, out23 = out24 / base, out23 / base
-    out26 *= _lift(district, strong26, out26, out25, rng.uniform(0.10, 0.14, places.size), places)
+    out26 *= lift(district, strong26, out26, out25, rng.uniform(0.10, 0.14, places.size), places)
     out23, out24, out25, out26 = (np.round(s, 2) for s in (out23, out24, out25, out26))
 
     rev25q1 = np.round(out25 * rng.uniform(0.85, 1.05, n), 2)
@@ -469,7 +292,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     annual_base = np.where(np.isnan(out25), out26, out25)
     revenue_2025 = annual_base * rng.uniform(3.6, 4.6, n)
     revenue_2025[cohort == 3] *= rng.uniform(0.4, 0.9, (cohort == 3).sum())
-    ft_ok = _quota(rng, first_time, 0.85)
+    ft_ok = quota(rng, first_time, 0.85)
     revenue_2025[first_time] = np.where(
         ft_ok[first_time],
         rng.uniform(2000, 6000, first_time.sum()),
@@ -479,11 +302,11 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     above_scale = revenue_2025 >= 2000
     above_scale[below] = False
     manufacturing = ~ind["utilities"]
-    producer = ind["shale_gas"] & _quota(rng, ind["shale_gas"], 0.6)
+    producer = ind["shale_gas"] & quota(rng, ind["shale_gas"], 0.6)
     manufacturing &= ~producer  # extraction is mining, not manufacturing
 
     # --- electricity (2026 一（一）（二）) ---------------------------------------------------
-    intensity = np.array([_INDUSTRY[c].power for c in codes])[k] * np.exp(
+    intensity = np.array([INDUSTRY[c].power for c in codes])[k] * np.exp(
         0.25 * rng.standard_normal(n)
     )
     base_q4 = np.where(np.isnan(out26), 0, out26) / (1 + 0.3 * g26) * 1.1
@@ -512,33 +335,33 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     # --- investment and projects (2025 （八）（九）, 2026 四) ----------------------------------
     investor25 = (rng.random(n) < 0.18) & (cohort <= 2)
     investor26 = np.where(investor25, rng.random(n) < 0.7, rng.random(n) < 0.1)
-    inv25 = np.where(investor25, np.round(_lognormal(rng, 1200, 1.2, n), 2), np.nan)
-    inv26 = np.where(investor26, np.round(_lognormal(rng, 1300, 1.2, n), 2), np.nan)
+    inv25 = np.where(investor25, np.round(lognormal(rng, 1200, 1.2, n), 2), np.nan)
+    inv26 = np.where(investor26, np.round(lognormal(rng, 1300, 1.2, n), 2), np.nan)
     inv24 = np.where(
         investor25 & (rng.random(n) < 0.7), np.round(inv25 / rng.uniform(0.9, 1.6, n), 2), np.nan
     )
     inv24 = np.where(
-        ~investor25 & (rng.random(n) < 0.05), np.round(_lognormal(rng, 900, 1.1, n), 2), inv24
+        ~investor25 & (rng.random(n) < 0.05), np.round(lognormal(rng, 900, 1.1, n), 2), inv24
     )
     targets = rng.uniform(0.12, 0.25, places.size)
-    inv24 = np.round(inv24 / _lift(district, strong25, inv25, inv24, targets, places), 2)
-    inv26 = np.round(inv26 * _lift(district, strong26, inv26, inv25, targets, places), 2)
+    inv24 = np.round(inv24 / lift(district, strong25, inv25, inv24, targets, places), 2)
+    inv26 = np.round(inv26 * lift(district, strong26, inv26, inv25, targets, places), 2)
     compliant = (investor25 | investor26) & (rng.random(n) < 0.85)
     gov_platform = (rng.random(n) < np.where(ind["utilities"], 0.3, 0.015)) & (cohort <= 1)
-    accepted = (ind["ai_robotics"] & _quota(rng, ind["ai_robotics"], 0.45)) | (
-        ind["low_altitude"] & _quota(rng, ind["low_altitude"], 0.6)
+    accepted = (ind["ai_robotics"] & quota(rng, ind["ai_robotics"], 0.45)) | (
+        ind["low_altitude"] & quota(rng, ind["low_altitude"], 0.6)
     )
-    project_scale = np.where(accepted, np.round(_lognormal(rng, 8000, 0.9, n), 2), np.nan)
-    ai_units = np.where(ind["ai_robotics"], np.round(_lognormal(rng, 2000, 1.0, n)) + 1, np.nan)
+    project_scale = np.where(accepted, np.round(lognormal(rng, 8000, 0.9, n), 2), np.nan)
+    ai_units = np.where(ind["ai_robotics"], np.round(lognormal(rng, 2000, 1.0, n)) + 1, np.nan)
 
     # --- markets -----------------------------------------------------------------------------
     booth25 = np.where(
-        above_scale & (rng.random(n) < 0.1), np.round(_lognormal(rng, 5, 0.8, n), 2), np.nan
+        above_scale & (rng.random(n) < 0.1), np.round(lognormal(rng, 5, 0.8, n), 2), np.nan
     )
     booth26 = np.where(
-        above_scale & (rng.random(n) < 0.12), np.round(_lognormal(rng, 6, 0.8, n), 2), np.nan
+        above_scale & (rng.random(n) < 0.12), np.round(lognormal(rng, 6, 0.8, n), 2), np.nan
     )
-    launch26 = np.where(rng.random(n) < 0.05, np.round(_lognormal(rng, 12, 0.8, n), 2), np.nan)
+    launch26 = np.where(rng.random(n) < 0.05, np.round(lognormal(rng, 12, 0.8, n), 2), np.nan)
     supplier = (
         (ind["auto_parts"] & (rng.random(n) < 0.7))
         | (ind["mould"] & (rng.random(n) < 0.4))
@@ -564,17 +387,17 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     loan26 = np.where(loan, np.round(principal * rng.uniform(0.0075, 0.0113, n), 2), np.nan)
 
     # --- sector volumes (2026 三（六）（八）（十二）, 2025 （七）) -----------------------------
-    cells = ind["new_energy"] & _quota(rng, ind["new_energy"], 0.7)
-    cells_up = _quota(rng, cells, 0.6)
-    cells25 = np.where(cells, np.round(_lognormal(rng, 500, 1.0, n), 2), np.nan)
+    cells = ind["new_energy"] & quota(rng, ind["new_energy"], 0.7)
+    cells_up = quota(rng, cells, 0.6)
+    cells25 = np.where(cells, np.round(lognormal(rng, 500, 1.0, n), 2), np.nan)
     cells26 = np.round(
         cells25 * np.where(cells_up, rng.uniform(1.05, 1.6, n), rng.uniform(0.7, 1.0, n)), 2
     )
-    shale_gas = np.where(producer, np.round(_lognormal(rng, 800, 0.8, n), 2), np.nan)
+    shale_gas = np.where(producer, np.round(lognormal(rng, 800, 0.8, n), 2), np.nan)
     shale_supplier = (
         (ind["shale_gas"] & ~producer)
-        | _quota(rng, ind["chemical"], 0.1)
-        | _quota(rng, ind["machinery"], 0.03)
+        | quota(rng, ind["chemical"], 0.1)
+        | quota(rng, ind["machinery"], 0.03)
     )
     shale_products = np.where(
         shale_supplier & ~np.isnan(out26), np.round(out26 * rng.uniform(0.2, 0.9, n), 2), np.nan
@@ -616,7 +439,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     }
     prov_applied = {t: pool & (rng.random(n) < 0.12) for t, pool in prov_pools.items()}
     prov_award = {
-        t: np.where(pool & (rng.random(n) < 0.06), np.round(_lognormal(rng, 20, 0.8, n)), np.nan)
+        t: np.where(pool & (rng.random(n) < 0.06), np.round(lognormal(rng, 20, 0.8, n)), np.nan)
         for t, pool in prov_pools.items()
     }
 
@@ -626,6 +449,10 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
             return (old > 0) & (new > old * (1 + rate))
 
     mfg = above_scale & manufacturing
+    # Parts makers among the machinery firms (2025 （十）: 汽车和机械零部件企业), drawn from a
+    # stream of their own so that every other column keeps its values.
+    machinery_parts = ind["machinery"] & ~cm & (np.random.default_rng([seed, 10]).random(n) < 0.6)
+    parts_exporter = ind["auto_parts"] | machinery_parts
     with np.errstate(invalid="ignore"):
         g_24 = out24 / out23 - 1
         g_25 = out25 / out24 - 1
@@ -636,15 +463,9 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
             "3": mfg & (cohort == 2) & (out25 >= 1000),
             "4": maker & ((pv >= 150000) | (cv >= 7000)),
             "5": steel & (s25 > 40) & (s25 > s24),
-            "6": (cm & (ne25 > 500) & (ne25 > ne24)) | (parts_validated > 0) | grew_by(sc26, sc25),
-            "7": (traditional & above_scale & (g_25 > 0) & (vol25 > vol24 * 1.1))
-            | (luosifen & above_scale & (g_25 > 0) & (parcels25 > parcels24))
-            | (loan & (loan26 > 0)),
-            "8": (inv25 >= 2000) & compliant & ~gov_platform
-            | (first_time & (revenue_2025 >= 2000)),
             "10": above_scale
             & (export25 > export24)
-            & ((heavy_exporter & (export25 >= 1000)) | (light_exporter & (export25 >= 500))),
+            & ((parts_exporter & (export25 >= 1000)) | (light_exporter & (export25 >= 500))),
             "11": above_scale & (booth25 > 0),
             "12": grew_by(oem25, oem24, 0.08),
             "13": loan & (loan25 > 0),
@@ -669,6 +490,18 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
             "5.1": (booth26 > 0) | (launch26 > 0),
             "5.2": grew_by(oem26, oem25, 0.08),
         }
+        # "6", "7" and "8" are clauses of both documents, each its own: one column per document.
+        q25 = {
+            "6": (cm & (ne25 > 500) & (ne25 > ne24)) | (parts_validated > 0),
+            "7": (traditional & above_scale & (g_25 > 0) & (vol25 > vol24 * 1.1))
+            | (luosifen & above_scale & (g_25 > 0) & (parcels25 > parcels24)),
+            "8": (inv25 >= 2000) & compliant & ~gov_platform,
+        }
+        q26 = {
+            "6": grew_by(sc26, sc25),
+            "7": loan & (loan26 > 0),
+            "8": first_time & (revenue_2025 >= 2000),
+        }
         sector_up = above_scale & (g_26 > 0) & ((vol26 > vol25) | (rev26q1 > rev25q1))
     for cid, sector in (("3.7", "green_food"), ("3.9", "chemical"), ("3.10", "biomedicine"),
                         ("3.11", "forestry_paper")):  # fmt: skip
@@ -676,15 +509,23 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     ids = list(dict.fromkeys(CLAUSES_2025 + CLAUSES_2026))
     applies = rng.random((n, len(ids))) < 0.92
     stray = rng.random((n, len(ids))) < 0.01
-    applied = np.full(n, "", dtype=object)
-    for j, cid in enumerate(ids):
-        take = (q.get(cid, np.zeros(n, dtype=bool)) & applies[:, j]) | stray[:, j]
-        applied = np.where(take, applied + cid + ";", applied)
-    applied_str = pd.Series(applied, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+
+    def listed(
+        clauses: tuple[str, ...], qualifies: dict[str, BoolArray]
+    ) -> npt.NDArray[np.object_]:
+        cells = np.full(n, "", dtype=object)
+        for cid in clauses:
+            j = ids.index(cid)
+            take = (qualifies.get(cid, np.zeros(n, dtype=bool)) & applies[:, j]) | stray[:, j]
+            cells = np.where(take, cells + cid + ";", cells)
+        return pd.Series(cells, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+
+    applied_2025 = listed(CLAUSES_2025, {**q, **q25})
+    applied_2026 = listed(CLAUSES_2026, {**q, **q26})
 
     # --- assemble -----------------------------------------------------------------------------
     start_dates = np.where(start_known, start, np.datetime64("NaT")).astype("datetime64[ns]")
-    names = _names(rng, industry)
+    names = draw_names(rng, industry)
     credit = creditcode.generate(district, rng)
     values: dict[str, npt.ArrayLike] = {
         "credit_code": credit,
@@ -700,6 +541,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
         "gov_platform": gov_platform,
         "vehicle_maker": maker,
         "construction_machinery": cm,
+        "machinery_parts": machinery_parts,
         "steel_normative": steel_normative,
         "production_start": start_dates,
         "first_time_reporting": first_time,
@@ -762,7 +604,9 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
         "chem_park_grade": park_grade,
         **{f"prov_applied_{t}": prov_applied[t] for t in PROVINCIAL_TYPES},
         **{f"prov_award_{t}": prov_award[t] for t in PROVINCIAL_TYPES},
-        "applied_clauses": applied_str,
+        "applied_clauses": np.full(n, "", dtype=object),
+        "applied_clauses_2025q1": applied_2025,
+        "applied_clauses_2026q1": applied_2026,
     }
     return _typed_frame(values, n)
 
@@ -786,115 +630,4 @@ def _typed_frame(values: dict[str, npt.ArrayLike], n: int) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A population as UTF-8 CSV with English headers: flags 是/否, dates ``YYYY-MM-DD``.
-
-    Whole-number columns are written without a decimal point, other numbers in their
-    shortest exact form, so that the file loads back to the same frame.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    columns: dict[str, object] = {}
-    for f in FIELDS:
-        col = frame[f.name]
-        if f.kind is Kind.BOOL:
-            columns[f.name] = pa.array(np.where(col.to_numpy(dtype=bool), "是", "否"))
-        elif f.kind is Kind.DATE:
-            columns[f.name] = pa.array(col.dt.strftime("%Y-%m-%d").fillna("").to_numpy(object))
-        elif f.kind in (Kind.TEXT, Kind.CATEGORY, Kind.LIST):
-            columns[f.name] = pa.array(col.to_numpy(dtype=object), pa.string())
-        else:
-            values = col.to_numpy(dtype=np.float64)
-            known = np.isfinite(values)
-            whole = bool(np.all(values[known] == np.round(values[known])))
-            shown = pa.array(
-                np.where(known, values, 0).astype(np.int64) if whole else values, mask=~known
-            )
-            # Arrow prints a float in its shortest form that reads back exactly.
-            columns[f.name] = pc.fill_null(pc.cast(shown, pa.string()), "")
-    table = pa.table(columns)
-    # Quote only when some cell holds a comma, quote or line break: then every string is.
-    special = any(
-        pc.any(pc.match_substring_regex(table[f.name], r'[,"\r\n]')).as_py()
-        for f in FIELDS
-        if f.kind in (Kind.TEXT, Kind.CATEGORY, Kind.LIST)
-    )
-    buffer = io.BytesIO()
-    # Field names need no quotes; Arrow would quote them all.
-    buffer.write((",".join(columns) + "\n").encode("utf-8"))
-    pacsv.write_csv(
-        table,
-        buffer,
-        pacsv.WriteOptions(include_header=False, quoting_style="needed" if special else "none"),
-    )
-    return bytes(buffer.getvalue())
-
-
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """A population as Parquet, typed as loaded, its schema metadata saying it is synthetic."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    metadata[b"allocate.synthetic"] = SYNTHETIC_NOTE.encode("utf-8")
-    table = table.replace_schema_metadata(metadata)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    return bytes(buffer.getvalue())
-
-
-def xlsx_bytes(frame: pd.DataFrame) -> bytes:
-    """A population in the layout of the Excel template (two header rows, drop-downs)."""
-    from allocator.inputs.template import workbook_bytes
-
-    return workbook_bytes(frame, note=SYNTHETIC_NOTE)
-
-
-def format_of(path: Path | str, fmt: str | None = None) -> Format:
-    """The output format: ``fmt`` if given, else from the file's extension.
-
-    Raises
-    ------
-    ValueError
-        When neither names one of csv, xlsx, parquet.
-    """
-    if fmt is not None:
-        if fmt not in FORMATS.values():
-            raise ValueError(f"format must be one of {', '.join(FORMATS.values())}, not {fmt!r}")
-        return FORMATS["." + fmt]
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(
-            f"cannot tell the format from {suffix or 'no extension'!s}; use .csv, .xlsx or "
-            ".parquet, or give --format"
-        )
-    return FORMATS[suffix]
-
-
-def write_population(frame: pd.DataFrame, path: Path | str, fmt: Format) -> None:
-    """Write a population atomically (a temporary file in the same folder, then a rename)."""
-    render = {"csv": csv_bytes, "xlsx": xlsx_bytes, "parquet": parquet_bytes}[fmt]
-    write_atomic(path, render(frame))
-
-
-__all__ = [
-    "CLAUSES_2025",
-    "CLAUSES_2026",
-    "FORMATS",
-    "MARKER",
-    "SYNTHETIC_NOTE",
-    "csv_bytes",
-    "format_of",
-    "generate_population",
-    "parquet_bytes",
-    "write_population",
-    "xlsx_bytes",
-]
+__all__ = ["generate_population"]

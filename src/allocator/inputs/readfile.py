@@ -31,6 +31,8 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
     file = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise InputError([Problem(file, "an existing file", "no such file")]) from None
     except OSError as exc:
         raise InputError([Problem(file, "a readable file", exc.strerror or str(exc))]) from None
     with os.fdopen(fd, "rb") as handle:
@@ -53,26 +55,12 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
     return data
 
 
-def check_regular(path: str | Path, max_bytes: int) -> None:
-    """Refuse ``path`` unless it is a regular file of at most ``max_bytes`` (for readers that
-    open the file themselves, such as a workbook or Parquet reader).
-
-    Raises
-    ------
-    InputError
-        As :func:`read_input`.
-    """
-    file = str(path)
+def describe_file(path: str | Path) -> str:
+    """What ``path`` is, in a clerk's words: a folder, a named pipe, a device ... ."""
     try:
-        info = os.stat(path)
+        return _kind(os.stat(path).st_mode)
     except OSError as exc:
-        raise InputError([Problem(file, "a readable file", exc.strerror or str(exc))]) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError([Problem(file, "a regular file", _kind(info.st_mode))])
-    if info.st_size > max_bytes:
-        raise InputError(
-            [Problem(file, f"a file of at most {_size(max_bytes)}", _size(info.st_size))]
-        )
+        return exc.strerror or str(exc)
 
 
 def _kind(mode: int) -> str:
@@ -84,6 +72,8 @@ def _kind(mode: int) -> str:
         return "a device"
     if stat.S_ISSOCK(mode):
         return "a socket"
+    if stat.S_ISREG(mode):
+        return "a regular file"
     return "not a regular file"
 
 
@@ -91,3 +81,6 @@ def _size(n: int) -> str:
     if n >= MIB:
         return f"{n / MIB:,.1f} MiB ({n:,} bytes)"
     return f"{n:,} bytes"
+
+
+__all__ = ["MIB", "describe_file", "read_input"]

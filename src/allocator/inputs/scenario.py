@@ -17,10 +17,12 @@ models below (``python -m allocator.inputs.scenario > docs/scenario.schema.json`
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -34,12 +36,43 @@ from pydantic import (
 from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_bytes
 from allocator.inputs.choices import Engine, Rule
-from allocator.inputs.readfile import read_input
+from allocator.inputs.readfile import describe_file, read_input
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
 from allocator.inputs.yamlfile import MAX_YAML_BYTES, parse_yaml, validate_as
 
-# Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500.
-Wan = Annotated[int, Field(strict=True, ge=0)]
+#: The largest seed the solver takes (a 32-bit signed integer).
+MAX_SEED = 2**31 - 1
+#: The longest time limit, in seconds (a day).
+MAX_TIME_LIMIT_S = 86400.0
+_SEPARATED = re.compile(r"^\s*[+-]?\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?\s*$")
+
+
+def _unquoted(value: object) -> object:
+    """Refuse a number written as text, saying exactly how to write it.
+
+    A scenario is YAML: ``budget_wan: 5000`` is a number, ``budget_wan: "5,000"`` is text.
+    Reading text as a number would make ``"1e-9"`` or ``"020"`` mean whatever a converter
+    thinks; the message shows the plain form instead. Other text is left to the type check.
+    """
+    if not isinstance(value, str):
+        return value
+    plain = re.sub(r"[,，\s]", "", value) if _SEPARATED.match(value) else value.strip()
+    try:
+        float(plain)
+    except ValueError:
+        return value
+    if plain != value.strip():
+        raise ValueError(
+            f"a number without quotes or thousands separators: write {plain}, not {value!r}"
+        )
+    raise ValueError(f"a number without quotes: write {plain}, not {value!r}")
+
+
+# Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500. The
+# YAML reader keeps whole numbers within 18 digits, inside the solver's 64-bit integers.
+Wan = Annotated[int, BeforeValidator(_unquoted), Field(strict=True, ge=0)]
+# Strict: YAML's ``yes`` is the text 'yes', and text is not true/false.
+Flag = Annotated[bool, Strict()]
 # Weights multiply; build.check_limits keeps Σ weight × 1000 × claim within CP-SAT's sums.
 Weight = Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
 # Strict, so that YAML's ``yes`` or a quoted ``"0.4"`` is refused rather than read as 1 or 0.4.
@@ -140,18 +173,36 @@ class Fairness(_Strict):
         description="priority | proportional | equal_awards | equal_losses | talmud "
         "(docs/fairness.md)",
     )
+    rounding: Literal["spend_all", "floor_each"] = Field(
+        "spend_all",
+        description="spend_all: the whole-万元 vector nearest the rule's exact value, the fund "
+        "spent | floor_each: each award the exact value rounded down (按比例核减, 不足万元部分不予"
+        "补助), the rest left unspent (docs/fairness.md; level rules only)",
+    )
+    one_offs: Literal["compete", "first"] = Field(
+        "compete",
+        description="compete: an all-or-nothing award is paid once the rule's level reaches "
+        "it | first: all-or-nothing awards are paid in full first, in priority order while "
+        "the fund allows, and the rule shares the rest (docs/fairness.md; level rules only)",
+    )
 
 
 class Solver(_Strict):
     """Solver settings: the engine of the priority phases, its time, threads and seed."""
 
-    time_limit_s: float = Field(
-        30.0, gt=0, le=86400, allow_inf_nan=False, description="Wall-clock limit in seconds"
+    time_limit_s: Annotated[float, BeforeValidator(_unquoted), Strict()] = Field(
+        30.0,
+        gt=0,
+        le=MAX_TIME_LIMIT_S,
+        allow_inf_nan=False,
+        description="Wall-clock limit in seconds",
     )
-    workers: int = Field(
+    workers: Annotated[int, BeforeValidator(_unquoted), Strict()] = Field(
         2, ge=1, le=64, description="Parallel search workers (CP-SAT) or threads (HiGHS)"
     )
-    seed: int = Field(0, ge=0, description="Random seed, for reproducible searches")
+    seed: Annotated[int, BeforeValidator(_unquoted), Strict()] = Field(
+        0, ge=0, le=MAX_SEED, description="Random seed, for reproducible searches"
+    )
     solver: Engine = Field(
         Engine.CPSAT,
         description="cpsat | highs: the solver of the priority phases (docs/solvers.md)",
@@ -175,7 +226,7 @@ class Scenario(_Strict):
         description="The fund, whole 万元; defaults to the document's fund cap, and is "
         "required when the document states none",
     )
-    allow_budget_above_document_cap: bool = Field(
+    allow_budget_above_document_cap: Flag = Field(
         False, description="Allow budget_wan above the fund cap the document states"
     )
     overrides: dict[str, ParamValue] = Field(
@@ -198,6 +249,12 @@ class Scenario(_Strict):
     fairness: Fairness = Field(default_factory=Fairness, description="The fairness rule")
     exclusive_groups: list[ExclusiveGroup] = Field(
         default_factory=list, description="No-duplicate groups on top of the model's own"
+    )
+    provincial_without_amount: Literal["hold", "refuse"] = Field(
+        "hold",
+        description="Under 从优、就高、不重复 (2026 十一（三）), a firm that applied for the "
+        "provincial award of an item's type but has no amount on file: hold (the item pays "
+        "0, with the reason) or refuse (the run stops, naming the row and column)",
     )
     solver: Solver = Field(
         default_factory=Solver, description="Solver choice (CP-SAT or HiGHS) and its settings"
@@ -274,11 +331,11 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     model_path = base / spec.model
     data_paths = tuple(base / p for p in spec.data)
     if not model_path.is_file():
-        problems.append(Problem(file, "an existing model file", str(model_path), key="model"))
+        problems.append(_not_a_file(file, "model", model_path, "model"))
     for i, p in enumerate(data_paths):
         if not p.is_file():
             key = "data" if len(data_paths) == 1 else f"data[{i}]"
-            problems.append(Problem(file, "an existing data file", str(p), key=key))
+            problems.append(_not_a_file(file, "data", p, key))
     if problems:
         raise InputError(problems)
     return LoadedScenario(
@@ -288,6 +345,14 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         data_paths=data_paths,
         sha256=sha256_bytes(raw),
     )
+
+
+def _not_a_file(file: str, what: str, path: Path, key: str) -> Problem:
+    """A missing input, or one that is there but is no regular file (a FIFO, a device)."""
+    if path.exists():
+        found = f"{path} ({describe_file(path)})"
+        return Problem(file, f"an existing regular {what} file", found, key=key)
+    return Problem(file, f"an existing {what} file", str(path), key=key)
 
 
 def _check_names(spec: Scenario, file: str) -> list[Problem]:
@@ -364,6 +429,31 @@ def _kind(value: object) -> str:
 # JSON Schema
 
 
+def time_limit_override(value: float | None, where: str = "the command line") -> float | None:
+    """A time limit a caller gives in place of the scenario's ``solver.time_limit_s``, checked.
+
+    Raises
+    ------
+    InputError
+        When ``value`` is not a finite number of seconds in (0, 86400] (``nan`` and ``inf``
+        included); ``where`` says where it was given.
+    """
+    if value is None:
+        return None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIME_LIMIT_S):
+        raise InputError(
+            [
+                Problem(
+                    where,
+                    f"a time limit in seconds, more than 0 and at most {MAX_TIME_LIMIT_S:g}",
+                    repr(value),
+                    key="time-limit",
+                )
+            ]
+        )
+    return value
+
+
 def solver_override(value: str | None, where: str = "the command line") -> Engine | None:
     """The engine a caller names in place of the scenario's ``solver.solver``, checked.
 
@@ -400,6 +490,7 @@ __all__ = [
     "json_schema",
     "load_scenario",
     "solver_override",
+    "time_limit_override",
 ]
 
 if __name__ == "__main__":

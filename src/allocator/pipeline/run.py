@@ -15,6 +15,7 @@ solver stops at once and the output folder is replaced in one rename (docs/relia
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.metadata
 import platform
@@ -31,21 +32,27 @@ from allocator.core.errors import (
     Problem,
     RunInterruptedError,
 )
-from allocator.core.files import sha256_file
+from allocator.core.files import sha256_bytes, sha256_file
 from allocator.inputs.choices import Engine
 from allocator.inputs.data import load_enterprises
-from allocator.inputs.scenario import load_scenario, solver_override
+from allocator.inputs.scenario import load_scenario, solver_override, time_limit_override
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
-from allocator.outputs.folder import check_out_dir, write_outputs
-from allocator.outputs.result import InputFile, RunResult
+from allocator.outputs.folder import check_out_dir, output_folder, write_outputs
+from allocator.outputs.ledger import check_ledger, is_recorded, record_run
+from allocator.outputs.ledger_entry import RunEntry
+from allocator.outputs.names import AWARDS, RESULT
+from allocator.outputs.recovery import recover
+from allocator.outputs.result import InputFile, RunResult, json_bytes, result_document
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
 from allocator.policy.load import load_model
+from allocator.policy.provincial import refuse_pending
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
 
 PhaseCallback = Callable[[str, float], None]
+NoticeCallback = Callable[[str], None]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -90,6 +97,9 @@ def run_scenario(
     command: str = "",
     on_phase: PhaseCallback | None = None,
     on_progress: ProgressFn | None = None,
+    ledger: str | None = None,
+    replace: bool = False,
+    on_notice: NoticeCallback | None = None,
 ) -> tuple[RunResult, Path]:
     """Run one scenario end to end and write its output folder.
 
@@ -107,6 +117,15 @@ def run_scenario(
         Called with each phase's name and seconds as it ends.
     on_progress:
         Passed to the fairness rule as its ``progress`` callback (incumbents, bounds, gaps).
+    ledger:
+        The ledger URL (:func:`allocator.outputs.ledger.ledger_url`). It is checked before the
+        solve and the run recorded in it once the new folder is in place, before the earlier
+        one is deleted; a run that cannot be recorded is undone. None: no ledger.
+    replace:
+        Let an infeasible or unsolved run replace an earlier allocation in the folder; without
+        it the earlier allocation is kept and the run recorded without a folder.
+    on_notice:
+        Called with each repair made to the leftovers of an earlier, killed run.
 
     Returns
     -------
@@ -116,11 +135,13 @@ def run_scenario(
     Raises
     ------
     InputError
-        For a bad scenario, model, data file or output folder; nothing is written.
+        For a bad scenario, model, data file, output folder or ledger; nothing is written.
     InfeasibleError, NoSolutionError
         After writing ``result.json``, when there is no allocation to report.
     """
     engine = solver_override(solver)
+    time_limit_s = time_limit_override(time_limit_s)
+    started = dt.datetime.now(dt.UTC)
     timings: dict[str, Any] = {}
     clock = time.perf_counter()
 
@@ -136,7 +157,7 @@ def run_scenario(
     spec = loaded.spec
     model = load_model(loaded.model_path)
     budget = check_against_model(loaded, model)
-    out = loaded.out_dir(out_dir)
+    out = output_folder(loaded.out_dir(out_dir))
     inputs = [
         InputFile("scenario", loaded.path, str(path), loaded.sha256),
         InputFile("model", loaded.model_path, str(spec.model), sha256_file(loaded.model_path)),
@@ -145,7 +166,14 @@ def run_scenario(
             for p, shown in zip(loaded.data_paths, spec.data, strict=True)
         ),
     ]
-    # Refuse a bad output folder now rather than after the solve.
+    # Refuse a bad ledger or output folder now rather than after the solve.
+    if ledger is not None:
+        check_ledger(ledger)
+    url = ledger
+    repairs = recover(out, lambda folder: url is None or is_recorded(url, folder))
+    for line in repairs:
+        if on_notice is not None:
+            on_notice(line)
     check_out_dir(out, [f.path for f in inputs])
     data = load_enterprises(*loaded.data_paths)
     if len(data) == 0:
@@ -160,6 +188,8 @@ def run_scenario(
     done("load")
 
     claims = evaluate(model, data, spec.overrides)
+    if spec.provincial_without_amount == "refuse":
+        refuse_pending(model, claims.table, data)
     done("claims")
 
     built = build(claims, spec, model, budget=budget, enterprises=data.frame)
@@ -216,15 +246,58 @@ def run_scenario(
         solver_details=dict(allocation.details) if allocation is not None else {},
         diagnosis=diagnosis.to_json() if diagnosis is not None else None,
     )
-    write_outputs(out, result)
+    failed = status in (Status.INFEASIBLE, Status.UNKNOWN)
+    # An earlier allocation is not replaced by a run that has none, unless asked to.
+    keep = failed and not replace and (out / AWARDS).is_file()
+
+    def commit(folder: Path) -> None:
+        if ledger is None:
+            return
+        finished = dt.datetime.now(dt.UTC)
+        if keep:
+            doc = result_document(result, None, None)
+            entry = RunEntry.from_result(
+                doc,
+                file=f"{out}/{RESULT}",
+                out_dir=folder,
+                outputs={},
+                result_sha256=sha256_bytes(json_bytes(doc)),
+                scenario_path=path,
+                started_at=started,
+                finished_at=finished,
+                command_line=command,
+            )
+        else:
+            entry = RunEntry.from_output_dir(
+                folder,
+                scenario_path=path,
+                started_at=started,
+                finished_at=finished,
+                command_line=command,
+            )
+        record_run(ledger, entry)
+
+    write_outputs(out, result, commit=commit, keep=keep)
     done("write")
 
     if status is Status.INFEASIBLE:
         lines = "\n".join(diagnosis.lines()) if diagnosis is not None else ""
+        if keep:
+            raise InfeasibleError(
+                f"{loaded.path}: infeasible: {message} (the earlier allocation in {out} "
+                f"is kept: use --replace to replace it with this run's "
+                f"result.json)\n{lines}".rstrip()
+            )
         raise InfeasibleError(
             f"{loaded.path}: infeasible: {message} (wrote {out}/result.json)\n{lines}".rstrip()
         )
     if status is Status.UNKNOWN:
+        if keep:
+            raise NoSolutionError(
+                f"{loaded.path}: no solution: {message} (the earlier allocation in {out} "
+                f"is kept: use --replace to replace it with this run's "
+                f"result.json)"
+            )
         raise NoSolutionError(f"{loaded.path}: no solution: {message} (wrote {out}/result.json)")
     return result, out
 

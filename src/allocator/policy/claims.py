@@ -12,9 +12,10 @@ For each item:
    excluded) with each field of the item's ``aggregate`` mapping aggregated over their firms;
 2. the model's derived names, then each condition (for a top-level comparison its two sides
    are kept as ``<condition>.value`` and ``<condition>.threshold``);
-3. the application check: an item with ``requires_application`` needs its clause id in the
-   firm's ``applied_clauses`` (every firm counts as applied when the data has no such
-   column; district and park items never need one);
+3. the application check: an item with ``requires_application`` needs its clause id (or
+   label) in the model's application column (``applications``, :mod:`allocator.policy.
+   applications`, which refuses ids the model does not have); every firm counts as applied
+   when the data has no such column; district and park items never need one;
 4. the formula with its intermediate values, then the amount: 0 unless eligible, never
    negative, never blank; and the claim, :func:`floor_wan` of the amount, applied once here.
 """
@@ -22,7 +23,6 @@ For each item:
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,42 +32,26 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
-from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, Kind
 from allocator.policy import expr
+from allocator.policy.applications import applied_masks, check_applications, has_column
+from allocator.policy.columns import MAX_CLAIM_WAN, claims_table
 from allocator.policy.compile import CompiledItem, compile_model
 from allocator.policy.model import GROUP_KEY, PolicyModel, ScaleGrowth, Steps
 from allocator.policy.params import ResolvedParams, resolve_params
+from allocator.policy.recipients import (
+    DATA_FILE,
+    Columns,
+    FrameFetch,
+    Recipients,
+    WithParams,
+    firm_recipients,
+    group_recipients,
+    strings,
+)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
-
-DATA_FILE = "<enterprise data>"
-
-# Columns of Claims.table, in order.
-TABLE_COLUMNS: tuple[str, ...] = (
-    "recipient_kind",
-    "recipient_id",
-    "recipient_name",
-    "district",
-    "industry",
-    "clause_id",
-    "item_id",
-    "item_key",
-    "eligible",
-    "applied",
-    "amount",
-    "claim_wan",
-    "exclusive_group",
-    "all_or_nothing",
-    "provincial_type",
-    "provincial_applied",
-    "provincial_award_wan",
-    "firm_row",
-)
-
-# Separators a list cell may use; the loader writes ';' but a hand-built frame may not.
-_LIST_SEPARATORS = r"[;；,，、\s]+"
 
 
 def floor_wan(amount: npt.ArrayLike) -> IntArray:
@@ -156,223 +140,17 @@ class _HasFrame(Protocol):
     def frame(self) -> pd.DataFrame: ...
 
 
-# --- columns of the enterprise frame -------------------------------------------------------
-
-
-def _text(values: npt.NDArray[Any]) -> expr.Text:
-    codes, uniques = pd.factorize(values)
-    return expr.Text(codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object))
-
-
-def _column(frame: pd.DataFrame, name: str) -> npt.NDArray[Any] | expr.Text:
-    """A schema field of the frame as the expression language sees it."""
-    series = frame[name]
-    kind = FIELD_BY_NAME[name].kind
-    try:
-        if kind in (Kind.TEXT, Kind.CATEGORY, Kind.LIST):
-            return _text(_strings(series))
-        if kind is Kind.BOOL:
-            if pd.api.types.is_bool_dtype(series.dtype):
-                return series.to_numpy(dtype=np.bool_, na_value=False)
-            raise TypeError(series.dtype)
-        if kind is Kind.DATE:
-            stamps = pd.to_datetime(series)
-            ymd = stamps.dt.year * 10000 + stamps.dt.month * 100 + stamps.dt.day
-            return ymd.to_numpy(dtype=np.float64, na_value=np.nan)
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise InputError(
-            [
-                Problem(
-                    DATA_FILE,
-                    f"column {name!r} of kind {kind.value} as the data loader gives it",
-                    f"dtype {series.dtype}",
-                    column=name,
-                )
-            ]
-        ) from None
-
-
-def _strings(series: pd.Series) -> npt.NDArray[np.object_]:
-    values = series.to_numpy(dtype=object)
-    blank = pd.isna(values)
-    if blank.any():
-        values = values.copy()
-        values[blank] = ""
-    return values
-
-
-class _Columns:
-    """Lazy environment: a field is converted, a derived name computed, on first use."""
-
-    def __init__(
-        self,
-        n: int,
-        fetch: Mapping[str, npt.NDArray[Any] | expr.Text] | _FrameFetch,
-        derived: Mapping[str, expr.Expression],
-    ) -> None:
-        self.n = n
-        self.fetch = fetch
-        self.derived = derived
-        self.cache: dict[str, expr.Value] = {}
-
-    def __getitem__(self, name: str) -> expr.Value:
-        value = self.cache.get(name)
-        if value is None:
-            if name in self.derived:
-                value = self.derived[name].evaluate(self, self.n)
-            else:
-                value = self.fetch[name]
-            self.cache[name] = value
-        return value
-
-
-class _FrameFetch:
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-
-    def __getitem__(self, name: str) -> npt.NDArray[Any] | expr.Text:
-        return _column(self.frame, name)
-
-
-class _WithParams:
-    """An item's scalar parameters in front of the recipients' columns."""
-
-    def __init__(self, base: _Columns, params: Mapping[str, expr.Value]) -> None:
-        self.base = base
-        self.params = params
-
-    def __getitem__(self, name: str) -> expr.Value:
-        value = self.params.get(name)
-        return self.base[name] if value is None else value
-
-
-# --- recipients ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Recipients:
-    """The recipients of an item and the columns their expressions read."""
-
-    kind: str
-    ids: npt.NDArray[np.object_]
-    names: npt.NDArray[np.object_]
-    district: npt.NDArray[np.object_]
-    industry: npt.NDArray[np.object_]
-    firm_row: IntArray
-    env: _Columns
-
-    @property
-    def n(self) -> int:
-        return len(self.ids)
-
-
-def _group_order(kind: str, names: Iterable[str]) -> list[str]:
-    present = [str(x) for x in names if str(x)]
-    if kind == "district":
-        known = [d for d in DISTRICTS if d in present]
-        return known + sorted(set(present) - set(known))
-    return sorted(present)
-
-
-def _aggregate(
-    how: str, values: npt.NDArray[Any] | expr.Text, group: IntArray, sizes: FloatArray
-) -> npt.NDArray[Any]:
-    """``how`` of ``values`` over each group (``group`` is -1 for firms in none)."""
-    g = len(sizes)
-    inside = group >= 0
-    grp = group[inside]
-    if isinstance(values, expr.Text):
-        # only count applies to text: the firms with a value
-        known = (values.codes != values.code(""))[inside]
-        return np.bincount(grp, weights=known.astype(np.float64), minlength=g)
-    x = np.asarray(values)[inside]
-    if x.dtype == np.bool_:
-        hits = np.bincount(grp, weights=x.astype(np.float64), minlength=g)
-        if how == "any":
-            return np.asarray(hits > 0)
-        if how == "all":
-            return np.asarray((hits == sizes) & (sizes > 0))
-        return hits  # sum and count: the firms where it is yes
-    x = x.astype(np.float64, copy=False)
-    known = ~np.isnan(x)
-    n_known = np.bincount(grp, weights=known.astype(np.float64), minlength=g)
-    if how == "count":
-        return n_known
-    if how == "sum":
-        total = np.bincount(grp, weights=np.where(known, x, 0.0), minlength=g)
-        return np.where(n_known > 0, total, np.nan)  # a group with no figure stays blank
-    series = pd.Series(x[known]).groupby(grp[known])
-    picked = series.min() if how == "min" else series.max()
-    return picked.reindex(range(g)).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _firm_recipients(kind: str, env: _Columns, base: Mapping[str, npt.NDArray[Any]]) -> _Recipients:
-    return _Recipients(
-        kind=kind,
-        ids=base["credit_code"],
-        names=base["name"],
-        district=base["district"],
-        industry=base["industry"],
-        firm_row=np.arange(env.n, dtype=np.int64),
-        env=env,
-    )
-
-
-def _group_recipients(
-    compiled: CompiledItem, firms: _Columns, base: Mapping[str, npt.NDArray[Any]]
-) -> _Recipients:
-    item = compiled.item
-    key_field = GROUP_KEY[item.recipient]
-    keys = base[key_field]
-    order = _group_order(item.recipient, pd.unique(keys))
-    position = {name: k for k, name in enumerate(order)}
-    group = (
-        pd.Series(keys).map(position).to_numpy(dtype=np.float64, na_value=np.nan)
-        if len(keys)
-        else np.empty(0)
-    )
-    group_idx = np.where(np.isnan(group), -1, group).astype(np.int64)
-    g = len(order)
-    sizes = np.bincount(group_idx[group_idx >= 0], minlength=g).astype(np.float64)
-    columns: dict[str, npt.NDArray[Any] | expr.Text] = {
-        name: _aggregate(how, firms[name], group_idx, sizes) for name, how in item.aggregate.items()
-    }
-    names = np.asarray(order, dtype=object)
-    columns[key_field] = _text(names)
-    if item.recipient == "district":
-        district = names
-    else:
-        # a park's district, when all its firms share one
-        district = np.full(g, "", dtype=object)
-        firm_district = base["district"]
-        for k in range(g):
-            found = pd.unique(firm_district[group_idx == k])
-            if len(found) == 1:
-                district[k] = found[0]
-    env = _Columns(g, columns, compiled.derived)
-    return _Recipients(
-        kind=item.recipient,
-        ids=names,
-        names=names,
-        district=district,
-        industry=np.full(g, "", dtype=object),
-        firm_row=np.full(g, -1, dtype=np.int64),
-        env=env,
-    )
-
-
 # --- applications -------------------------------------------------------------------------
 
 
 class _Applications:
-    """Which firms applied for which clause, from the ``applied_clauses`` column.
+    """Which firms applied for which clause, from the model's application column.
 
     Only the distinct cells are split (a few hundred combinations of clause ids, however
     many firms), then each clause's mask is a lookup of the firms' cell codes.
     """
 
-    def __init__(self, frame: pd.DataFrame, has_column: bool) -> None:
+    def __init__(self, frame: pd.DataFrame, has_column: bool, model: PolicyModel) -> None:
         self.n = len(frame)
         self.masks: dict[str, BoolArray] = {}
         self.everyone = not has_column
@@ -380,12 +158,7 @@ class _Applications:
         self.codes: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         if self.everyone:
             return
-        codes, uniques = pd.factorize(_strings(frame["applied_clauses"]))
-        self.codes = codes
-        for k, cell in enumerate(uniques):
-            for clause_id in re.split(_LIST_SEPARATORS, str(cell).strip()):
-                if clause_id:
-                    self.cells.setdefault(clause_id, []).append(k)
+        self.codes, self.cells = applied_masks(model, frame)
 
     def applied(self, clause_id: str) -> BoolArray:
         if self.everyone:
@@ -453,15 +226,10 @@ def _band(values: FloatArray, edges: FloatArray) -> IntArray:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-def _frame_of(data: pd.DataFrame | _HasFrame) -> tuple[pd.DataFrame, bool]:
-    """The frame, and whether it has an ``applied_clauses`` column from the data."""
-    if isinstance(data, pd.DataFrame):
-        return data, "applied_clauses" in data.columns
-    frame = data.frame
-    present = getattr(data, "present", None)
-    if present is None:
-        return frame, "applied_clauses" in frame.columns
-    return frame, "applied_clauses" in present
+def _frame_of(data: pd.DataFrame | _HasFrame, model: PolicyModel) -> tuple[pd.DataFrame, bool]:
+    """The frame, and whether it has the model's application column from the data."""
+    frame = data if isinstance(data, pd.DataFrame) else data.frame
+    return frame, has_column(model, data)
 
 
 def _check_columns(frame: pd.DataFrame, needed: Iterable[str]) -> None:
@@ -510,7 +278,8 @@ def evaluate(
                 for k in unknown
             ]
         )
-    frame, has_applications = _frame_of(data)
+    frame, has_applications = _frame_of(data, model)
+    check_applications(model, data)
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         frame = frame.reset_index(drop=True)
     chosen = [compiled.items[k] for k in keys]
@@ -525,27 +294,47 @@ def evaluate(
     _check_columns(frame, needed)
 
     n = len(frame)
-    firms = _Columns(n, _FrameFetch(frame), compiled.derived)
+    firms = Columns(n, FrameFetch(frame), compiled.derived)
     texts = ("credit_code", "name", "district", "industry", "chem_park")
-    base = {name: _strings(frame[name]) for name in texts if name in frame.columns}
-    applications = _Applications(frame, has_applications)
+    base = {name: strings(frame[name]) for name in texts if name in frame.columns}
+    applications = _Applications(frame, has_applications, model)
 
     evaluations: dict[str, ItemEvaluation] = {}
     pieces: list[dict[str, Any]] = []
     for c in chosen:
         if c.item.recipient in GROUP_KEY:
-            recipients = _group_recipients(c, firms, base)
+            recipients = group_recipients(c, firms, base)
         else:
-            recipients = _firm_recipients(c.item.recipient, firms, base)
+            recipients = firm_recipients(c.item.recipient, firms, base)
         evaluation, piece = _evaluate_item(c, recipients, params, applications, frame)
         evaluations[c.key] = evaluation
         pieces.append(piece)
-    return Claims(table=_table(pieces), items=evaluations, params=params, model=model)
+    return Claims(table=claims_table(pieces), items=evaluations, params=params, model=model)
+
+
+def _beyond_domain(c: CompiledItem, params: ResolvedParams, who: str, amount: float) -> Problem:
+    """A claim too large for whole-万元 integers, naming the parameters that made it."""
+    prefix = c.key + "/"
+    named = [
+        f"{a} = {v:g} ({params.basis[a]})"
+        for a, v in params.values.items()
+        if a.startswith(prefix) and isinstance(v, int | float)
+    ]
+    overridden = [
+        a for a in params.values if a.startswith(prefix) and params.basis[a] == "override"
+    ]
+    return Problem(
+        file=f"item {c.key}",
+        expected=f"a claim of at most {MAX_CLAIM_WAN:,}万元 (2^52), the whole numbers the "
+        "claims table and the solver hold exactly",
+        found=f"{amount:.6g}万元 for {who}, from the parameters " + ", ".join(named or ["none"]),
+        key=overridden[0] if overridden else None,
+    )
 
 
 def _evaluate_item(
     c: CompiledItem,
-    r: _Recipients,
+    r: Recipients,
     params: ResolvedParams,
     applications: _Applications,
     frame: pd.DataFrame,
@@ -553,7 +342,7 @@ def _evaluate_item(
     item, n = c.item, r.n
     values = params.for_item(c.clause.id, item.id)
     scalars = {k: np.asarray(float(v)) for k, v in values.items() if isinstance(v, int | float)}
-    env = _WithParams(r.env, scalars)
+    env = WithParams(r.env, scalars)
     columns: dict[str, npt.NDArray[Any] | str] = {
         "recipient_id": r.ids,
         "recipient_name": r.names,
@@ -574,6 +363,9 @@ def _evaluate_item(
     eligible &= applied
     result, parts = _formula(c, env, n, values)
     amount = np.where(eligible & np.isfinite(result) & (result > 0), result, 0.0)
+    beyond = np.flatnonzero(amount > MAX_CLAIM_WAN)
+    if beyond.size:
+        raise InputError([_beyond_domain(c, params, str(r.ids[beyond[0]]), amount[beyond[0]])])
     claim = floor_wan(amount)
     columns["applied"] = applied
     columns["eligible"] = eligible
@@ -622,34 +414,4 @@ def _evaluate_item(
     return evaluation, piece
 
 
-_DTYPES: dict[str, Any] = {
-    "eligible": np.bool_,
-    "applied": np.bool_,
-    "amount": np.float64,
-    "claim_wan": np.int64,
-    "all_or_nothing": np.bool_,
-    "provincial_applied": np.bool_,
-    "provincial_award_wan": np.int64,
-    "firm_row": np.int64,
-}
-
-
-def _table(pieces: list[dict[str, Any]]) -> pd.DataFrame:
-    total = sum(int(piece["n"]) for piece in pieces)
-    columns: dict[str, npt.NDArray[Any]] = {}
-    for name in TABLE_COLUMNS:
-        # one array per column, filled slice by slice: no temporaries, and a constant is
-        # assigned, which for text is far cheaper than np.full
-        out = np.empty(total, dtype=_DTYPES.get(name, object))
-        start = 0
-        for piece in pieces:
-            stop = start + int(piece["n"])
-            out[start:stop] = piece[name]
-            start = stop
-        columns[name] = out
-    # copy=False also keeps pandas from consolidating the columns into 2-D blocks, which
-    # for a few million rows costs more than the whole evaluation
-    return pd.DataFrame(columns, copy=False)
-
-
-__all__ = ["TABLE_COLUMNS", "Claims", "ItemEvaluation", "evaluate", "floor_wan"]
+__all__ = ["Claims", "ItemEvaluation", "evaluate", "floor_wan"]

@@ -21,7 +21,7 @@ from allocator.inputs.schema import (
     PROVINCIAL_TYPES,
     Kind,
 )
-from allocator.policy import expr
+from allocator.policy import expr, exprparse
 from allocator.policy.model import (
     GROUP_KEY,
     OPERANDS,
@@ -35,6 +35,10 @@ from allocator.policy.model import (
     param_shape,
 )
 from allocator.policy.params import table_problems
+
+#: How deep derived names may read each other; each level is a nested call when the name
+#: is computed, and a chain of a thousand would exhaust the interpreter's stack.
+MAX_DERIVED_DEPTH = 50
 
 _AGGREGATED_TYPE: dict[str, expr.Type] = {
     "sum": expr.Type.NUM,
@@ -161,8 +165,9 @@ def _derive(
         )
         for name in broken
     }
-    deps = {name: expr.names_in(d.expr) & set(derived) for name, d in derived.items()}
+    deps = {name: exprparse.names_in(d.expr) & set(derived) for name, d in derived.items()}
     state: dict[str, int] = dict.fromkeys(broken, 2)  # 1: in progress, 2: done
+    too_deep: list[str] = []
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if state.get(name) == 2:
@@ -174,6 +179,18 @@ def _derive(
                 None, expr.BROKEN, refusal=f"a derived name outside a cycle ({cycle})"
             )
             return
+        if len(path) >= MAX_DERIVED_DEPTH:
+            if not too_deep:  # one place to act on; the rest of a long chain adds nothing
+                chain = " -> ".join((*path[:3], "...", name))
+                errors[name] = (
+                    f"derived names that read each other at most {MAX_DERIVED_DEPTH} deep ({chain})"
+                )
+            too_deep.append(name)
+            symbols[name] = expr.Symbol(
+                None, expr.BROKEN, refusal=f"a derived name at most {MAX_DERIVED_DEPTH} deep"
+            )
+            state[name] = 2
+            return
         state[name] = 1
         for dep in sorted(deps[name]):
             visit(dep, (*path, name))
@@ -182,7 +199,7 @@ def _derive(
             return
         scope = {**base, **symbols}
         try:
-            program = expr.parse(derived[name].expr, scope)
+            program = exprparse.parse(derived[name].expr, scope)
         except expr.ExprError as exc:
             errors[name] = exc
             origin = expr.BROKEN if exc.cascade else "derived"
@@ -329,7 +346,7 @@ def _compile_item(
     conditions: list[tuple[Condition, expr.Expression]] = []
     for k, cond in enumerate(item.conditions):
         try:
-            program = expr.parse(cond.expr, scope, want=expr.Type.BOOL)
+            program = exprparse.parse(cond.expr, scope, want=expr.Type.BOOL)
         except expr.ExprError as exc:
             problems.expression(
                 f"{key}.conditions[{k}].expr", f"{where}, condition {cond.id}", cond.expr, exc
@@ -344,7 +361,7 @@ def _compile_item(
         if text is None:
             continue
         try:
-            operands[name] = expr.parse(str(text), scope, want=expr.Type.NUM)
+            operands[name] = exprparse.parse(str(text), scope, want=expr.Type.NUM)
         except expr.ExprError as exc:
             problems.expression(f"{key}.formula.{name}", f"{where}, formula {name}", str(text), exc)
     values = {n: p.value for n, p in item.params.items()}
@@ -383,4 +400,4 @@ def _fields_read(names: Iterable[str], derived: Mapping[str, expr.Expression]) -
     return fields
 
 
-__all__ = ["FIELD_SYMBOLS", "CompiledItem", "CompiledModel", "compile_model"]
+__all__ = ["FIELD_SYMBOLS", "MAX_DERIVED_DEPTH", "CompiledItem", "CompiledModel", "compile_model"]

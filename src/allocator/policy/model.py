@@ -27,7 +27,17 @@ import math
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+from allocator.inputs.schema import FIELD_BY_NAME, FIELDS, MAX_VALUE, Kind
 
 Number = int | float
 # A parameter's value: a scalar, a list (band edges) or a table (rows of numbers).
@@ -43,10 +53,30 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def beyond_range(value: object) -> float | None:
+    """The first number of a parameter value beyond ±:data:`MAX_VALUE`; None when all fit.
+
+    A parameter multiplies or caps amounts in 万元; beyond the range an input may hold, the
+    products leave the integers the claims table and the solver work in.
+    """
+    if _is_number(value):
+        assert isinstance(value, int | float)
+        return float(value) if abs(value) > MAX_VALUE else None
+    if isinstance(value, list):
+        for v in value:
+            found = beyond_range(v)
+            if found is not None:
+                return found
+    return None
+
+
+RANGE_WORDS = f"numbers from {-MAX_VALUE:.0e} to {MAX_VALUE:.0e}"
+
+
 def param_shape(value: object) -> Shape | None:
     """``"scalar"``, ``"list"`` or ``"table"``; None when ``value`` is none of them.
 
-    A bool is not a number here (YAML reads ``yes`` as one), nor are NaN and infinity.
+    A bool is not a number here (``true`` is no rate of 1), nor are NaN and infinity.
     """
     if _is_number(value):
         return "scalar"
@@ -94,6 +124,8 @@ class Param(_Strict):
     def _shaped(cls, value: object) -> object:
         if param_shape(value) is None:
             raise ValueError(SHAPE_WORDS)
+        if beyond_range(value) is not None:
+            raise ValueError(RANGE_WORDS)
         return value
 
     @model_validator(mode="after")
@@ -216,14 +248,19 @@ class AwardItem(_Strict):
     exclusive_group: str | None = Field(
         None, description="No-duplicate group: a recipient receives at most one item of a group"
     )
-    all_or_nothing: bool = Field(
+    all_or_nothing: StrictBool = Field(
         False, description="Paid in full or not at all (e.g. the 2026 5万元 one-off)"
     )
-    requires_application: bool = Field(
+    requires_application: StrictBool = Field(
         True, description="False for 免审即享 items, paid without an application"
     )
     provincial_type: str | None = Field(
         None, description="Type of provincial award this item is 'the same type' as"
+    )
+    provincial_rationale: str | None = Field(
+        None,
+        description="Why the item is paired with that provincial type: an assumption, since "
+        "neither document says which provincial awards are of the same type",
     )
     notes: str = Field("", description="Reading choices: how 超过/以上/≥ were read, and why")
 
@@ -331,7 +368,9 @@ class Provincial(Sourced):
 class FundCap(Sourced):
     """The total fund the document states, in 万元, if it states one."""
 
-    value_wan: int | None = Field(description="The cap in 万元; null when the text states none")
+    value_wan: StrictInt | None = Field(
+        description="The cap in 万元; null when the text states none"
+    )
 
 
 class Rules(_Strict):
@@ -362,6 +401,11 @@ class PolicyModel(_Strict):
     valid_from: dt.date = Field(description="First day the measures apply to")
     valid_until: dt.date = Field(description="Last day of validity the document states")
     source: str = Field(description="Where the text is kept, relative to the repository root")
+    applications: str = Field(
+        "applied_clauses",
+        description="The data column listing the clauses a firm applied for under this "
+        "document (a list field of the schema); its ids are this model's alone",
+    )
     rules: Rules = Field(description="The document's global rules")
     derived: dict[str, Derived] = Field(
         default_factory=dict, description="Named expressions shared by the clauses"
@@ -377,6 +421,15 @@ class PolicyModel(_Strict):
         if dupes:
             raise ValueError(f"clause ids that differ (repeated: {', '.join(dupes)})")
         return clauses
+
+    @field_validator("applications")
+    @classmethod
+    def _list_field(cls, name: str) -> str:
+        field = FIELD_BY_NAME.get(name)
+        if field is None or field.kind is not Kind.LIST:
+            lists = ", ".join(f.name for f in FIELDS if f.kind is Kind.LIST)
+            raise ValueError(f"a list field of the data schema: {lists} (found {name!r})")
+        return name
 
     def items(self) -> list[tuple[Clause, AwardItem]]:
         """Every award item, in document order."""
@@ -418,6 +471,7 @@ def json_schema_text() -> str:
 __all__ = [
     "GROUP_KEY",
     "OPERANDS",
+    "RANGE_WORDS",
     "SHAPE_WORDS",
     "TEXT_FIELDS",
     "AwardItem",
@@ -442,6 +496,7 @@ __all__ = [
     "Stacking",
     "Steps",
     "address",
+    "beyond_range",
     "json_schema_text",
     "param_shape",
 ]

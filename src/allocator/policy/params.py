@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from allocator.core.errors import InputError, Problem
 from allocator.policy import expr
 from allocator.policy.model import (
+    RANGE_WORDS,
     Fixed,
     ParamValue,
     PerItem,
@@ -25,6 +26,7 @@ from allocator.policy.model import (
     Shape,
     Steps,
     address,
+    beyond_range,
     param_shape,
 )
 
@@ -164,6 +166,10 @@ def resolve_params(
             found = f"{_SHAPE_NAMES[got]}: {shown}" if got else f"{shown}, which is none of those"
             expected = f"{_SHAPE_NAMES[want or 'scalar']}, as the model's value"
             problems.append(Problem(file, expected, found, key=addr))
+            continue
+        big = beyond_range(value)
+        if big is not None:
+            problems.append(Problem(file, RANGE_WORDS, f"{big:g}", key=addr))
             continue
         assert isinstance(value, int | float | list)
         values[addr] = value

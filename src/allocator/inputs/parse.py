@@ -1,0 +1,436 @@
+"""Parsing and checking a column of cells against its schema field, a whole column at once.
+
+Each parser of :data:`PARSERS` takes a field and a raw column and returns a :class:`Column`:
+the values in the frame's dtype (module docstring of :mod:`allocator.inputs.data`) and a
+reason code (:class:`Bad`) per row; only the rows that fail are visited one by one, to word
+their messages (:func:`expected_text`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from allocator.inputs import creditcode
+from allocator.inputs.cells import cell_text, header_key
+from allocator.inputs.schema import (
+    DISTRICT_ALIASES,
+    DISTRICTS,
+    INDUSTRIES,
+    MAIN_PRODUCTS,
+    MAX_VALUE,
+    Field,
+    Kind,
+)
+
+_TEXTUAL_KINDS = (Kind.TEXT, Kind.CATEGORY, Kind.LIST)
+
+# Spellings of "not a number" that some tools write into numeric cells. They are refused,
+# not read as blank: a blank cell is how a file says "unknown".
+_NAN_LITERALS = frozenset(
+    {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity",
+     "na", "n/a", "#n/a", "null", "none", "#div/0!", "#value!", "#num!", "#ref!"}
+)  # fmt: skip
+
+_TRUE = ("是", "y", "yes", "true", "t", "1", "1.0", "√", "✓", "✔")
+_FALSE = ("否", "n", "no", "false", "f", "0", "0.0", "×", "✗", "✘")
+_BOOLS: dict[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+# Exact spellings to 1.0/0.0, looked up for a whole column before any normalising.
+_BOOLS_EXACT: dict[str, float] = {
+    form: float(value) for key, value in _BOOLS.items() for form in (key, key.upper(), key.title())
+}
+
+_EXPLAINED = 200
+# The characters themselves, not escapes, so that Python's and pyarrow's regular expressions
+# read the class alike: C0 and C1 controls, and the marks that reorder or hide text
+# (left-to-right/right-to-left marks, embeddings, overrides, isolates).
+_CONTROL_CHARS = "[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_LIST_SEPARATORS = re.compile(r"[;；,，、]")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
+_DATE_YMD = r"^(\d{4})-(\d{1,2})-(\d{1,2})$"
+_DATE_COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
+_EXCEL_SERIAL = r"^\d{1,5}(?:\.\d+)?$"
+# Excel's 1900 date system counts days from 1899-12-30 (it keeps Lotus' false 1900-02-29).
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+_DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2100-12-31"))
+
+
+# Accepted spellings (in header_key form) of each category, to the canonical value.
+_CATEGORY_SPELLINGS: dict[str, dict[str, str]] = {
+    "district": {
+        **{header_key(zh): zh for zh in DISTRICTS},
+        **{header_key(en): zh for zh, en in DISTRICTS.items()},
+        **{header_key(alias): zh for alias, zh in DISTRICT_ALIASES.items()},
+    },
+    "industry": {
+        **{header_key(code): code for code in INDUSTRIES},
+        **{header_key(label): code for code, label in INDUSTRIES.items()},
+    },
+    "main_product": {
+        **{header_key(code): code for code in MAIN_PRODUCTS},
+        **{header_key(label): code for code, label in MAIN_PRODUCTS.items()},
+    },
+}
+# Exact spellings, looked up for a whole column at once before any normalising.
+_CATEGORY_EXACT: dict[str, dict[str, str]] = {
+    "district": {**{zh: zh for zh in DISTRICTS}, **{en: zh for zh, en in DISTRICTS.items()},
+                 **DISTRICT_ALIASES},
+    "industry": {**{c: c for c in INDUSTRIES}, **{label: c for c, label in INDUSTRIES.items()}},
+    "main_product": {**{c: c for c in MAIN_PRODUCTS},
+                     **{label: c for c, label in MAIN_PRODUCTS.items()}},
+}  # fmt: skip
+_CATEGORY_EXPECTED: dict[str, str] = {
+    "district": "one of the counties/districts "
+    + "、".join(DISTRICTS)
+    + " (or the English names "
+    + ", ".join(DISTRICTS.values())
+    + ")",
+    "industry": "one of the industry codes or labels "
+    + ", ".join(f"{code} ({label})" for code, label in INDUSTRIES.items()),
+    "main_product": "one of the main-product codes or labels "
+    + ", ".join(f"{code} ({label})" for code, label in MAIN_PRODUCTS.items()),
+}
+
+
+class Bad(IntEnum):
+    """Why a cell failed; 0 means it is fine."""
+
+    OK = 0
+    MISSING = 1  # blank in a required column
+    TYPE = 2  # not a value of the column's kind
+    NAN = 3  # a NaN/inf literal
+    NEGATIVE = 4
+    OVER_100 = 5
+    TOO_LARGE = 6
+    NOT_WHOLE = 7
+    CATEGORY = 8
+    CREDIT_CODE = 9
+    DATE_RANGE = 10
+    CONTROL = 11
+
+
+def expected_text(f: Field, why: Bad) -> str:
+    what = {
+        Kind.TEXT: "text",
+        Kind.CATEGORY: _CATEGORY_EXPECTED.get(f.name, "one of " + ", ".join(f.choices)),
+        Kind.BOOL: "是 or 否 (also Y/N, yes/no, true/false, 1/0, √)",
+        Kind.INT: "a whole number",
+        Kind.MONEY: "an amount in 万元 such as 1234.5 or 1,234.5",
+        Kind.QUANTITY: f"a quantity in {f.unit} such as 1234.5" if f.unit else "a number",
+        Kind.PERCENT: "a share in per cent from 0 to 100, such as 45 or 45%",
+        Kind.DATE: "a date such as 2024-04-01, 2024/4/1, 20240401 or an Excel date",
+        Kind.LIST: "items separated by ';'",
+    }[f.kind]
+    return {
+        Bad.MISSING: f"a value, as the column is required: {what}",
+        Bad.TYPE: what,
+        Bad.NAN: f"{what}; NaN, inf and N/A are not values (leave the cell blank if unknown)",
+        Bad.NEGATIVE: "a value of 0 or more",
+        Bad.OVER_100: "a share in per cent from 0 to 100",
+        Bad.TOO_LARGE: f"a value of at most {MAX_VALUE:.0e}",
+        Bad.NOT_WHOLE: "a whole number",
+        Bad.CATEGORY: what,
+        Bad.CREDIT_CODE: "an 18-character unified social credit code (GB 32100-2015)",
+        Bad.DATE_RANGE: "a date between 1900 and 2100",
+        Bad.CONTROL: "text without control characters (tab, line break, NUL, escape, "
+        "direction overrides); retype the cell",
+    }[why]
+
+
+@dataclass
+class Column:
+    """A parsed column: values (the frame's dtype), and a reason code per row."""
+
+    values: npt.NDArray[Any]
+    bad: npt.NDArray[np.int8]
+    detail: dict[int, str] = field(default_factory=dict)  # row position -> extra words
+
+
+def _cells(raw: pd.Series) -> npt.NDArray[np.object_]:
+    """A raw column as an object array of ``str``, not yet trimmed.
+
+    CSV and XLSX columns already are; typed (Parquet) values become the text a CSV export
+    would hold, one by one (such columns are rare: a typed column of the right kind takes a
+    faster path).
+    """
+    if pd.api.types.infer_dtype(raw, skipna=False) in ("string", "empty"):
+        return raw.to_numpy(dtype=object)
+    return np.array([cell_text(v) for v in raw], dtype=object)
+
+
+def _arrow_text(cells: npt.NDArray[np.object_]) -> pd.Series:
+    # Arrow-backed strings run str methods in compiled code, not a Python loop per cell.
+    return pd.Series(cells, dtype="string[pyarrow]").str.strip()
+
+
+def _parse_text(f: Field, raw: pd.Series) -> Column:
+    text = _arrow_text(_cells(raw))
+    if f.name == "credit_code":
+        # Full-width characters and lower case are typing accidents, not other codes.
+        text = text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
+    values = text.to_numpy(dtype=object)
+    bad = np.zeros(len(values), dtype=np.int8)
+    blank = values == ""
+    if f.required:
+        bad[blank] = Bad.MISSING
+    # A control character in a name reaches the workbook, the report and the terminal, where
+    # it hides or reorders text (a bidi override) or breaks the file (a NUL).
+    controls = text.str.contains(_CONTROL_CHARS, regex=True).to_numpy(dtype=bool, na_value=False)
+    bad[controls] = Bad.CONTROL
+    detail: dict[int, str] = {}
+    if f.name == "credit_code":
+        invalid = ~creditcode.validate_series(pd.Series(values)) & ~blank
+        bad[invalid] = Bad.CREDIT_CODE
+        # Only as many as a message lists are explained (allocator.inputs.data.MAX_REPORTED).
+        for i in np.flatnonzero(invalid)[:_EXPLAINED]:
+            why = creditcode.explain(values[i]) or ""
+            if re.fullmatch(r"\d(\.\d+)?E\+\d+|\d{15,}", values[i]):
+                why += " (Excel stored the code as a number; format the column as text and "
+                why += "type the code again)"
+            detail[int(i)] = why
+    return Column(values, bad, detail)
+
+
+def _by_spelling(
+    cells: npt.NDArray[np.object_],
+    rows: npt.NDArray[np.intp],
+    judge: Callable[[str], tuple[float, Bad, bool]],
+    values: npt.NDArray[Any],
+    bad: npt.NDArray[np.int8],
+    blank: npt.NDArray[np.bool_],
+) -> None:
+    """Judge the cells at ``rows`` one distinct spelling at a time, writing the results in place.
+
+    ``judge`` maps a cell's text to its value (NaN when none), why it is bad (``Bad.OK``
+    when it is not) and whether it is blank after all. A million rows of the same junk cost
+    one call, not a million.
+    """
+    found, distinct = pd.factorize(pd.Series(cells[rows], dtype=object))
+    judged = [judge(str(cell)) for cell in distinct]
+    values[rows] = np.array([v for v, _, _ in judged], dtype=np.float64)[found]
+    bad[rows] = np.array([int(w) for _, w, _ in judged], dtype=np.int8)[found]
+    blank[rows] = np.array([e for _, _, e in judged], dtype=bool)[found]
+
+
+def _parse_category(f: Field, raw: pd.Series) -> Column:
+    cells = _cells(raw)
+    spellings = _CATEGORY_SPELLINGS.get(f.name) or {header_key(c): c for c in f.choices}
+    exact = _CATEGORY_EXACT.get(f.name) or {c: c for c in f.choices}
+    canonical = sorted(set(exact.values()))
+    number = {c: float(i) for i, c in enumerate(canonical)}
+    codes = pd.Series(cells).map({k: number[v] for k, v in exact.items()}).to_numpy(np.float64)
+    blank = cells == ""
+    bad = np.zeros(len(cells), dtype=np.int8)
+
+    # Only cells not spelled exactly as an accepted form are normalised.
+    def judge(cell: str) -> tuple[float, Bad, bool]:
+        key = header_key(cell)
+        if key == "":
+            return np.nan, Bad.OK, True
+        if key in spellings:
+            return number[spellings[key]], Bad.OK, False
+        return np.nan, Bad.CATEGORY, False
+
+    _by_spelling(cells, np.flatnonzero(np.isnan(codes) & ~blank), judge, codes, bad, blank)
+    if f.required:
+        bad[blank] = Bad.MISSING
+    lookup = np.array([*canonical, ""], dtype=object)
+    values = lookup[np.where(np.isnan(codes), len(canonical), codes).astype(np.int64)]
+    return Column(values, bad)
+
+
+def _parse_list(f: Field, raw: pd.Series) -> Column:
+    cells = _cells(raw)
+    values = np.full(len(cells), "", dtype=object)
+    todo = np.flatnonzero(cells != "")
+    if todo.size:
+        canonical = (
+            _arrow_text(cells[todo])
+            .str.replace(_LIST_SEPARATORS.pattern, ";", regex=True)
+            .str.replace(r"\s*;\s*", ";", regex=True)
+            .str.replace(r";{2,}", ";", regex=True)
+            .str.strip(";")
+            .str.strip()
+        )
+        values[todo] = canonical.to_numpy(dtype=object)
+    bad = np.zeros(len(values), dtype=np.int8)
+    if f.required:
+        bad[values == ""] = Bad.MISSING
+    return Column(values, bad)
+
+
+def _parse_bool(f: Field, raw: pd.Series) -> Column:
+    n = len(raw)
+    bad = np.zeros(n, dtype=np.int8)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return Column(raw.to_numpy(dtype=bool), bad)
+    cells = _cells(raw)
+    codes = pd.Series(cells).map(_BOOLS_EXACT).to_numpy(dtype=np.float64)
+    blank = cells == ""
+
+    def judge(cell: str) -> tuple[float, Bad, bool]:
+        key = cell.strip().lower()
+        if key == "":
+            return np.nan, Bad.OK, True
+        if key in _BOOLS:
+            return float(_BOOLS[key]), Bad.OK, False
+        return np.nan, Bad.TYPE, False
+
+    _by_spelling(cells, np.flatnonzero(np.isnan(codes) & ~blank), judge, codes, bad, blank)
+    if f.required:
+        bad[blank] = Bad.MISSING
+    return Column(codes == 1, bad)
+
+
+def _parse_number(f: Field, raw: pd.Series) -> Column:
+    n = len(raw)
+    bad = np.zeros(n, dtype=np.int8)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad[np.isinf(values)] = Bad.NAN
+        blank = np.isnan(values)
+    else:
+        cells = _cells(raw)
+        blank = cells == ""
+        values = np.full(n, np.nan)
+        todo = np.flatnonzero(~blank)
+        if todo.size:
+            # to_numeric tolerates surrounding spaces but also reads 'nan' and 'inf'.
+            values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
+                dtype=np.float64
+            )
+
+        # The cells pandas did not read: thousands separators, full-width digits, '45%'.
+        def judge(text: str) -> tuple[float, Bad, bool]:
+            cell = text.strip()
+            if cell == "":
+                return np.nan, Bad.OK, True
+            if cell.lower() in _NAN_LITERALS:
+                return np.nan, Bad.NAN, False
+            value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
+            if value is None:
+                return np.nan, Bad.TYPE, False
+            return value, Bad.OK, False
+
+        _by_spelling(
+            cells, np.flatnonzero(~blank & ~np.isfinite(values)), judge, values, bad, blank
+        )
+    ok = ~blank & (bad == 0)
+    with np.errstate(invalid="ignore"):
+        if f.kind is Kind.INT:
+            bad[ok & (np.floor(values) != values)] = Bad.NOT_WHOLE
+        if f.kind is Kind.PERCENT:
+            bad[ok & (values > 100)] = Bad.OVER_100
+        bad[ok & (values > MAX_VALUE)] = Bad.TOO_LARGE
+        if f.nonnegative:
+            bad[ok & (values < 0)] = Bad.NEGATIVE
+    if f.required:
+        bad[blank] = Bad.MISSING
+    values[bad > 0] = np.nan
+    return Column(values, bad)
+
+
+def _lenient_number(cell: str, *, percent: bool) -> float | None:
+    """Numbers pandas does not read: thousands separators, full-width digits, '45%'."""
+    text = unicodedata.normalize("NFKC", cell).replace(" ", "")
+    if percent and text.endswith("%"):
+        text = text[:-1]
+    if "," in text:
+        if not _THOUSANDS.match(text):
+            return None
+        text = text.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _parse_date(f: Field, raw: pd.Series) -> Column:
+    n = len(raw)
+    bad = np.zeros(n, dtype=np.int8)
+    values = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        values = pd.to_datetime(raw).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        blank = np.isnat(values)
+    else:
+        cells = _cells(raw)
+        blank = cells == ""
+        todo = np.flatnonzero(~blank)
+        if todo.size:
+            values[todo] = pd.to_datetime(
+                pd.Series(cells[todo]), format="%Y-%m-%d", errors="coerce"
+            ).to_numpy(dtype="datetime64[ns]")
+        rest = np.flatnonzero(~blank & np.isnat(values))
+        if rest.size:
+            text = _arrow_text(cells[rest]).astype(object)
+            blank[rest[(text == "").to_numpy()]] = True
+            values[rest] = _dates_from_text(text)
+            bad[rest[np.isnat(values[rest]) & ~blank[rest]]] = Bad.TYPE
+    in_range = (values >= _DATE_RANGE[0].to_datetime64()) & (
+        values <= _DATE_RANGE[1].to_datetime64()
+    )
+    bad[~blank & (bad == 0) & ~in_range] = Bad.DATE_RANGE
+    if f.required:
+        bad[blank] = Bad.MISSING
+    values[bad > 0] = np.datetime64("NaT")
+    return Column(values, bad)
+
+
+def _dates_from_text(text: pd.Series) -> npt.NDArray[np.datetime64]:
+    """Dates as 2024-04-01, 2024/4/1, 2024.4.1, 2024年4月1日, 20240401 or an Excel serial."""
+    t = (
+        text.str.normalize("NFKC")
+        .str.replace(_TIME_SUFFIX, "", regex=True)
+        .str.replace(r"[/.年月]", "-", regex=True)
+        .str.replace("日", "", regex=False)
+        .str.strip()
+    )
+    out = np.full(len(t), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for pattern in (_DATE_YMD, _DATE_COMPACT):
+        parts = t.str.extract(pattern)
+        hit = parts[0].notna().to_numpy() & np.isnat(out)
+        if hit.any():
+            ymd = parts[hit].astype(int).set_axis(["year", "month", "day"], axis=1)
+            out[hit] = pd.to_datetime(ymd, errors="coerce").to_numpy(dtype="datetime64[ns]")
+    serial = t.str.fullmatch(_EXCEL_SERIAL).to_numpy(dtype=bool) & np.isnat(out)
+    serial &= ~t.str.fullmatch(r"\d{8}").to_numpy(dtype=bool)
+    if serial.any():
+        days = np.floor(t[serial].astype(float).to_numpy()).astype(np.int64)
+        out[serial] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[ns]")
+    return out
+
+
+PARSERS: dict[Kind, Callable[[Field, pd.Series], Column]] = {
+    Kind.TEXT: _parse_text,
+    Kind.CATEGORY: _parse_category,
+    Kind.LIST: _parse_list,
+    Kind.BOOL: _parse_bool,
+    Kind.INT: _parse_number,
+    Kind.MONEY: _parse_number,
+    Kind.QUANTITY: _parse_number,
+    Kind.PERCENT: _parse_number,
+    Kind.DATE: _parse_date,
+}
+
+
+def blank_column(f: Field, n: int) -> npt.NDArray[Any]:
+    if f.kind in _TEXTUAL_KINDS:
+        return np.full(n, "", dtype=object)
+    if f.kind is Kind.BOOL:
+        return np.zeros(n, dtype=bool)
+    if f.kind is Kind.DATE:
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    return np.full(n, np.nan, dtype=np.float64)
+
+
+__all__ = ["PARSERS", "Bad", "Column", "blank_column", "expected_text"]

@@ -1,0 +1,615 @@
+"""Reading and checking an expression of the policy language (:mod:`allocator.policy.expr`).
+
+:func:`parse` reads the text with :func:`ast.parse` (``mode="eval"``), walks the tree against
+the language's whitelist and the names in scope, checks the types, and builds closures over
+numpy arrays; nothing is ever passed to ``eval``, ``exec`` or ``compile``.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from allocator.core.lazy import lazy_module
+from allocator.policy.expr import (
+    BROKEN,
+    COMPARE_DECIMALS,
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    BoolArray,
+    Comparison,
+    Env,
+    ExprError,
+    Expression,
+    Fn,
+    Symbol,
+    Text,
+    Type,
+    Value,
+    as_flags,
+    as_numbers,
+    compare_numbers,
+    compare_text,
+    require,
+    rounded,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    # Imported when an expression is first evaluated: checking a model needs no numpy (expr).
+    np = lazy_module("numpy")
+
+
+def parse(text: str, scope: Mapping[str, Symbol], *, want: Type | None = None) -> Expression:
+    """Check ``text`` against the language and the names in ``scope``; compile it.
+
+    Parameters
+    ----------
+    text:
+        The expression.
+    scope:
+        Every name it may use.
+    want:
+        ``Type.BOOL`` for a condition, ``Type.NUM`` for a formula operand, None when either
+        will do (a derived name).
+
+    Raises
+    ------
+    ExprError
+        With the reason and the 1-based column of the offending part.
+    """
+    source = _Source.read(text)
+    compiler = _Compiler(source, scope)
+    node = source.tree.body
+    typed = compiler.visit(node)
+    if typed.type is Type.TEXT:
+        raise compiler.error(
+            node, "an expression that gives a number or true/false, not text", "a text field"
+        )
+    if want is Type.BOOL and typed.type is not Type.BOOL:
+        raise compiler.error(
+            node,
+            "a condition that is true/false (a comparison, a yes/no field, and/or/not)",
+            f"a number {compiler.source(node)}",
+        )
+    if want is Type.NUM and typed.type is not Type.NUM:
+        raise compiler.error(
+            node, "a formula operand that is a number", f"true/false {compiler.source(node)}"
+        )
+    return Expression(
+        text=text,
+        type=typed.type,
+        names=frozenset(compiler.names),
+        fn=typed.fn,
+        comparison=compiler.comparisons.get(id(node)),
+    )
+
+
+def names_in(text: str) -> set[str]:
+    """Names an expression reads (empty when it does not parse); for ordering derived names."""
+    try:
+        tree = _Source.read(text).tree
+    except ExprError:
+        return set()
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The parsed text; ``lead`` is the number of characters stripped from its start."""
+
+    tree: ast.Expression
+    text: str
+    lead: int
+
+    @classmethod
+    def read(cls, text: str) -> _Source:
+        if len(text) > MAX_LENGTH:
+            raise ExprError(
+                f"an expression of at most {MAX_LENGTH} characters",
+                MAX_LENGTH + 1,
+                f"{len(text)} characters",
+            )
+        # YAML folded strings carry line breaks; a space keeps every character's column.
+        flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+        stripped = flat.strip()
+        lead = len(flat) - len(flat.lstrip())
+        if not stripped:
+            raise ExprError("an expression", 1, "an empty string")
+        try:
+            with warnings.catch_warnings():
+                # The parser warns about e.g. invalid escapes; the checks below judge the text.
+                warnings.simplefilter("ignore")
+                tree = ast.parse(stripped, mode="eval")
+        except SyntaxError as exc:
+            raise ExprError(f"valid syntax ({exc.msg})", lead + (exc.offset or 1)) from None
+        except (RecursionError, MemoryError, ValueError):
+            raise ExprError("an expression simple enough to read", 1, "too much nesting") from None
+        source = cls(tree, stripped, lead)
+        source.check_depth()
+        return source
+
+    def column(self, node: ast.AST) -> int:
+        """1-based character column of a node in the text as written (ast counts bytes)."""
+        offset = getattr(node, "col_offset", 0)
+        return self.lead + len(self.text.encode()[:offset].decode(errors="ignore")) + 1
+
+    def check_depth(self) -> None:
+        stack: list[tuple[ast.AST, int]] = [(self.tree.body, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise ExprError(
+                    f"nesting at most {MAX_DEPTH} levels deep", self.column(node), "deeper"
+                )
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+@dataclass(frozen=True)
+class _Typed:
+    type: Type
+    fn: Fn
+    literal: float | bool | None = None  # set for a number or True/False literal
+
+
+def _describe(node: ast.AST) -> str:
+    refused: dict[type[ast.AST], str] = {
+        ast.Attribute: "attribute access (.)",
+        ast.Subscript: "indexing or slicing ([...])",
+        ast.Lambda: "a lambda",
+        ast.ListComp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.GeneratorExp: "a generator expression",
+        ast.JoinedStr: "an f-string",
+        ast.FormattedValue: "an f-string",
+        ast.NamedExpr: "an assignment expression (:=)",
+        ast.Starred: "a starred expression (*)",
+        ast.IfExp: "an if-else expression (use where(cond, a, b))",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.YieldFrom: "yield",
+        ast.Slice: "a slice",
+    }
+    return refused.get(type(node), f"a {type(node).__name__} node")
+
+
+_CMP_NAMES: dict[type[ast.cmpop], str] = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+
+
+class _Compiler:
+    def __init__(self, source: _Source, scope: Mapping[str, Symbol]) -> None:
+        self.src = source
+        self.scope = scope
+        self.names: set[str] = set()
+        self.comparisons: dict[int, Comparison] = {}
+
+    # --- errors --------------------------------------------------------------------------
+    def error(self, node: ast.AST, reason: str, found: str = "") -> ExprError:
+        return ExprError(reason, self.src.column(node), found)
+
+    def source(self, node: ast.AST) -> str:
+        segment = ast.get_source_segment(self.src.text, node) or ""
+        return repr(segment if len(segment) <= 60 else segment[:57] + "...")
+
+    # --- nodes ---------------------------------------------------------------------------
+    def visit(self, node: ast.AST) -> _Typed:
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node)
+        if isinstance(node, ast.UnaryOp):
+            return self.unaryop(node)
+        if isinstance(node, ast.BoolOp):
+            return self.boolop(node)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Tuple | ast.List):
+            raise self.error(
+                node, "a tuple or list only on the right of 'in' or 'not in'", "a tuple/list"
+            )
+        raise self.error(node, "an expression of the policy language", _describe(node))
+
+    def constant(self, node: ast.Constant) -> _Typed:
+        value = node.value
+        if isinstance(value, bool):
+            return _Typed(Type.BOOL, lambda env: np.asarray(value), literal=value)
+        if isinstance(value, int | float) and not isinstance(value, complex):
+            number = float(value)
+            if not math.isfinite(number):
+                raise self.error(node, "a finite number", repr(value))
+            return _Typed(Type.NUM, lambda env: np.asarray(number), literal=number)
+        if isinstance(value, str):
+            raise self.error(
+                node,
+                "a text literal only in '<text field> == \"...\"', '!=', 'in' or 'not in'",
+                repr(value),
+            )
+        if value is None:
+            raise self.error(node, "a number or True/False (use known(x) to test blanks)", "None")
+        raise self.error(node, "a number or True/False", repr(value))
+
+    def name(self, node: ast.Name) -> _Typed:
+        name = node.id
+        if name.startswith("__"):
+            raise self.error(node, "a field, derived or parameter name", f"dunder name {name!r}")
+        symbol = self.scope.get(name)
+        if symbol is None:
+            if name in FUNCTIONS:
+                raise self.error(node, f"a call, {FUNCTIONS[name]}", f"{name!r} without (...)")
+            if name in ("None", "nan", "NaN"):
+                raise self.error(node, "a known name (use known(x) to test blanks)", repr(name))
+            close = difflib.get_close_matches(name, list(self.scope), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.error(node, f"a known field, derived or parameter name{hint}", repr(name))
+        if symbol.type is None:
+            raise ExprError(
+                symbol.refusal or "a name usable here",
+                self.src.column(node),
+                repr(name),
+                cascade=symbol.origin == BROKEN,
+            )
+        self.names.add(name)
+        kind = symbol.type
+        return _Typed(kind, lambda env: env[name])
+
+    def binop(self, node: ast.BinOp) -> _Typed:
+        # numpy's ufuncs by name, looked up when evaluated: checking a model imports no numpy.
+        ops: dict[type[ast.operator], str] = {
+            ast.Add: "add",
+            ast.Sub: "subtract",
+            ast.Mult: "multiply",
+        }
+        if isinstance(node.op, ast.Pow):
+            return self.power(node)
+        left = self.numeric(node.left, "arithmetic")
+        right = self.numeric(node.right, "arithmetic")
+        lf, rf = left.fn, right.fn
+        if isinstance(node.op, ast.Div):
+
+            def divide(env: Env) -> Value:
+                a, b = as_numbers(lf(env)), as_numbers(rf(env))
+                return np.where(b == 0, np.nan, np.divide(a, b))
+
+            return _Typed(Type.NUM, divide)
+        ufunc = ops.get(type(node.op))
+        if ufunc is None:
+            symbol = {
+                ast.FloorDiv: "//",
+                ast.Mod: "%",
+                ast.BitAnd: "& (use 'and')",
+                ast.BitOr: "| (use 'or')",
+                ast.BitXor: "^",
+                ast.LShift: "<<",
+                ast.RShift: ">>",
+                ast.MatMult: "@",
+            }.get(type(node.op), type(node.op).__name__)
+            raise self.error(node, "an operator among + - * / **", repr(symbol))
+        return _Typed(
+            Type.NUM, lambda env: getattr(np, ufunc)(as_numbers(lf(env)), as_numbers(rf(env)))
+        )
+
+    def power(self, node: ast.BinOp) -> _Typed:
+        exponent = node.right
+        value: float | None = None
+        if isinstance(exponent, ast.Constant) and isinstance(exponent.value, int | float):
+            value = None if isinstance(exponent.value, bool) else float(exponent.value)
+        elif (
+            isinstance(exponent, ast.UnaryOp)
+            and isinstance(exponent.op, ast.USub)
+            and isinstance(exponent.operand, ast.Constant)
+            and isinstance(exponent.operand.value, int | float)
+            and not isinstance(exponent.operand.value, bool)
+        ):
+            value = -float(exponent.operand.value)
+        if value is None or not abs(value) <= MAX_EXPONENT:
+            raise self.error(
+                exponent,
+                f"a number literal between -{MAX_EXPONENT} and {MAX_EXPONENT} as the exponent",
+                self.source(exponent),
+            )
+        base = self.numeric(node.left, "arithmetic").fn
+        power = value
+
+        def raise_(env: Env) -> Value:
+            result = np.power(as_numbers(base(env)), power)
+            return np.where(np.isfinite(result), result, np.nan)
+
+        return _Typed(Type.NUM, raise_)
+
+    def unaryop(self, node: ast.UnaryOp) -> _Typed:
+        if isinstance(node.op, ast.Not):
+            operand = self.boolean(node.operand, "'not'").fn
+            return _Typed(Type.BOOL, lambda env: np.logical_not(as_flags(operand(env))))
+        if isinstance(node.op, ast.USub):
+            inner = self.numeric(node.operand, "unary minus")
+            literal = -inner.literal if isinstance(inner.literal, float) else None
+            f = inner.fn
+            return _Typed(Type.NUM, lambda env: np.negative(as_numbers(f(env))), literal=literal)
+        symbol = {ast.UAdd: "unary +", ast.Invert: "~ (use 'not')"}.get(type(node.op), "?")
+        raise self.error(node, "an operator among - and not", repr(symbol))
+
+    def boolop(self, node: ast.BoolOp) -> _Typed:
+        word = "'and'" if isinstance(node.op, ast.And) else "'or'"
+        fns = [self.boolean(v, word).fn for v in node.values]
+        conjunction = isinstance(node.op, ast.And)
+
+        def apply(env: Env) -> Value:
+            result = as_flags(fns[0](env))
+            for f in fns[1:]:
+                other = as_flags(f(env))
+                result = result & other if conjunction else result | other
+            return result
+
+        return _Typed(Type.BOOL, apply)
+
+    def numeric(self, node: ast.AST, what: str) -> _Typed:
+        typed = self.visit(node)
+        if typed.type is Type.TEXT:
+            raise self.error(node, f"a number in {what}", f"text {self.source(node)}")
+        if typed.type is Type.BOOL:
+            f = typed.fn
+            lit = float(typed.literal) if typed.literal is not None else None
+            return _Typed(Type.NUM, lambda env: as_numbers(f(env)), literal=lit)
+        return typed
+
+    def boolean(self, node: ast.AST, what: str) -> _Typed:
+        typed = self.visit(node)
+        if typed.type is not Type.BOOL:
+            raise self.error(
+                node, f"true/false in {what}", f"{typed.type.value} {self.source(node)}"
+            )
+        return typed
+
+    # --- comparisons -----------------------------------------------------------------------
+    def compare(self, node: ast.Compare) -> _Typed:
+        operands = [node.left, *node.comparators]
+        ops: list[str] = []
+        for cmpop in node.ops:
+            symbol = _CMP_NAMES.get(type(cmpop), "?")
+            if symbol in ("is", "is not"):
+                raise self.error(node, "==, !=, <, <=, >, >=, in or not in", repr(symbol))
+            ops.append(symbol)
+        if any(self.is_text(o) for o in operands) or any(s in ("in", "not in") for s in ops):
+            if len(ops) != 1:
+                raise self.error(
+                    node, "a single comparison when text or 'in' is involved", "a chain"
+                )
+            return self.membership(node, ops[0], node.left, node.comparators[0])
+        typed = [self.numeric(o, "a comparison") for o in operands]
+        if len(ops) == 1:
+            op, lf, rf = ops[0], typed[0].fn, typed[1].fn
+            self.comparisons[id(node)] = Comparison(
+                left=lf,
+                right=rf,
+                right_literal="",
+                combine=lambda a, b: compare_numbers(op, a, require(b)),
+            )
+            return _Typed(Type.BOOL, lambda env: compare_numbers(op, lf(env), rf(env)))
+        pairs = list(zip(ops, typed[:-1], typed[1:], strict=True))
+
+        def chain(env: Env) -> Value:
+            values = [t.fn(env) for t in typed]
+            result: BoolArray = np.asarray(True)
+            for k, (op, _, _) in enumerate(pairs):
+                result = result & compare_numbers(op, values[k], values[k + 1])
+            return result
+
+        return _Typed(Type.BOOL, chain)
+
+    def is_text(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return True
+        if isinstance(node, ast.Name):
+            symbol = self.scope.get(node.id)
+            return symbol is not None and symbol.type is Type.TEXT
+        return False
+
+    def membership(self, node: ast.Compare, op: str, left: ast.expr, right: ast.expr) -> _Typed:
+        if op in ("in", "not in"):
+            if not isinstance(right, ast.Tuple | ast.List) or not right.elts:
+                raise self.error(
+                    right, f"a tuple or list of literals after '{op}'", self.source(right)
+                )
+            items: list[ast.expr] = list(right.elts)
+        else:
+            if op not in ("==", "!="):
+                raise self.error(node, "== or != to compare text", repr(op))
+            # a literal may stand on either side; the field is the value shown
+            if isinstance(left, ast.Constant) and isinstance(left.value, str):
+                left, right = right, left
+            items = [right]
+        if not all(isinstance(i, ast.Constant) for i in items):
+            bad = next(i for i in items if not isinstance(i, ast.Constant))
+            raise self.error(bad, "a literal", self.source(bad))
+        values: list[object] = [i.value for i in items if isinstance(i, ast.Constant)]
+        if self.is_text(left):
+            return self.text_membership(node, op, left, items, values)
+        # numbers: grade in (1, 2)
+        floats = [
+            float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        if len(floats) != len(values):
+            raise self.error(items[0], "number literals to compare with a number", repr(values))
+        lhs = self.numeric(left, "a comparison").fn
+        shown = ", ".join(f"{v:g}" for v in floats)
+
+        def member(a: Value, _: Value | None) -> BoolArray:
+            x = rounded(a)
+            hit = np.isin(x, np.round(np.asarray(floats, dtype=np.float64), COMPARE_DECIMALS))
+            if op in ("in", "=="):
+                return np.asarray(hit)
+            return np.asarray(~hit & ~np.isnan(x))
+
+        self.comparisons[id(node)] = Comparison(lhs, None, shown, member)
+        return _Typed(Type.BOOL, lambda env: member(lhs(env), None))
+
+    def text_membership(
+        self,
+        node: ast.Compare,
+        op: str,
+        left: ast.AST,
+        items: Sequence[ast.AST],
+        values: Sequence[object],
+    ) -> _Typed:
+        if not isinstance(left, ast.Name):
+            raise self.error(left, "a text field on one side of the comparison", "two literals")
+        symbol = self.scope[left.id]
+        literals: list[str] = []
+        for item, value in zip(items, values, strict=True):
+            if not isinstance(value, str):
+                raise self.error(item, f"a text literal to compare with {left.id}", repr(value))
+            literals.append(self.choice(item, left.id, symbol, value))
+        fn = self.name(left).fn
+        shown = ", ".join(literals)
+        kind = op
+
+        def member(a: Value, _: Value | None) -> BoolArray:
+            if not isinstance(a, Text):
+                raise TypeError(f"{left.id} is not a text column")
+            return compare_text(kind, a, literals)
+
+        self.comparisons[id(node)] = Comparison(fn, None, shown, member)
+        return _Typed(Type.BOOL, lambda env: member(fn(env), None))
+
+    def choice(self, node: ast.AST, name: str, symbol: Symbol, value: str) -> str:
+        if not symbol.choices or value == "" or value in symbol.choices:
+            return value
+        if value in symbol.aliases:
+            return symbol.aliases[value]
+        close = difflib.get_close_matches(value, [*symbol.choices, *symbol.aliases], n=1)
+        hint = f"; did you mean {symbol.aliases.get(close[0], close[0])!r}?" if close else ""
+        raise self.error(node, f"one of the values of {name}{hint}", repr(value))
+
+    # --- functions -------------------------------------------------------------------------
+    def call(self, node: ast.Call) -> _Typed:
+        if not isinstance(node.func, ast.Name):
+            raise self.error(
+                node.func,
+                "a call to one of " + ", ".join(FUNCTIONS),
+                "a call on " + _describe(node.func),
+            )
+        fname = node.func.id
+        if fname not in FUNCTIONS:
+            close = difflib.get_close_matches(fname, list(FUNCTIONS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.error(
+                node.func, f"a call to one of {', '.join(FUNCTIONS)}{hint}", repr(fname)
+            )
+        if node.keywords:
+            raise self.error(node.keywords[0].value, "positional arguments only", "a keyword")
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error(arg, "plain arguments", "a starred argument")
+        args = node.args
+        arity = {"abs": 1, "known": 1, "pct_change": 2, "where": 3}
+        if fname in arity and len(args) != arity[fname]:
+            raise self.error(node, FUNCTIONS[fname], f"{len(args)} argument(s)")
+        if fname in ("min", "max") and len(args) < 2:
+            raise self.error(node, FUNCTIONS[fname], f"{len(args)} argument(s)")
+        build = {
+            "min": self.extreme,
+            "max": self.extreme,
+            "abs": self.absolute,
+            "pct_change": self.pct_change,
+            "where": self.where,
+            "known": self.known,
+        }[fname]
+        return build(fname, args)
+
+    def extreme(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
+        fns = [self.numeric(a, f"{fname}()").fn for a in args]
+        # np.minimum/np.maximum spread NaN: a blank operand makes the result blank
+        ufunc = "minimum" if fname == "min" else "maximum"
+
+        def extreme(env: Env) -> Value:
+            pick = getattr(np, ufunc)
+            result = as_numbers(fns[0](env))
+            for f in fns[1:]:
+                result = pick(result, as_numbers(f(env)))
+            return result
+
+        return _Typed(Type.NUM, extreme)
+
+    def absolute(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
+        f = self.numeric(args[0], "abs()").fn
+        return _Typed(Type.NUM, lambda env: np.abs(as_numbers(f(env))))
+
+    def pct_change(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
+        new = self.numeric(args[0], "pct_change()").fn
+        old = self.numeric(args[1], "pct_change()").fn
+
+        def pct(env: Env) -> Value:
+            n, o = as_numbers(new(env)), as_numbers(old(env))
+            # (new - old) * 100 / old keeps whole-number inputs exact: 129 over 100 is 29
+            return np.where(o > 0, (n - o) * 100.0 / o, np.nan)
+
+        return _Typed(Type.NUM, pct)
+
+    def where(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
+        cond = self.boolean(args[0], "where()").fn
+        a, b = self.visit(args[1]), self.visit(args[2])
+        for arg, branch in ((args[1], a), (args[2], b)):
+            if branch.type is Type.TEXT:
+                raise self.error(arg, "a number or true/false in where()", "text")
+        af, bf = a.fn, b.fn
+        if a.type is Type.BOOL and b.type is Type.BOOL:
+            return _Typed(
+                Type.BOOL,
+                lambda env: np.where(as_flags(cond(env)), as_flags(af(env)), as_flags(bf(env))),
+            )
+        return _Typed(
+            Type.NUM,
+            lambda env: np.where(as_flags(cond(env)), as_numbers(af(env)), as_numbers(bf(env))),
+        )
+
+    def known(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
+        arg = args[0]
+        if isinstance(arg, ast.Name) and self.is_text(arg):
+            column_fn = self.name(arg).fn
+
+            def known_text(env: Env) -> Value:
+                column = column_fn(env)
+                if not isinstance(column, Text):
+                    raise TypeError("known() of a text field got numbers")
+                return np.asarray(column.codes != column.code(""))
+
+            return _Typed(Type.BOOL, known_text)
+        checked = self.visit(arg)
+        if checked.type is Type.BOOL:
+            raise self.error(
+                arg,
+                "a number or a text field in known() (a blank yes/no field reads as False)",
+                f"true/false {self.source(arg)}",
+            )
+        number = checked.fn
+        return _Typed(Type.BOOL, lambda env: np.asarray(~np.isnan(as_numbers(number(env)))))
+
+
+__all__ = ["names_in", "parse"]
