@@ -37,17 +37,10 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-else:
-    from allocator.core.lazy import lazy_module
-
-    # Loading a model checks its expressions without evaluating them: `allocate policy` needs
-    # no numpy, which is imported when an expression is first evaluated.
-    np = lazy_module("numpy")
+import numpy as np
+import numpy.typing as npt
 
 MAX_LENGTH = 2000  # characters
 MAX_DEPTH = 50  # levels of the syntax tree
@@ -64,8 +57,8 @@ FUNCTIONS: dict[str, str] = {
     "known": "known(x): x is not blank",
 }
 
-FloatArray: TypeAlias = "npt.NDArray[np.float64]"
-BoolArray: TypeAlias = "npt.NDArray[np.bool_]"
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class Type(StrEnum):
@@ -97,7 +90,7 @@ class Text:
 
 
 # What a compiled node returns: a float or bool array (0-d for constants) or a text column.
-Value: TypeAlias = "npt.NDArray[Any] | Text"
+Value = npt.NDArray[Any] | Text
 
 
 class Env(Protocol):
@@ -106,7 +99,7 @@ class Env(Protocol):
     def __getitem__(self, name: str, /) -> Value: ...
 
 
-Fn: TypeAlias = "Callable[[Env], Value]"
+Fn = Callable[[Env], Value]
 
 
 @dataclass(frozen=True)
