@@ -57,7 +57,6 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
         console = Console(width=_PIPE_WIDTH)
     console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
     # Leftovers of a run killed while it replaced its folder (the next run repairs them).
-
     for folder in sorted({Path(run.output_dir) for run in runs}):
         for line in describe(folder):
             click.echo(f"allocate: warning: {line}", err=True)
