@@ -26,7 +26,16 @@ from allocator import __version__
 from allocator.core.errors import AllocatorError
 from allocator.core.i18n import LANGUAGES, _, set_language
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "data", "policy", "ledger", "analyst", "audit", "serve")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run",
+    "data",
+    "policy",
+    "ledger",
+    "analyst",
+    "sensitivity",
+    "audit",
+    "serve",
+)
 
 
 class _AllocateGroup(click.Group):

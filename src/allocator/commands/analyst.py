@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from allocator.commands.options import json_option, quiet_option, solver_option
+from allocator.commands.options import backend_options, json_option, quiet_option, solver_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -184,12 +184,7 @@ def _table(
     "overrides.5.1/booth/rate=0.3:0.6:0.1); budget, rule and engine stand for budget_wan, "
     "fairness.rule and solver.solver. Repeat to vary several; every combination runs.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Variants run at once, one process each (default: the number of cores).",
-)
+@backend_options
 @click.option(
     "--out",
     "out_dir",
@@ -207,6 +202,8 @@ def sweep_command(
     scenario: Path,
     vary: tuple[str, ...],
     jobs: int | None,
+    use_ray: bool,
+    ray_address: str | None,
     out_dir: Path | None,
     time_limit: float | None,
     solver: str | None,
@@ -216,7 +213,9 @@ def sweep_command(
 
     Each variant is a full run in DIR/<variant>/; DIR/sweep.csv has one row per variant (its
     values, status, budget used, recipients funded, coverage, mean ratio, Gini of awards) and
-    DIR/sweep.svg plots them. A variant without an allocation is a row with its status.
+    DIR/sweep.svg plots them. A variant without an allocation is a row with its status; a
+    variant whose run fails is a row with status ERROR, named on stderr with its values, and
+    the exit code is then 1.
     """
     from rich.console import Console
     from rich.progress import (
@@ -227,7 +226,9 @@ def sweep_command(
         TimeElapsedColumn,
     )
 
-    from allocator.pipeline.sweep import parse_vary, run_sweep
+    from allocator.pipeline.backends import make_backend
+    from allocator.pipeline.sweep import run_sweep
+    from allocator.pipeline.vary import parse_vary
 
     varies = [parse_vary(v) for v in vary]
     err = Console(stderr=True)
@@ -237,7 +238,7 @@ def sweep_command(
         scenario,
         varies,
         out_dir=out_dir,
-        jobs=jobs,
+        backend=make_backend(jobs, ray=use_ray, ray_address=ray_address),
         time_limit_s=time_limit,
         solver=solver,
     )
@@ -262,12 +263,13 @@ def sweep_command(
             result = sweep(on_done=done)
     seconds = time.perf_counter() - start
     if not quiet:
-        err.print(
-            f"{len(result.results)} variants in {seconds:.1f} s with {result.jobs} "
-            f"process{'es' if result.jobs > 1 else ''}"
-        )
+        err.print(f"{len(result.results)} variants in {seconds:.1f} s on {result.backend}")
     _console().print(sweep_summary(result))
     click.echo(f"wrote {result.csv_path} and {result.svg_path}")
+    if result.failed:
+        for r in result.failed:
+            err.print(f"variant failed: {r.variant.describe()}: {r.message}", markup=False)
+        raise click.exceptions.Exit(1)
 
 
 def sweep_summary(result: SweepResult) -> Table:

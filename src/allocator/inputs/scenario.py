@@ -38,6 +38,7 @@ from allocator.core.files import sha256_bytes
 from allocator.inputs.choices import Engine, Rule
 from allocator.inputs.readfile import describe_file, read_input
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
+from allocator.inputs.sensitivity import Sensitivity
 from allocator.inputs.yamlfile import MAX_YAML_BYTES, parse_yaml, validate_as
 
 #: The largest seed the solver takes (a 32-bit signed integer).
@@ -263,6 +264,10 @@ class Scenario(_Strict):
         None,
         description="Output folder, relative to this file's folder; default out/<name> in "
         "the current directory; the command line's --out wins",
+    )
+    sensitivity: Sensitivity = Field(
+        default_factory=Sensitivity,
+        description="How allocate sensitivity moves the assumptions (ignored by allocate run)",
     )
 
 

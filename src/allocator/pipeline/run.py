@@ -21,6 +21,7 @@ import importlib.metadata
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -34,8 +35,13 @@ from allocator.core.errors import (
 )
 from allocator.core.files import sha256_bytes, sha256_file
 from allocator.inputs.choices import Engine
-from allocator.inputs.data import load_enterprises
-from allocator.inputs.scenario import load_scenario, solver_override, time_limit_override
+from allocator.inputs.data import EnterpriseData, load_enterprises
+from allocator.inputs.scenario import (
+    LoadedScenario,
+    load_scenario,
+    solver_override,
+    time_limit_override,
+)
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
 from allocator.outputs.folder import check_out_dir, output_folder, write_outputs
@@ -44,9 +50,10 @@ from allocator.outputs.ledger_entry import RunEntry
 from allocator.outputs.names import AWARDS, RESULT
 from allocator.outputs.recovery import recover
 from allocator.outputs.result import InputFile, RunResult, json_bytes, result_document
-from allocator.policy.bind import check_against_model
-from allocator.policy.claims import evaluate
+from allocator.policy.bind import Budget, check_against_model
+from allocator.policy.claims import Claims, evaluate
 from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 from allocator.policy.provincial import refuse_pending
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
@@ -84,6 +91,137 @@ def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]
             raise RunInterruptedError("interrupted; nothing written") from None
 
     return wrapper
+
+
+class _PhaseClock:
+    """Times the phases of a run: each call ends one, records its seconds and reports them."""
+
+    def __init__(self, timings: dict[str, Any], on_phase: PhaseCallback | None) -> None:
+        self.timings, self.on_phase = timings, on_phase
+        self.restart()
+
+    def restart(self) -> None:
+        self.clock = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = now - self.clock
+        self.clock = now
+        if self.on_phase is not None:
+            self.on_phase(phase, self.timings[phase])
+
+
+@dataclass(frozen=True)
+class ComputedRun:
+    """A run computed but not written: the result, and for INFEASIBLE the diagnosis."""
+
+    result: RunResult
+    diagnosis: Diagnosis | None
+
+
+def compute_run(
+    loaded: LoadedScenario,
+    model: PolicyModel,
+    data: EnterpriseData,
+    *,
+    budget: Budget,
+    inputs: list[InputFile],
+    claims: Claims | None = None,
+    time_limit_s: float | None = None,
+    workers: int | None = None,
+    engine: Engine | None = None,
+    command: str = "",
+    timings: dict[str, Any] | None = None,
+    on_phase: PhaseCallback | None = None,
+    on_progress: ProgressFn | None = None,
+) -> ComputedRun:
+    """Claims, build and solve of a loaded scenario, without writing anything.
+
+    :func:`run_scenario` is this between loading the files and writing the folder; a batch of
+    variants calls it with inputs loaded once (:mod:`allocator.pipeline.batch`).
+
+    Parameters
+    ----------
+    loaded, model, data:
+        The scenario (checked against the model), the model and the enterprise data.
+    budget:
+        The fund, as :func:`~allocator.policy.bind.check_against_model` settles it.
+    inputs:
+        The input files with their hashes, for the provenance stamp.
+    claims:
+        The claims of ``data`` under the scenario's overrides, when already evaluated.
+    time_limit_s, workers, engine:
+        Override the scenario's solver settings.
+    command, on_progress:
+        As for :func:`run_scenario`.
+    timings, on_phase:
+        Seconds per phase are added to ``timings`` and passed to ``on_phase`` as each ends.
+    """
+    spec = loaded.spec
+    timings = {} if timings is None else timings
+    done = _PhaseClock(timings, on_phase)
+
+    if claims is None:
+        claims = evaluate(model, data, spec.overrides)
+    if spec.provincial_without_amount == "refuse":
+        refuse_pending(model, claims.table, data)
+    done("claims")
+
+    built = build(claims, spec, model, budget=budget, enterprises=data.frame)
+    check_limits(
+        built, spec.fairness.rule, scenario=loaded.path, model=loaded.model_path, data=data
+    )
+    done("build")
+
+    settings = SolverSettings(
+        time_limit_s=spec.solver.time_limit_s if time_limit_s is None else time_limit_s,
+        workers=spec.solver.workers if workers is None else workers,
+        seed=spec.solver.seed,
+        solver=spec.solver.solver if engine is None else engine,
+    )
+    allocation: Allocation | None = None
+    message = ""
+    if built.infeasible:
+        status = Status.INFEASIBLE
+        message = "; ".join(built.infeasible)
+    else:
+        try:
+            allocation = allocate(built.problem, spec.fairness.rule, settings, progress=on_progress)
+            status = allocation.status
+        except InfeasibleError as exc:
+            status, message = Status.INFEASIBLE, str(exc)
+        except NoSolutionError as exc:
+            status, message = Status.UNKNOWN, str(exc)
+        if allocation is not None:
+            timings["solve_phases"] = [[name, sec] for name, sec in allocation.phases]
+        if status is Status.INFEASIBLE and not message:
+            message = "the constraints of the scenario cannot all be met"
+            conflict = allocation.details.get("conflict") if allocation is not None else None
+            if isinstance(conflict, list | tuple) and conflict:
+                message += f"; conflicting rows: {', '.join(map(str, conflict))}"
+        if status is Status.UNKNOWN and not message:
+            message = f"no feasible allocation found within {settings.time_limit_s:g} s"
+    diagnosis: Diagnosis | None = None
+    if status is Status.INFEASIBLE:
+        details = allocation.details if allocation is not None else None
+        diagnosis = diagnose(built, spec, settings, solver_details=details)
+    done("solve")
+
+    result = RunResult(
+        scenario=loaded,
+        model=model,
+        build=built,
+        allocation=allocation if status not in (Status.INFEASIBLE, Status.UNKNOWN) else None,
+        status=status,
+        message=message,
+        inputs=inputs,
+        command=command,
+        timings=timings,
+        versions=versions(),
+        solver_details=dict(allocation.details) if allocation is not None else {},
+        diagnosis=diagnosis.to_json() if diagnosis is not None else None,
+    )
+    return ComputedRun(result, diagnosis)
 
 
 @_nothing_written_when_interrupted
@@ -143,15 +281,7 @@ def run_scenario(
     time_limit_s = time_limit_override(time_limit_s)
     started = dt.datetime.now(dt.UTC)
     timings: dict[str, Any] = {}
-    clock = time.perf_counter()
-
-    def done(phase: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[phase] = now - clock
-        clock = now
-        if on_phase is not None:
-            on_phase(phase, timings[phase])
+    done = _PhaseClock(timings, on_phase)
 
     loaded = load_scenario(path)
     spec = loaded.spec
@@ -187,65 +317,23 @@ def run_scenario(
         )
     done("load")
 
-    claims = evaluate(model, data, spec.overrides)
-    if spec.provincial_without_amount == "refuse":
-        refuse_pending(model, claims.table, data)
-    done("claims")
-
-    built = build(claims, spec, model, budget=budget, enterprises=data.frame)
-    check_limits(
-        built, spec.fairness.rule, scenario=loaded.path, model=loaded.model_path, data=data
-    )
-    done("build")
-
-    settings = SolverSettings(
-        time_limit_s=spec.solver.time_limit_s if time_limit_s is None else time_limit_s,
-        workers=spec.solver.workers if workers is None else workers,
-        seed=spec.solver.seed,
-        solver=spec.solver.solver if engine is None else engine,
-    )
-    allocation: Allocation | None = None
-    message = ""
-    if built.infeasible:
-        status = Status.INFEASIBLE
-        message = "; ".join(built.infeasible)
-    else:
-        try:
-            allocation = allocate(built.problem, spec.fairness.rule, settings, progress=on_progress)
-            status = allocation.status
-        except InfeasibleError as exc:
-            status, message = Status.INFEASIBLE, str(exc)
-        except NoSolutionError as exc:
-            status, message = Status.UNKNOWN, str(exc)
-        if allocation is not None:
-            timings["solve_phases"] = [[name, sec] for name, sec in allocation.phases]
-        if status is Status.INFEASIBLE and not message:
-            message = "the constraints of the scenario cannot all be met"
-            conflict = allocation.details.get("conflict") if allocation is not None else None
-            if isinstance(conflict, list | tuple) and conflict:
-                message += f"; conflicting rows: {', '.join(map(str, conflict))}"
-        if status is Status.UNKNOWN and not message:
-            message = f"no feasible allocation found within {settings.time_limit_s:g} s"
-    diagnosis: Diagnosis | None = None
-    if status is Status.INFEASIBLE:
-        details = allocation.details if allocation is not None else None
-        diagnosis = diagnose(built, spec, settings, solver_details=details)
-    done("solve")
-
-    result = RunResult(
-        scenario=loaded,
-        model=model,
-        build=built,
-        allocation=allocation if status not in (Status.INFEASIBLE, Status.UNKNOWN) else None,
-        status=status,
-        message=message,
+    computed = compute_run(
+        loaded,
+        model,
+        data,
+        budget=budget,
         inputs=inputs,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        engine=engine,
         command=command,
         timings=timings,
-        versions=versions(),
-        solver_details=dict(allocation.details) if allocation is not None else {},
-        diagnosis=diagnosis.to_json() if diagnosis is not None else None,
+        on_phase=on_phase,
+        on_progress=on_progress,
     )
+    done.restart()
+    result, diagnosis = computed.result, computed.diagnosis
+    status, message = result.status, result.message
     failed = status in (Status.INFEASIBLE, Status.UNKNOWN)
     # An earlier allocation is not replaced by a run that has none, unless asked to.
     keep = failed and not replace and (out / AWARDS).is_file()
@@ -302,4 +390,4 @@ def run_scenario(
     return result, out
 
 
-__all__ = ["RunResult", "run_scenario", "versions"]
+__all__ = ["ComputedRun", "RunResult", "compute_run", "run_scenario", "versions"]

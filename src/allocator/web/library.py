@@ -169,7 +169,8 @@ def run_budget_sweep(scenario: Path, out_dir: Path, values: str) -> list[tuple[s
     list of (str, str)
         Each variant's folder name and status, in order.
     """
-    from allocator.pipeline.sweep import parse_vary, run_sweep
+    from allocator.pipeline.sweep import run_sweep
+    from allocator.pipeline.vary import parse_vary
 
     result = run_sweep(scenario, [parse_vary(f"budget_wan={values}")], out_dir=out_dir, jobs=1)
     return [(r.variant.name, r.status) for r in result.results]
