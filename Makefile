@@ -22,6 +22,11 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -n 2
 
+# The quick subset while working: every test but those marked slow (whole-sample runs, the
+# notebooks, the wheel) and the browser's (pyproject.toml [tool.pytest.ini_options] markers).
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser"
+
 # The workbench on http://127.0.0.1:8000/ (docs/web.md); runs go to the same ledger as `allocate run`.
 serve: setup
 	$(BIN)/allocate serve --workspace workbench --models models
@@ -29,10 +34,6 @@ serve: setup
 # Run the workbench's browser tests and keep their screenshots for docs/web.md.
 web-screenshots: setup
 	ALLOCATE_WEB_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
-# The quick subset while working: every test but those marked slow (whole-sample runs, the
-# notebooks, the wheel) and the browser's (pyproject.toml [tool.pytest.ini_options] markers).
-test-fast: setup
-	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools

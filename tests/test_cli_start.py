@@ -106,3 +106,19 @@ def test_the_probe_sees_a_run_import_the_solver(tmp_path: Path) -> None:
     got, imported, stderr = imported_by(args, tmp_path)
     assert got == 0, stderr
     assert {"pandas", "numpy", "ortools"} <= set(imported)
+
+
+def test_help_lists_the_deferred_commands_which_still_run() -> None:
+    from click.testing import CliRunner
+
+    from allocator.cli import DEFERRED, main
+
+    listing = CliRunner().invoke(main, ["--help"])
+    assert listing.exit_code == 0
+    for name in DEFERRED:
+        # Listed with the first sentence of its own docstring, read from the source.
+        line = next(li for li in listing.stdout.splitlines() if li.strip().startswith(name + " "))
+        assert len(line.split()) > 2, line
+        helped = CliRunner().invoke(main, [name, "--help"])
+        assert helped.exit_code == 0, helped.output
+        assert f"Usage: main {name}" in helped.stdout or f"Usage: allocate {name}" in helped.stdout

@@ -14,7 +14,9 @@ The command modules import the library inside their functions, so that ``--help`
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import io
 import sys
 from pathlib import PurePath
@@ -37,6 +39,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
 )
 
+#: Command modules whose own top-level imports load pandas or a solver: imported only when
+#: their command runs, and listed by ``--help`` from their source text (:func:`_short_help`).
+DEFERRED: dict[str, str] = {"sensitivity": "sensitivity"}  # command name -> module
+
 
 class _AllocateGroup(click.Group):
     """A group whose first argument may be a scenario file, and that maps errors to exit codes."""
@@ -47,9 +53,33 @@ class _AllocateGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         k = self._first_argument(args)
-        if k is not None and args[k] not in self.commands and _names_a_file(args[k]):
+        if k is not None and args[k] not in self.list_commands(ctx) and _names_a_file(args[k]):
             args = [*args[:k], "run", *args[k:]]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *DEFERRED})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in DEFERRED:
+            module = importlib.import_module(f"allocator.commands.{DEFERRED[cmd_name]}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of --help, without importing the deferred modules."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                rows.append((name, _short_help(DEFERRED[name], name, limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def _first_argument(self, args: list[str]) -> int | None:
         """Where the command (or the file standing for ``run FILE``) is, past the group's
@@ -97,6 +127,30 @@ def _tolerant_console() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+def _short_help(module: str, name: str, limit: int) -> str:
+    """The first sentence of command ``name``'s docstring, read from its module's source."""
+    spec = importlib.util.find_spec(f"allocator.commands.{module}")
+    if spec is None or spec.origin is None:
+        return ""
+    with open(spec.origin, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if (
+                isinstance(decorator, ast.Call)
+                and getattr(decorator.func, "attr", None) == "command"
+                and decorator.args
+                and isinstance(decorator.args[0], ast.Constant)
+                and decorator.args[0].value == name
+            ):
+                # click's own rule for the short help, on a stand-in holding the docstring.
+                stand_in = click.Command(name, help=ast.get_docstring(node) or "")
+                return stand_in.get_short_help_str(limit)
+    return ""
+
+
 def _names_a_file(arg: str) -> bool:
     """Whether a first argument that is no command reads as a file name (``x.yaml``, ``a/b``)."""
     return not arg.startswith("-") and (bool(PurePath(arg).suffix) or len(PurePath(arg).parts) > 1)
@@ -124,6 +178,6 @@ def main(lang: str | None) -> None:
         raise click.BadParameter(str(exc), param_hint="ALLOCATE_LANG") from None
 
 
-for _name in COMMAND_MODULES:
+for _name in (m for m in COMMAND_MODULES if m not in DEFERRED.values()):
     for _command in importlib.import_module(f"allocator.commands.{_name}").COMMANDS:
         main.add_command(_command)

@@ -41,6 +41,7 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
     from rich.console import Console
 
     from allocator.outputs.ledger import ledger_url, list_runs, safe_url
+    from allocator.outputs.recovery import describe
 
     # Reading history must not create folders as a side effect.
     url = ledger_url(ledger, create_parent=False)
@@ -56,8 +57,6 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
         console = Console(width=_PIPE_WIDTH)
     console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
     # Leftovers of a run killed while it replaced its folder (the next run repairs them).
-    from allocator.outputs.recovery import describe
-
     for folder in sorted({Path(run.output_dir) for run in runs}):
         for line in describe(folder):
             click.echo(f"allocate: warning: {line}", err=True)

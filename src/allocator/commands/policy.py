@@ -50,6 +50,7 @@ def policy(model_path: Path, as_json: bool, check: bool) -> None:
         if report.problems:
             raise InputError(report.problems)
         return
+
     from rich.console import Console
 
     from allocator.policy.load import load_model

@@ -26,13 +26,10 @@ from allocator.inputs.schema import (
     DISTRICTS,
     INDUSTRIES,
     MAIN_PRODUCTS,
+    MAX_VALUE,
     Field,
     Kind,
 )
-
-# Above this, amounts in 万元 (and volumes) could overflow the integer arithmetic of the
-# optimisation model once scaled; no real firm comes near it.
-MAX_VALUE = 1e12
 
 _TEXTUAL_KINDS = (Kind.TEXT, Kind.CATEGORY, Kind.LIST)
 
@@ -436,4 +433,4 @@ def blank_column(f: Field, n: int) -> npt.NDArray[Any]:
     return np.full(n, np.nan, dtype=np.float64)
 
 
-__all__ = ["MAX_VALUE", "PARSERS", "Bad", "Column", "blank_column", "expected_text"]
+__all__ = ["PARSERS", "Bad", "Column", "blank_column", "expected_text"]

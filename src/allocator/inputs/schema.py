@@ -146,6 +146,11 @@ def _f(
 M, Q, B = Kind.MONEY, Kind.QUANTITY, Kind.BOOL
 W = "万元"
 
+# Above this, amounts in 万元 (and volumes) could overflow the integer arithmetic of the
+# optimisation model once scaled; no real firm comes near it. Here, with the schema, so that
+# a policy model checks its parameters against it without loading the data parser (pandas).
+MAX_VALUE = 1e12
+
 # fmt: off
 FIELDS: tuple[Field, ...] = (
     # --- identity -------------------------------------------------------------------------
@@ -370,6 +375,7 @@ __all__ = [
     "FIELD_BY_ZH",
     "INDUSTRIES",
     "MAIN_PRODUCTS",
+    "MAX_VALUE",
     "PROVINCIAL_TYPES",
     "REQUIRED",
     "Field",

@@ -37,10 +37,17 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+else:
+    from allocator.core.lazy import lazy_module
+
+    # Loading a model checks its expressions without evaluating them: `allocate policy` needs
+    # no numpy, which is imported when an expression is first evaluated.
+    np = lazy_module("numpy")
 
 from allocator.core.i18n import _
 
@@ -63,8 +70,8 @@ FUNCTIONS: dict[str, Callable[[], str]] = {
     "known": lambda: _("known(x): x is not blank"),
 }
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+FloatArray: TypeAlias = "npt.NDArray[np.float64]"
+BoolArray: TypeAlias = "npt.NDArray[np.bool_]"
 
 
 class Type(StrEnum):
@@ -96,7 +103,7 @@ class Text:
 
 
 # What a compiled node returns: a float or bool array (0-d for constants) or a text column.
-Value = npt.NDArray[Any] | Text
+Value: TypeAlias = "npt.NDArray[Any] | Text"
 
 
 class Env(Protocol):
@@ -105,7 +112,7 @@ class Env(Protocol):
     def __getitem__(self, name: str, /) -> Value: ...
 
 
-Fn = Callable[[Env], Value]
+Fn: TypeAlias = "Callable[[Env], Value]"
 
 
 @dataclass(frozen=True)

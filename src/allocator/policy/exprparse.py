@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from allocator.core.i18n import _, ngettext
+from allocator.core.lazy import lazy_module
 from allocator.policy.expr import (
     BROKEN,
     COMPARE_DECIMALS,
@@ -28,7 +29,6 @@ from allocator.policy.expr import (
     Env,
     ExprError,
     Expression,
-    FloatArray,
     Fn,
     Symbol,
     Text,
@@ -42,6 +42,12 @@ from allocator.policy.expr import (
     rounded,
     suggest,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    # Imported when an expression is first evaluated: checking a model needs no numpy (expr).
+    np = lazy_module("numpy")
 
 
 def parse(text: str, scope: Mapping[str, Symbol], *, want: Type | None = None) -> Expression:
@@ -247,14 +253,12 @@ class _Compiler:
     def constant(self, node: ast.Constant) -> _Typed:
         value = node.value
         if isinstance(value, bool):
-            arr = np.asarray(value)
-            return _Typed(Type.BOOL, lambda env: arr, literal=value)
+            return _Typed(Type.BOOL, lambda env: np.asarray(value), literal=value)
         if isinstance(value, int | float) and not isinstance(value, complex):
             number = float(value)
-            if not np.isfinite(number):
+            if not math.isfinite(number):
                 raise self.error(node, _("a finite number"), repr(value))
-            farr = np.asarray(number)
-            return _Typed(Type.NUM, lambda env: farr, literal=number)
+            return _Typed(Type.NUM, lambda env: np.asarray(number), literal=number)
         if isinstance(value, str):
             raise self.error(
                 node,
@@ -302,10 +306,11 @@ class _Compiler:
         return _Typed(kind, lambda env: env[name])
 
     def binop(self, node: ast.BinOp) -> _Typed:
-        ops: dict[type[ast.operator], Callable[[FloatArray, FloatArray], FloatArray]] = {
-            ast.Add: np.add,
-            ast.Sub: np.subtract,
-            ast.Mult: np.multiply,
+        # numpy's ufuncs by name, looked up when evaluated: checking a model imports no numpy.
+        ops: dict[type[ast.operator], str] = {
+            ast.Add: "add",
+            ast.Sub: "subtract",
+            ast.Mult: "multiply",
         }
         if isinstance(node.op, ast.Pow):
             return self.power(node)
@@ -319,8 +324,8 @@ class _Compiler:
                 return np.where(b == 0, np.nan, np.divide(a, b))
 
             return _Typed(Type.NUM, divide)
-        op = ops.get(type(node.op))
-        if op is None:
+        ufunc = ops.get(type(node.op))
+        if ufunc is None:
             symbol = {
                 ast.FloorDiv: "//",
                 ast.Mod: "%",
@@ -332,7 +337,9 @@ class _Compiler:
                 ast.MatMult: "@",
             }.get(type(node.op), type(node.op).__name__)
             raise self.error(node, _("an operator among + - * / **"), repr(symbol))
-        return _Typed(Type.NUM, lambda env: op(as_numbers(lf(env)), as_numbers(rf(env))))
+        return _Typed(
+            Type.NUM, lambda env: getattr(np, ufunc)(as_numbers(lf(env)), as_numbers(rf(env)))
+        )
 
     def power(self, node: ast.BinOp) -> _Typed:
         exponent = node.right
@@ -490,12 +497,11 @@ class _Compiler:
         if len(floats) != len(values):
             raise self.error(items[0], _("number literals to compare with a number"), repr(values))
         lhs = self.numeric(left, _("a comparison")).fn
-        numbers = np.round(np.asarray(floats, dtype=np.float64), COMPARE_DECIMALS)
         shown = ", ".join(f"{v:g}" for v in floats)
 
         def member(a: Value, _: Value | None) -> BoolArray:
             x = rounded(a)
-            hit = np.isin(x, numbers)
+            hit = np.isin(x, np.round(np.asarray(floats, dtype=np.float64), COMPARE_DECIMALS))
             if op in ("in", "=="):
                 return np.asarray(hit)
             return np.asarray(~hit & ~np.isnan(x))
@@ -592,9 +598,10 @@ class _Compiler:
     def extreme(self, fname: str, args: Sequence[ast.expr]) -> _Typed:
         fns = [self.numeric(a, f"{fname}()").fn for a in args]
         # np.minimum/np.maximum spread NaN: a blank operand makes the result blank
-        pick = np.minimum if fname == "min" else np.maximum
+        ufunc = "minimum" if fname == "min" else "maximum"
 
         def extreme(env: Env) -> Value:
+            pick = getattr(np, ufunc)
             result = as_numbers(fns[0](env))
             for f in fns[1:]:
                 result = pick(result, as_numbers(f(env)))

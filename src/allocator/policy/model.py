@@ -38,8 +38,7 @@ from pydantic import (
 )
 
 from allocator.core.i18n import _
-from allocator.inputs.parse import MAX_VALUE
-from allocator.inputs.schema import FIELD_BY_NAME, FIELDS, Kind
+from allocator.inputs.schema import FIELD_BY_NAME, FIELDS, MAX_VALUE, Kind
 
 Number = int | float
 # A parameter's value: a scalar, a list (band edges) or a table (rows of numbers).
