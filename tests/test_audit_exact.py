@@ -25,6 +25,7 @@ from allocator.analysis.audit_exact import (
     exact_levels,
     movable_breaks,
     order_broken,
+    rounded_down_with_room,
 )
 from allocator.inputs.choices import Rule
 from allocator.model.problem import Problem
@@ -162,6 +163,24 @@ def test_a_loss_order_break_one_unit_mends_is_found() -> None:
     # With the 10 alone under a full cap of 4 the unit cannot move: no finding.
     capped = [frozenset({0, 1}), frozenset({0})]
     assert movable_breaks(exact, [10, 11], [4, 6], capped, frozenset({0, 1})) == (None, None)
+
+
+def test_crossing_rows_with_room_in_the_fund_round_up_past_the_exact_sum() -> None:
+    # Fund 4 over four claims of 1; rows {0, 1}, {0, 2} and {0, 3} of 1 each. Equal awards:
+    # every row fills at λ = ½, so the values are ½ each, 2 in all, and the fund keeps 2 of
+    # room. spend_all rounds up as many as the rows allow: (0, 1, 1, 1) pays 3, more than the
+    # exact values add up to, and keeps every row.
+    claims = [1, 1, 1, 1]
+    rows = [LimitRow(4, [0, 1, 2, 3]), *(LimitRow(1, [0, k]) for k in (1, 2, 3))]
+    exact = exact_levels("equal_awards", claims, rows)
+    assert exact == [F(1, 2)] * 4
+    member = [frozenset({0, 1, 2, 3}), frozenset({0, 1}), frozenset({0, 2}), frozenset({0, 3})]
+    full = frozenset({1, 2, 3})
+    assert rounded_down_with_room(exact, [0, 1, 1, 1], member, full) == []
+    # (1, 0, 0, 0) pays 1 and fills every row: nothing can be rounded up either.
+    assert rounded_down_with_room(exact, [1, 0, 0, 0], member, full) == []
+    # (0, 1, 1, 0) leaves the last row room: its second claim could take one more 万元.
+    assert rounded_down_with_room(exact, [0, 1, 1, 0], member, frozenset({1, 2})) == [3]
 
 
 # --------------------------------------------------------------------------------------------

@@ -346,6 +346,34 @@ def order_broken(key: list[Fraction], got: list[Fraction]) -> tuple[int, int] | 
     return None
 
 
+def rounded_down_with_room(
+    exact: Sequence[Fraction],
+    awards: Sequence[int],
+    rows_of: Sequence[frozenset[int]],
+    tight: frozenset[int],
+) -> list[int]:
+    """The awards left at their exact value rounded down though no full row holds them.
+
+    ``spend_all`` rounds up as many awards as the rows allow, so each of these could take one
+    more 万元. Where rows cross and the fund has room, that can pay more than the exact values
+    add up to: rows {a, b} and {b, c} of 1万元 each over values ½, ½, ½ pay (1, 0, 1).
+
+    Parameters
+    ----------
+    exact, awards:
+        The exact values and the whole-万元 awards, by claim.
+    rows_of:
+        Per claim, the rows it is in.
+    tight:
+        The rows without 1万元 of slack.
+    """
+    return [
+        n
+        for n, (a, v) in enumerate(zip(awards, exact, strict=True))
+        if a < v and a == math.floor(v) and not rows_of[n] & tight
+    ]
+
+
 def movable_breaks(
     exact: Sequence[Fraction],
     claims: Sequence[int],
@@ -438,6 +466,7 @@ __all__ = [
     "exact_levels",
     "movable_breaks",
     "order_broken",
+    "rounded_down_with_room",
     "share",
     "top_level",
     "whole_at",

@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.analysis.audit_exact import LEVEL_RULES, LimitRow, exact_levels, movable_breaks
+from allocator.analysis.audit_exact import (
+    LEVEL_RULES,
+    LimitRow,
+    exact_levels,
+    movable_breaks,
+    rounded_down_with_room,
+)
 from allocator.analysis.audit_findings import Collector, num, row_text
 from allocator.analysis.audit_levels import level_violation
 from allocator.analysis.audit_recompute import BoolArray, FloatArray, IntArray, Recomputed, RowState
@@ -339,13 +345,29 @@ def check_exact(
     _check_exact_total(out, rule, rounding, awards, exact, warn=warn)
     if rounding == SPEND_ALL:
         losses = [c - v for c, v in zip(claims, exact, strict=True)]
-        broken_award, broken_loss = movable_breaks(
-            exact,
-            claims,
-            [int(v) for v in x[positions]],
-            _rows_of(rec, money, positions),
-            frozenset(np.flatnonzero(money & (_slack(rec, x) < 1)).tolist()),
+        member_of = _rows_of(rec, money, positions)
+        tight = frozenset(np.flatnonzero(money & (_slack(rec, x) < 1)).tolist())
+        paid = [int(v) for v in x[positions]]
+        short = rounded_down_with_room(exact, paid, member_of, tight)
+
+        def short_text(k: int) -> str:
+            v = exact[int(index[k])]
+            return (
+                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元, its exact {rule} "
+                f"value {_wan(v)}万元 rounded down, though no full row holds it: spend_all "
+                "rounds up as many awards as the limits allow"
+            )
+
+        _add_some(
+            out,
+            "exact",
+            positions[np.asarray(short, dtype=np.int64)],
+            matched,
+            short_text,
+            "are rounded down though no full row holds them",
+            warn=warn,
         )
+        broken_award, broken_loss = movable_breaks(exact, claims, paid, member_of, tight)
         if broken_award is not None:
             i, j = int(positions[broken_award[0]]), int(positions[broken_award[1]])
             out.add(
@@ -411,9 +433,10 @@ def _check_exact_total(
     *,
     warn: bool,
 ) -> None:
-    """The checked awards add up as the exact values do: to their sum (spend_all) when it is
-    whole, else to one of the two whole numbers around it; to the sum of the floors
-    (floor_each), the rest left in the fund."""
+    """The checked awards add up as the exact values do: under spend_all to at least their sum
+    rounded down (the sum itself when the fund is full, where no more fits; more only where
+    crossing rows leave the fund room); under floor_each to the
+    sum of the floors, the rest left in the fund."""
     paid = sum(awards, Fraction(0))
     total = sum(exact, Fraction(0))
     if rounding == FLOOR_EACH:
@@ -428,7 +451,7 @@ def _check_exact_total(
                 warn=warn,
             )
         return
-    if not math.floor(total) <= paid <= math.ceil(total):
+    if paid < math.floor(total):
         out.add(
             "exact",
             AWARDS,
