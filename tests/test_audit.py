@@ -151,22 +151,7 @@ def findings(report: dict[str, Any], check: str) -> list[dict[str, Any]]:
 # Clean runs
 
 
-# The allocations of the solver of this commit that the exact check (audit_exact) refuses:
-# proportional and talmud round floor(r·c) at the largest ratio and hand the leftover by rank,
-# which moves up to 3.6万元 from small claims to large ones; equal_awards leaves the
-# growth sub-budget unpaid and a firm's cap half used beside an unfunded all-or-nothing item.
-# Strict: when the solver meets the exact rule these runs pass, and the marks must go.
-DEPARTS_FROM_THE_EXACT_RULE = pytest.mark.xfail(
-    strict=True,
-    reason="the solver's whole-万元 rounding departs from the exact rule (docs/audit.md)",
-)
-CLEAN_RULES = [
-    pytest.param(rule, marks=DEPARTS_FROM_THE_EXACT_RULE) if rule in ("equal_awards",) else rule
-    for rule in SCENARIOS
-]
-
-
-@pytest.mark.parametrize("rule", CLEAN_RULES)
+@pytest.mark.parametrize("rule", list(SCENARIOS))
 def test_a_clean_run_passes_under_every_rule(runs: Runs, rule: str) -> None:
     result = invoke("audit", str(runs.folders[rule]), "--ledger", runs.ledger)
     assert result.exit_code == 0, result.output

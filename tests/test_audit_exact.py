@@ -19,7 +19,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.analysis.audit_exact import LEVEL_RULES, LimitRow, exact_levels, order_broken
+from allocator.analysis.audit_exact import (
+    LEVEL_RULES,
+    LimitRow,
+    exact_levels,
+    movable_breaks,
+    order_broken,
+    rounded_down_with_room,
+)
+from allocator.inputs.choices import Rule
+from allocator.model.problem import Problem
+from helpers import exact_filling, family, plain, rows_of
 
 F = Fraction
 
@@ -83,10 +93,94 @@ def test_awards_taken_as_published_leave_their_rows() -> None:
     assert exact_levels("proportional", [2, 6], rows, [6]) == [F(1), F(3)]
 
 
+def test_an_unfunded_one_off_stops_its_firm_just_below_its_claim() -> None:
+    # Equal awards, fund 26. Firm A (capped at 12) claims a 5万 one-off (all or nothing), 20
+    # and 3; firm B claims 20. At λ = 5 the one-off would become whole: 5 + 5 + 3 = 13 > 12,
+    # so A's cap stops the level just below 5: (0, 5, 3), 8 of its 12 used. B rises alone:
+    # 8 + λ = 26, λ = 18. Leaving the unpaid one-off out of the filling instead would let A
+    # reach 9 (9 + 3 = 12) and leave B 14.
+    rows = [LimitRow(26, [0, 1, 2, 3]), LimitRow(12, [0, 1, 2])]
+    one_off = [True, False, False, False]
+    claims = [5, 20, 3, 20]
+    assert exact_levels("equal_awards", claims, rows, None, one_off) == [F(0), F(5), F(3), F(18)]
+    # A cap of 13 takes the one-off exactly at λ = 5: (5, 5, 3), and B gets 26 − 13 = 13.
+    rows[1] = LimitRow(13, [0, 1, 2])
+    assert exact_levels("equal_awards", claims, rows, None, one_off) == [F(5), F(5), F(3), F(13)]
+    # Under proportional a one-off becomes whole only at r = 1: it stays at 0 and A's other
+    # claims share 12 pro rata only when the fund leaves them that much. Fund 26: r = 26/43
+    # for 20, 3 and 20 holds A at 13.9 > 12, so A's cap binds at r = 12/23 first.
+    rows = [LimitRow(26, [0, 1, 2, 3]), LimitRow(12, [0, 1, 2])]
+    assert exact_levels("proportional", claims, rows, None, one_off) == [
+        F(0),
+        F(240, 23),
+        F(36, 23),
+        F(14),
+    ]
+
+
+def test_one_offs_paid_first_leave_their_rows() -> None:
+    # one_offs: first on the same firms: the one-off is paid, A's 20 and 3 share the 7 left
+    # under its cap (4 and 3), B takes 26 − 12 = 14.
+    rows = [LimitRow(26, [0, 1, 2]), LimitRow(12, [0, 1])]
+    assert exact_levels("equal_awards", [20, 3, 20], rows, [5, 5]) == [F(4), F(3), F(14)]
+
+
 def test_order_broken_finds_a_larger_value_paid_less_and_allows_ties() -> None:
     assert order_broken([F(1), F(2), F(3)], [F(0), F(2), F(1)]) == (2, 1)
     assert order_broken([F(1), F(2), F(2)], [F(0), F(2), F(1)]) is None
     assert order_broken([F(1), F(2)], [F(1), F(1)]) is None
+
+
+def test_an_order_break_the_caps_force_is_not_one_to_mend() -> None:
+    # Equal awards, fund 2: firm A (cap 1) claims 1 and 1, exactly ½ each; firm D (cap 1)
+    # claims 1, 1 and 1, exactly ⅓ each. Each firm pays one whole unit, so a ⅓ is paid 1 while
+    # a ½ is paid 0: no whole vector keeps the order, and no unit can move from D to A.
+    claims = [1, 1, 1, 1, 1]
+    rows = [LimitRow(2, [0, 1, 2, 3, 4]), LimitRow(1, [0, 1]), LimitRow(1, [2, 3, 4])]
+    exact = exact_levels("equal_awards", claims, rows)
+    assert exact == [F(1, 2), F(1, 2), F(1, 3), F(1, 3), F(1, 3)]
+    paid = [1, 0, 1, 0, 0]
+    assert order_broken(exact, [F(p) for p in paid]) == (1, 2)
+    member = [frozenset({0, 1}), frozenset({0, 1}), frozenset({0, 2}), frozenset({0, 2})]
+    member.append(frozenset({0, 2}))
+    assert movable_breaks(exact, claims, paid, member, frozenset({0, 1, 2})) == (None, None)
+    # Without firm caps the unit moves from the ⅓ to the ½: the break is a finding, of the
+    # awards (½ paid 0, ⅓ paid 1) and of the losses (the ⅓ loses ⅔ exactly but 0 when paid).
+    alone = [frozenset({0})] * 5
+    assert movable_breaks(exact, claims, paid, alone, frozenset({0})) == ((1, 2), (2, 1))
+
+
+def test_a_loss_order_break_one_unit_mends_is_found() -> None:
+    # Proportional, claims 10 and 11, fund 10: r = 10/21, exactly 100/21 ≈ 4.76 and 110/21 ≈
+    # 5.24, losses 110/21 ≈ 5.24 and 121/21 ≈ 5.76. Paying (4, 6) keeps the awards in order
+    # but the 11 loses 5 against 6 for the 10, though its exact loss is the larger; one unit
+    # from the 11 to the 10 gives (5, 5), the largest remainders.
+    exact = exact_levels("proportional", [10, 11], [LimitRow(10, [0, 1])])
+    assert exact == [F(100, 21), F(110, 21)]
+    one = [frozenset({0})] * 2
+    assert movable_breaks(exact, [10, 11], [4, 6], one, frozenset({0})) == (None, (1, 0))
+    assert movable_breaks(exact, [10, 11], [5, 5], one, frozenset({0})) == (None, None)
+    # With the 10 alone under a full cap of 4 the unit cannot move: no finding.
+    capped = [frozenset({0, 1}), frozenset({0})]
+    assert movable_breaks(exact, [10, 11], [4, 6], capped, frozenset({0, 1})) == (None, None)
+
+
+def test_crossing_rows_with_room_in_the_fund_round_up_past_the_exact_sum() -> None:
+    # Fund 4 over four claims of 1; rows {0, 1}, {0, 2} and {0, 3} of 1 each. Equal awards:
+    # every row fills at λ = ½, so the values are ½ each, 2 in all, and the fund keeps 2 of
+    # room. spend_all rounds up as many as the rows allow: (0, 1, 1, 1) pays 3, more than the
+    # exact values add up to, and keeps every row.
+    claims = [1, 1, 1, 1]
+    rows = [LimitRow(4, [0, 1, 2, 3]), *(LimitRow(1, [0, k]) for k in (1, 2, 3))]
+    exact = exact_levels("equal_awards", claims, rows)
+    assert exact == [F(1, 2)] * 4
+    member = [frozenset({0, 1, 2, 3}), frozenset({0, 1}), frozenset({0, 2}), frozenset({0, 3})]
+    full = frozenset({1, 2, 3})
+    assert rounded_down_with_room(exact, [0, 1, 1, 1], member, full) == []
+    # (1, 0, 0, 0) pays 1 and fills every row: nothing can be rounded up either.
+    assert rounded_down_with_room(exact, [1, 0, 0, 0], member, full) == []
+    # (0, 1, 1, 0) leaves the last row room: its second claim could take one more 万元.
+    assert rounded_down_with_room(exact, [0, 1, 1, 0], member, frozenset({1, 2})) == [3]
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,3 +331,40 @@ def test_largest_remainders_pass_the_acceptance_rule(
     assert order_broken(exact, paid) is None
     losses = [c - v for c, v in zip(claims, exact, strict=True)]
     assert order_broken(losses, [c - p for c, p in zip(claims, paid, strict=True)]) is None
+
+
+# --------------------------------------------------------------------------------------------
+# All-or-nothing items against the definition the engine is tested with (tests/helpers.py)
+
+RULES = {r.value: r for r in (Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD)}
+
+
+@st.composite
+def capped_problems(draw: st.DrawFn) -> Problem:
+    """A fund and up to four rows over random members, some claims all or nothing."""
+    n = draw(st.integers(1, 7))
+    claims = draw(st.lists(st.integers(1, 12), min_size=n, max_size=n))
+    aon = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    p = plain(claims, draw(st.integers(0, sum(claims) + 2)), aon=aon)
+    rows = {}
+    for k in range(draw(st.integers(0, 4))):
+        members = sorted(draw(st.sets(st.integers(0, n - 1), min_size=1)))
+        rows[f"row[{k}]"] = (members, draw(st.integers(0, sum(claims[i] for i in members) + 1)))
+    if rows:
+        p.families.append(family("sub_budget", rows))
+    return p
+
+
+@settings(max_examples=300, deadline=None)
+@given(capped_problems(), st.sampled_from(LEVEL_RULES))
+def test_one_offs_compete_as_the_engine_defines_it(p: Problem, rule: str) -> None:
+    claims = [int(c) for c in p.upper]
+    caps = [(m, r) for _, m, r, sense in rows_of(p) if sense == "<="]
+    zero = [F(0)] * p.size
+    expected, _ = exact_filling(p, RULES[rule], [True] * p.size, zero, zero, caps)
+    rows = [LimitRow(r, m) for m, r in caps]
+    aon = [bool(a) for a in p.all_or_nothing]
+    exact = exact_levels(rule, claims, rows, None, aon)
+    assert exact == expected
+    for v, c, a in zip(exact, claims, aon, strict=True):
+        assert v in (0, c) if a else 0 <= v <= c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -286,6 +287,33 @@ def test_one_off_items_share_the_remainder_whole(rule: Rule) -> None:
     assert result.award.tolist() == [5, 0]
     if rule is not Rule.PRIORITY:
         assert result.details["remainder"] == 5
+
+
+# Firm A (capped at 12) claims a 5万 one-off, 20 and 3; firm B claims 20; fund 26.
+FIRM_ONE_OFF = problem(
+    [5, 20, 3, 20],
+    26,
+    [row(FIRM_CAP, "firm_cap[A]", [0, 1, 2], 12)],
+    all_or_nothing=[True, False, False, False],
+)
+
+
+def test_an_unfunded_one_off_stops_its_firm_just_below_its_claim() -> None:
+    # Equal awards: at λ = 5 the one-off would become whole, 5 + 5 + 3 = 13 > 12, so A's cap
+    # stops the level just below 5 with the one-off at 0: (0, 5, 3), 8 of the 12 used. B rises
+    # alone to 26 − 8 = 18. The 4 left under A's cap cannot take the 5万 item afterwards.
+    result = run(FIRM_ONE_OFF, Rule.EQUAL_AWARDS)
+    assert result.exact.tolist() == pytest.approx([0, 5, 3, 18], abs=1e-9)
+    assert result.award.tolist() == [0, 5, 3, 18]
+    assert result.frozen_by[:2] == ["firm_cap[A]", "firm_cap[A]"]
+
+
+def test_a_one_off_paid_first_leaves_its_firm_the_rest_of_the_cap() -> None:
+    # one_offs: first: the item is paid, 20 and 3 share the 7 left under A's cap (4 and 3) and
+    # B takes 26 − 12 = 14.
+    result = run(replace(FIRM_ONE_OFF, one_offs="first"), Rule.EQUAL_AWARDS)
+    assert result.exact.tolist() == pytest.approx([5, 4, 3, 14], abs=1e-9)
+    assert result.award.tolist() == [5, 4, 3, 14]
 
 
 # --------------------------------------------------------------------------- budgets, weights

@@ -14,6 +14,11 @@ rising, until every claim has stopped or reached its claim. :func:`exact_levels`
 in :class:`fractions.Fraction`, with nothing shared with the solver: the exact value an
 integer allocation must stay within 1万元 of (``docs/audit.md``).
 
+An all-or-nothing claim that competes (``fairness.one_offs: compete``) is 0 until ``a(c, t)``
+reaches ``c`` and ``c`` from there: it rises with the level and jumps to its whole claim. A
+row it would jump past is full at that level from below: its claims stop there and the item
+stays at 0, even though the row still has room (docs/fairness.md, "All-or-nothing items").
+
 Every ``a(c, t)`` is written with ``G(u) = Σ min(c, u)`` over the claims still rising, which a
 sorted list and its prefix sums evaluate and invert exactly; the rows are taken from a heap
 by the level at which they fill, each recomputed only when it comes up after one of its
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -87,6 +93,24 @@ def share(rule: str, claim: int, level: Fraction, largest: int) -> Fraction:
     raise ValueError(f"not a level rule: {rule}")
 
 
+def whole_at(rule: str, claim: int, largest: int) -> Fraction:
+    """The least level at which ``rule`` pays a claim of ``claim`` in full.
+
+    Parameters
+    ----------
+    rule:
+        One of :data:`LEVEL_RULES`.
+    claim:
+        The claim, in 万元.
+    largest:
+        The largest claim of the instance, in 万元.
+    """
+    if rule == "equal_awards":
+        return Fraction(claim)
+    # proportional, equal losses and the Talmud pay a claim in full only at the top level.
+    return top_level(rule, largest)
+
+
 class _Rising:
     """The claims of one row still rising: ``G(u) = Σ min(c, u)``, its inverse and total."""
 
@@ -147,6 +171,7 @@ def exact_levels(
     claims: Sequence[int],
     rows: Sequence[LimitRow],
     fixed: Sequence[Fraction | int] | None = None,
+    all_or_nothing: Sequence[bool] | None = None,
 ) -> list[Fraction]:
     """The exact award of every claim under ``rule`` and the limits ``rows``.
 
@@ -160,19 +185,26 @@ def exact_levels(
         The limits; a member is a position into ``claims``.
     fixed:
         Per row, an amount already taken from it by awards that do not follow the level
-        (all-or-nothing items paid in full): the row's claims share ``rhs − fixed``.
+        (all-or-nothing items paid first, ``one_offs: first``): the row's claims share
+        ``rhs − fixed``.
+    all_or_nothing:
+        Per claim, whether it is paid whole or not at all and competes with the level
+        (``one_offs: compete``): 0 until the rule's share reaches its claim, then the claim;
+        a row it would jump past stops the level just below and it stays at 0.
 
     Returns
     -------
     list of Fraction
-        One exact award per claim: the level at which its first row filled, or its claim.
+        One exact award per claim: its share at the level at which its first row filled, or
+        its claim.
     """
     if rule not in LEVEL_RULES:
         raise ValueError(f"not a level rule: {rule}")
     n = len(claims)
     largest = max(claims, default=0)
-    top = top_level(rule, largest)
     value: list[Fraction | None] = [None] * n
+    indivisible = list(all_or_nothing) if all_or_nothing is not None else [False] * n
+    jump_at = [whole_at(rule, c, largest) for c in claims]
     rows_of: list[list[int]] = [[] for _ in range(n)]
     for j, row in enumerate(rows):
         for i in row.members:
@@ -182,27 +214,23 @@ def exact_levels(
     done = [False] * len(rows)
     level = Fraction(0)
 
-    def fills_at(j: int) -> Fraction | None:
-        rising = _Rising([claims[i] for i in rows[j].members if value[i] is None])
-        if not rising.sorted:
-            return None
-        room = rows[j].rhs - taken[j]
-        if room <= rising.amount(rule, level, largest):
-            return level
-        if room >= rising.amount(rule, top, largest):
-            return None  # every claim of the row fits in full
-        return max(level, rising.level_for(rule, room, largest))
+    def fills_at(j: int) -> tuple[Fraction, int] | None:
+        members = [i for i in rows[j].members if value[i] is None]
+        divisible = _Rising([claims[i] for i in members if not indivisible[i]])
+        jumps = sorted((jump_at[i], claims[i]) for i in members if indivisible[i])
+        return _fill_point(rule, largest, divisible, jumps, rows[j].rhs - taken[j], level)
 
-    heap: list[tuple[Fraction, int, int]] = []
+    # At one level: a row stopped just below a jump first, then the smaller row, then the first.
+    heap: list[tuple[Fraction, int, int, int, int]] = []
     for j in range(len(rows)):
-        at = fills_at(j)
-        if at is None:
+        point = fills_at(j)
+        if point is None:
             done[j] = True
         else:
-            heap.append((at, j, 0))
+            heap.append((*point, len(rows[j].members), j, 0))
     heapq.heapify(heap)
     while heap:
-        at, j, seen = heapq.heappop(heap)
+        at, order, _, j, seen = heapq.heappop(heap)
         if done[j]:
             continue
         if seen != version[j]:
@@ -211,19 +239,77 @@ def exact_levels(
             if fresh is None:
                 done[j] = True
             else:
-                heapq.heappush(heap, (fresh, j, version[j]))
+                heapq.heappush(heap, (*fresh, len(rows[j].members), j, version[j]))
             continue
         level = max(level, at)
         done[j] = True
+        below = order == _FROM_BELOW
         for i in rows[j].members:
             if value[i] is not None:
                 continue
-            v = share(rule, claims[i], level, largest)
+            if indivisible[i]:
+                # Whole once the level has reached it, unless this row stops the level just
+                # below the jump: then it stays at 0.
+                reached = jump_at[i] < level or (jump_at[i] == level and not below)
+                v = Fraction(claims[i]) if reached else Fraction(0)
+            else:
+                v = share(rule, claims[i], level, largest)
             value[i] = v
             for k in rows_of[i]:
                 taken[k] += v
                 version[k] += 1
     return [Fraction(claims[i]) if v is None else v for i, v in enumerate(value)]
+
+
+# At one level a row stopped just below a jump fills before a row that fills exactly there: the
+# item it stops at 0 must not be counted whole by the other (docs/fairness.md).
+_FROM_BELOW = 0
+_EXACTLY = 1
+
+
+def _fill_point(
+    rule: str,
+    largest: int,
+    divisible: _Rising,
+    jumps: list[tuple[Fraction, int]],
+    room: Fraction,
+    level: Fraction,
+) -> tuple[Fraction, int] | None:
+    """The least level from ``level`` on at which a row's rising claims fill ``room``.
+
+    ``divisible`` are the row's divisible claims still rising, ``jumps`` its all-or-nothing
+    ones as (the level at which each becomes whole, its claim), sorted. Returns the level and
+    whether the row is full there exactly or only from below (a jump would pass ``room``),
+    or None when every claim of the row fits in full.
+    """
+    top = top_level(rule, largest)
+    whole = sum((c for at, c in jumps if at < level), Fraction(0))
+    ahead = [(at, c) for at, c in jumps if at >= level]
+    start = level
+    n = 0
+    while True:
+        need = room - whole
+        if need <= divisible.amount(rule, start, largest):
+            # Full already: an item becoming whole right here would pass it.
+            jumping = any(a == start and c > 0 for a, c in ahead[n:])
+            return start, _FROM_BELOW if jumping else _EXACTLY
+        if n == len(ahead):
+            if need >= divisible.amount(rule, top, largest):
+                return None  # every claim of the row fits in full
+            return max(start, divisible.level_for(rule, need, largest)), _EXACTLY
+        at = ahead[n][0]
+        before = divisible.amount(rule, at, largest)
+        if need < before:
+            return max(start, divisible.level_for(rule, need, largest)), _EXACTLY
+        step = sum(c for a, c in ahead[n:] if a == at)
+        if before + step > need:
+            return at, _FROM_BELOW
+        if before + step == need:
+            return at, _EXACTLY
+        whole += step
+        while n < len(ahead) and ahead[n][0] == at:
+            n += 1
+        start = at
 
 
 def order_broken(key: list[Fraction], got: list[Fraction]) -> tuple[int, int] | None:
@@ -260,4 +346,128 @@ def order_broken(key: list[Fraction], got: list[Fraction]) -> tuple[int, int] | 
     return None
 
 
-__all__ = ["LEVEL_RULES", "LimitRow", "exact_levels", "order_broken", "share", "top_level"]
+def rounded_down_with_room(
+    exact: Sequence[Fraction],
+    awards: Sequence[int],
+    rows_of: Sequence[frozenset[int]],
+    tight: frozenset[int],
+) -> list[int]:
+    """The awards left at their exact value rounded down though no full row holds them.
+
+    ``spend_all`` rounds up as many awards as the rows allow, so each of these could take one
+    more 万元. Where rows cross and the fund has room, that can pay more than the exact values
+    add up to: rows {a, b} and {b, c} of 1万元 each over values ½, ½, ½ pay (1, 0, 1).
+
+    Parameters
+    ----------
+    exact, awards:
+        The exact values and the whole-万元 awards, by claim.
+    rows_of:
+        Per claim, the rows it is in.
+    tight:
+        The rows without 1万元 of slack.
+    """
+    return [
+        n
+        for n, (a, v) in enumerate(zip(awards, exact, strict=True))
+        if a < v and a == math.floor(v) and not rows_of[n] & tight
+    ]
+
+
+def movable_breaks(
+    exact: Sequence[Fraction],
+    claims: Sequence[int],
+    awards: Sequence[int],
+    rows_of: Sequence[frozenset[int]],
+    tight: frozenset[int],
+) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """Order broken where one whole 万元 moved between two claims would mend it.
+
+    Under limits the order of the exact values cannot always be kept: two firms at their caps,
+    one with claims at ½ and ½, the other at ⅓, ⅓ and ⅓, each pay one unit, so some ⅓ is paid
+    1 and some ½ is paid 0. What the limits do allow is moving one unit from the claim paid
+    more to the one paid less when no full row holds the receiver without the giver; a
+    rounding that takes the larger fractional parts first (Hamilton) never leaves such a pair.
+
+    Parameters
+    ----------
+    exact:
+        The exact values.
+    claims:
+        The claims, in 万元.
+    awards:
+        The whole-万元 awards paid.
+    rows_of:
+        Per claim, the rows (any ids) it is in.
+    tight:
+        The rows without 1万元 of slack.
+
+    Returns
+    -------
+    tuple
+        ``(i, j)`` with ``exact[i] > exact[j]`` and ``awards[i] < awards[j]`` that one unit
+        from ``j`` to ``i`` mends, or None; then ``(i, j)`` with the exact loss of ``i`` larger
+        and its loss paid smaller that one unit from ``i`` to ``j`` mends, or None.
+    """
+    n = len(exact)
+    floors = [math.floor(v) for v in exact]
+    whole = [v.denominator == 1 for v in exact]
+    down = [not whole[k] and awards[k] == floors[k] for k in range(n)]
+    up = [not whole[k] and awards[k] == floors[k] + 1 for k in range(n)]
+    loss = [claims[k] - exact[k] for k in range(n)]
+    members: dict[int, list[int]] = {}
+    for k in range(n):
+        if up[k]:
+            for r in rows_of[k]:
+                members.setdefault(r, []).append(k)
+    # Per set of full rows a receiver is in: the givers in all of them, by floor of the exact
+    # value (the least value) and by floor of the exact loss (the largest loss).
+    seen: dict[frozenset[int], tuple[dict[int, int], dict[int, int]]] = {}
+
+    def givers(held: frozenset[int]) -> tuple[dict[int, int], dict[int, int]]:
+        if held not in seen:
+            if held:
+                smallest = min(held, key=lambda r: (len(members.get(r, [])), r))
+                pool = [k for k in members.get(smallest, []) if held <= rows_of[k]]
+            else:
+                pool = [k for k in range(n) if up[k]]
+            least: dict[int, int] = {}
+            most: dict[int, int] = {}
+            for k in pool:
+                f = floors[k]
+                if f not in least or exact[k] < exact[least[f]]:
+                    least[f] = k
+                g = math.floor(loss[k])
+                if g not in most or loss[k] > loss[most[g]]:
+                    most[g] = k
+            seen[held] = (least, most)
+        return seen[held]
+
+    award_break: tuple[int, int] | None = None
+    loss_break: tuple[int, int] | None = None
+    for d in range(n):
+        if not down[d]:
+            continue
+        least, most = givers(rows_of[d] & tight)
+        u = least.get(floors[d])
+        if award_break is None and u is not None and exact[u] < exact[d]:
+            award_break = (d, u)
+        u = most.get(math.floor(loss[d]))
+        if loss_break is None and u is not None and loss[u] > loss[d]:
+            loss_break = (u, d)
+        if award_break is not None and loss_break is not None:
+            break
+    return award_break, loss_break
+
+
+__all__ = [
+    "LEVEL_RULES",
+    "LimitRow",
+    "exact_levels",
+    "movable_breaks",
+    "order_broken",
+    "rounded_down_with_room",
+    "share",
+    "top_level",
+    "whole_at",
+]

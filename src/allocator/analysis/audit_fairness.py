@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.analysis.audit_exact import LEVEL_RULES, LimitRow, exact_levels, order_broken
+from allocator.analysis.audit_exact import (
+    LEVEL_RULES,
+    LimitRow,
+    exact_levels,
+    movable_breaks,
+    rounded_down_with_room,
+)
 from allocator.analysis.audit_findings import Collector, num, row_text
 from allocator.analysis.audit_levels import level_violation
 from allocator.analysis.audit_recompute import BoolArray, FloatArray, IntArray, Recomputed, RowState
@@ -193,6 +199,40 @@ def rounding_of(rec: Recomputed) -> str:
     return FLOOR_EACH if text == FLOOR_EACH else SPEND_ALL
 
 
+COMPETE = "compete"
+
+
+def one_offs_of(rec: Recomputed) -> str:
+    """The scenario's ``fairness.one_offs``: ``compete`` unless it says ``first``."""
+    value = getattr(rec.spec.fairness, "one_offs", COMPETE)
+    text = str(getattr(value, "value", value))
+    return "first" if text == "first" else COMPETE
+
+
+def _shut_out(rec: Recomputed, family: npt.NDArray[np.object_], x: FloatArray) -> BoolArray:
+    """The claims no-duplicate groups shut out, group by group in the order of the rows.
+
+    A group that pays a member keeps it, as published; a group that pays none keeps the member
+    the level rules keep (docs/fairness.md): the largest claim, on equal claims the first in
+    ``awards.csv`` (the lower rank; weights are not derived again here). Members an earlier
+    group shut out take no part.
+    """
+    upper = rec.eligible["upper"].to_numpy(dtype=np.int64)
+    shut: BoolArray = np.zeros(len(rec.eligible), dtype=bool)
+    order = np.argsort(rec.pair_row, kind="stable")
+    cuts = np.searchsorted(rec.pair_row[order], np.arange(len(rec.rows) + 1))
+    for j in np.flatnonzero(family == "no_duplicate").tolist():
+        members = np.sort(rec.pair_var[order[cuts[j] : cuts[j + 1]]])
+        members = members[~shut[members]]
+        if members.size <= 1:
+            continue
+        paid = x[members] > 0
+        largest = members[[int(np.argmax(upper[members]))]]
+        keep = members[paid] if paid.any() else largest
+        shut[members[~np.isin(members, keep)]] = True
+    return shut
+
+
 def _wan(value: Fraction) -> str:
     """An exact amount: whole, or its fraction with four decimals (``4/7 ≈ 0.5714``)."""
     if value.denominator == 1:
@@ -209,10 +249,13 @@ def check_exact(
 ) -> None:
     """Compare every award of a level rule with the rule's exact value under the limits.
 
-    All-or-nothing claims and claims a no-duplicate group shut out are whole choices, not
-    levels: they are taken as published (their money leaves their rows) and counted as not
-    checked. District floors lift claims above the level by an amount no level rule defines:
-    with a floor the check is not made, and says so.
+    All-or-nothing claims are whole choices, not levels, and are not checked themselves. Under
+    ``one_offs: compete`` they rise with the level in the exact filling, where a row one would
+    jump past stops its claims just below the jump; under ``one_offs: first`` they are taken as
+    published (their money leaves their rows first). Claims a no-duplicate group shut out (at 0
+    while their group pays another) are taken as published too. District floors lift claims
+    above the level by an amount no level rule defines: with a floor the check is not made, and
+    says so.
     """
     rule = rec.spec.fairness.rule.value
     if rule not in LEVEL_RULES:
@@ -230,12 +273,12 @@ def check_exact(
     eligible = rec.eligible
     upper = eligible["upper"].to_numpy(dtype=np.int64)
     aon = eligible["all_or_nothing"].to_numpy(dtype=bool)
-    grouped = np.zeros(len(eligible), dtype=bool)
-    group_member = family[rec.pair_row] == "no_duplicate"
-    grouped[rec.pair_var[group_member]] = True
-    published = aon | (grouped & (x == 0))
-    checked = eligible["var"].to_numpy(dtype=bool) & ~published
-    positions = np.flatnonzero(checked)
+    compete = one_offs_of(rec) == COMPETE
+    published = _shut_out(rec, family, x)
+    if not compete:
+        published |= aon
+    filled = eligible["var"].to_numpy(dtype=bool) & ~published
+    positions = np.flatnonzero(filled)
     index = np.full(len(eligible), -1, dtype=np.int64)
     index[positions] = np.arange(positions.size, dtype=np.int64)
     limits: list[LimitRow] = []
@@ -253,8 +296,14 @@ def check_exact(
         taken = sum((Fraction(float(x[k])) for k in members[mine < 0].tolist()), Fraction(0))
         limits.append(LimitRow(int(rhs[j]), mine[mine >= 0].tolist()))
         fixed.append(taken)
+    whole = aon[positions]
+    exact_all = exact_levels(rule, upper[positions].tolist(), limits, fixed, whole.tolist())
+    # The all-or-nothing claims took part in the filling; the rest are compared.
+    index[positions[whole]] = -1
+    positions = positions[~whole]
+    index[positions] = np.arange(positions.size, dtype=np.int64)
+    exact = [v for v, w in zip(exact_all, whole.tolist(), strict=True) if not w]
     claims = upper[positions].tolist()
-    exact = exact_levels(rule, claims, limits, fixed)
     awards = [Fraction(float(v)) for v in x[positions]]
     rounding = rounding_of(rec)
     warn = result.get("status") == "FEASIBLE"
@@ -295,10 +344,30 @@ def check_exact(
     )
     _check_exact_total(out, rule, rounding, awards, exact, warn=warn)
     if rounding == SPEND_ALL:
-        claim_fractions = [Fraction(c) for c in claims]
-        losses = [c - v for c, v in zip(claim_fractions, exact, strict=True)]
-        lost = [c - a for c, a in zip(claim_fractions, awards, strict=True)]
-        broken_award = order_broken(exact, awards)
+        losses = [c - v for c, v in zip(claims, exact, strict=True)]
+        member_of = _rows_of(rec, money, positions)
+        tight = frozenset(np.flatnonzero(money & (_slack(rec, x) < 1)).tolist())
+        paid = [int(v) for v in x[positions]]
+        short = rounded_down_with_room(exact, paid, member_of, tight)
+
+        def short_text(k: int) -> str:
+            v = exact[int(index[k])]
+            return (
+                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元, its exact {rule} "
+                f"value {_wan(v)}万元 rounded down, though no full row holds it: spend_all "
+                "rounds up as many awards as the limits allow"
+            )
+
+        _add_some(
+            out,
+            "exact",
+            positions[np.asarray(short, dtype=np.int64)],
+            matched,
+            short_text,
+            "are rounded down though no full row holds them",
+            warn=warn,
+        )
+        broken_award, broken_loss = movable_breaks(exact, claims, paid, member_of, tight)
         if broken_award is not None:
             i, j = int(positions[broken_award[0]]), int(positions[broken_award[1]])
             out.add(
@@ -308,11 +377,11 @@ def check_exact(
                 f"{num(x[i])}万元, less than {row_text(eligible, matched, j)} (claim "
                 f"{int(upper[j])}万元, paid {num(x[j])}万元), though its exact {rule} value is "
                 f"larger: {_wan(exact[broken_award[0]])} against "
-                f"{_wan(exact[broken_award[1]])}万元",
+                f"{_wan(exact[broken_award[1]])}万元, and one 万元 from the second to the "
+                "first breaks no limit",
                 row=int(matched[i]) if matched[i] > 0 else None,
                 warn=warn,
             )
-        broken_loss = order_broken(losses, lost)
         if broken_loss is not None:
             i, j = int(positions[broken_loss[0]]), int(positions[broken_loss[1]])
             out.add(
@@ -322,18 +391,37 @@ def check_exact(
                 f"{num(x[i])}万元) loses less than {row_text(eligible, matched, j)} (claim "
                 f"{int(upper[j])}万元, paid {num(x[j])}万元), though its exact {rule} loss is "
                 f"larger: {_wan(losses[broken_loss[0]])} against "
-                f"{_wan(losses[broken_loss[1]])}万元",
+                f"{_wan(losses[broken_loss[1]])}万元, and one 万元 from the first to the "
+                "second breaks no limit",
                 row=int(matched[i]) if matched[i] > 0 else None,
                 warn=warn,
             )
     largest = max((abs(a - v) for a, v in zip(awards, exact, strict=True)), default=Fraction(0))
-    untested = int((eligible["var"].to_numpy(dtype=bool) & published).sum())
+    untested = int((eligible["var"].to_numpy(dtype=bool) & (published | aon)).sum())
     out.done(
         "exact",
         f"{rule}, {rounding}: {positions.size} claim(s) against their exact value, largest "
         f"|award − exact| {float(largest):.4f}万元; not checked: {untested} all-or-nothing or "
         "group-excluded claim(s), taken as published",
     )
+
+
+def _slack(rec: Recomputed, x: FloatArray) -> FloatArray:
+    """Per row, its right side less the awards of its members."""
+    used = np.bincount(rec.pair_row, weights=x[rec.pair_var], minlength=len(rec.rows))
+    slack: FloatArray = rec.rows["rhs"].to_numpy(dtype=np.float64) - used
+    return slack
+
+
+def _rows_of(rec: Recomputed, money: BoolArray, positions: IntArray) -> list[frozenset[int]]:
+    """Per claim at ``positions``, the limit rows it is in."""
+    where = np.full(len(rec.eligible), -1, dtype=np.int64)
+    where[positions] = np.arange(positions.size, dtype=np.int64)
+    mine = (where[rec.pair_var] >= 0) & money[rec.pair_row]
+    found: list[set[int]] = [set() for _ in range(positions.size)]
+    for k, r in zip(where[rec.pair_var[mine]].tolist(), rec.pair_row[mine].tolist(), strict=True):
+        found[k].add(r)
+    return [frozenset(f) for f in found]
 
 
 def _check_exact_total(
@@ -345,9 +433,10 @@ def _check_exact_total(
     *,
     warn: bool,
 ) -> None:
-    """The checked awards add up as the exact values do: to their sum (spend_all) when it is
-    whole, else to one of the two whole numbers around it; to the sum of the floors
-    (floor_each), the rest left in the fund."""
+    """The checked awards add up as the exact values do: under spend_all to at least their sum
+    rounded down (the sum itself when the fund is full, where no more fits; more only where
+    crossing rows leave the fund room); under floor_each to the
+    sum of the floors, the rest left in the fund."""
     paid = sum(awards, Fraction(0))
     total = sum(exact, Fraction(0))
     if rounding == FLOOR_EACH:
@@ -362,7 +451,7 @@ def _check_exact_total(
                 warn=warn,
             )
         return
-    if not math.floor(total) <= paid <= math.ceil(total):
+    if paid < math.floor(total):
         out.add(
             "exact",
             AWARDS,
