@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 from allocator.core.errors import InputError
+from allocator.core.files import ZIP_MODE, ZIP_TIME
 from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.model.build import Build
@@ -292,7 +294,8 @@ def test_workbook_cells_keep_their_type(tmp_path: Path, value: Any, cell: Any) -
     path = tmp_path / "awards.xlsx"
     path.write_bytes(workbook.workbook_bytes(doc, awards, cons))
     rows = _cells(path, "奖补明细")
-    assert [r[9] for r in rows[1:]] == [cell] * len(awards)
+    # The type too: a whole number reads back as an int (3, not 3.0), a boolean as a bool.
+    assert [(r[9], type(r[9])) for r in rows[1:]] == [(cell, type(cell))] * len(awards)
     book = openpyxl.load_workbook(path)
     assert {c.data_type for c in book["奖补明细"]["J"][1:]} <= {"s", "n", "b"}
 
@@ -308,6 +311,49 @@ def test_awards_sheet_filter_and_money_format(tmp_path: Path) -> None:
     assert [c.number_format for c in sheet[2]][7:9] == ["#,##0", "#,##0"]
     assert sheet["I2"].value == 25
     assert sheet["A1"].font.b
+
+
+def test_whole_numbers_are_integers_in_the_cell_xml(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    assert run.allocation is not None
+    awards = awards_table(run.build, run.allocation)
+    cons = constraints_table(run.build, run.allocation)
+    doc = result_document(run, awards, cons)
+    awards["claim_wan"] = [3, 1234567, 0, -12, 10**12, 40]
+    data = workbook.workbook_bytes(doc, awards, cons)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = {n: z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")}
+    values = [v for xml in sheets.values() for v in re.findall(r"<v>([^<]*)</v>", xml)]
+    assert values, "no number cells"
+    assert all(re.fullmatch(r"-?[0-9]+", v) for v in values), values
+    awards_xml = sheets["xl/worksheets/sheet2.xml"]
+    for number in ("3", "1234567", "0", "-12", "1000000000000", "40"):
+        assert f"<v>{number}</v>" in awards_xml
+    # Every number of every sheet reads back as an int.
+    path = tmp_path / "awards.xlsx"
+    path.write_bytes(data)
+    book = openpyxl.load_workbook(path)
+    numbers = [c.value for s in book for r in s.iter_rows() for c in r if c.data_type == "n"]
+    assert numbers
+    assert {type(v) for v in numbers if v is not None} == {int}
+
+
+def test_workbook_bytes_fixed_stamps_times_and_modes(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    assert run.allocation is not None
+    awards = awards_table(run.build, run.allocation)
+    cons = constraints_table(run.build, run.allocation)
+    doc = result_document(run, awards, cons)
+    first = workbook.workbook_bytes(doc, awards, cons)
+    second = workbook.workbook_bytes(doc, awards.copy(), cons.copy())
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        infos = z.infolist()
+        core = z.read("docProps/core.xml").decode()
+    assert {(i.date_time, i.external_attr >> 16) for i in infos} == {(ZIP_TIME, ZIP_MODE)}
+    # The library stamps the time it writes: both stamps are replaced by the fixed one.
+    stamps = re.findall(r"<dcterms:(created|modified)[^>]*>([^<]*)</dcterms:", core)
+    assert stamps == [("created", workbook.FIXED_TIME), ("modified", workbook.FIXED_TIME)]
 
 
 def test_same_inputs_same_bytes(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import io
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 _CHUNK = 1 << 20
@@ -62,8 +63,8 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 def fixed_zip(
     data: bytes,
     *,
-    parts: Mapping[str, Iterable[bytes]] | None = None,
     edit: Callable[[str, bytes], bytes] | None = None,
+    level: int = zlib.Z_DEFAULT_COMPRESSION,
 ) -> bytes:
     """Rewrite a zip (an .xlsx) with fixed entry times and modes, so equal content gives
     equal bytes.
@@ -72,28 +73,23 @@ def fixed_zip(
     ----------
     data:
         The zip as written by its library.
-    parts:
-        Entries whose content is replaced, written chunk by chunk (the same bytes as whole).
     edit:
-        Called with each other entry's name and content; returns the content to keep (a
-        workbook's document properties carry the time it was written, for instance).
+        Called with each entry's name and content; returns the content to keep (a workbook's
+        document properties carry the time it was written, for instance).
+    level:
+        The deflate level of every entry (zlib's default unless given): a lower one writes a
+        large workbook several times faster for a slightly larger file.
     """
-    parts = parts or {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = ZIP_MODE << 16
-            if info.filename in parts:
-                with dst.open(fixed, "w") as handle:
-                    for chunk in parts[info.filename]:
-                        handle.write(chunk)
-                continue
             content = src.read(info.filename)
             if edit is not None:
                 content = edit(info.filename, content)
-            dst.writestr(fixed, content)
+            dst.writestr(fixed, content, compresslevel=level)
     return out.getvalue()
 
 
