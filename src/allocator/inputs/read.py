@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.cells import HEADERS, cell_text, header_key
 from allocator.inputs.encoding import decode_text
 from allocator.inputs.readfile import MIB, read_input
@@ -161,57 +162,220 @@ def _read_csv_arrow(text: str, label: str) -> pd.DataFrame | None:
     return frame.set_axis(range(frame.shape[1]), axis=1)
 
 
-def _read_xlsx(data: bytes, label: str) -> list[list[str]]:
+def _open_book(data: bytes, label: str, *, values: bool) -> Any:
+    """The workbook in read-only mode: cached values (``values``) or formulas as written."""
     import openpyxl
 
-    check_xlsx_archive(data, label)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about workbook features it drops (extensions, default styles);
             # none of them carries data.
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=values)
     except _XLSX_ERRORS as exc:
         raise InputError(
             [
                 Problem(
                     file=label,
-                    expected="an Excel .xlsx workbook",
-                    found=f"a file openpyxl cannot open ({type(exc).__name__}: {exc})",
+                    expected=_("an Excel .xlsx workbook"),
+                    found=_("a file openpyxl cannot open ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"
+                    ),
                 )
             ]
         ) from None
+
+
+@dataclass
+class _Sheet:
+    """One sheet's rows as text, whether it is hidden, and the row of its header (or None)."""
+
+    title: str
+    rows: list[list[str]]
+    hidden: bool
+    header_at: int | None
+
+    @property
+    def firms(self) -> bool:
+        """Whether there is a non-blank row below the header (and the template's unit row)."""
+        if self.header_at is None:
+            return False
+        body = self.rows[self.header_at + 1 :]
+        if body and _is_unit_row(self.rows[self.header_at], body[0]):
+            body = body[1:]
+        return any(any(v.strip() for v in row) for row in body)
+
+
+def _read_xlsx(data: bytes, label: str) -> list[list[str]]:
+    """The rows of the workbook's data sheet (:func:`_choose_sheet`), formulas checked."""
+    from allocator.inputs.template import FIELDS_SHEET, LISTS_SHEET
+
+    check_xlsx_archive(data, label)
+    book = _open_book(data, label, values=True)
     try:
-        names = []
+        sheets = []
         for sheet in book.worksheets:
-            names.append(sheet.title)
+            if sheet.title in (FIELDS_SHEET, LISTS_SHEET):
+                continue  # the template's own field list and drop-down choices
             # Some writers record a wrong used range; without it every row is read.
             sheet.reset_dimensions()
             rows = _sheet_rows(sheet, label)
-            if rows:
-                return rows
+            sheets.append(
+                _Sheet(sheet.title, rows, sheet.sheet_state != "visible", _header_at(rows))
+            )
     except _XLSX_ERRORS as exc:
         # A sheet's XML is parsed only as its rows are read: malformed XML shows here.
         raise InputError(
             [
                 Problem(
                     file=label,
-                    expected="an Excel .xlsx workbook whose sheets are well-formed XML",
-                    found=f"a sheet openpyxl cannot read ({type(exc).__name__}: {exc})"[:300],
+                    expected=_("an Excel .xlsx workbook whose sheets are well-formed XML"),
+                    found=_("a sheet openpyxl cannot read ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"[:300]
+                    ),
                 )
             ]
         ) from None
     finally:
         book.close()
+    chosen = _choose_sheet(sheets, label)
+    if _has_formulas(data):
+        _refuse_uncached_formulas(data, label, chosen)
+    return chosen.rows
+
+
+def _header_at(rows: list[list[str]]) -> int | None:
+    for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        if sum(header_key(v) in HEADERS for v in row) >= 2:
+            return i
+    return None
+
+
+def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
+    """The sheet of firms: the template's data sheet, else the one visible sheet of firms.
+
+    Firms on another sheet besides, two visible sheets of firms, or firms only on a hidden
+    sheet are refused: reading one sheet and ignoring another would leave firms out without
+    a word.
+    """
+    from allocator.inputs.template import DATA_SHEET
+
+    names = ", ".join(s.title for s in sheets)
+    with_firms = [s for s in sheets if s.firms]
+    named = next((s for s in sheets if s.title == DATA_SHEET), None)
+    if named is not None:
+        others = [s for s in with_firms if s is not named]
+        if others:
+            raise InputError(
+                [
+                    Problem(
+                        file=label,
+                        column=_("sheet {sheet}").format(sheet=repr(others[0].title)),
+                        expected=_(
+                            "every firm on the sheet {sheet} the template names: move the rows "
+                            "there, or delete the other sheet"
+                        ).format(sheet=repr(DATA_SHEET)),
+                        found=_("firm rows on the sheet {other} too (sheets: {sheets})").format(
+                            other=repr(others[0].title), sheets=names
+                        ),
+                    )
+                ]
+            )
+        return named
+    visible = [s for s in with_firms if not s.hidden]
+    if len(visible) > 1:
+        raise InputError(
+            [
+                Problem(
+                    file=label,
+                    expected=_(
+                        "firms on one sheet only, named {sheet} as in the template; the file "
+                        "does not say which sheet to read"
+                    ).format(sheet=repr(DATA_SHEET)),
+                    found=_("firm rows on {count} sheets: {sheets}").format(
+                        count=len(visible), sheets=", ".join(repr(s.title) for s in visible)
+                    ),
+                )
+            ]
+        )
+    if visible:
+        return visible[0]
+    if with_firms:
+        raise InputError(
+            [
+                Problem(
+                    file=label,
+                    column=_("sheet {sheet}").format(sheet=repr(with_firms[0].title)),
+                    expected=_(
+                        "firms on a visible sheet (in Excel: right-click a sheet tab, Unhide)"
+                    ),
+                    found=_("firm rows only on a hidden sheet"),
+                )
+            ]
+        )
+    for sheet in sheets:
+        if sheet.rows and not sheet.hidden:
+            return sheet
     raise InputError(
         [
             Problem(
                 file=label,
-                expected="a sheet with a header row and one row per firm",
-                found="no sheet has any data (sheets: " + ", ".join(names) + ")",
+                expected=_("a sheet with a header row and one row per firm"),
+                found=_("no sheet has any data (sheets: {sheets})").format(sheets=names),
             )
         ]
     )
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet of the archive holds a formula (a ``<f>`` element)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                if re.search(rb"<(\w+:)?f[ >/]", archive.read(name)):
+                    return True
+    return False
+
+
+def _refuse_uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> None:
+    """Refuse formula cells with no value saved with them, naming each cell.
+
+    A workbook written by a program other than Excel (or saved by Excel before it computed)
+    keeps a formula without its result; read as blank, the firm's figure would vanish.
+    """
+    from openpyxl.utils import get_column_letter
+
+    book = _open_book(data, label, values=False)
+    try:
+        formulas = book[sheet.title]
+        formulas.reset_dimensions()
+        heads = sheet.rows[sheet.header_at] if sheet.header_at is not None else []
+        found: list[Problem] = []
+        for r, cells in enumerate(formulas.iter_rows()):
+            for c, cell in enumerate(cells):
+                text = cell.value
+                if not (isinstance(text, str) and text.startswith("=")):
+                    continue
+                shown = sheet.rows[r][c] if r < len(sheet.rows) and c < len(sheet.rows[r]) else ""
+                if shown != "":
+                    continue
+                head = heads[c] if c < len(heads) and heads[c] else get_column_letter(c + 1)
+                found.append(
+                    Problem(
+                        file=label,
+                        row=r + 1,
+                        column=head,
+                        expected=_(
+                            "a value: the cell holds a formula whose result was never saved "
+                            "(open the file in Excel and save it, or paste the values)"
+                        ),
+                        found=repr(text[:60]),
+                    )
+                )
+    finally:
+        book.close()
+    if found:
+        raise InputError(found)
 
 
 def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
