@@ -13,6 +13,7 @@ from rich.table import Table
 
 from allocator.commands.options import json_option, quiet_option
 from allocator.core.files import write_atomic
+from allocator.core.i18n import _
 from allocator.inputs.data import EnterpriseData, load_enterprises
 from allocator.inputs.export import FORMATS, format_of, write_population
 from allocator.inputs.generate import generate_population
@@ -63,7 +64,7 @@ def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
     data = load_enterprises(*data_files)
     summary = summarise(data)
     for warning in data.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: {text}").format(text=warning), err=True)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
+from allocator.core.i18n import _
 from allocator.outputs.ledger import ledger_url, record_run
 from allocator.outputs.ledger_entry import RunEntry
 from allocator.outputs.result import summary
@@ -69,6 +70,11 @@ class _Progress:
     type=click.IntRange(1, 64),
     help="Solver workers (overrides the scenario).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the run (exit code 2) when the data gives warnings.",
+)
 @solver_option
 @ledger_option
 @quiet_option
@@ -80,6 +86,7 @@ def run_command(
     solver: str | None,
     ledger: str | None,
     quiet: bool,
+    strict: bool,
 ) -> None:
     """Allocate SCENARIO's budget and write awards, constraints and result to a folder.
 
@@ -95,6 +102,8 @@ def run_command(
         argv += ["--workers", str(workers)]
     if solver is not None:
         argv += ["--solver", solver]
+    if strict:
+        argv += ["--strict"]
     progress = None if quiet else _Progress()
     started = dt.datetime.now(dt.UTC)
     result, out = run_scenario(
@@ -106,7 +115,12 @@ def run_command(
         command=shlex.join(argv),
         on_phase=progress.phase if progress else None,
         on_progress=progress.solver if progress else None,
+        strict=strict,
     )
+    if not quiet:
+        # --quiet silences stderr; the warnings stay in result.json and the report.
+        for warning in result.warnings:
+            click.echo(_("warning: {text}").format(text=warning), err=True)
     # Recorded last, once every output file is in place, so the ledger hashes the final folder.
     record_run(
         ledger_url(ledger),

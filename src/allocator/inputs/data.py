@@ -42,8 +42,8 @@ from allocator.core.errors import InputError, Problem
 from allocator.core.i18n import _
 from allocator.inputs.cells import cell_text
 from allocator.inputs.headers import match_header
-from allocator.inputs.plausible import plausibility_warnings
 from allocator.inputs.parse import PARSERS, Bad, blank_column, expected_text
+from allocator.inputs.plausible import plausibility_warnings
 from allocator.inputs.read import RawTable, read_table
 from allocator.inputs.schema import (
     FIELD_BY_NAME,
@@ -165,6 +165,7 @@ def _totals_rows(
 def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     """Map headers to fields and check every cell; append what is wrong to ``problems``."""
     warns = list(raw.notes)
+    problems.extend(raw.problems)
     # Blank records (a spreadsheet's trailing empty rows, blank lines) are not firms.
     cells = raw.cells
     filled = np.zeros(len(cells), dtype=bool)
@@ -223,7 +224,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
                         column=head,
                         expected=_(
                             "a header naming a field exactly; this one resembles field "
-                            "{header} ({name}) but has {reason}"
+                            "{header} ({name}): {reason}"
                         ).format(header=repr(near.zh), name=near.name, reason=matched.reason),
                         found=repr(head),
                     )
@@ -259,9 +260,9 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
                     file=label,
                     row=raw.header_row,
                     column=f.name,
-                    expected=_(
-                        "a column headed {header} or {name}: the field is required"
-                    ).format(header=repr(f.zh), name=repr(f.name)),
+                    expected=_("a column headed {header} or {name}: the field is required").format(
+                        header=repr(f.zh), name=repr(f.name)
+                    ),
                     found=_("no such column"),
                 )
             )

@@ -77,7 +77,10 @@ def match_header(head: str) -> Header:
     if close:
         return Header(
             resembles=HEADERS[close[0]],
-            reason=_("a header that differs from it by a few characters"),
+            reason=_(
+                "it differs by a few characters; correct the header, or rename the column "
+                "if it holds something else"
+            ),
         )
     return Header()
 
@@ -85,10 +88,10 @@ def match_header(head: str) -> Header:
 def _unit_reason(f: Field, unit: str) -> str:
     if f.unit:
         return _(
-            "the unit {found} where the field is in {unit}: convert the column to {unit} "
-            "and head it {header}"
+            "it has the unit {found} where the field is in {unit}; convert the column to "
+            "{unit} and head it {header}"
         ).format(found=repr(unit), unit=f.unit, header=repr(f.zh))
-    return _("a unit {found} the field does not have: head the column {header}").format(
+    return _("it has a unit {found} the field does not have; head the column {header}").format(
         found=repr(unit), header=repr(f.zh)
     )
 

@@ -77,6 +77,7 @@ class RawTable:
     rows: IntArray
     header_row: int = 1
     notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # found while reading, not fatal
     typed: bool = False  # cells may be numbers, flags, timestamps or missing (Parquet)
     strict_width: bool = False  # a cell right of the last header is an error (CSV)
 
@@ -206,8 +207,9 @@ class _Sheet:
         return any(any(v.strip() for v in row) for row in body)
 
 
-def _read_xlsx(data: bytes, label: str) -> list[list[str]]:
-    """The rows of the workbook's data sheet (:func:`_choose_sheet`), formulas checked."""
+def _read_xlsx(data: bytes, label: str) -> tuple[list[list[str]], list[Problem]]:
+    """The rows of the workbook's data sheet (:func:`_choose_sheet`), and its formula cells
+    without a saved value (:func:`_uncached_formulas`)."""
     from allocator.inputs.template import FIELDS_SHEET, LISTS_SHEET
 
     check_xlsx_archive(data, label)
@@ -239,9 +241,7 @@ def _read_xlsx(data: bytes, label: str) -> list[list[str]]:
     finally:
         book.close()
     chosen = _choose_sheet(sheets, label)
-    if _has_formulas(data):
-        _refuse_uncached_formulas(data, label, chosen)
-    return chosen.rows
+    return chosen.rows, _uncached_formulas(data, label, chosen) if _has_formulas(data) else []
 
 
 def _header_at(rows: list[list[str]]) -> int | None:
@@ -270,7 +270,6 @@ def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
                 [
                     Problem(
                         file=label,
-                        column=_("sheet {sheet}").format(sheet=repr(others[0].title)),
                         expected=_(
                             "every firm on the sheet {sheet} the template names: move the rows "
                             "there, or delete the other sheet"
@@ -305,11 +304,12 @@ def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
             [
                 Problem(
                     file=label,
-                    column=_("sheet {sheet}").format(sheet=repr(with_firms[0].title)),
                     expected=_(
                         "firms on a visible sheet (in Excel: right-click a sheet tab, Unhide)"
                     ),
-                    found=_("firm rows only on a hidden sheet"),
+                    found=_("firm rows only on the hidden sheet {sheet}").format(
+                        sheet=repr(with_firms[0].title)
+                    ),
                 )
             ]
         )
@@ -331,14 +331,17 @@ def _has_formulas(data: bytes) -> bool:
     """Whether any worksheet of the archive holds a formula (a ``<f>`` element)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in archive.namelist():
-            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                if re.search(rb"<(\w+:)?f[ >/]", archive.read(name)):
-                    return True
+            if (
+                name.startswith("xl/worksheets/")
+                and name.endswith(".xml")
+                and re.search(rb"<(\w+:)?f[ >/]", archive.read(name))
+            ):
+                return True
     return False
 
 
-def _refuse_uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> None:
-    """Refuse formula cells with no value saved with them, naming each cell.
+def _uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> list[Problem]:
+    """A problem for each formula cell with no value saved with it.
 
     A workbook written by a program other than Excel (or saved by Excel before it computed)
     keeps a formula without its result; read as blank, the firm's figure would vanish.
@@ -374,8 +377,7 @@ def _refuse_uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> None:
                 )
     finally:
         book.close()
-    if found:
-        raise InputError(found)
+    return found
 
 
 def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
@@ -542,7 +544,9 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
     elif suffix in XLSX_SUFFIXES:
         if not data:
             raise InputError([_empty(label)])
-        raw = _raw_from_rows(_read_xlsx(data, label), label)
+        rows, problems = _read_xlsx(data, label)
+        raw = _raw_from_rows(rows, label)
+        raw.problems = problems
     elif suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(data, label)
         raw = RawTable(

@@ -32,8 +32,10 @@ from allocator.core.errors import (
     RunInterruptedError,
 )
 from allocator.core.files import sha256_file
+from allocator.core.i18n import _
 from allocator.inputs.choices import Engine
-from allocator.inputs.data import load_enterprises
+from allocator.inputs.data import EnterpriseData, load_enterprises
+from allocator.inputs.plausible import incomplete_district_sums
 from allocator.inputs.scenario import load_scenario, solver_override, time_limit_override
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
@@ -42,6 +44,7 @@ from allocator.outputs.result import InputFile, RunResult
 from allocator.policy.bind import check_against_model
 from allocator.policy.claims import evaluate
 from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
 from allocator.policy.provincial import refuse_pending
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
@@ -80,6 +83,16 @@ def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]
     return wrapper
 
 
+def _district_warnings(model: PolicyModel, data: EnterpriseData) -> list[str]:
+    """Warnings for district-level items whose sums miss some of a district's firms."""
+    out: list[str] = []
+    for clause, item in model.items():
+        if item.recipient == "district":
+            sums = [name for name, how in item.aggregate.items() if how == "sum"]
+            out += incomplete_district_sums(data, clause.label, sums)
+    return out
+
+
 @_nothing_written_when_interrupted
 def run_scenario(
     path: str | Path,
@@ -91,6 +104,7 @@ def run_scenario(
     command: str = "",
     on_phase: PhaseCallback | None = None,
     on_progress: ProgressFn | None = None,
+    strict: bool = False,
 ) -> tuple[RunResult, Path]:
     """Run one scenario end to end and write its output folder.
 
@@ -108,6 +122,9 @@ def run_scenario(
         Called with each phase's name and seconds as it ends.
     on_progress:
         Passed to the fairness rule as its ``progress`` callback (incumbents, bounds, gaps).
+    strict:
+        Refuse the run when the data gives warnings (implausible amounts, incomplete
+        district figures) instead of recording them in ``result.json``.
 
     Returns
     -------
@@ -158,6 +175,11 @@ def run_scenario(
                 Problem(str(p), "at least one firm: a row under the header row", "no firm rows")
                 for p in loaded.data_paths
             ]
+        )
+    warnings = [*data.warnings, *_district_warnings(model, data)]
+    if strict and warnings:
+        raise InputError(
+            [Problem("--strict", _("data without warnings"), text) for text in warnings]
         )
     done("load")
 
@@ -219,6 +241,7 @@ def run_scenario(
         versions=versions(),
         solver_details=dict(allocation.details) if allocation is not None else {},
         diagnosis=diagnosis.to_json() if diagnosis is not None else None,
+        warnings=warnings,
     )
     write_outputs(out, result)
     done("write")
