@@ -102,7 +102,9 @@ def _read_csv(path: Path, label: str, data: bytes) -> pd.DataFrame | list[list[s
                 Problem(
                     file=label,
                     row=reader.line_num,
-                    expected=f"cells of at most {MAX_CELL_CHARS:,} characters, in valid CSV",
+                    expected=_("cells of at most {count} characters, in valid CSV").format(
+                        count=f"{MAX_CELL_CHARS:,}"
+                    ),
                     found=str(exc),
                 )
             ]
@@ -126,9 +128,11 @@ def _check_lengths(table: Any, label: str, first_row: int = 1) -> None:
                     Problem(
                         file=label,
                         row=first_row + at,
-                        column=f"column {pos + 1}",
-                        expected=f"a cell of at most {MAX_CELL_CHARS:,} characters",
-                        found=f"{longest:,} characters",
+                        column=_("column {number}").format(number=pos + 1),
+                        expected=_("a cell of at most {count} characters").format(
+                            count=f"{MAX_CELL_CHARS:,}"
+                        ),
+                        found=_("{count} characters").format(count=f"{longest:,}"),
                     )
                 ]
             )
@@ -417,9 +421,11 @@ def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
                     Problem(
                         file=label,
                         row=len(out),
-                        column=f"column {at + 1}",
-                        expected=f"a cell of at most {MAX_CELL_CHARS:,} characters",
-                        found=f"{len(out[-1][at]):,} characters",
+                        column=_("column {number}").format(number=at + 1),
+                        expected=_("a cell of at most {count} characters").format(
+                            count=f"{MAX_CELL_CHARS:,}"
+                        ),
+                        found=_("{count} characters").format(count=f"{len(out[-1][at]):,}"),
                     )
                 ]
             )
@@ -439,8 +445,10 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
             [
                 Problem(
                     file=label,
-                    expected="a Parquet file",
-                    found=f"a file pyarrow cannot read ({type(exc).__name__}: {exc})"[:300],
+                    expected=_("a Parquet file"),
+                    found=_("a file pyarrow cannot read ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"
+                    )[:300],
                 )
             ]
         ) from None
@@ -454,9 +462,11 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
                         file=label,
                         row=1,
                         column=str(f.name),
-                        expected="a column of plain values (text, numbers, dates or yes/no); "
-                        "a list of clause ids is text such as '1;3'",
-                        found=f"a column of type {f.type}",
+                        expected=_(
+                            "a column of plain values (text, numbers, dates or yes/no); a list "
+                            "of clause ids is text such as '1;3'"
+                        ),
+                        found=_("a column of type {type}").format(type=f.type),
                     )
                 ]
             )
@@ -483,7 +493,9 @@ def _raw_from_rows(rows: list[list[str]] | pd.DataFrame, label: str) -> RawTable
     notes = []
     if header_at > 0:
         notes.append(
-            f"{label}: rows 1-{header_at} above the header row {header_at + 1} are ignored"
+            _("{file}: rows 1-{last} above the header row {header} are ignored").format(
+                file=label, last=header_at, header=header_at + 1
+            )
         )
     first = header_at + 1
     if first < len(grid) and _is_unit_row(headers, list(grid.iloc[first])):
@@ -525,8 +537,8 @@ def _is_unit_row(headers: Sequence[str], cells: Sequence[Any]) -> bool:
 def _empty(label: str) -> Problem:
     return Problem(
         file=label,
-        expected="a header row naming the columns, then one row per firm",
-        found="an empty file",
+        expected=_("a header row naming the columns, then one row per firm"),
+        found=_("an empty file"),
     )
 
 
@@ -556,13 +568,19 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
             typed=True,
         )
     else:
-        hint = " (save an .xls workbook as .xlsx)" if suffix == ".xls" else ""
+        expected = (
+            _("a .csv, .xlsx or .parquet file (save an .xls workbook as .xlsx)")
+            if suffix == ".xls"
+            else _("a .csv, .xlsx or .parquet file")
+        )
         raise InputError(
             [
                 Problem(
                     file=label,
-                    expected="a .csv, .xlsx or .parquet file" + hint,
-                    found=f"a {suffix or 'suffix-less'} file",
+                    expected=expected,
+                    found=_("a {suffix} file").format(suffix=suffix)
+                    if suffix
+                    else _("a suffix-less file"),
                 )
             ]
         )
