@@ -191,7 +191,8 @@ def test_run_keeps_the_warning_and_strict_refuses_it(yuan_run: Path, tmp_path: P
     doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert doc["warnings"] == [warning]
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert 'id="warning-list"' in report and "11,429 times" in report
+    assert 'id="warning-list"' in report
+    assert "11,429 times" in report
 
     refused = CliRunner().invoke(
         main, ["run", str(yuan_run), "--out", str(tmp_path / "strict"), "--strict"]
@@ -211,7 +212,8 @@ def test_validate_shows_the_warning(
     finally:
         i18n.set_language("en")  # the command chose the language of the whole process
     assert result.exit_code == 0, result.output
-    assert "警告：" in result.stderr and "是否误以“元”而非“万元”填报？" in result.stderr
+    assert "警告：" in result.stderr
+    assert "是否误以“元”而非“万元”填报？" in result.stderr
 
 
 # --------------------------------------------------------------------------------------------
