@@ -1,7 +1,8 @@
 """Loading and validating enterprise data: one row per firm, every field of the schema.
 
 :func:`load_enterprises` reads CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Excel in China
-saves it), XLSX (the first sheet with data; the template's two header rows) and Parquet,
+saves it), XLSX (the template's sheet 企业数据, else the one visible sheet of firms; the
+template's two header rows) and Parquet,
 with English field names or Chinese headers, checks every cell against
 :data:`allocator.inputs.schema.FIELDS` and either returns an :class:`EnterpriseData` whose frame
 later stages use as is, or raises one :class:`~allocator.core.errors.InputError` listing every
