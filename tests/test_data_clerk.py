@@ -19,9 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from allocator.analysis.metrics import run_metrics
 from allocator.cli import main
 from allocator.core import i18n
 from allocator.core.errors import InputError, Problem
@@ -321,3 +323,22 @@ def test_district_sums_over_a_partial_firm_list_warn_that_they_are_incomplete(
         "district's firms, but 1 firms in 1 districts have no value there (first: "
         f"{path} row 3); their districts' figures and awards leave them out"
     )
+
+
+def test_eligible_is_one_count_in_run_compare_and_workbook(yuan_run: Path, tmp_path: Path) -> None:
+    # Before: result.json (run, report, workbook) counted every recipient with an eligible
+    # row, compare only those claiming more than 0, and awards.csv held claim-0 rows with no
+    # reason. The catalogue's data: the launch fee item pays nothing to firms without one.
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["run", str(yuan_run), "--out", str(out), "--quiet"])
+    assert done.exit_code == 0, done.output
+    awards = pd.read_csv(out / "awards.csv", dtype={"recipient_id": str})
+    assert (awards["claim_wan"] > 0).all()
+    doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert doc["counts"]["recipients"] == run_metrics(awards).eligible_recipients
+    assert doc["counts"]["eligible_claims"] == len(awards)
+    sheet = openpyxl.load_workbook(out / "awards.xlsx", read_only=True)
+    summary = {
+        row[0]: row[1] for book in sheet.worksheets[:1] for row in book.iter_rows(values_only=True)
+    }
+    assert summary["符合条件的申报数"] == len(awards)
