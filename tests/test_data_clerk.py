@@ -328,14 +328,20 @@ def test_district_sums_over_a_partial_firm_list_warn_that_they_are_incomplete(
 def test_eligible_is_one_count_in_run_compare_and_workbook(yuan_run: Path, tmp_path: Path) -> None:
     # Before: result.json (run, report, workbook) counted every recipient with an eligible
     # row, compare only those claiming more than 0, and awards.csv held claim-0 rows with no
-    # reason. The catalogue's data: the launch fee item pays nothing to firms without one.
+    # reason. Here 丙's booth fee is 1万元: 50% of it is 0.5万元, which floor_wan makes 0.
+    data = yuan_run.parent / "data.csv"
+    text = data.read_text(encoding="utf-8")
+    assert ",450,400,6,," in text
+    data.write_text(text.replace(",450,400,6,,", ",450,400,1,,"), encoding="utf-8")
     out = tmp_path / "out"
     done = CliRunner().invoke(main, ["run", str(yuan_run), "--out", str(out), "--quiet"])
     assert done.exit_code == 0, done.output
     awards = pd.read_csv(out / "awards.csv", dtype={"recipient_id": str})
     assert (awards["claim_wan"] > 0).all()
     doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
-    assert doc["counts"]["recipients"] == run_metrics(awards).eligible_recipients
+    assert "91450203MA5K000035" not in set(awards["recipient_id"])  # 丙 claims nothing
+    # 甲 and 乙 (output ≥ 500万元); 丙 claims 0, 丁 is not above scale and paid no fee.
+    assert doc["counts"]["recipients"] == run_metrics(awards).eligible_recipients == 2
     assert doc["counts"]["eligible_claims"] == len(awards)
     sheet = openpyxl.load_workbook(out / "awards.xlsx", read_only=True)
     summary = {
