@@ -210,17 +210,17 @@ def test_rows_order_variables_and_fund_cap() -> None:
         (C, "5/launch", 0),
     )
     b = run_build(table)
-    # Eligible rows only, item in document order, then recipient id.
+    # Eligible rows only (claim above 0: C's launch claims 0 and is no row), item in
+    # document order, then recipient id.
     assert list(zip(b.rows["item_key"], b.rows["recipient_id"], strict=True)) == [
         ("1/growth", A),
         ("1/growth", B),
         ("2/recovery", C),
         ("5/booth", A),
-        ("5/launch", C),
         ("9/district", "柳南区"),
     ]
-    # Variables: positive claims applied for; C's recovery was not applied for, C's launch is 0.
-    assert b.rows["var"].tolist() == [0, 1, -1, 2, -1, 3]
+    # Variables: positive claims applied for; C's recovery was not applied for.
+    assert b.rows["var"].tolist() == [0, 1, -1, 2, 3]
     assert b.problem.upper.tolist() == [30, 20, 6, 50]
     assert b.problem.rank.tolist() == [0, 1, 2, 3]
     assert b.rows["note"].iloc[2].startswith("not applied for")

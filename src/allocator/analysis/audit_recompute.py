@@ -125,7 +125,10 @@ _ELIGIBLE_COLUMNS = tuple(c for c in TABLE_COLUMNS if c not in ("eligible", "app
 
 def _eligible(claims: Claims, model: PolicyModel) -> pd.DataFrame:
     table = claims.table
-    mask = table["eligible"].to_numpy(dtype=bool)
+    # As the build has it: eligible and claiming more than 0万元 (docs/outputs.md).
+    mask = table["eligible"].to_numpy(dtype=bool) & (
+        table["claim_wan"].fillna(0).to_numpy(dtype=np.int64) > 0
+    )
     out = pd.DataFrame(
         {c: table[c].to_numpy()[mask] for c in _ELIGIBLE_COLUMNS}, copy=False
     ).reset_index(drop=True)

@@ -10,6 +10,7 @@ import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 
 #: What a scenario file is called; anything else handed to ``run`` is refused before loading.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -95,6 +96,11 @@ class _Progress:
     type=click.IntRange(1, 64),
     help="Solver workers (overrides the scenario).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the run (exit code 2) when the data gives warnings.",
+)
 @solver_option
 @ledger_option
 @click.option(
@@ -112,6 +118,7 @@ def run_command(
     ledger: str | None,
     replace: bool,
     quiet: bool,
+    strict: bool,
 ) -> None:
     """Allocate SCENARIO's budget and write awards, constraints and result to a folder.
 
@@ -140,6 +147,8 @@ def run_command(
         argv += ["--solver", solver]
     if replace:
         argv += ["--replace"]
+    if strict:
+        argv += ["--strict"]
     progress = None if quiet else _Progress()
     # Resolved first, so that a bad --ledger or ALLOCATE_LEDGER stops the run before the solve.
     url = ledger_url(ledger, create_parent=False)
@@ -155,7 +164,12 @@ def run_command(
         ledger=url,
         replace=replace,
         on_notice=lambda line: click.echo(f"allocate: {line}", err=True),
+        strict=strict,
     )
+    if not quiet:
+        # --quiet silences stderr; the warnings stay in result.json and the report.
+        for warning in result.warnings:
+            click.echo(_("warning: {warning}").format(warning=warning), err=True)
     if quiet:
         return
     s = summary(result)

@@ -1,7 +1,8 @@
 """Loading and validating enterprise data: one row per firm, every field of the schema.
 
 :func:`load_enterprises` reads CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 as Excel in China
-saves it), XLSX (the first sheet with data; the template's two header rows) and Parquet,
+saves it), XLSX (the template's sheet 企业数据, else the one visible sheet of firms; the
+template's two header rows) and Parquet,
 with English field names or Chinese headers, checks every cell against
 :data:`allocator.inputs.schema.FIELDS` and either returns an :class:`EnterpriseData` whose frame
 later stages use as is, or raises one :class:`~allocator.core.errors.InputError` listing every
@@ -29,7 +30,6 @@ one, to word their messages.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +40,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
-from allocator.inputs.cells import HEADERS, cell_text, header_key
+from allocator.core.i18n import _
+from allocator.inputs.cells import cell_text
+from allocator.inputs.headers import match_header
 from allocator.inputs.parse import PARSERS, Bad, blank_column, expected_text
+from allocator.inputs.plausible import plausibility_warnings
 from allocator.inputs.read import RawTable, read_table
 from allocator.inputs.schema import (
     FIELD_BY_NAME,
@@ -121,10 +124,49 @@ class _Found(list[Problem]):
         self.more += max(len(rows) - room, 0)
         return rows[:room]
 
+    def take_pairs(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The first of ``pairs`` that still fit in the message; the rest are counted."""
+        room = max(MAX_REPORTED - len(self), 0)
+        self.more += max(len(pairs) - room, 0)
+        return pairs[:room]
+
+
+# How a totals row labels itself, in header_key form (a trailing colon dropped).
+_TOTALS = frozenset({"合计", "总计", "小计", "共计", "全市合计", "总合计", "total", "subtotal",
+                     "sum", "grandtotal"})  # fmt: skip
+
+
+def _totals_rows(
+    cells: pd.DataFrame, by_field: dict[str, int], headers: Sequence[str]
+) -> list[tuple[int, int]]:
+    """Rows labelled as totals (合计, 总计, 小计 ...): each row's position and the label's column.
+
+    The label sits in the first columns or in the credit code or name column; only those are
+    looked at, so a firm named ... 合计 ... in full is not taken for one.
+    """
+    look = sorted(
+        {p for p in (0, 1, by_field.get("credit_code"), by_field.get("name")) if p is not None}
+        & set(range(min(cells.shape[1], len(headers))))
+    )
+    found: dict[int, int] = {}
+    for pos in look:
+        text = pd.Series(cells[pos].to_numpy(), dtype=object).map(cell_text, na_action="ignore")
+        keys = (
+            text.fillna("")
+            .astype(str)
+            .str.replace(r"\s+", "", regex=True)
+            .str.rstrip(":：")
+            .str.lower()
+        )
+        for i in np.flatnonzero(keys.isin(_TOTALS).to_numpy()):
+            found.setdefault(int(i), pos)
+    return sorted(found.items())
+
 
 def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     """Map headers to fields and check every cell; append what is wrong to ``problems``."""
     warns = list(raw.notes)
+    problems.extend(raw.problems)
     # Blank records (a spreadsheet's trailing empty rows, blank lines) are not firms.
     cells = raw.cells
     filled = np.zeros(len(cells), dtype=bool)
@@ -154,21 +196,42 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
                 Problem(
                     file=label,
                     row=int(rows[i]),
-                    column=f"column {used}",
-                    expected=f"at most {width} cells, as many as the header names (a comma "
-                    "inside a cell needs quotes)",
-                    found=f"{used} cells",
+                    column=_("column {number}").format(number=used),
+                    expected=_(
+                        "at most {width} cells, as many as the header names (a comma inside a "
+                        "cell needs quotes)"
+                    ).format(width=width),
+                    found=_("{count} cells").format(count=used),
                 )
             )
     for pos, head in enumerate(raw.headers):
         if head == "":
             if pos < cells.shape[1] and (cells[pos].to_numpy() != "").any():
-                warns.append(f"{label}: column {pos + 1} has data but no header; it is ignored")
+                warns.append(
+                    _("{file}: column {column} has data but no header; it is ignored").format(
+                        file=label, column=pos + 1
+                    )
+                )
             continue
-        key = header_key(head)
-        f = HEADERS.get(key) or HEADERS.get(header_key(re.split(r"[·|]", head)[0]))
+        matched = match_header(head)
+        f = matched.field
         if f is None:
-            unknown.append(head)
+            if matched.resembles is not None:
+                near = matched.resembles
+                problems.append(
+                    Problem(
+                        file=label,
+                        row=raw.header_row,
+                        column=head,
+                        expected=_(
+                            "a header naming a field exactly; this one resembles field "
+                            "{header} ({name}): {reason}"
+                        ).format(header=repr(near.zh), name=near.name, reason=matched.reason),
+                        found=repr(head),
+                    )
+                )
+            else:
+                unknown.append(head)
             continue
         if f.name in by_field:
             problems.append(
@@ -176,9 +239,10 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
                     file=label,
                     row=raw.header_row,
                     column=head,
-                    expected=f"each field once; column {headers[f.name]!r} is already "
-                    f"field {f.name} ({f.zh})",
-                    found="the same field twice",
+                    expected=_(
+                        "each field once; column {column} is already field {name} ({header})"
+                    ).format(column=repr(headers[f.name]), name=f.name, header=f.zh),
+                    found=_("the same field twice"),
                 )
             )
             continue
@@ -186,7 +250,9 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
         headers[f.name] = head
     if unknown:
         warns.append(
-            f"{label}: columns not in the schema are ignored: " + ", ".join(map(repr, unknown))
+            _("{file}: columns not in the schema are ignored: {columns}").format(
+                file=label, columns=", ".join(map(repr, unknown))
+            )
         )
     for f in FIELDS:
         if f.required and f.name not in by_field:
@@ -195,10 +261,34 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
                     file=label,
                     row=raw.header_row,
                     column=f.name,
-                    expected=f"a column headed {f.zh!r} or {f.name!r}: the field is required",
-                    found="no such column",
+                    expected=_("a column headed {header} or {name}: the field is required").format(
+                        header=repr(f.zh), name=repr(f.name)
+                    ),
+                    found=_("no such column"),
                 )
             )
+
+    totals = _totals_rows(cells, by_field, raw.headers)
+    for i, pos in problems.take_pairs(totals):
+        problems.append(
+            Problem(
+                file=label,
+                row=int(rows[i]),
+                column=raw.headers[pos],
+                expected=_(
+                    "one row per firm; a totals row is not a firm: delete the row (the run "
+                    "adds up the firms itself)"
+                ),
+                found=repr(cell_text(cells[pos].iat[i]).strip()),
+            )
+        )
+    if totals:
+        # One message for a totals row, not one for each of its blank required cells.
+        keep = np.ones(len(cells), dtype=bool)
+        keep[[i for i, _pos in totals]] = False
+        cells = cells[keep].reset_index(drop=True)
+        rows = rows[keep]
+        n = len(cells)
 
     columns: dict[str, npt.NDArray[Any]] = {}
     for name, pos in by_field.items():
@@ -208,7 +298,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
         for i in problems.take(np.flatnonzero(col.bad)):
             why = Bad(int(col.bad[i]))
             cell = cells[pos].iat[int(i)]
-            found = repr(cell_text(cell).strip()) if why is not Bad.MISSING else "a blank cell"
+            found = repr(cell_text(cell).strip()) if why is not Bad.MISSING else _("a blank cell")
             expected = expected_text(f, why)
             if i in col.detail:
                 expected += f": {col.detail[int(i)]}"
@@ -225,9 +315,12 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
             finite = col.values[np.isfinite(col.values)]
             if finite.size >= 3 and finite.max() <= 1:
                 warns.append(
-                    f"{label}: column {headers[name]!r} is in per cent (45 for 45%) but no "
-                    "value exceeds 1; check the values are not fractions"
+                    _(
+                        "{file}: column {column} is in per cent (45 for 45%) but no value "
+                        "exceeds 1; check the values are not fractions"
+                    ).format(file=label, column=repr(headers[name]))
                 )
+    warns.extend(plausibility_warnings(label, columns, headers, rows))
     return _Parsed(
         label=label,
         columns=columns,
@@ -255,13 +348,19 @@ def _duplicates(parsed: Sequence[_Parsed], problems: _Found) -> None:
     for i in problems.take(np.flatnonzero(repeated)):
         j = int(first_at[codes[i]])
         a, b = parsed[int(which[j])], parsed[int(which[i])]
-        where = f"row {rows[j]}" if a is b else f"{a.label} row {rows[j]}"
+        where = (
+            _("row {row}").format(row=rows[j])
+            if a is b
+            else _("{file} row {row}").format(file=a.label, row=rows[j])
+        )
         problems.append(
             Problem(
                 file=b.label,
                 row=int(rows[i]),
                 column=b.headers["credit_code"],
-                expected=f"a credit code no other firm has; {where} has it too",
+                expected=_("a credit code no other firm has; {where} has it too").format(
+                    where=where
+                ),
                 found=repr(codes[i]),
             )
         )
@@ -289,7 +388,7 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
         main products, NaN/inf literals, values beyond :data:`MAX_VALUE`.
     """
     if not paths:
-        raise InputError("at least one enterprise data file", file="<command line>")
+        raise InputError(_("at least one enterprise data file"), file=_("<command line>"))
     files = tuple(Path(p) for p in paths)
     problems = _Found()
     parsed: list[_Parsed] = []
@@ -319,9 +418,10 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
             problems.append(
                 Problem(
                     file=str(files[-1]) if len(files) == 1 else "<data files>",
-                    expected=f"the first {MAX_REPORTED} problems are listed above; fix them and "
-                    "load again",
-                    found=f"{problems.more:,} more not listed",
+                    expected=_(
+                        "the first {count} problems are listed above; fix them and load again"
+                    ).format(count=MAX_REPORTED),
+                    found=_("{count} more not listed").format(count=f"{problems.more:,}"),
                 )
             )
         raise InputError(problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 
 # Two or more CJK characters: a line of GBK bytes that also decodes as UTF-8 to Chinese text
 # is, in practice, a line that was written as UTF-8 (GBK pairs rarely form UTF-8 sequences,
@@ -31,9 +32,11 @@ def _refuse_utf8_lines(data: bytes, label: str) -> None:
                     Problem(
                         file=label,
                         row=number,
-                        expected="one encoding for the whole file, as the rest of it is "
-                        "GBK/GB18030 (save the whole file again, e.g. in Excel as 'CSV UTF-8')",
-                        found=f"a line in UTF-8 ({as_utf8.strip()[:40]!r})",
+                        expected=_(
+                            "one encoding for the whole file, as the rest of it is GBK/GB18030 "
+                            "(save the whole file again, e.g. in Excel as 'CSV UTF-8')"
+                        ),
+                        found=_("a line in UTF-8 ({text})").format(text=repr(as_utf8.strip()[:40])),
                     )
                 ]
             )
@@ -53,9 +56,11 @@ def decode_text(data: bytes, label: str) -> str:
                 Problem(
                     file=label,
                     row=1,
-                    expected="text encoded as UTF-8 or GBK/GB18030 (in Excel: Save As "
-                    "'CSV UTF-8' or 'CSV (逗号分隔)')",
-                    found="UTF-16 text or binary data (zero bytes)",
+                    expected=_(
+                        "text encoded as UTF-8 or GBK/GB18030 (in Excel: Save As "
+                        "'CSV UTF-8' or 'CSV (逗号分隔)')"
+                    ),
+                    found=_("UTF-16 text or binary data (zero bytes)"),
                 )
             ]
         )
@@ -87,9 +92,13 @@ def decode_text(data: bytes, label: str) -> str:
             Problem(
                 file=label,
                 row=line,
-                expected="text encoded as UTF-8 or GBK/GB18030 (in Excel: Save As "
-                "'CSV UTF-8' or 'CSV (逗号分隔)')",
-                found=f"bytes {bad} at byte offset {offset}, invalid in {reading}",
+                expected=_(
+                    "text encoded as UTF-8 or GBK/GB18030 (in Excel: Save As "
+                    "'CSV UTF-8' or 'CSV (逗号分隔)')"
+                ),
+                found=_("bytes {bad} at byte offset {offset}, invalid in {reading}").format(
+                    bad=bad, offset=offset, reading=reading
+                ),
             )
         ]
     )

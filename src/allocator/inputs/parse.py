@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from allocator.core.i18n import _
 from allocator.inputs import creditcode
 from allocator.inputs.cells import cell_text, header_key
 from allocator.inputs.schema import (
@@ -88,17 +89,23 @@ _CATEGORY_EXACT: dict[str, dict[str, str]] = {
     "main_product": {**{c: c for c in MAIN_PRODUCTS},
                      **{label: c for c, label in MAIN_PRODUCTS.items()}},
 }  # fmt: skip
-_CATEGORY_EXPECTED: dict[str, str] = {
-    "district": "one of the counties/districts "
-    + "、".join(DISTRICTS)
-    + " (or the English names "
-    + ", ".join(DISTRICTS.values())
-    + ")",
-    "industry": "one of the industry codes or labels "
-    + ", ".join(f"{code} ({label})" for code, label in INDUSTRIES.items()),
-    "main_product": "one of the main-product codes or labels "
-    + ", ".join(f"{code} ({label})" for code, label in MAIN_PRODUCTS.items()),
-}
+
+
+def _category_expected(name: str) -> str | None:
+    """What a district, industry or main-product cell should hold, in the reader's language."""
+    if name == "district":
+        return _("one of the counties/districts {names} (or the English names {english})").format(
+            names="、".join(DISTRICTS), english=", ".join(DISTRICTS.values())
+        )
+    if name == "industry":
+        return _("one of the industry codes or labels {choices}").format(
+            choices=", ".join(f"{code} ({label})" for code, label in INDUSTRIES.items())
+        )
+    if name == "main_product":
+        return _("one of the main-product codes or labels {choices}").format(
+            choices=", ".join(f"{code} ({label})" for code, label in MAIN_PRODUCTS.items())
+        )
+    return None
 
 
 class Bad(IntEnum):
@@ -119,31 +126,45 @@ class Bad(IntEnum):
 
 
 def expected_text(f: Field, why: Bad) -> str:
-    what = {
-        Kind.TEXT: "text",
-        Kind.CATEGORY: _CATEGORY_EXPECTED.get(f.name, "one of " + ", ".join(f.choices)),
-        Kind.BOOL: "是 or 否 (also Y/N, yes/no, true/false, 1/0, √)",
-        Kind.INT: "a whole number",
-        Kind.MONEY: "an amount in 万元 such as 1234.5 or 1,234.5",
-        Kind.QUANTITY: f"a quantity in {f.unit} such as 1234.5" if f.unit else "a number",
-        Kind.PERCENT: "a share in per cent from 0 to 100, such as 45 or 45%",
-        Kind.DATE: "a date such as 2024-04-01, 2024/4/1, 20240401 or an Excel date",
-        Kind.LIST: "items separated by ';'",
-    }[f.kind]
+    """What a cell of field ``f`` should hold, worded for the reason ``why`` it failed."""
+    kinds = {
+        Kind.TEXT: lambda: _("text"),
+        Kind.CATEGORY: lambda: (
+            _category_expected(f.name) or _("one of {choices}").format(choices=", ".join(f.choices))
+        ),
+        Kind.BOOL: lambda: _("是 or 否 (also Y/N, yes/no, true/false, 1/0, √)"),
+        Kind.INT: lambda: _("a whole number"),
+        Kind.MONEY: lambda: _("an amount in 万元 such as 1234.5 or 1,234.5"),
+        Kind.QUANTITY: lambda: (
+            _("a quantity in {unit} such as 1234.5").format(unit=f.unit)
+            if f.unit
+            else _("a number")
+        ),
+        Kind.PERCENT: lambda: _("a share in per cent from 0 to 100, such as 45 or 45%"),
+        Kind.DATE: lambda: _("a date such as 2024-04-01, 2024/4/1, 20240401 or an Excel date"),
+        Kind.LIST: lambda: _("items separated by ';'"),
+    }
+    what = kinds[f.kind]()
+    if why is Bad.MISSING:
+        return _("a value, as the column is required: {what}").format(what=what)
+    if why is Bad.NAN:
+        return _(
+            "{what}; NaN, inf and N/A are not values (leave the cell blank if unknown)"
+        ).format(what=what)
+    if why in (Bad.TYPE, Bad.CATEGORY):
+        return what
     return {
-        Bad.MISSING: f"a value, as the column is required: {what}",
-        Bad.TYPE: what,
-        Bad.NAN: f"{what}; NaN, inf and N/A are not values (leave the cell blank if unknown)",
-        Bad.NEGATIVE: "a value of 0 or more",
-        Bad.OVER_100: "a share in per cent from 0 to 100",
-        Bad.TOO_LARGE: f"a value of at most {MAX_VALUE:.0e}",
-        Bad.NOT_WHOLE: "a whole number",
-        Bad.CATEGORY: what,
-        Bad.CREDIT_CODE: "an 18-character unified social credit code (GB 32100-2015)",
-        Bad.DATE_RANGE: "a date between 1900 and 2100",
-        Bad.CONTROL: "text without control characters (tab, line break, NUL, escape, "
-        "direction overrides); retype the cell",
-    }[why]
+        Bad.NEGATIVE: lambda: _("a value of 0 or more"),
+        Bad.OVER_100: lambda: _("a share in per cent from 0 to 100"),
+        Bad.TOO_LARGE: lambda: _("a value of at most {limit}").format(limit=f"{MAX_VALUE:.0e}"),
+        Bad.NOT_WHOLE: lambda: _("a whole number"),
+        Bad.CREDIT_CODE: lambda: _("an 18-character unified social credit code (GB 32100-2015)"),
+        Bad.DATE_RANGE: lambda: _("a date between 1900 and 2100"),
+        Bad.CONTROL: lambda: _(
+            "text without control characters (tab, line break, NUL, escape, direction "
+            "overrides); retype the cell"
+        ),
+    }[why]()
 
 
 @dataclass
@@ -194,8 +215,10 @@ def _parse_text(f: Field, raw: pd.Series) -> Column:
         for i in np.flatnonzero(invalid)[:_EXPLAINED]:
             why = creditcode.explain(values[i]) or ""
             if re.fullmatch(r"\d(\.\d+)?E\+\d+|\d{15,}", values[i]):
-                why += " (Excel stored the code as a number; format the column as text and "
-                why += "type the code again)"
+                why += _(
+                    " (Excel stored the code as a number; format the column as text and type "
+                    "the code again)"
+                )
             detail[int(i)] = why
     return Column(values, bad, detail)
 

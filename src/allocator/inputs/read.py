@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.cells import HEADERS, cell_text, header_key
 from allocator.inputs.encoding import decode_text
 from allocator.inputs.readfile import MIB, read_input
@@ -76,6 +77,7 @@ class RawTable:
     rows: IntArray
     header_row: int = 1
     notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # found while reading, not fatal
     typed: bool = False  # cells may be numbers, flags, timestamps or missing (Parquet)
     strict_width: bool = False  # a cell right of the last header is an error (CSV)
 
@@ -100,7 +102,9 @@ def _read_csv(path: Path, label: str, data: bytes) -> pd.DataFrame | list[list[s
                 Problem(
                     file=label,
                     row=reader.line_num,
-                    expected=f"cells of at most {MAX_CELL_CHARS:,} characters, in valid CSV",
+                    expected=_("cells of at most {count} characters, in valid CSV").format(
+                        count=f"{MAX_CELL_CHARS:,}"
+                    ),
                     found=str(exc),
                 )
             ]
@@ -124,9 +128,11 @@ def _check_lengths(table: Any, label: str, first_row: int = 1) -> None:
                     Problem(
                         file=label,
                         row=first_row + at,
-                        column=f"column {pos + 1}",
-                        expected=f"a cell of at most {MAX_CELL_CHARS:,} characters",
-                        found=f"{longest:,} characters",
+                        column=_("column {number}").format(number=pos + 1),
+                        expected=_("a cell of at most {count} characters").format(
+                            count=f"{MAX_CELL_CHARS:,}"
+                        ),
+                        found=_("{count} characters").format(count=f"{longest:,}"),
                     )
                 ]
             )
@@ -161,57 +167,221 @@ def _read_csv_arrow(text: str, label: str) -> pd.DataFrame | None:
     return frame.set_axis(range(frame.shape[1]), axis=1)
 
 
-def _read_xlsx(data: bytes, label: str) -> list[list[str]]:
+def _open_book(data: bytes, label: str, *, values: bool) -> Any:
+    """The workbook in read-only mode: cached values (``values``) or formulas as written."""
     import openpyxl
 
-    check_xlsx_archive(data, label)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about workbook features it drops (extensions, default styles);
             # none of them carries data.
             warnings.simplefilter("ignore")
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=values)
     except _XLSX_ERRORS as exc:
         raise InputError(
             [
                 Problem(
                     file=label,
-                    expected="an Excel .xlsx workbook",
-                    found=f"a file openpyxl cannot open ({type(exc).__name__}: {exc})",
+                    expected=_("an Excel .xlsx workbook"),
+                    found=_("a file openpyxl cannot open ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"
+                    ),
                 )
             ]
         ) from None
+
+
+@dataclass
+class _Sheet:
+    """One sheet's rows as text, whether it is hidden, and the row of its header (or None)."""
+
+    title: str
+    rows: list[list[str]]
+    hidden: bool
+    header_at: int | None
+
+    @property
+    def firms(self) -> bool:
+        """Whether there is a non-blank row below the header (and the template's unit row)."""
+        if self.header_at is None:
+            return False
+        body = self.rows[self.header_at + 1 :]
+        if body and _is_unit_row(self.rows[self.header_at], body[0]):
+            body = body[1:]
+        return any(any(v.strip() for v in row) for row in body)
+
+
+def _read_xlsx(data: bytes, label: str) -> tuple[list[list[str]], list[Problem]]:
+    """The rows of the workbook's data sheet (:func:`_choose_sheet`), and its formula cells
+    without a saved value (:func:`_uncached_formulas`)."""
+    from allocator.inputs.template import FIELDS_SHEET, LISTS_SHEET
+
+    check_xlsx_archive(data, label)
+    book = _open_book(data, label, values=True)
     try:
-        names = []
+        sheets = []
         for sheet in book.worksheets:
-            names.append(sheet.title)
+            if sheet.title in (FIELDS_SHEET, LISTS_SHEET):
+                continue  # the template's own field list and drop-down choices
             # Some writers record a wrong used range; without it every row is read.
             sheet.reset_dimensions()
             rows = _sheet_rows(sheet, label)
-            if rows:
-                return rows
+            sheets.append(
+                _Sheet(sheet.title, rows, sheet.sheet_state != "visible", _header_at(rows))
+            )
     except _XLSX_ERRORS as exc:
         # A sheet's XML is parsed only as its rows are read: malformed XML shows here.
         raise InputError(
             [
                 Problem(
                     file=label,
-                    expected="an Excel .xlsx workbook whose sheets are well-formed XML",
-                    found=f"a sheet openpyxl cannot read ({type(exc).__name__}: {exc})"[:300],
+                    expected=_("an Excel .xlsx workbook whose sheets are well-formed XML"),
+                    found=_("a sheet openpyxl cannot read ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"[:300]
+                    ),
                 )
             ]
         ) from None
     finally:
         book.close()
+    chosen = _choose_sheet(sheets, label)
+    return chosen.rows, _uncached_formulas(data, label, chosen) if _has_formulas(data) else []
+
+
+def _header_at(rows: list[list[str]]) -> int | None:
+    for i, row in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        if sum(header_key(v) in HEADERS for v in row) >= 2:
+            return i
+    return None
+
+
+def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
+    """The sheet of firms: the template's data sheet, else the one visible sheet of firms.
+
+    Firms on another sheet besides, two visible sheets of firms, or firms only on a hidden
+    sheet are refused: reading one sheet and ignoring another would leave firms out without
+    a word.
+    """
+    from allocator.inputs.template import DATA_SHEET
+
+    names = ", ".join(s.title for s in sheets)
+    with_firms = [s for s in sheets if s.firms]
+    named = next((s for s in sheets if s.title == DATA_SHEET), None)
+    if named is not None:
+        others = [s for s in with_firms if s is not named]
+        if others:
+            raise InputError(
+                [
+                    Problem(
+                        file=label,
+                        expected=_(
+                            "every firm on the sheet {sheet} the template names: move the rows "
+                            "there, or delete the other sheet"
+                        ).format(sheet=repr(DATA_SHEET)),
+                        found=_("firm rows on the sheet {other} too (sheets: {sheets})").format(
+                            other=repr(others[0].title), sheets=names
+                        ),
+                    )
+                ]
+            )
+        return named
+    visible = [s for s in with_firms if not s.hidden]
+    if len(visible) > 1:
+        raise InputError(
+            [
+                Problem(
+                    file=label,
+                    expected=_(
+                        "firms on one sheet only, named {sheet} as in the template; the file "
+                        "does not say which sheet to read"
+                    ).format(sheet=repr(DATA_SHEET)),
+                    found=_("firm rows on {count} sheets: {sheets}").format(
+                        count=len(visible), sheets=", ".join(repr(s.title) for s in visible)
+                    ),
+                )
+            ]
+        )
+    if visible:
+        return visible[0]
+    if with_firms:
+        raise InputError(
+            [
+                Problem(
+                    file=label,
+                    expected=_(
+                        "firms on a visible sheet (in Excel: right-click a sheet tab, Unhide)"
+                    ),
+                    found=_("firm rows only on the hidden sheet {sheet}").format(
+                        sheet=repr(with_firms[0].title)
+                    ),
+                )
+            ]
+        )
+    for sheet in sheets:
+        if sheet.rows and not sheet.hidden:
+            return sheet
     raise InputError(
         [
             Problem(
                 file=label,
-                expected="a sheet with a header row and one row per firm",
-                found="no sheet has any data (sheets: " + ", ".join(names) + ")",
+                expected=_("a sheet with a header row and one row per firm"),
+                found=_("no sheet has any data (sheets: {sheets})").format(sheets=names),
             )
         ]
     )
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet of the archive holds a formula (a ``<f>`` element)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if (
+                name.startswith("xl/worksheets/")
+                and name.endswith(".xml")
+                and re.search(rb"<(\w+:)?f[ >/]", archive.read(name))
+            ):
+                return True
+    return False
+
+
+def _uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> list[Problem]:
+    """A problem for each formula cell with no value saved with it.
+
+    A workbook written by a program other than Excel (or saved by Excel before it computed)
+    keeps a formula without its result; read as blank, the firm's figure would vanish.
+    """
+    from openpyxl.utils import get_column_letter
+
+    book = _open_book(data, label, values=False)
+    try:
+        formulas = book[sheet.title]
+        formulas.reset_dimensions()
+        heads = sheet.rows[sheet.header_at] if sheet.header_at is not None else []
+        found: list[Problem] = []
+        for r, cells in enumerate(formulas.iter_rows()):
+            for c, cell in enumerate(cells):
+                text = cell.value
+                if not (isinstance(text, str) and text.startswith("=")):
+                    continue
+                shown = sheet.rows[r][c] if r < len(sheet.rows) and c < len(sheet.rows[r]) else ""
+                if shown != "":
+                    continue
+                head = heads[c] if c < len(heads) and heads[c] else get_column_letter(c + 1)
+                found.append(
+                    Problem(
+                        file=label,
+                        row=r + 1,
+                        column=head,
+                        expected=_(
+                            "a value: the cell holds a formula whose result was never saved "
+                            "(open the file in Excel and save it, or paste the values)"
+                        ),
+                        found=repr(text[:60]),
+                    )
+                )
+    finally:
+        book.close()
+    return found
 
 
 def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
@@ -251,9 +421,11 @@ def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
                     Problem(
                         file=label,
                         row=len(out),
-                        column=f"column {at + 1}",
-                        expected=f"a cell of at most {MAX_CELL_CHARS:,} characters",
-                        found=f"{len(out[-1][at]):,} characters",
+                        column=_("column {number}").format(number=at + 1),
+                        expected=_("a cell of at most {count} characters").format(
+                            count=f"{MAX_CELL_CHARS:,}"
+                        ),
+                        found=_("{count} characters").format(count=f"{len(out[-1][at]):,}"),
                     )
                 ]
             )
@@ -273,8 +445,10 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
             [
                 Problem(
                     file=label,
-                    expected="a Parquet file",
-                    found=f"a file pyarrow cannot read ({type(exc).__name__}: {exc})"[:300],
+                    expected=_("a Parquet file"),
+                    found=_("a file pyarrow cannot read ({error})").format(
+                        error=f"{type(exc).__name__}: {exc}"
+                    )[:300],
                 )
             ]
         ) from None
@@ -288,9 +462,11 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
                         file=label,
                         row=1,
                         column=str(f.name),
-                        expected="a column of plain values (text, numbers, dates or yes/no); "
-                        "a list of clause ids is text such as '1;3'",
-                        found=f"a column of type {f.type}",
+                        expected=_(
+                            "a column of plain values (text, numbers, dates or yes/no); a list "
+                            "of clause ids is text such as '1;3'"
+                        ),
+                        found=_("a column of type {type}").format(type=f.type),
                     )
                 ]
             )
@@ -317,7 +493,9 @@ def _raw_from_rows(rows: list[list[str]] | pd.DataFrame, label: str) -> RawTable
     notes = []
     if header_at > 0:
         notes.append(
-            f"{label}: rows 1-{header_at} above the header row {header_at + 1} are ignored"
+            _("{file}: rows 1-{last} above the header row {header} are ignored").format(
+                file=label, last=header_at, header=header_at + 1
+            )
         )
     first = header_at + 1
     if first < len(grid) and _is_unit_row(headers, list(grid.iloc[first])):
@@ -359,8 +537,8 @@ def _is_unit_row(headers: Sequence[str], cells: Sequence[Any]) -> bool:
 def _empty(label: str) -> Problem:
     return Problem(
         file=label,
-        expected="a header row naming the columns, then one row per firm",
-        found="an empty file",
+        expected=_("a header row naming the columns, then one row per firm"),
+        found=_("an empty file"),
     )
 
 
@@ -378,7 +556,9 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
     elif suffix in XLSX_SUFFIXES:
         if not data:
             raise InputError([_empty(label)])
-        raw = _raw_from_rows(_read_xlsx(data, label), label)
+        rows, problems = _read_xlsx(data, label)
+        raw = _raw_from_rows(rows, label)
+        raw.problems = problems
     elif suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(data, label)
         raw = RawTable(
@@ -388,13 +568,19 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
             typed=True,
         )
     else:
-        hint = " (save an .xls workbook as .xlsx)" if suffix == ".xls" else ""
+        expected = (
+            _("a .csv, .xlsx or .parquet file (save an .xls workbook as .xlsx)")
+            if suffix == ".xls"
+            else _("a .csv, .xlsx or .parquet file")
+        )
         raise InputError(
             [
                 Problem(
                     file=label,
-                    expected="a .csv, .xlsx or .parquet file" + hint,
-                    found=f"a {suffix or 'suffix-less'} file",
+                    expected=expected,
+                    found=_("a {suffix} file").format(suffix=suffix)
+                    if suffix
+                    else _("a suffix-less file"),
                 )
             ]
         )

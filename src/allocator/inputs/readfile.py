@@ -41,15 +41,7 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise InputError([Problem(file, _("a regular file"), _kind(info.st_mode))])
         if info.st_size > max_bytes:
-            raise InputError(
-                [
-                    Problem(
-                        file,
-                        _("a file of at most {size}").format(size=_size(max_bytes)),
-                        _size(info.st_size),
-                    )
-                ]
-            )
+            raise InputError([Problem(file, _at_most(max_bytes), _size(info.st_size))])
         try:
             # One byte more than allowed: a file that grows while it is read is still caught.
             data = handle.read(max_bytes + 1)
@@ -58,15 +50,7 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
                 [Problem(file, _("a readable file"), exc.strerror or str(exc))]
             ) from None
     if len(data) > max_bytes:
-        raise InputError(
-            [
-                Problem(
-                    file,
-                    _("a file of at most {size}").format(size=_size(max_bytes)),
-                    _("a file that kept growing"),
-                )
-            ]
-        )
+        raise InputError([Problem(file, _at_most(max_bytes), _("a file that kept growing"))])
     return data
 
 
@@ -94,8 +78,12 @@ def _kind(mode: int) -> str:
 
 def _size(n: int) -> str:
     if n >= MIB:
-        return _("{mib} MiB ({n} bytes)").format(mib=f"{n / MIB:,.1f}", n=f"{n:,}")
-    return _("{n} bytes").format(n=f"{n:,}")
+        return _("{mib} MiB ({count} bytes)").format(mib=f"{n / MIB:,.1f}", count=f"{n:,}")
+    return _("{count} bytes").format(count=f"{n:,}")
+
+
+def _at_most(n: int) -> str:
+    return _("a file of at most {size}").format(size=_size(n))
 
 
 __all__ = ["MIB", "describe_file", "read_input"]

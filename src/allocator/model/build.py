@@ -179,7 +179,7 @@ def build(
 def _eligible_rows(
     table: pd.DataFrame, model: PolicyModel
 ) -> tuple[dict[str, npt.NDArray[Any]], IntArray, npt.NDArray[np.object_]]:
-    """The eligible rows as cleaned columns in output order, and recipient codes.
+    """The eligible rows (claim above 0) as cleaned columns in output order, and recipient codes.
 
     Recipient codes number the recipient ids in sorted order, so that grouping by code
     keeps recipients in id order.
@@ -187,7 +187,11 @@ def _eligible_rows(
     missing = [c for c in CLAIM_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"claims table lacks columns: {', '.join(missing)}")
-    mask = table["eligible"].fillna(False).to_numpy(dtype=bool)
+    # Eligible means one thing in every output: meets every condition and claims more than
+    # 0万元 (docs/outputs.md). A claim the formula or the rounding brings to 0 is not a row.
+    mask = table["eligible"].fillna(False).to_numpy(dtype=bool) & (
+        table["claim_wan"].fillna(0).to_numpy(dtype=np.int64) > 0
+    )
     cols: dict[str, npt.NDArray[Any]] = {}
     for col in _TEXT:
         cols[col] = table[col].to_numpy(dtype=object)[mask]

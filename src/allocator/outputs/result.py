@@ -64,6 +64,9 @@ class RunResult:
     diagnosis:
         For INFEASIBLE: what clashes and the least change that would make it feasible
         (:meth:`allocator.solve.diagnose.Diagnosis.to_json`).
+    warnings:
+        Things worth a look found in the inputs (implausible amounts, incomplete district
+        figures), in the reader's language.
     """
 
     scenario: LoadedScenario
@@ -78,6 +81,7 @@ class RunResult:
     versions: dict[str, str] = field(default_factory=dict)
     solver_details: dict[str, object] = field(default_factory=dict)
     diagnosis: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def parameters(model: PolicyModel, overrides: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -178,6 +182,7 @@ def result_document(
         "versions": dict(sorted(run.versions.items())),
         "command": run.command,
         "infeasible_because": list(build.infeasible),
+        "warnings": list(run.warnings),
         "solver": {},
     }
     if run.solver_details:

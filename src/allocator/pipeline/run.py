@@ -20,7 +20,7 @@ import functools
 import importlib.metadata
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -34,8 +34,10 @@ from allocator.core.errors import (
     RunInterruptedError,
 )
 from allocator.core.files import sha256_bytes, sha256_file
+from allocator.core.i18n import _
 from allocator.inputs.choices import Engine
 from allocator.inputs.data import EnterpriseData, load_enterprises
+from allocator.inputs.plausible import incomplete_district_sums
 from allocator.inputs.scenario import (
     LoadedScenario,
     load_scenario,
@@ -93,6 +95,16 @@ def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]
     return wrapper
 
 
+def _district_warnings(model: PolicyModel, data: EnterpriseData) -> list[str]:
+    """Warnings for district-level items whose sums miss some of a district's firms."""
+    out: list[str] = []
+    for clause, item in model.items():
+        if item.recipient == "district":
+            sums = [name for name, how in item.aggregate.items() if how == "sum"]
+            out += incomplete_district_sums(data, clause.label, sums)
+    return out
+
+
 class _PhaseClock:
     """Times the phases of a run: each call ends one, records its seconds and reports them."""
 
@@ -134,6 +146,7 @@ def compute_run(
     timings: dict[str, Any] | None = None,
     on_phase: PhaseCallback | None = None,
     on_progress: ProgressFn | None = None,
+    warnings: Sequence[str] = (),
 ) -> ComputedRun:
     """Claims, build and solve of a loaded scenario, without writing anything.
 
@@ -156,6 +169,8 @@ def compute_run(
         As for :func:`run_scenario`.
     timings, on_phase:
         Seconds per phase are added to ``timings`` and passed to ``on_phase`` as each ends.
+    warnings:
+        What the data gave warnings of, for ``result.json`` and the report.
     """
     spec = loaded.spec
     timings = {} if timings is None else timings
@@ -220,6 +235,7 @@ def compute_run(
         versions=versions(),
         solver_details=dict(allocation.details) if allocation is not None else {},
         diagnosis=diagnosis.to_json() if diagnosis is not None else None,
+        warnings=list(warnings),
     )
     return ComputedRun(result, diagnosis)
 
@@ -238,6 +254,7 @@ def run_scenario(
     ledger: str | None = None,
     replace: bool = False,
     on_notice: NoticeCallback | None = None,
+    strict: bool = False,
 ) -> tuple[RunResult, Path]:
     """Run one scenario end to end and write its output folder.
 
@@ -259,6 +276,9 @@ def run_scenario(
         The ledger URL (:func:`allocator.outputs.ledger.ledger_url`). It is checked before the
         solve and the run recorded in it once the new folder is in place, before the earlier
         one is deleted; a run that cannot be recorded is undone. None: no ledger.
+    strict:
+        Refuse the run when the data gives warnings (implausible amounts, incomplete
+        district figures) instead of recording them in ``result.json``.
     replace:
         Let an infeasible or unsolved run replace an earlier allocation in the folder; without
         it the earlier allocation is kept and the run recorded without a folder.
@@ -315,6 +335,11 @@ def run_scenario(
                 for p in loaded.data_paths
             ]
         )
+    warnings = [*data.warnings, *_district_warnings(model, data)]
+    if strict and warnings:
+        raise InputError(
+            [Problem("--strict", _("data without warnings"), text) for text in warnings]
+        )
     done("load")
 
     computed = compute_run(
@@ -330,6 +355,7 @@ def run_scenario(
         timings=timings,
         on_phase=on_phase,
         on_progress=on_progress,
+        warnings=warnings,
     )
     done.restart()
     result, diagnosis = computed.result, computed.diagnosis
