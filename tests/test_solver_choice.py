@@ -318,19 +318,9 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
     return outs
 
 
-# Since 2026 六 lost the 10万元 cap its text does not state (issue 15), the 2026 sample has
-# claims up to 129万元 there, and HiGHS's remainder tie-break needs about 220 s to prove what
-# CP-SAT proves in 0.2 s (the awards are the same): FEASIBLE at the scenario's 60 s.
-_HIGHS_SLOW = pytest.mark.xfail(
-    strict=True, reason="HiGHS tie-break on the 2026 sample exceeds the 60 s time limit"
-)
-
-
 @needs_sample
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "year", [pytest.param(y, marks=_HIGHS_SLOW) if y == "2026" else y for y in SCENARIOS]
-)
+@pytest.mark.parametrize("year", list(SCENARIOS))
 def test_samples_agree_under_both_engines(
     sample_runs: dict[tuple[str, str], Path], year: str
 ) -> None:

@@ -355,8 +355,8 @@ def test_a_web_run_and_a_cli_run_of_the_same_scenario_write_identical_awards(
     home = client.get("/")
     assert entries[0].short_id in home.text
     assert "sample-2026" in home.text
-    result_page = client.get(f"/runs/{entries[0].short_id}", params={"q": "恒智兴"})
-    assert "柳州恒智兴药业有限公司（模拟）" in result_page.text
+    result_page = client.get(f"/runs/{entries[0].short_id}", params={"q": "泰美茂"})
+    assert "柳州泰美茂工程机械有限公司（模拟）" in result_page.text
     audit = client.post(f"/runs/{entries[0].short_id}/audit", data={CSRF_FIELD: csrf_of(client)})
     assert 'data-verdict="passed"' in audit.text
 

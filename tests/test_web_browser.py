@@ -207,10 +207,10 @@ def test_a_clerk_uploads_fixes_runs_downloads_and_audits(
     page.screenshot(path=shots / "web-result.png")
 
     # Search by firm name, then by credit code.
-    page.fill("#awards-search input[name=q]", "恒智兴")
+    page.fill("#awards-search input[name=q]", "泰美茂")
     page.click("#awards-search button")
     rows = page.locator("#awards-table tbody tr")
-    expect(rows.first).to_contain_text("柳州恒智兴药业有限公司（模拟）")
+    expect(rows.first).to_contain_text("柳州泰美茂工程机械有限公司（模拟）")
     code = rows.first.locator("td").first.inner_text()
     page.fill("#awards-search input[name=q]", code.lower())
     page.click("#awards-search button")
