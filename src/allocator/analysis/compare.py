@@ -458,7 +458,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             for r in comparison.runs
         ],
         "metrics": {
-            label: {k: number(comparison.metric(k, label)) for k, _ in METRICS}
+            label: {k: number(comparison.metric(k, label)) for k in METRICS}
             for label in comparison.labels
         },
         "per_clause": totals(comparison.per_clause, ["clause_id", "title"]),
