@@ -93,7 +93,12 @@ def audit(
     for lf in check_against_ledger(ledger, folder):
         named = _LEDGER_WHAT.fullmatch(lf.what)
         name = named.group(1) if named else "ledger"
-        out.add("ledger", name, f"{lf.what}: {lf.detail}", warn=lf.severity == "warning")
+        out.add(
+            "ledger",
+            name,
+            _("{what}: {detail}").format(what=lf.what, detail=lf.detail),
+            warn=lf.severity == "warning",
+        )
     out.done("ledger")
 
     check_files(out, folder, result)
