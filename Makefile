@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint setup clean docs bench messages
+.PHONY: run test test-fast lint setup clean docs bench messages serve web-screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,ray]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -21,6 +21,18 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2
+
+# The workbench on http://127.0.0.1:8000/ (docs/web.md); runs go to the same ledger as `allocate run`.
+serve: setup
+	$(BIN)/allocate serve --workspace workbench --models models
+
+# Run the workbench's browser tests and keep their screenshots for docs/web.md.
+web-screenshots: setup
+	ALLOCATE_WEB_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
+# The quick subset while working: every test but those marked slow (whole-sample runs, the
+# notebooks, the wheel) and the browser's (pyproject.toml [tool.pytest.ini_options] markers).
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not browser"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
@@ -41,10 +53,10 @@ messages: setup
 	$(BIN)/python tools/messages.py
 
 # Time every fairness rule on 1,500, 10,000 and 100,000 synthetic firms, beside HiGHS's LP
-# relaxation and PuLP + CBC; rewrites benchmarks/results/latest.json, the tables of
+# relaxation and PuLP + CBC, and the allocate command itself (--help, the sample); rewrites benchmarks/results/latest.json, the tables of
 # docs/performance.md and docs/img/bench-scaling.svg (docs/performance.md).
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out workbench .pytest_cache .mypy_cache .ruff_cache

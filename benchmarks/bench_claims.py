@@ -49,9 +49,12 @@ def random_frame(n: int, seed: int) -> pd.DataFrame:
         elif f.name == "chem_park":
             parks = np.array(["", "", "", "柳东化工园区", "鹿寨化工园区"], dtype=object)
             columns[f.name] = rng.choice(parks, n)
-        elif f.name == "applied_clauses":
-            choices = np.array(["", "1.1;2.1", "3.9", "4.1;5.1;5.2", "11;13"], dtype=object)
+        elif f.name == "applied_clauses_2026q1":
+            choices = np.array(["", "1.1;2.1", "3.9", "4.1;5.1;5.2", "6;8"], dtype=object)
             columns[f.name] = rng.choice(choices, n)
+        elif f.kind is Kind.LIST:
+            # the other documents' applications: blank, as a 2026 file would leave them
+            columns[f.name] = np.full(n, "", dtype=object)
         else:
             columns[f.name] = np.array([f"{f.name}-{k}" for k in range(n)], dtype=object)
     return pd.DataFrame(columns)

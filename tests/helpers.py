@@ -6,10 +6,9 @@ enumeration and exact fractions, so that a test comparing the engine with them c
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from math import floor
+from math import ceil, floor
 from typing import Literal
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.inputs.choices import Rule
-from allocator.model.problem import Family, Problem
+from allocator.model.problem import Family, OneOffs, Problem, Rounding
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -51,7 +50,13 @@ def fund(n: int, budget: int) -> Family:
 
 
 def plain(
-    claims: list[int], budget: int, *, aon: list[bool] | None = None, weight: int = 1000
+    claims: list[int],
+    budget: int,
+    *,
+    aon: list[bool] | None = None,
+    weight: int = 1000,
+    rounding: Rounding = "spend_all",
+    one_offs: OneOffs = "compete",
 ) -> Problem:
     """A problem with a fund cap only, claims in rank order."""
     n = len(claims)
@@ -66,6 +71,8 @@ def plain(
         exclusive_clause_ids=[],
         families=[fund(n, budget)],
         budget=budget,
+        rounding=rounding,
+        one_offs=one_offs,
     )
 
 
@@ -137,35 +144,6 @@ def priority_optima(problem: Problem, lower: list[int], upper: list[int]) -> Int
 # Level rules, by their definition
 
 
-def steps(rule: Rule, claims: list[int]) -> list[Fraction]:
-    """The levels at which some target can change, in filling order, from 'nothing paid'."""
-    cmax = max(claims)
-    if rule is Rule.PROPORTIONAL:  # x = floor(r·c): steps at r = k/c
-        return sorted(
-            {Fraction(k, c) for c in claims if c > 0 for k in range(c + 1)} | {Fraction(0)}
-        )
-    if rule is Rule.TALMUD:  # θ in half 万元 from 0 to cmax
-        return [Fraction(h, 2) for h in range(2 * cmax + 1)]
-    return [Fraction(v) for v in range(cmax + 1)]  # λ (equal losses: cmax − λ) in 万元
-
-
-def target(rule: Rule, level: Fraction, c: int, cmax: int) -> int:
-    """The rule's award to a claim ``c`` at ``level``, in whole 万元 (rounded down)."""
-    if rule is Rule.PROPORTIONAL:
-        return floor(level * c)
-    if rule is Rule.EQUAL_AWARDS:
-        return floor(min(Fraction(c), level))
-    if rule is Rule.EQUAL_LOSSES:
-        loss = cmax - level
-        return floor(max(Fraction(0), c - loss))
-    # Aumann–Maschler: equal awards on the half-claims up to cmax/2, then equal losses on the
-    # other halves as the level goes on to cmax.
-    half = Fraction(c, 2)
-    if level <= Fraction(cmax, 2):
-        return floor(min(half, level))
-    return floor(c - min(half, cmax - level))
-
-
 def kept_per_group(problem: Problem) -> list[bool]:
     """True for the claims a level rule excludes: all but one member of each group."""
     excluded = [False] * problem.size
@@ -183,52 +161,251 @@ def kept_per_group(problem: Problem) -> list[bool]:
     return excluded
 
 
-def level_filling(problem: Problem, rule: Rule) -> tuple[list[int], list[int]]:
-    """Progressive filling of the level ``rule`` by its definition, one step at a time.
+def exact_target(rule: Rule, level: Fraction, c: int, cmax: int) -> Fraction:
+    """The rule's exact award to a claim ``c`` at ``level`` (docs/fairness.md, level rules).
 
-    Returns the targets where filling stops, and for each the most the whole-万元 remainder
-    may give it (its target at the next step; all of it for an all-or-nothing claim at 0).
+    The level is the ratio (proportional), λ (equal awards), ``cmax − loss`` (equal losses)
+    or half-万元 over ``0..2·cmax`` (Talmud: equal awards on the half-claims, then equal
+    losses on the other halves).
+    """
+    if rule is Rule.PROPORTIONAL:
+        return level * c
+    if rule is Rule.EQUAL_AWARDS:
+        return min(Fraction(c), level)
+    if rule is Rule.EQUAL_LOSSES:
+        return max(Fraction(0), c - (cmax - level))
+    return (min(Fraction(c), level) + max(Fraction(0), c - (2 * cmax - level))) / 2
+
+
+def exact_inverse(rule: Rule, value: Fraction, c: int, cmax: int) -> Fraction:
+    """The least level at which the claim ``c`` reaches ``value`` (``0 < value <= c``)."""
+    if rule is Rule.PROPORTIONAL:
+        return value / c
+    if rule is Rule.EQUAL_AWARDS:
+        return value
+    if rule is Rule.EQUAL_LOSSES:
+        return cmax - c + value
+    if value <= Fraction(c, 2):
+        return 2 * value
+    return 2 * cmax - 2 * c + 2 * value
+
+
+def level_max(rule: Rule, cmax: int) -> Fraction:
+    """The level at which every claim is paid in full."""
+    if rule is Rule.PROPORTIONAL:
+        return Fraction(1)
+    return Fraction(2 * cmax if rule is Rule.TALMUD else cmax)
+
+
+def exact_filling(
+    problem: Problem,
+    rule: Rule,
+    rising: list[bool],
+    fixed: list[Fraction],
+    lb: list[Fraction],
+    caps: list[tuple[list[int], int]],
+) -> tuple[list[Fraction], list[bool]]:
+    """Continuous progressive filling in exact fractions, one binding row at a time.
+
+    The ``rising`` claims follow ``max(lb, t(L))`` (an all-or-nothing claim counts 0 until
+    ``t(L)`` reaches its whole claim), the others stay at ``fixed``. The level rises until a
+    row of ``caps`` would be exceeded: that row (at one level, a row that a jump passes
+    first, then the smallest, then the first) freezes its open members at their values at
+    that level (from below when an all-or-nothing claim becoming whole there passes it).
+    Returns the values and which claims a row froze.
     """
     n = problem.size
     claim = [int(c) for c in problem.upper]
     aon = [bool(a) for a in problem.all_or_nothing]
-    cmax = max(claim)
-    excluded = kept_per_group(problem)
-    caps = [(members, rhs) for _, members, rhs, sense in rows_of(problem) if sense == "<="]
+    cmax = max(claim) if claim else 0
+    top = level_max(rule, cmax)
+    open_ = list(rising)
+    value = list(fixed)
+    frozen = [False] * n
 
-    def at(level: Fraction, i: int) -> int:
-        t = target(rule, level, claim[i], cmax)
-        return t if not aon[i] or t == claim[i] else 0
+    def at(i: int, level: Fraction, left: bool) -> Fraction:
+        t = exact_target(rule, level, claim[i], cmax)
+        # An all-or-nothing claim counts once whole; at the level it becomes whole, the left
+        # limit (a row stopping just before it) leaves it at 0.
+        whole_at = exact_inverse(rule, Fraction(claim[i]), claim[i], cmax) if claim[i] else 0
+        if aon[i] and (t < claim[i] or (left and whole_at == level)):
+            t = Fraction(0)
+        return max(lb[i], t)
 
-    levels = steps(rule, claim)
-    value = [0] * n
-    open_ = [not e for e in excluded]
-    frozen_next: dict[int, int] = {}  # frozen claim -> its target at the step that froze it
-    for now, nxt in itertools.pairwise(levels):
-        while True:
-            rising = [at(nxt, i) if open_[i] else value[i] for i in range(n)]
-            over = [
-                (len(members), k)
-                for k, (members, rhs) in enumerate(caps)
-                if sum(rising[j] for j in members) > rhs
-            ]
-            if not over:
+    def kinks(i: int) -> set[Fraction]:
+        c = claim[i]
+        points: set[Fraction] = set()
+        if c > 0:
+            points.add(exact_inverse(rule, Fraction(c), c, cmax))
+            if rule is Rule.EQUAL_AWARDS or rule is Rule.TALMUD:
+                points.add(Fraction(c))
+            if rule is Rule.EQUAL_LOSSES:
+                points.add(Fraction(cmax - c))
+            if rule is Rule.TALMUD:
+                points.add(Fraction(2 * cmax - c))
+            if 0 < lb[i] <= c:
+                points.add(exact_inverse(rule, lb[i], c, cmax))
+        return points
+
+    def total(members: list[int], level: Fraction, left: bool) -> Fraction:
+        return sum((at(j, level, left) if open_[j] else value[j] for j in members), Fraction(0))
+
+    level = Fraction(0)
+    while any(open_):
+        points = sorted({top, *(p for i in range(n) if open_[i] for p in kinks(i))})
+        points = [p for p in points if level < p <= top]
+        best: tuple[Fraction, bool, int, int] | None = None
+        for k, (members, rhs) in enumerate(caps):
+            if not any(open_[j] for j in members):
+                continue
+            lo = level
+            if total(members, level, False) > rhs:  # a jump at the current level passes rhs
+                key = (level, False, len(members), k)
+                best = key if best is None or key < best else best
+                continue
+            for hi in points:
+                if total(members, hi, False) <= rhs:
+                    lo = hi
+                    continue
+                s_lo, s_hi = total(members, lo, False), total(members, hi, True)
+                # Linear on (lo, hi): it crosses rhs inside, or a jump at ``hi`` passes it
+                # (or one at ``lo`` already has).
+                if s_lo > rhs:
+                    stop = lo
+                elif s_hi > rhs:
+                    stop = lo + (rhs - s_lo) * (hi - lo) / (s_hi - s_lo)
+                else:
+                    stop = hi
+                # From below (a jump passes rhs at ``stop``) binds before holding at ``stop``.
+                key = (stop, total(members, stop, False) <= rhs, len(members), k)
+                if best is None or key < best:
+                    best = key
                 break
-            members, _ = caps[min(over)[1]]
-            for j in members:
-                if open_[j]:
-                    open_[j] = False
-                    value[j] = at(now, j)
-                    frozen_next[j] = at(nxt, j)
-        value = [at(nxt, i) if open_[i] else value[i] for i in range(n)]
-    upper = list(value)
-    for j, nxt_target in frozen_next.items():
-        if value[j] < claim[j]:
-            upper[j] = claim[j] if aon[j] and value[j] == 0 else min(nxt_target, claim[j])
-    return value, upper
+        if best is None:
+            for i in range(n):
+                if open_[i]:
+                    value[i] = at(i, top, False)
+                    open_[i] = False
+            break
+        stop, holds, _, k = best
+        level = stop
+        # The row holds at ``stop`` itself unless a jump there passes it: then its members
+        # take their values from below.
+        left = not holds
+        for j in caps[k][0]:
+            if open_[j]:
+                value[j] = at(j, stop, left)
+                open_[j] = False
+                frozen[j] = True
+    return value, frozen
 
 
-def level_optima(problem: Problem, rule: Rule) -> IntMatrix:
-    """Every vector the level ``rule`` may give, by filling then enumerating the remainder."""
-    value, upper = level_filling(problem, rule)
-    return priority_optima(problem, value, upper)
+def greedy_one_offs(problem: Problem, participating: list[bool]) -> list[int]:
+    """``one_offs: first``: all-or-nothing claims paid whole, weight then rank order, while
+    every cap and no-duplicate group allows."""
+    caps = [(m, r) for _, m, r, sense in rows_of(problem) if sense == "<="]
+    paid = [0] * problem.size
+    order = sorted(
+        (i for i in range(problem.size) if problem.all_or_nothing[i] and participating[i]),
+        key=lambda i: (-int(problem.weight[i]), int(problem.rank[i])),
+    )
+    for i in order:
+        c = int(problem.upper[i])
+        trial = paid.copy()
+        trial[i] = c
+        if all(sum(trial[j] for j in m) <= r for m, r in caps) and all(
+            sum(trial[j] > 0 for j in g.tolist()) <= 1 for g in problem.exclusive
+        ):
+            paid = trial
+    return paid
+
+
+def exact_values(problem: Problem, rule: Rule) -> tuple[list[Fraction], list[bool]] | None:
+    """The level rule's exact value under every limit, by its definition in fractions.
+
+    Groups keep one member; ``one_offs: first`` pays the all-or-nothing claims first; the
+    floored districts fill up to their floors (the floor acting as a cap), giving lower
+    bounds; then the main filling. Returns the values and which claims a row froze, or
+    ``None`` when the filling inside the districts cannot meet a floor (the engine then
+    searches with CP-SAT, which this definition does not follow).
+    """
+    n = problem.size
+    excluded = kept_per_group(problem)
+    participating = [not e for e in excluded]
+    aon = [bool(a) for a in problem.all_or_nothing]
+    rows = rows_of(problem)
+    caps = [(m, r) for _, m, r, sense in rows if sense == "<="]
+    floors = [(m, r) for _, m, r, sense in rows if sense == ">="]
+    first = problem.one_offs == "first"
+    paid = greedy_one_offs(problem, participating) if first else [0] * n
+    rising = [p and not (first and a) for p, a in zip(participating, aon, strict=True)]
+    fixed = [Fraction(v) for v in paid]
+    lb = list(fixed)
+    if floors:
+        in_floor = {j for m, _ in floors for j in m}
+        members = [r and i in in_floor for i, r in enumerate(rising)]
+        lb, _ = exact_filling(problem, rule, members, fixed, fixed, caps + floors)
+        if any(sum((lb[j] for j in m), Fraction(0)) < r for m, r in floors):
+            return None
+    start = [max(f, b) for f, b in zip(fixed, lb, strict=True)]
+    value, frozen = exact_filling(problem, rule, rising, start, lb, caps)
+    value = [v if p else Fraction(0) for v, p in zip(value, participating, strict=True)]
+    return value, [f and p for f, p in zip(frozen, participating, strict=True)]
+
+
+def hamilton_places(problem: Problem, exact: list[Fraction]) -> list[int]:
+    """Each claim's place in the order whole-万元 units go: larger fractional part first,
+    then the smaller exact award, the larger claim, the lower rank."""
+
+    def key(i: int) -> tuple[Fraction, Fraction, int, int]:
+        e = exact[i]
+        return (-(e - floor(e)), e, -int(problem.upper[i]), int(problem.rank[i]))
+
+    order = sorted(range(problem.size), key=key)
+    place = [0] * problem.size
+    for k, i in enumerate(order):
+        place[i] = k
+    return place
+
+
+def nearest_vectors(problem: Problem, rule: Rule) -> tuple[list[Fraction], IntMatrix] | None:
+    """The exact values and every whole-万元 vector the rule's rounding may give, by
+    enumeration (docs/fairness.md, "Whole 万元"); ``None`` as :func:`exact_values`.
+
+    ``spend_all``: each award ``floor(e)`` or ``ceil(e)`` (an all-or-nothing one its exact
+    0 or whole claim), the most units the limits allow, then the largest
+    ``Σ (n − place)·x`` in Hamilton order; then, under ``one_offs: compete``, what is left
+    pays the all-or-nothing claims at 0 whole, by the priority rule. ``floor_each``: every
+    ``floor(e)``.
+    """
+    found = exact_values(problem, rule)
+    if found is None:
+        return None
+    exact, _ = found
+    n = problem.size
+    claim = [int(c) for c in problem.upper]
+    aon = [bool(a) for a in problem.all_or_nothing]
+    lo = [floor(e) for e in exact]
+    hi = [ceil(e) for e in exact]
+    if problem.rounding == "floor_each":
+        x = np.asarray([lo], dtype=np.int64)
+        if feasible(problem, x).all():
+            return exact, x
+        return None  # a floor the rounded-down awards miss: rounded as spend_all there
+    x = cartesian([list(range(a, b + 1)) for a, b in zip(lo, hi, strict=True)])
+    x = x[feasible(problem, x)]
+    if x.shape[0] == 0:
+        return exact, x
+    count = x.sum(axis=1)
+    x = x[count == count.max()]
+    place = hamilton_places(problem, exact)
+    order = x @ np.asarray([n - p for p in place], dtype=np.int64)
+    x = x[order == order.max()]
+    waiting = [a and e == 0 and c > 0 for a, e, c in zip(aon, exact, claim, strict=True)]
+    excluded = kept_per_group(problem)
+    waiting = [w and not ex for w, ex in zip(waiting, excluded, strict=True)]
+    if problem.one_offs == "compete" and any(waiting) and x.shape[0] == 1:
+        base = [int(v) for v in x[0]]
+        upper = [c if w else b for c, w, b in zip(claim, waiting, base, strict=True)]
+        x = priority_optima(problem, base, upper)
+    return exact, x

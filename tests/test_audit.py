@@ -162,9 +162,7 @@ DEPARTS_FROM_THE_EXACT_RULE = pytest.mark.xfail(
     reason="the solver's whole-万元 rounding departs from the exact rule (docs/audit.md)",
 )
 CLEAN_RULES = [
-    pytest.param(rule, marks=DEPARTS_FROM_THE_EXACT_RULE)
-    if rule in ("proportional", "talmud", "equal_awards")
-    else rule
+    pytest.param(rule, marks=DEPARTS_FROM_THE_EXACT_RULE) if rule in ("equal_awards",) else rule
     for rule in SCENARIOS
 ]
 

@@ -2,9 +2,9 @@
 
 Aumann & Maschler (1985), "Game theoretic analysis of a bankruptcy problem from the Talmud",
 J. Econ. Theory 36, give the figures of each rule. Awards here are whole 万元, so each rule's
-integer vector is derived by hand below from its definition (docs/fairness.md): the level is
-the highest the estate allows in whole units, and the units left over go by priority weight,
-then rank, to the claims the next step of the level would raise.
+integer vector is derived by hand below from its definition (docs/fairness.md): the exact
+value rounded down, and the units the estate still holds by largest remainder (ties: the
+smaller exact award, then the larger claim, then rank).
 """
 
 from __future__ import annotations
@@ -80,35 +80,35 @@ EXPECTED = {
     # B and fits (200); the one after, 101/300, would not. No remainder.
     (Rule.PROPORTIONAL, 200): [33, 67, 100],
     (Rule.PROPORTIONAL, 300): [50, 100, 150],
-    # λ = 33: 99, λ = 34 would be 102; 1 unit to A.
-    (Rule.EQUAL_AWARDS, 100): [34, 33, 33],
-    # λ = 66: 198, λ = 67 would be 201; 2 units to A and B.
-    (Rule.EQUAL_AWARDS, 200): [67, 67, 66],
+    # λ = 33⅓: 33 each, 1 unit to the tie at ⅓: the larger claim, C.
+    (Rule.EQUAL_AWARDS, 100): [33, 33, 34],
+    # λ = 66⅔: 66 each, 2 units: C, then B.
+    (Rule.EQUAL_AWARDS, 200): [66, 67, 67],
     (Rule.EQUAL_AWARDS, 300): [100, 100, 100],
     # Losses λ = 200, 150, 100 are whole: exact.
     (Rule.EQUAL_LOSSES, 100): [0, 0, 100],
     (Rule.EQUAL_LOSSES, 200): [0, 50, 150],
     (Rule.EQUAL_LOSSES, 300): [0, 100, 200],
-    # Half-claims 50/100/150 total 300 >= every estate: equal awards on them. λ = 33 gives
-    # 99 (33.5 floors to 33), 1 unit to A; λ = 75 gives 50 + 75 + 75; λ = 150 gives the
-    # half-claims themselves.
-    (Rule.TALMUD, 100): [34, 33, 33],
+    # Half-claims 50/100/150 total 300 >= every estate: equal awards on them. λ = 33⅓: 33
+    # each and 1 unit to C, as under equal awards; λ = 75 gives 50 + 75 + 75; λ = 150 gives
+    # the half-claims themselves.
+    (Rule.TALMUD, 100): [33, 33, 34],
     (Rule.TALMUD, 200): [50, 75, 75],
     (Rule.TALMUD, 300): [50, 100, 150],
 }
 
-# The level each rule reports (the start of the step it stops on): the ratio for
+# The level each rule reports (the exact level the fund stops it at): the ratio for
 # proportional, λ in 万元 for equal awards and the Talmud, the common loss for equal losses.
 LEVELS = {
     (Rule.PROPORTIONAL, 100): 1 / 6,
-    (Rule.PROPORTIONAL, 200): 0.335,
+    (Rule.PROPORTIONAL, 200): 1 / 3,
     (Rule.PROPORTIONAL, 300): 0.5,
-    (Rule.EQUAL_AWARDS, 100): 33,
-    (Rule.EQUAL_AWARDS, 200): 66,
+    (Rule.EQUAL_AWARDS, 100): 100 / 3,
+    (Rule.EQUAL_AWARDS, 200): 200 / 3,
     (Rule.EQUAL_LOSSES, 100): 200,
     (Rule.EQUAL_LOSSES, 200): 150,
     (Rule.EQUAL_LOSSES, 300): 100,
-    (Rule.TALMUD, 100): 33,
+    (Rule.TALMUD, 100): 100 / 3,
     (Rule.TALMUD, 200): 75,
     (Rule.TALMUD, 300): 150,
 }
@@ -142,16 +142,16 @@ def test_a_claim_paid_in_full_has_no_level_and_no_limiting_row() -> None:
 @pytest.mark.parametrize(
     ("rule", "estate", "expected", "remainder"),
     [
-        # Targets 16 + 33 + 50 = 99; the unit left goes to C (weight 2) ahead of A's rank.
-        (Rule.PROPORTIONAL, 100, [16, 33, 51], 1),
-        # Targets 33 each = 99.
+        # 16⅔, 33⅓, 50 -> 16 + 33 + 50 = 99; the unit to the largest remainder, A's ⅔.
+        (Rule.PROPORTIONAL, 100, [17, 33, 50], 1),
+        # 33⅓ each -> 99; the unit to the tie's larger claim, C.
         (Rule.EQUAL_AWARDS, 100, [33, 33, 34], 1),
-        # Targets 66 each = 198; two units: C (weight 2), then A (rank 0).
-        (Rule.EQUAL_AWARDS, 200, [67, 66, 67], 2),
+        # 66⅔ each -> 198; two units: C, then B.
+        (Rule.EQUAL_AWARDS, 200, [66, 67, 67], 2),
         (Rule.TALMUD, 100, [33, 33, 34], 1),
     ],
 )
-def test_remainder_goes_by_weight_then_rank(
+def test_units_go_by_largest_remainder_not_by_weight(
     rule: Rule, estate: int, expected: list[int], remainder: int
 ) -> None:
     result = allocate(claims_problem(estate, weight=[1, 1, 2]), rule, SETTINGS)

@@ -244,7 +244,7 @@ def test_workbook_without_a_data_sheet(tmp_path: Path) -> None:
 def test_header_only_is_a_valid_empty_table(firm: Callable[..., Record], write_csv) -> None:
     data = load_enterprises(write_csv([list(firm())]))
     assert len(data) == 0
-    assert data.frame.shape == (0, 84)
+    assert data.frame.shape == (0, 87)
 
 
 def test_damaged_utf8_is_refused_not_read_as_gbk(

@@ -246,7 +246,9 @@ def test_cp_sat_and_highs_agree_on_the_priority_objective(n_vars: int, seed: int
     from allocator.solve.rules import allocate
 
     problem = _baselines().random_problem(n_vars, seed)
-    settings = SolverSettings(time_limit_s=5.0, seed=0)
+    # A limit no healthy run comes near, so that a busy machine cannot turn a proof into
+    # FEASIBLE: what is checked is that every phase is proven; how fast is make bench's.
+    settings = SolverSettings(time_limit_s=600.0, seed=0)
     highs = solve_priority(problem, settings)
     cp_sat = allocate(problem, Rule.PRIORITY, settings)
     assert highs.status == Status.OPTIMAL
@@ -255,8 +257,8 @@ def test_cp_sat_and_highs_agree_on_the_priority_objective(n_vars: int, seed: int
     # Its allocation and its bound bracket HiGHS's optimum: a difference between the two
     # models would break one side.
     assert found <= optimum <= cp_sat.best_bound + 1e-6
-    # All three phases proven within the limit (each takes well under a second: the share
-    # row of each no-duplicate group makes CP-SAT's relaxation as tight as HiGHS's).
+    # All three phases proven (the share row of each no-duplicate group makes CP-SAT's
+    # relaxation as tight as HiGHS's, so each takes well under a second on an idle machine).
     assert cp_sat.status == Status.OPTIMAL, (found, optimum, cp_sat.best_bound)
     assert cp_sat.details["canonical"] is True
     assert found == optimum

@@ -448,3 +448,33 @@ def test_history_bad_input_exits_2(tmp_path: Path, args: list[str]) -> None:
     result = CliRunner().invoke(main, ["history", *args])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("markup", ["[/b]", "[bold]x[/bold", "[red]"])
+def test_history_shows_rich_markup_in_folder_and_user_as_text(
+    tmp_path: Path, url: str, markup: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder and a user name that rich would read as markup are shown as they are.
+    monkeypatch.setenv("USER", markup)
+    monkeypatch.setenv("LOGNAME", markup)
+    record_run(url, entry_for(make_output(tmp_path, f"out{markup}"), 1))
+    result = CliRunner().invoke(main, ["history", "--ledger", url])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert markup in result.stdout  # in the user column, unchanged
+    rows = json.loads(CliRunner().invoke(main, ["history", "--ledger", url, "--json"]).stdout)
+    assert rows[0]["user"] == markup
+    assert rows[0]["output_dir"] == str(tmp_path / f"out{markup}")
+
+
+def test_an_infeasible_result_is_an_entry_with_nothing_awarded(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    doc = {**_result("柳州2025", 1000, 0), "status": "INFEASIBLE", "total_awarded_wan": None}
+    (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
+    entry = entry_for(folder, 0)
+    assert (entry.status, entry.total_awarded_wan) == ("INFEASIBLE", 0)
+    # An allocated run must say what it awarded.
+    (folder / "result.json").write_text(json.dumps({**doc, "status": "OPTIMAL"}), encoding="utf-8")
+    with pytest.raises(InputError, match="total_awarded_wan"):
+        entry_for(folder, 0)

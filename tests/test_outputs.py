@@ -3,12 +3,14 @@ atomic replacement. Allocations are written by hand, so every expectation is exa
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -18,6 +20,7 @@ from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.model.build import Build
 from allocator.model.problem import Allocation, Status
 from allocator.outputs import folder, workbook
+from allocator.outputs.csvfile import csv_bytes, csv_text
 from allocator.outputs.folder import check_out_dir, write_outputs
 from allocator.outputs.names import AWARD_COLUMNS, CONSTRAINT_COLUMNS, OUTPUT_FILES
 from allocator.outputs.reasons import awards_table
@@ -248,35 +251,63 @@ def test_workbook_sheets_headers_and_fixed_stamp(tmp_path: Path) -> None:
     assert core.count(workbook.FIXED_TIME) == 2
 
 
-def _openpyxl_bytes(doc: dict[str, Any], awards: pd.DataFrame, cons: pd.DataFrame) -> bytes:
-    """The workbook as pandas and openpyxl write it with every cell, for comparison."""
-    sheets = workbook._workbook_sheets(doc, awards, cons)
-    widths = {k: [workbook._width(f, c) for c in f.columns] for k, f in sheets.items()}
-    return workbook._fixed_zip(workbook._openpyxl_workbook(sheets, widths))
+def _cells(path: Path, sheet: str) -> list[list[Any]]:
+    book = openpyxl.load_workbook(path)
+    return [[c.value for c in row] for row in book[sheet].iter_rows()]
 
 
 @pytest.mark.parametrize(
-    "reasons",
+    ("value", "cell"),
     [
-        # Plain text as openpyxl writes it: escaped, spaces kept, empty and missing alike.
-        [" padded ", "a&<>\"'b", "  ", "", None, "two\nlines", "tab\there", "柳州（模拟）"],
-        # What openpyxl treats otherwise sends the workbook through openpyxl: the same bytes.
-        ["=SUM(A1)", "#N/A", "", "x", "y", "z", "w", "v"],
-        [1, True, 1.0, np.int64(3), "x", None, float("nan"), "z"],
+        # Text stays text, whatever it starts with: never a formula, a number, a link or an error.
+        ('=HYPERLINK("http://x","y")', '=HYPERLINK("http://x","y")'),
+        ("+1", "+1"),
+        ("-2", "-2"),
+        ("@SUM(A1)", "@SUM(A1)"),
+        ("#N/A", "#N/A"),
+        ("0012", "0012"),
+        ("http://example.com", "http://example.com"),
+        (" padded ", " padded "),
+        ("a&<>\"'b", "a&<>\"'b"),
+        ("two\nlines", "two\nlines"),
+        ("柳州（模拟）", "柳州（模拟）"),
+        # Missing and empty text: an empty cell.
+        ("", None),
+        (None, None),
+        (float("nan"), None),
+        # Numbers and booleans as themselves.
+        (7, 7),
+        (np.int64(3), 3),
+        (2.5, 2.5),
+        (True, True),
     ],
 )
-def test_workbook_rows_written_as_openpyxl_writes_them(tmp_path: Path, reasons: list[Any]) -> None:
+def test_workbook_cells_keep_their_type(tmp_path: Path, value: Any, cell: Any) -> None:
     run = make_run(tmp_path)
     assert run.allocation is not None
     awards = awards_table(run.build, run.allocation)
     cons = constraints_table(run.build, run.allocation)
     doc = result_document(run, awards, cons)
-    rows = pd.concat([awards] * 2, ignore_index=True).iloc[: len(reasons)].copy()
-    rows["reason"] = pd.Series(reasons, dtype=object)
-    rows["district"] = rows["district"].astype("category")
-    for frame in (awards, rows, awards.iloc[:0]):
-        fast = workbook.workbook_bytes(doc, frame, cons)
-        assert fast == _openpyxl_bytes(doc, frame, cons)
+    awards["reason"] = pd.Series([value] * len(awards), dtype=object)
+    path = tmp_path / "awards.xlsx"
+    path.write_bytes(workbook.workbook_bytes(doc, awards, cons))
+    rows = _cells(path, "奖补明细")
+    assert [r[9] for r in rows[1:]] == [cell] * len(awards)
+    book = openpyxl.load_workbook(path)
+    assert {c.data_type for c in book["奖补明细"]["J"][1:]} <= {"s", "n", "b"}
+
+
+def test_awards_sheet_filter_and_money_format(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_outputs(out, make_run(tmp_path))
+    book = openpyxl.load_workbook(out / "awards.xlsx")
+    sheet = book["奖补明细"]
+    # Six awards under a header row: the filter covers A1:J7, the header row is frozen.
+    assert sheet.auto_filter.ref == "A1:J7"
+    assert sheet.freeze_panes == "A2"
+    assert [c.number_format for c in sheet[2]][7:9] == ["#,##0", "#,##0"]
+    assert sheet["I2"].value == 25
+    assert sheet["A1"].font.b
 
 
 def test_same_inputs_same_bytes(tmp_path: Path) -> None:
@@ -361,3 +392,27 @@ def test_output_folder_refusals(tmp_path: Path) -> None:
         check_out_dir(a_file, inputs)
     # An output folder inside the inputs' folder is fine.
     check_out_dir(tmp_path / "inputs" / "out", inputs)
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ('=HYPERLINK("http://x","y")', '"\'=HYPERLINK(""http://x"",""y"")"'),
+        ("+86 772", "'+86 772"),
+        ("-1", "'-1"),
+        ("@cmd", "'@cmd"),
+        ("\tlead", "'\tlead"),
+        ("\rlead", "'\rlead"),
+        ("'=already", "''=already"),
+        ("plain '=", "plain '="),
+        ("柳州=1", "柳州=1"),
+    ],
+)
+def test_csv_text_that_starts_like_a_formula_is_quoted(text: str, written: str) -> None:
+    frame = pd.DataFrame({"name": [text], "slack": [-3], "binding": [True]})
+    body = csv_bytes(frame).decode("utf-8")
+    assert body == f"name,slack,binding\n{written},-3,true\n"
+    # Read back, the quote comes off again: the text is the one written.
+    if "\r" not in text:  # a lone carriage return ends a line for a CSV reader
+        read = pd.read_csv(io.StringIO(body), keep_default_na=False)["name"][0]
+        assert csv_text(read) == text

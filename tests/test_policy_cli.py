@@ -90,7 +90,7 @@ def test_an_alias_bomb_exits_2(runner: CliRunner, tmp_path: Path) -> None:
 def test_a_missing_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["policy", str(tmp_path / "none.yaml")])
     assert result.exit_code == 2
-    assert "expected a readable file" in result.stderr
+    assert "expected an existing file (found no such file)" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ import dataclasses
 import json
 import os
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ from allocator.inputs.choices import Rule
 from allocator.model.problem import Allocation, Family, Problem, SolverSettings, Status
 from allocator.policy.load import load_model
 from allocator.solve.rules import allocate
-from helpers import level_optima, plain, priority_optima, rows_of
+from helpers import nearest_vectors, plain, priority_optima, rows_of
 from strategies import MAX_CLAIM_WAN, Knobs, problems
 
 IntMatrix = npt.NDArray[np.int64]
@@ -107,14 +108,32 @@ def has_floors(problem: Problem) -> bool:
     return any(f.sense == ">=" for f in problem.families)
 
 
+def check_exact(problem: Problem, rule: Rule, x: list[int], exact: list[Fraction]) -> None:
+    """The engine's exact values agree with the definition's, and each award is within 1万元
+    of its exact value unless it is an all-or-nothing claim the rounding paid whole."""
+    engine = problem_exact(problem, rule)
+    for i, (e, v) in enumerate(zip(exact, x, strict=True)):
+        assert abs(float(e) - engine[i]) < 1e-6, (i, e, engine[i])
+        if not problem.all_or_nothing[i]:
+            assert abs(v - e) < 1, (i, v, e)
+
+
+def problem_exact(problem: Problem, rule: Rule) -> list[float]:
+    alloc = allocate(problem, rule, SOLVER)
+    assert alloc.exact is not None
+    return [float(v) for v in alloc.exact]
+
+
 def check_brute_force(problem: Problem, rule: Rule, x: list[int]) -> None:
     if rule is Rule.PRIORITY:
         optima = priority_optima(problem, [0] * problem.size, [int(c) for c in problem.upper])
-    elif has_floors(problem):
-        event("brute force: not compared (floors under a level rule)")
-        return
     else:
-        optima = level_optima(problem, rule)
+        found_level = nearest_vectors(problem, rule)
+        if found_level is None:
+            event("brute force: not compared (floors met by the CP-SAT search)")
+            return
+        exact, optima = found_level
+        check_exact(problem, rule, x, exact)
     assert optima.shape[0] >= 1
     found = [list(map(int, row)) for row in optima]
     event("brute force: one optimum" if len(found) == 1 else "brute force: tied optima")
@@ -162,14 +181,17 @@ def test_divisible_claims_under_caps_are_never_left_with_room(rule: Rule, proble
     [
         # 10万元 among 8, 5, 3 (16 claimed).
         (Rule.PRIORITY, [8, 5, 3], 10, [8, 2, 0]),  # rank order
-        # r = 2/3: 5.33, 3.33, 2 -> 5, 3, 2 (r = 3/4 would pay 6 + 3 + 2 = 11).
+        # r = 10/16: 5, 3.125, 1.875 -> 5, 3, 1 and the one unit left to the largest
+        # fractional part, 0.875.
         (Rule.PROPORTIONAL, [8, 5, 3], 10, [5, 3, 2]),
-        # λ = 3: 3, 3, 3 (λ = 4 would pay 11); the last 万元 to the lowest rank.
+        # 3 + 2λ = 10, λ = 3.5: 3.5, 3.5, 3 -> 3, 3, 3; the unit left goes to the tie at 0.5
+        # with the larger claim.
         (Rule.EQUAL_AWARDS, [8, 5, 3], 10, [4, 3, 3]),
-        # A loss of 2 each: 6, 3, 1 (a loss of 1 would pay 13).
+        # A loss of 2 each: 6, 3, 1 exactly.
         (Rule.EQUAL_LOSSES, [8, 5, 3], 10, [6, 3, 1]),
-        # Half-claims 4, 2.5, 1.5 (8 in all) paid, then equal losses on the other halves: at a
-        # loss of 1.5 each, 6.5, 3.5, 1.5 -> 6, 3, 1 = 10 (a loss of 1 would pay 7 + 4 + 2).
+        # Half-claims 4, 2.5, 1.5 (8 in all) paid, then equal losses on the other halves:
+        # 1.5 + 2λ = 6, λ = 2.25: 5.75, 2.75, 1.5 -> 5, 2, 1; two units, to the tie at 0.75
+        # (the smaller exact award first, 2.75, then 5.75).
         (Rule.TALMUD, [8, 5, 3], 10, [6, 3, 1]),
     ],
 )
@@ -185,7 +207,9 @@ def level_or_priority(problem: Problem, rule: Rule) -> list[list[int]]:
     if rule is Rule.PRIORITY:
         optima = priority_optima(problem, [0] * problem.size, [int(c) for c in problem.upper])
     else:
-        optima = level_optima(problem, rule)
+        found = nearest_vectors(problem, rule)
+        assert found is not None
+        optima = found[1]
     return [list(map(int, row)) for row in optima]
 
 
@@ -200,13 +224,13 @@ AM = [100, 200, 300]  # Aumann & Maschler's claims, the running example of docs/
         (Rule.PROPORTIONAL, AM, 100, None, [17, 33, 50]),
         (Rule.PROPORTIONAL, AM, 200, None, [33, 67, 100]),
         (Rule.PROPORTIONAL, AM, 300, None, [50, 100, 150]),
-        (Rule.EQUAL_AWARDS, AM, 100, None, [34, 33, 33]),
-        (Rule.EQUAL_AWARDS, AM, 200, None, [67, 67, 66]),
+        (Rule.EQUAL_AWARDS, AM, 100, None, [33, 33, 34]),
+        (Rule.EQUAL_AWARDS, AM, 200, None, [66, 67, 67]),
         (Rule.EQUAL_AWARDS, AM, 300, None, [100, 100, 100]),
         (Rule.EQUAL_LOSSES, AM, 100, None, [0, 0, 100]),
         (Rule.EQUAL_LOSSES, AM, 200, None, [0, 50, 150]),
         (Rule.EQUAL_LOSSES, AM, 300, None, [0, 100, 200]),
-        (Rule.TALMUD, AM, 100, None, [34, 33, 33]),
+        (Rule.TALMUD, AM, 100, None, [33, 33, 34]),
         (Rule.TALMUD, AM, 200, None, [50, 75, 75]),
         (Rule.TALMUD, AM, 300, None, [50, 100, 150]),
         # All-or-nothing: a 5万 one-off beside two 3万 claims, fund 6; two 5万 items, fund 7.
@@ -226,6 +250,96 @@ def test_the_documented_examples(
     if rule is not Rule.PRIORITY or max(claims) <= MAX_CLAIM_WAN:
         # The definitions of this module give the documented figures too.
         assert level_or_priority(problem, rule) == [expected]
+
+
+P, EA, EL, TM = Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD
+TEXTBOOK = {
+    # estate: (proportional, equal awards, equal losses, Talmud), by hand (docs/fairness.md)
+    99: ([17, 33, 49], [33, 33, 33], [0, 0, 99], [33, 33, 33]),
+    100: ([17, 33, 50], [33, 33, 34], [0, 0, 100], [33, 33, 34]),
+    101: ([17, 34, 50], [33, 34, 34], [0, 1, 100], [33, 34, 34]),
+    200: ([33, 67, 100], [66, 67, 67], [0, 50, 150], [50, 75, 75]),
+    250: ([42, 83, 125], [83, 83, 84], [0, 75, 175], [50, 100, 100]),
+    300: ([50, 100, 150], [100, 100, 100], [0, 100, 200], [50, 100, 150]),
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "estate", "expected"),
+    [
+        (rule, estate, figures[k])
+        for estate, figures in TEXTBOOK.items()
+        for k, rule in enumerate((P, EA, EL, TM))
+    ],
+)
+def test_the_textbook_table(rule: Rule, estate: int, expected: list[int]) -> None:
+    problem = plain(AM, estate)
+    assert [int(v) for v in allocate(problem, rule, SOLVER).award] == expected
+    assert level_or_priority(problem, rule) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("rule", "claims", "budget", "expected"),
+    [
+        # Exact 4/7, 4/7, 20/7: floors 0, 0, 2; units to 6/7, then 4/7 at rank 0.
+        (P, [1, 1, 5], 4, [1, 0, 3]),
+        # r = 1/2: each claim of 1 exactly 0.5, the large one 500; 50 units by rank.
+        (P, [1] * 100 + [1000], 550, [1] * 50 + [0] * 50 + [500]),
+        # Exact 1/2 each: the units to the tie at 0.5, the larger claim first, then rank 0.
+        (TM, [1, 1, 1, 3], 2, [1, 0, 0, 1]),
+        # Half-claims 5.5 + 50 paid, then a loss of 45 on the other halves: 0.5 each, 55.
+        (TM, [1] * 10 + [100], 60, [1] * 5 + [0] * 5 + [55]),
+        # Exact 100.5, 0.5, 0: the unit to the smaller exact award keeps losses in order.
+        (EL, [300, 200, 100], 101, [100, 1, 0]),
+    ],
+)
+def test_the_cases_the_rounding_got_wrong(
+    rule: Rule, claims: list[int], budget: int, expected: list[int]
+) -> None:
+    alloc = allocate(plain(claims, budget), rule, SOLVER)
+    assert [int(v) for v in alloc.award] == expected
+    assert alloc.unspent == 0
+
+
+@pytest.mark.parametrize("rule", LEVEL_RULES, ids=[r.value for r in LEVEL_RULES])
+def test_floor_each_rounds_every_award_down_and_reports_the_rest(rule: Rule) -> None:
+    # 100 among 100/200/300: proportional 16.67/33.33/50 -> 16, 33, 50 and 1 left;
+    # equal awards and the Talmud 33.33 each -> 33 each, 1 left; equal losses exact.
+    expected = {P: [16, 33, 50], EA: [33, 33, 33], EL: [0, 0, 100], TM: [33, 33, 33]}[rule]
+    alloc = allocate(plain(AM, 100, rounding="floor_each"), rule, SOLVER)
+    assert [int(v) for v in alloc.award] == expected
+    assert alloc.unspent == 100 - sum(expected)
+    assert alloc.rounding_left == 100 - sum(expected)
+    assert alloc.rounding == "floor_each"
+
+
+@pytest.mark.parametrize(
+    ("one_offs", "expected", "first", "short"),
+    [
+        # Compete: the level never reaches the 5万 one-off (that would cost 11); the two 3万
+        # claims take the fund.
+        ("compete", [0, 3, 3], 0, 0),
+        # First: the one-off is paid whole, the 1万 left is shared 0.5/0.5, by rank.
+        ("first", [5, 1, 0], 1, 0),
+    ],
+)
+def test_one_offs_first_or_competing(
+    one_offs: str, expected: list[int], first: int, short: int
+) -> None:
+    problem = plain([5, 3, 3], 6, aon=[True, False, False], one_offs=one_offs)  # type: ignore[arg-type]
+    alloc = allocate(problem, EA, SOLVER)
+    assert [int(v) for v in alloc.award] == expected
+    assert (alloc.one_offs_first, alloc.one_offs_short) == (first, short)
+    assert level_or_priority(problem, EA) == [expected]
+
+
+def test_one_offs_first_that_the_fund_cannot_take_are_counted_short() -> None:
+    # Two 5万 one-offs and 7万: the first (rank 0) is paid, the second is short; the 2万 left
+    # go to the divisible claim.
+    problem = plain([5, 5, 4], 7, aon=[True, True, False], one_offs="first")
+    alloc = allocate(problem, EA, SOLVER)
+    assert [int(v) for v in alloc.award] == [5, 0, 2]
+    assert (alloc.one_offs_first, alloc.one_offs_short) == (1, 1)
 
 
 @pytest.mark.parametrize("rule", LEVEL_RULES, ids=[r.value for r in LEVEL_RULES])

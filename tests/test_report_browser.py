@@ -12,7 +12,6 @@ import os
 import shutil
 import struct
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -101,14 +100,11 @@ def test_report_loads_cleanly_with_the_totals_of_result_json(
     report: tuple[Path, dict[str, object]], tmp_path: Path
 ) -> None:
     page, doc = report
-    start = time.perf_counter()
     done = browse(page, tmp_path / "profile", "--dump-dom")
-    seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
     assert console_lines(done.stderr) == []
     # The DOM as the browser built it, not the file: the same figures as result.json.
     assert dom_totals(done.stdout) == expected_totals(doc)
-    assert seconds < TIMEOUT_S
 
 
 def test_report_screenshot(report: tuple[Path, dict[str, object]], tmp_path: Path) -> None:

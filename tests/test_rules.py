@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from fractions import Fraction
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -19,7 +21,6 @@ from allocator.model.problem import (
     SUB_BUDGET,
     Allocation,
     Family,
-    IntArray,
     Problem,
     SolverSettings,
     Status,
@@ -27,8 +28,9 @@ from allocator.model.problem import (
 from allocator.solve.context import make_context
 from allocator.solve.filling import Level, fill_levels, fill_rounds
 from allocator.solve.rules import allocate
-from helpers import level_filling
+from helpers import exact_filling, rows_of
 
+FloatArray = npt.NDArray[np.float64]
 SETTINGS = SolverSettings(time_limit_s=20, workers=1)
 LEVEL_RULES = [Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD]
 
@@ -437,11 +439,19 @@ def small_problems(draw: st.DrawFn, laminar: bool) -> Problem:
     return problem(upper, budget, families, all_or_nothing=aon)
 
 
-def filled(p: Problem, rule: Rule, *, rounds: bool) -> IntArray:
+def by_definition(p: Problem, rule: Rule) -> list[float]:
+    """The exact filling of every claim under the caps, in fractions (tests/helpers.py)."""
+    caps = [(m, r) for _, m, r, sense in rows_of(p) if sense == "<="]
+    zero = [Fraction(0)] * p.size
+    values, _ = exact_filling(p, rule, [True] * p.size, zero, zero, caps)
+    return [float(v) for v in values]
+
+
+def filled(p: Problem, rule: Rule, *, rounds: bool) -> FloatArray:
     """The engine's progressive filling alone (laminar pass, or forced rounds)."""
     ctx = make_context(p, SETTINGS, None)
     level = Level(rule, p.upper)
-    zero = np.zeros(p.size, dtype=np.int64)
+    zero = np.zeros(p.size, dtype=np.float64)
     active = np.ones(p.size, dtype=bool)
     if rounds:
         return fill_rounds(ctx, level, ctx.packing, active, zero, zero, "t").value
@@ -451,16 +461,16 @@ def filled(p: Problem, rule: Rule, *, rounds: bool) -> IntArray:
 @settings(max_examples=150, deadline=None)
 @given(small_problems(laminar=True), st.sampled_from(LEVEL_RULES))
 def test_laminar_filling_follows_the_definition(p: Problem, rule: Rule) -> None:
-    expected, _ = level_filling(p, rule)
-    assert filled(p, rule, rounds=False).tolist() == expected
-    assert filled(p, rule, rounds=True).tolist() == expected
+    expected = by_definition(p, rule)
+    assert filled(p, rule, rounds=False).tolist() == pytest.approx(expected, abs=1e-9)
+    assert filled(p, rule, rounds=True).tolist() == pytest.approx(expected, abs=1e-9)
 
 
 @settings(max_examples=150, deadline=None)
 @given(small_problems(laminar=False), st.sampled_from(LEVEL_RULES))
 def test_crossing_filling_follows_the_definition(p: Problem, rule: Rule) -> None:
-    expected, _ = level_filling(p, rule)
-    assert filled(p, rule, rounds=False).tolist() == expected
+    expected = by_definition(p, rule)
+    assert filled(p, rule, rounds=False).tolist() == pytest.approx(expected, abs=1e-9)
 
 
 @settings(max_examples=60, deadline=None)

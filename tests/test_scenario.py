@@ -212,10 +212,16 @@ def test_unknown_clause_ids_and_item_keys(tmp_path: Path, model_2025: PolicyMode
 def test_extra_group_may_not_reuse_a_model_group_name(
     tmp_path: Path, model_2025: PolicyModel
 ) -> None:
+    # The shipped models state no group (the texts stack every clause): give （一） one.
+    first = model_2025.clauses[0]
+    grouped = first.model_copy(
+        update={"items": [first.items[0].model_copy(update={"exclusive_group": "growth_award"})]}
+    )
+    model = model_2025.model_copy(update={"clauses": [grouped, *model_2025.clauses[1:]]})
     with pytest.raises(InputError) as exc:
         check(
             tmp_path,
-            model_2025,
+            model,
             exclusive_groups=[{"name": "growth_award", "items": ["11/booth", "12/oem"]}],
         )
     assert "exclusive_groups[0].name" in problems(exc)

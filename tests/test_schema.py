@@ -15,7 +15,7 @@ MODELS = {
     "2026": Path(__file__).parents[1] / "models" / "liuzhou-2026-q1-draft.yaml",
 }
 # Read by rules rather than by an item's expressions: checked separately below.
-_RULE_FIELDS = {"applied_clauses"} | {
+_RULE_FIELDS = {"applied_clauses", "applied_clauses_2025q1", "applied_clauses_2026q1"} | {
     f"prov_{kind}_{t}" for kind in ("applied", "award") for t in PROVINCIAL_TYPES
 }
 

@@ -14,15 +14,13 @@ from allocator.cli import main
 from allocator.core.errors import InputError
 from allocator.inputs.export import write_population
 from allocator.inputs.generate import generate_population
-from allocator.pipeline.sweep import (
-    ROW_COLUMNS,
-    SWEEP_CSV,
-    SWEEP_SVG,
+from allocator.pipeline import batch
+from allocator.pipeline.sweep import ERROR, ROW_COLUMNS, SWEEP_CSV, SWEEP_SVG, run_sweep
+from allocator.pipeline.vary import (
     Variant,
     key_path,
     parse_values,
     parse_vary,
-    run_sweep,
     variant_document,
     variants,
 )
@@ -108,7 +106,7 @@ def test_key_paths(key: str, path: tuple[Any, ...]) -> None:
     ("key", "message"),
     [
         ("budget", r"expected a key of the scenario \(name, notes, model"),
-        ("fairness.rules", r"\(rule\) \(found 'rules'\)"),
+        ("fairness.rules", r"\(rule, rounding, one_offs\) \(found 'rules'\)"),
         ("name", "the sweep sets for each variant"),
         ("output_dir", "the sweep sets for each variant"),
         ("budget_wan.x", "nothing after"),
@@ -337,3 +335,26 @@ def test_sample_2026_eleven_budgets(tmp_path: Path) -> None:
     assert table["coverage"].is_monotonic_increasing
     assert table["mean_ratio"].is_monotonic_increasing
     assert result.svg_path.read_text(encoding="utf-8").startswith("<?xml")
+
+
+def test_a_failing_variant_is_a_row_and_the_others_are_kept(
+    small_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = batch.compute_run
+
+    def flaky(loaded: Any, *args: Any, **kwargs: Any) -> Any:
+        if loaded.spec.budget_wan == 300:
+            raise RuntimeError("a bug met on the way")
+        return real(loaded, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "compute_run", flaky)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(small_scenario), "--vary", "budget_wan=200,300", "--jobs", "1"]
+    result = invoke(*args, "--out", str(out))
+    assert result.exit_code == 1, result.stderr
+    assert "variant failed: budget_wan=300: RuntimeError: a bug met on the way" in result.stderr
+    table = pd.read_csv(out / SWEEP_CSV, dtype=str, keep_default_na=False)
+    assert table["status"].tolist() == ["OPTIMAL", ERROR]
+    assert table.loc[1, "budget_used_wan"] == ""
+    assert (out / table.loc[0, "variant"] / "awards.csv").is_file()
+    assert not (out / table.loc[1, "variant"]).exists()

@@ -19,6 +19,7 @@ from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_file
 from allocator.core.i18n import _
 from allocator.inputs.scenario import LoadedScenario, load_scenario
+from allocator.outputs.csvfile import QUOTE, csv_text
 from allocator.outputs.ledger import find_run
 from allocator.outputs.names import AWARD_COLUMNS, RESULT
 
@@ -280,6 +281,11 @@ def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
                 expected=", ".join(columns), found=", ".join(map(str, frame.columns))
             )
         )
+    # A text a spreadsheet would run as a formula was written with a quote in front.
+    for col in frame.columns:
+        quoted = frame[col].str.startswith(QUOTE).to_numpy(dtype=bool)
+        if quoted.any():
+            frame.loc[quoted, col] = frame.loc[quoted, col].map(csv_text)
     return frame
 
 

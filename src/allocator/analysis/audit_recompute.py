@@ -171,6 +171,10 @@ def _upper(
         note[hit] = "applied for the provincial award of the same type"
         return upper, note, _Stacking([])
     prov = eligible["provincial_award_wan"].to_numpy(dtype=np.int64)
+    # Applied at the provincial level with no amount on file: held at 0 (build._provincial).
+    pending = typed & eligible["provincial_applied"].to_numpy(dtype=bool) & (prov <= 0)
+    upper[pending] = 0
+    note[pending] = "applied for the provincial award of the same type, amount not on file"
     pos = np.flatnonzero(typed & (prov > 0))
     stacked: list[tuple[str, str, int, IntArray]] = []
     if pos.size == 0:

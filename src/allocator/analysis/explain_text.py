@@ -54,6 +54,13 @@ def _why(item: ItemExplanation, rule: str) -> list[str]:
                     "applied for the provincial award of the same type ({type}): no city award"
                 ).format(type=item.provincial_type)
             )
+        elif item.provincial_applied and item.provincial_award_wan <= 0:
+            lines.append(
+                _(
+                    "applied for the provincial award of the same type ({type}), amount not on "
+                    "file: better of the two, not both; no city award until the amount is known"
+                ).format(type=item.provincial_type)
+            )
         else:
             lines.append(
                 _(

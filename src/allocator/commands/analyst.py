@@ -6,46 +6,27 @@ import functools
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from allocator.analysis.charts import chart_svgs
-from allocator.analysis.compare import (
-    METRICS,
-    Comparison,
-    compare_folders,
-    csv_bytes,
-    long_table,
-    metric_name,
-    run_labels,
-    to_json,
-)
-from allocator.analysis.compare_page import (
-    change_rows,
-    clause_rows,
-    display_value,
-    district_rows,
-    render_html,
-)
-from allocator.analysis.labels import status_name
-from allocator.commands.options import json_option, quiet_option, solver_option
-from allocator.core.i18n import _, ngettext
-from allocator.pipeline.sweep import SweepResult, VariantResult, parse_vary, run_sweep
+from allocator.commands.options import backend_options, json_option, quiet_option, solver_option
+from allocator.core.i18n import _
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from allocator.analysis.compare import Comparison
+    from allocator.pipeline.sweep import SweepResult, VariantResult
 
 # Piped output has no terminal width; rich would squeeze one column per run into 80 characters.
 _PIPE_WIDTH = 200
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=_PIPE_WIDTH)
 
@@ -102,6 +83,10 @@ def compare_command(
     totals per clause and per district, and the recipients whose total award changed most
     against the first run. Exit code 2 for a folder without result.json and awards.csv.
     """
+    from allocator.analysis.charts import chart_svgs
+    from allocator.analysis.compare import compare_folders, csv_bytes, long_table, to_json
+    from allocator.analysis.compare_page import render_html
+
     if len(folders) < 2:
         raise click.UsageError(_("compare needs at least two run folders"))
     comparison = compare_folders(folders, top=top)
@@ -125,6 +110,16 @@ def compare_command(
 
 def comparison_tables(comparison: Comparison) -> list[Table]:
     """The terminal tables: metrics, per clause, per district, then winners and losers."""
+    from rich.table import Table
+
+    from allocator.analysis.compare import METRICS, metric_name, run_labels
+    from allocator.analysis.compare_page import (
+        change_rows,
+        clause_rows,
+        display_value,
+        district_rows,
+    )
+
     labels = comparison.labels
     shown = run_labels(comparison)
     metrics = Table(title=_("Runs compared"), title_justify="left")
@@ -173,6 +168,8 @@ def _table(
     text_columns: int,
     caption: str | None = None,
 ) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     for n, name in enumerate(header):
         table.add_column(name, justify="left" if n < text_columns else "right", overflow="fold")
@@ -198,12 +195,7 @@ def _table(
     "overrides.5.1/booth/rate=0.3:0.6:0.1); budget, rule and engine stand for budget_wan, "
     "fairness.rule and solver.solver. Repeat to vary several; every combination runs.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Variants run at once, one process each (default: the number of cores).",
-)
+@backend_options
 @click.option(
     "--out",
     "out_dir",
@@ -221,6 +213,8 @@ def sweep_command(
     scenario: Path,
     vary: tuple[str, ...],
     jobs: int | None,
+    use_ray: bool,
+    ray_address: str | None,
     out_dir: Path | None,
     time_limit: float | None,
     solver: str | None,
@@ -230,8 +224,24 @@ def sweep_command(
 
     Each variant is a full run in DIR/<variant>/; DIR/sweep.csv has one row per variant (its
     values, status, budget used, recipients funded, coverage, mean ratio, Gini of awards) and
-    DIR/sweep.svg plots them. A variant without an allocation is a row with its status.
+    DIR/sweep.svg plots them. A variant without an allocation is a row with its status; a
+    variant whose run fails is a row with status ERROR, named on stderr with its values, and
+    the exit code is then 1.
     """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from allocator.analysis.labels import status_name
+    from allocator.pipeline.backends import make_backend
+    from allocator.pipeline.sweep import run_sweep
+    from allocator.pipeline.vary import parse_vary
+
     varies = [parse_vary(v) for v in vary]
     err = Console(stderr=True)
     start = time.perf_counter()
@@ -240,7 +250,7 @@ def sweep_command(
         scenario,
         varies,
         out_dir=out_dir,
-        jobs=jobs,
+        backend=make_backend(jobs, ray=use_ray, ray_address=ray_address),
         time_limit_s=time_limit,
         solver=solver,
     )
@@ -271,18 +281,30 @@ def sweep_command(
     seconds = time.perf_counter() - start
     if not quiet:
         err.print(
-            ngettext(
-                "{n} variants in {seconds} s with {jobs} process",
-                "{n} variants in {seconds} s with {jobs} processes",
-                result.jobs,
-            ).format(n=len(result.results), seconds=f"{seconds:.1f}", jobs=result.jobs)
+            _("{n} variants in {seconds} s on {backend}").format(
+                n=len(result.results), seconds=f"{seconds:.1f}", backend=result.backend
+            )
         )
     _console().print(sweep_summary(result))
     click.echo(_("wrote {csv} and {svg}").format(csv=result.csv_path, svg=result.svg_path))
+    if result.failed:
+        for r in result.failed:
+            err.print(
+                _("variant failed: {variant}: {message}").format(
+                    variant=r.variant.describe(), message=r.message
+                ),
+                markup=False,
+            )
+        raise click.exceptions.Exit(1)
 
 
 def sweep_summary(result: SweepResult) -> Table:
     """sweep.csv as a terminal table."""
+    from rich.table import Table
+
+    from allocator.analysis.compare_page import display_value
+    from allocator.analysis.labels import status_name
+
     table = Table(
         title=_("Sweep of {scenario}").format(scenario=result.scenario), title_justify="left"
     )

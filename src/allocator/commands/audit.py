@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from allocator.analysis.audit import audit
-from allocator.analysis.audit_findings import AuditReport, severity_name, status_name
-from allocator.analysis.explain import explain
-from allocator.analysis.explain_text import render
 from allocator.commands.options import json_option, ledger_option
 from allocator.core.i18n import LANGUAGES, _, set_language
-from allocator.outputs.ledger import ledger_url
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from allocator.analysis.audit_findings import AuditReport
 
 # Piped output has no terminal width; rich would squeeze the tables into 80 characters.
 _PIPE_WIDTH = 200
@@ -25,13 +23,17 @@ _STATUS_STYLE = {"passed": "green", "failed": "bold red", "warning": "yellow", "
 
 scenario_option = click.option(
     "--scenario",
+    metavar="SCENARIO.yaml",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The run's scenario file, when the path result.json records does not lead to it.",
+    help="The run's scenario file, when the path result.json records does not lead to it "
+    "(history takes the same file, or the scenario's name).",
 )
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=_PIPE_WIDTH)
 
@@ -54,6 +56,9 @@ def audit_command(
     Exit codes: 0 nothing wrong (warnings allowed); 1 something wrong; 2 unreadable input
     (no result.json, no scenario file ...).
     """
+    from allocator.analysis.audit import audit
+    from allocator.outputs.ledger import ledger_url
+
     # Auditing must not create folders as a side effect.
     report = audit(out_dir, ledger=ledger_url(ledger, create_parent=False), scenario=scenario)
     if as_json:
@@ -64,6 +69,11 @@ def audit_command(
 
 
 def _print_report(report: AuditReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from allocator.analysis.audit_findings import severity_name, status_name
+
     console = _console()
     checks = Table(
         title=escape(_("Audit of {folder}").format(folder=report.folder)), title_justify="left"
@@ -127,6 +137,10 @@ def explain_command(
     the conditions with their values and thresholds, the formula with its numbers, the
     claim, the award, and what holds the award below the claim.
     """
+    from allocator.analysis.explain import explain
+    from allocator.analysis.explain_text import render
+    from allocator.outputs.ledger import ledger_url
+
     if lang is not None:
         set_language(lang)
     result = explain(

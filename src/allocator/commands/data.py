@@ -5,31 +5,33 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from allocator.commands.options import json_option, quiet_option
-from allocator.core.files import write_atomic
-from allocator.inputs.data import EnterpriseData, load_enterprises
-from allocator.inputs.export import FORMATS, format_of, write_population
-from allocator.inputs.generate import generate_population
-from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES
-from allocator.inputs.template import workbook_bytes
+from allocator.core.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from allocator.inputs.data import EnterpriseData
 
 # Piped output has no terminal width; rich would squeeze the tables into 80 characters.
 _PIPE_WIDTH = 200
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=_PIPE_WIDTH)
 
 
 def summarise(data: EnterpriseData) -> dict[str, Any]:
     """What ``allocate validate`` reports, as a JSON-ready dict."""
+    from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES
+
     frame = data.frame
     districts = frame["district"].value_counts()
     industries = frame["industry"].value_counts()
@@ -47,6 +49,15 @@ def summarise(data: EnterpriseData) -> dict[str, Any]:
     }
 
 
+def no_firm_problems(summary: dict[str, Any]) -> list[Problem]:
+    """A problem for each file of the summary that holds a header row and no firm."""
+    return [
+        Problem(entry["path"], "at least one firm: a row under the header row", "no firm rows")
+        for entry in summary["files"]
+        if entry["rows"] == 0
+    ]
+
+
 @click.command("validate")
 @click.argument(
     "data_files", metavar="DATA_FILE [DATA_FILE ...]", nargs=-1, required=True,
@@ -56,14 +67,26 @@ def summarise(data: EnterpriseData) -> dict[str, Any]:
 def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
     """Check enterprise data files (CSV, XLSX or Parquet) and summarise them.
 
-    Prints the rows, the fields present and absent, and the firms per district and per
-    industry. A file with problems exits with code 2 and lists every problem: file, row,
-    column, the value found and what was expected.
+    Prints the rows, the fields present and absent, and two tables: the firms per district
+    and the firms per industry. A file with problems exits with code 2 and lists every
+    problem: file, row, column, the value found and what was expected; so do files that hold
+    a header row and no firm, as a run would refuse them.
     """
+    from rich.table import Table
+
+    from allocator.inputs.data import load_enterprises
+    from allocator.inputs.schema import FIELDS, INDUSTRIES
+
     data = load_enterprises(*data_files)
     summary = summarise(data)
     for warning in data.warnings:
         click.echo(f"warning: {warning}", err=True)
+    empty = no_firm_problems(summary)
+    if summary["rows"] == 0:
+        # A header row alone reads as an empty table, but no run can use it: say so, exit 2.
+        raise InputError(empty)
+    for problem in empty:
+        click.echo(f"warning: {problem}", err=True)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
@@ -76,18 +99,20 @@ def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
         files.add_row(entry["path"], str(entry["rows"]), entry["sha256"][:16] + "…")
     console.print(files)
 
-    counts = Table(title="Firms by district and industry", title_justify="left")
-    counts.add_column("district")
-    counts.add_column("firms", justify="right")
-    counts.add_column("industry")
-    counts.add_column("firms", justify="right")
-    by_district = list(summary["districts"].items())
-    by_industry = [(f"{INDUSTRIES[c]} ({c})", n) for c, n in summary["industries"].items()]
-    for i in range(max(len(by_district), len(by_industry))):
-        d = by_district[i] if i < len(by_district) else ("", "")
-        k = by_industry[i] if i < len(by_industry) else ("", "")
-        counts.add_row(d[0], str(d[1]), k[0], str(k[1]))
-    console.print(counts)
+    districts = Table(title="Firms by district", title_justify="left")
+    districts.add_column("district")
+    districts.add_column("firms", justify="right")
+    for name, n in summary["districts"].items():
+        districts.add_row(name, str(n))
+    console.print(districts)
+
+    industries = Table(title="Firms by industry", title_justify="left")
+    industries.add_column("industry")
+    industries.add_column("code")
+    industries.add_column("firms", justify="right")
+    for code, n in summary["industries"].items():
+        industries.add_row(INDUSTRIES[code], code, str(n))
+    console.print(industries)
 
     present, absent = summary["fields_present"], summary["fields_absent"]
     console.print(
@@ -106,6 +131,9 @@ def template(out: Path) -> None:
     Row 1 holds the Chinese headers, row 2 the English field name, unit and 必填/选填; a
     second sheet 字段说明 describes every field. The filled-in file loads as it is.
     """
+    from allocator.core.files import write_atomic
+    from allocator.inputs.template import workbook_bytes
+
     if out.suffix.lower() != ".xlsx":
         raise click.BadParameter(f"the template is an .xlsx workbook, not {out.name!r}")
     write_atomic(out, workbook_bytes())
@@ -123,7 +151,7 @@ def template(out: Path) -> None:
     help="File to write; .csv, .xlsx or .parquet.",
 )  # fmt: skip
 @click.option(
-    "--format", "fmt", type=click.Choice(sorted(set(FORMATS.values()))), default=None,
+    "--format", "fmt", metavar="csv|xlsx|parquet", default=None,
     help="Output format; by default from the extension of --out.",
 )  # fmt: skip
 @quiet_option
@@ -132,10 +160,15 @@ def generate(n: int, seed: int, out: Path, fmt: str | None, quiet: bool) -> None
 
     The same --enterprises and --seed give byte-identical files.
     """
+    from allocator.inputs.export import format_of, write_population
+    from allocator.inputs.generate import generate_population
+
     try:
         chosen = format_of(out, fmt)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--out") from None
+        raise click.BadParameter(
+            str(exc), param_hint="--out" if fmt is None else "--format"
+        ) from None
     start = time.perf_counter()
     frame = generate_population(n, seed)
     drawn = time.perf_counter()

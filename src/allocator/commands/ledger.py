@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from allocator.commands.options import json_option, ledger_option
-from allocator.outputs.ledger import ledger_url, list_runs, safe_url
-from allocator.outputs.ledger_entry import RunEntry
+from allocator.commands.run import SCENARIO_SUFFIXES
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from allocator.outputs.ledger_entry import RunEntry
 
 # Piped output has no terminal width; rich would squeeze ten columns into 80 characters.
 _PIPE_WIDTH = 200
@@ -18,16 +22,29 @@ _PIPE_WIDTH = 200
 
 @click.command("history")
 @ledger_option
-@click.option("--scenario", metavar="NAME", default=None, help="Only runs of this scenario.")
+@click.option(
+    "--scenario",
+    metavar="SCENARIO.yaml|NAME",
+    default=None,
+    help="Only runs of this scenario: its file, as audit and explain take it, or its name.",
+)
 @click.option(
     "--limit", metavar="N", type=click.IntRange(min=1), default=None, help="At most N runs."
 )
 @json_option
 def history(ledger: str | None, scenario: str | None, limit: int | None, as_json: bool) -> None:
-    """List recorded runs, newest first."""
+    """List recorded runs, newest first.
+
+    --scenario takes the scenario file, as run, audit and explain do (the runs recorded under
+    the name: it sets), or that name itself.
+    """
+    from rich.console import Console
+
+    from allocator.outputs.ledger import ledger_url, list_runs, safe_url
+
     # Reading history must not create folders as a side effect.
     url = ledger_url(ledger, create_parent=False)
-    runs = list_runs(url, limit=limit, scenario=scenario)
+    runs = list_runs(url, limit=limit, scenario=scenario_name(scenario))
     if as_json:
         click.echo(json.dumps([run.to_dict() for run in runs], ensure_ascii=False, indent=2))
         return
@@ -38,10 +55,29 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
     if not console.is_terminal:
         console = Console(width=_PIPE_WIDTH)
     console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
+    # Leftovers of a run killed while it replaced its folder (the next run repairs them).
+    from allocator.outputs.recovery import describe
+
+    for folder in sorted({Path(run.output_dir) for run in runs}):
+        for line in describe(folder):
+            click.echo(f"allocate: warning: {line}", err=True)
+
+
+def scenario_name(scenario: str | None) -> str | None:
+    """The name the ledger records for ``--scenario``: a scenario file's name:, or the name."""
+    if scenario is None or not scenario.lower().endswith(SCENARIO_SUFFIXES):
+        return scenario
+    from allocator.inputs.scenario import load_scenario
+
+    return load_scenario(Path(scenario)).spec.name
 
 
 def _table(runs: list[RunEntry], *, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    from rich.table import Table
+    from rich.text import Text
+
+    # Every cell is plain Text: a folder or user name such as "[/b]" is not rich markup.
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("finished (UTC)", no_wrap=True)
     table.add_column("user")
     table.add_column("scenario")
@@ -53,7 +89,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
     table.add_column("output folder", overflow="fold")
     table.add_column("run id", no_wrap=True)
     for run in runs:
-        table.add_row(
+        cells = (
             run.finished_at[:19].replace("T", " "),
             run.user,
             run.scenario_name,
@@ -65,6 +101,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
             run.output_dir,
             run.short_id,
         )
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 

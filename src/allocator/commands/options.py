@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from allocator.inputs.choices import Engine
@@ -22,3 +25,28 @@ solver_option = click.option(
     help="Solver of the priority phases: cpsat or highs (overrides the scenario's "
     "solver.solver; default cpsat).",
 )
+
+
+def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--jobs``, ``--ray`` and ``--ray-address``: where the variants of a batch run."""
+    command = click.option(
+        "--ray-address",
+        metavar="ADDRESS",
+        default=None,
+        help="Run the variants as Ray tasks on the cluster at ADDRESS (host:port of its head, "
+        "as `ray start --head` prints it). Needs allocate installed with its ray extra.",
+    )(command)
+    command = click.option(
+        "--ray",
+        "use_ray",
+        is_flag=True,
+        help="Run the variants as Ray tasks on a local Ray instance (started on 127.0.0.1 and "
+        "stopped at the end).",
+    )(command)
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Variants run at once: processes (default: the number of cores) or, with Ray, "
+        "tasks in flight (default: as many as the cluster takes).",
+    )(command)

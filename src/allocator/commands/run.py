@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shlex
 import time
 from pathlib import Path
@@ -10,10 +9,37 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
-from allocator.outputs.ledger import ledger_url, record_run
-from allocator.outputs.ledger_entry import RunEntry
-from allocator.outputs.result import summary
-from allocator.pipeline.run import run_scenario
+from allocator.core.errors import InputError, Problem
+
+#: What a scenario file is called; anything else handed to ``run`` is refused before loading.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+def check_scenario_path(path: Path) -> None:
+    """Refuse a file that is not a scenario, saying what to do with it instead.
+
+    A clerk's first try is often ``allocate data.xlsx``: the enterprise data file itself.
+    YAML parsing would then report a byte of the workbook; this names the file for what it is
+    and the two commands that do take it.
+
+    Raises
+    ------
+    InputError
+        When ``path`` does not end in .yaml or .yml.
+    """
+    if path.suffix.lower() in SCENARIO_SUFFIXES:
+        return
+    raise InputError(
+        [
+            Problem(
+                str(path),
+                "a scenario file (.yaml) naming the policy model, the data and the budget",
+                f"a {path.suffix or 'suffix-less'} file; an enterprise data file is checked with "
+                f"'allocate validate {path}' and allocated through a scenario that names it "
+                "under data: (docs/scenario.md)",
+            )
+        ]
+    )
 
 
 class _Progress:
@@ -71,6 +97,11 @@ class _Progress:
 )
 @solver_option
 @ledger_option
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Let an infeasible or unsolved run replace an earlier allocation in the folder.",
+)
 @quiet_option
 def run_command(
     scenario: Path,
@@ -79,13 +110,25 @@ def run_command(
     workers: int | None,
     solver: str | None,
     ledger: str | None,
+    replace: bool,
     quiet: bool,
 ) -> None:
     """Allocate SCENARIO's budget and write awards, constraints and result to a folder.
 
     Exit codes: 0 done; 2 bad input; 3 infeasible; 4 no allocation found in the time limit
-    (for 3 and 4 the folder holds result.json alone).
+    (for 3 and 4 the folder holds result.json alone, or keeps an earlier allocation unless
+    --replace is given).
     """
+    from allocator.inputs.scenario import load_scenario
+
+    check_scenario_path(scenario)
+    # The scenario alone first: its mistakes are reported before pandas and the solvers load.
+    load_scenario(scenario)
+
+    from allocator.outputs.ledger import ledger_url
+    from allocator.outputs.result import summary
+    from allocator.pipeline.run import run_scenario
+
     argv = ["allocate", "run", str(scenario)]
     if out_dir is not None:
         argv += ["--out", str(out_dir)]
@@ -95,8 +138,11 @@ def run_command(
         argv += ["--workers", str(workers)]
     if solver is not None:
         argv += ["--solver", solver]
+    if replace:
+        argv += ["--replace"]
     progress = None if quiet else _Progress()
-    started = dt.datetime.now(dt.UTC)
+    # Resolved first, so that a bad --ledger or ALLOCATE_LEDGER stops the run before the solve.
+    url = ledger_url(ledger, create_parent=False)
     result, out = run_scenario(
         scenario,
         out_dir=out_dir,
@@ -106,17 +152,9 @@ def run_command(
         command=shlex.join(argv),
         on_phase=progress.phase if progress else None,
         on_progress=progress.solver if progress else None,
-    )
-    # Recorded last, once every output file is in place, so the ledger hashes the final folder.
-    record_run(
-        ledger_url(ledger),
-        RunEntry.from_output_dir(
-            out,
-            scenario_path=scenario,
-            started_at=started,
-            finished_at=dt.datetime.now(dt.UTC),
-            command_line=argv,
-        ),
+        ledger=url,
+        replace=replace,
+        on_notice=lambda line: click.echo(f"allocate: {line}", err=True),
     )
     if quiet:
         return

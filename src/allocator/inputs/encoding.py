@@ -31,8 +31,8 @@ def _refuse_utf8_lines(data: bytes, label: str) -> None:
                     Problem(
                         file=label,
                         row=number,
-                        expected="one encoding for the whole file: the file is GBK/GB18030, "
-                        "so every line must be (in Excel: Save As 'CSV UTF-8' once for all)",
+                        expected="one encoding for the whole file, as the rest of it is "
+                        "GBK/GB18030 (save the whole file again, e.g. in Excel as 'CSV UTF-8')",
                         found=f"a line in UTF-8 ({as_utf8.strip()[:40]!r})",
                     )
                 ]

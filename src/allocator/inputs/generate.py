@@ -449,6 +449,10 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
             return (old > 0) & (new > old * (1 + rate))
 
     mfg = above_scale & manufacturing
+    # Parts makers among the machinery firms (2025 （十）: 汽车和机械零部件企业), drawn from a
+    # stream of their own so that every other column keeps its values.
+    machinery_parts = ind["machinery"] & ~cm & (np.random.default_rng([seed, 10]).random(n) < 0.6)
+    parts_exporter = ind["auto_parts"] | machinery_parts
     with np.errstate(invalid="ignore"):
         g_24 = out24 / out23 - 1
         g_25 = out25 / out24 - 1
@@ -459,15 +463,9 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
             "3": mfg & (cohort == 2) & (out25 >= 1000),
             "4": maker & ((pv >= 150000) | (cv >= 7000)),
             "5": steel & (s25 > 40) & (s25 > s24),
-            "6": (cm & (ne25 > 500) & (ne25 > ne24)) | (parts_validated > 0) | grew_by(sc26, sc25),
-            "7": (traditional & above_scale & (g_25 > 0) & (vol25 > vol24 * 1.1))
-            | (luosifen & above_scale & (g_25 > 0) & (parcels25 > parcels24))
-            | (loan & (loan26 > 0)),
-            "8": (inv25 >= 2000) & compliant & ~gov_platform
-            | (first_time & (revenue_2025 >= 2000)),
             "10": above_scale
             & (export25 > export24)
-            & ((heavy_exporter & (export25 >= 1000)) | (light_exporter & (export25 >= 500))),
+            & ((parts_exporter & (export25 >= 1000)) | (light_exporter & (export25 >= 500))),
             "11": above_scale & (booth25 > 0),
             "12": grew_by(oem25, oem24, 0.08),
             "13": loan & (loan25 > 0),
@@ -492,6 +490,18 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
             "5.1": (booth26 > 0) | (launch26 > 0),
             "5.2": grew_by(oem26, oem25, 0.08),
         }
+        # "6", "7" and "8" are clauses of both documents, each its own: one column per document.
+        q25 = {
+            "6": (cm & (ne25 > 500) & (ne25 > ne24)) | (parts_validated > 0),
+            "7": (traditional & above_scale & (g_25 > 0) & (vol25 > vol24 * 1.1))
+            | (luosifen & above_scale & (g_25 > 0) & (parcels25 > parcels24)),
+            "8": (inv25 >= 2000) & compliant & ~gov_platform,
+        }
+        q26 = {
+            "6": grew_by(sc26, sc25),
+            "7": loan & (loan26 > 0),
+            "8": first_time & (revenue_2025 >= 2000),
+        }
         sector_up = above_scale & (g_26 > 0) & ((vol26 > vol25) | (rev26q1 > rev25q1))
     for cid, sector in (("3.7", "green_food"), ("3.9", "chemical"), ("3.10", "biomedicine"),
                         ("3.11", "forestry_paper")):  # fmt: skip
@@ -499,11 +509,19 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
     ids = list(dict.fromkeys(CLAUSES_2025 + CLAUSES_2026))
     applies = rng.random((n, len(ids))) < 0.92
     stray = rng.random((n, len(ids))) < 0.01
-    applied = np.full(n, "", dtype=object)
-    for j, cid in enumerate(ids):
-        take = (q.get(cid, np.zeros(n, dtype=bool)) & applies[:, j]) | stray[:, j]
-        applied = np.where(take, applied + cid + ";", applied)
-    applied_str = pd.Series(applied, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+
+    def listed(
+        clauses: tuple[str, ...], qualifies: dict[str, BoolArray]
+    ) -> npt.NDArray[np.object_]:
+        cells = np.full(n, "", dtype=object)
+        for cid in clauses:
+            j = ids.index(cid)
+            take = (qualifies.get(cid, np.zeros(n, dtype=bool)) & applies[:, j]) | stray[:, j]
+            cells = np.where(take, cells + cid + ";", cells)
+        return pd.Series(cells, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+
+    applied_2025 = listed(CLAUSES_2025, {**q, **q25})
+    applied_2026 = listed(CLAUSES_2026, {**q, **q26})
 
     # --- assemble -----------------------------------------------------------------------------
     start_dates = np.where(start_known, start, np.datetime64("NaT")).astype("datetime64[ns]")
@@ -523,6 +541,7 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
         "gov_platform": gov_platform,
         "vehicle_maker": maker,
         "construction_machinery": cm,
+        "machinery_parts": machinery_parts,
         "steel_normative": steel_normative,
         "production_start": start_dates,
         "first_time_reporting": first_time,
@@ -585,7 +604,9 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
         "chem_park_grade": park_grade,
         **{f"prov_applied_{t}": prov_applied[t] for t in PROVINCIAL_TYPES},
         **{f"prov_award_{t}": prov_award[t] for t in PROVINCIAL_TYPES},
-        "applied_clauses": applied_str,
+        "applied_clauses": np.full(n, "", dtype=object),
+        "applied_clauses_2025q1": applied_2025,
+        "applied_clauses_2026q1": applied_2026,
     }
     return _typed_frame(values, n)
 

@@ -203,6 +203,27 @@ def _parse_text(f: Field, raw: pd.Series) -> Column:
     return Column(values, bad, detail)
 
 
+def _by_spelling(
+    cells: npt.NDArray[np.object_],
+    rows: npt.NDArray[np.intp],
+    judge: Callable[[str], tuple[float, Bad, bool]],
+    values: npt.NDArray[Any],
+    bad: npt.NDArray[np.int8],
+    blank: npt.NDArray[np.bool_],
+) -> None:
+    """Judge the cells at ``rows`` one distinct spelling at a time, writing the results in place.
+
+    ``judge`` maps a cell's text to its value (NaN when none), why it is bad (``Bad.OK``
+    when it is not) and whether it is blank after all. A million rows of the same junk cost
+    one call, not a million.
+    """
+    found, distinct = pd.factorize(pd.Series(cells[rows], dtype=object))
+    judged = [judge(str(cell)) for cell in distinct]
+    values[rows] = np.array([v for v, _, _ in judged], dtype=np.float64)[found]
+    bad[rows] = np.array([int(w) for _, w, _ in judged], dtype=np.int8)[found]
+    blank[rows] = np.array([e for _, _, e in judged], dtype=bool)[found]
+
+
 def _parse_category(f: Field, raw: pd.Series) -> Column:
     cells = _cells(raw)
     spellings = _CATEGORY_SPELLINGS.get(f.name) or {header_key(c): c for c in f.choices}
@@ -212,24 +233,17 @@ def _parse_category(f: Field, raw: pd.Series) -> Column:
     codes = pd.Series(cells).map({k: number[v] for k, v in exact.items()}).to_numpy(np.float64)
     blank = cells == ""
     bad = np.zeros(len(cells), dtype=np.int8)
-    # Only cells not spelled exactly as an accepted form are normalised, one distinct
-    # spelling at a time.
-    rest = np.flatnonzero(np.isnan(codes) & ~blank)
-    found, distinct = pd.factorize(pd.Series(cells[rest], dtype=object))
-    fixed = np.full(len(distinct), np.nan)
-    why = np.zeros(len(distinct), dtype=np.int8)
-    empty = np.zeros(len(distinct), dtype=bool)
-    for k, cell in enumerate(distinct):
-        key = header_key(str(cell))
+
+    # Only cells not spelled exactly as an accepted form are normalised.
+    def judge(cell: str) -> tuple[float, Bad, bool]:
+        key = header_key(cell)
         if key == "":
-            empty[k] = True
-        elif key in spellings:
-            fixed[k] = number[spellings[key]]
-        else:
-            why[k] = Bad.CATEGORY
-    codes[rest] = fixed[found]
-    bad[rest] = why[found]
-    blank[rest] = empty[found]
+            return np.nan, Bad.OK, True
+        if key in spellings:
+            return number[spellings[key]], Bad.OK, False
+        return np.nan, Bad.CATEGORY, False
+
+    _by_spelling(cells, np.flatnonzero(np.isnan(codes) & ~blank), judge, codes, bad, blank)
     if f.required:
         bad[blank] = Bad.MISSING
     lookup = np.array([*canonical, ""], dtype=object)
@@ -265,22 +279,16 @@ def _parse_bool(f: Field, raw: pd.Series) -> Column:
     cells = _cells(raw)
     codes = pd.Series(cells).map(_BOOLS_EXACT).to_numpy(dtype=np.float64)
     blank = cells == ""
-    rest = np.flatnonzero(np.isnan(codes) & ~blank)
-    found, distinct = pd.factorize(pd.Series(cells[rest], dtype=object))
-    fixed = np.full(len(distinct), np.nan)
-    why = np.zeros(len(distinct), dtype=np.int8)
-    empty = np.zeros(len(distinct), dtype=bool)
-    for k, cell in enumerate(distinct):
-        key = str(cell).strip().lower()
+
+    def judge(cell: str) -> tuple[float, Bad, bool]:
+        key = cell.strip().lower()
         if key == "":
-            empty[k] = True
-        elif key in _BOOLS:
-            fixed[k] = _BOOLS[key]
-        else:
-            why[k] = Bad.TYPE
-    codes[rest] = fixed[found]
-    bad[rest] = why[found]
-    blank[rest] = empty[found]
+            return np.nan, Bad.OK, True
+        if key in _BOOLS:
+            return float(_BOOLS[key]), Bad.OK, False
+        return np.nan, Bad.TYPE, False
+
+    _by_spelling(cells, np.flatnonzero(np.isnan(codes) & ~blank), judge, codes, bad, blank)
     if f.required:
         bad[blank] = Bad.MISSING
     return Column(codes == 1, bad)
@@ -303,28 +311,22 @@ def _parse_number(f: Field, raw: pd.Series) -> Column:
             values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
                 dtype=np.float64
             )
-        # The cells pandas did not read, one distinct spelling at a time: a million rows of
-        # the same junk cost one look, not a million.
-        rest = np.flatnonzero(~blank & ~np.isfinite(values))
-        codes, distinct = pd.factorize(pd.Series(cells[rest], dtype=object))
-        fixed = np.full(len(distinct), np.nan)
-        why = np.zeros(len(distinct), dtype=np.int8)
-        empty = np.zeros(len(distinct), dtype=bool)
-        for k, raw_cell in enumerate(distinct):
-            cell = str(raw_cell).strip()
+
+        # The cells pandas did not read: thousands separators, full-width digits, '45%'.
+        def judge(text: str) -> tuple[float, Bad, bool]:
+            cell = text.strip()
             if cell == "":
-                empty[k] = True
-            elif cell.lower() in _NAN_LITERALS:
-                why[k] = Bad.NAN
-            else:
-                value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
-                if value is None:
-                    why[k] = Bad.TYPE
-                else:
-                    fixed[k] = value
-        values[rest] = fixed[codes]
-        bad[rest] = why[codes]
-        blank[rest] = empty[codes]
+                return np.nan, Bad.OK, True
+            if cell.lower() in _NAN_LITERALS:
+                return np.nan, Bad.NAN, False
+            value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
+            if value is None:
+                return np.nan, Bad.TYPE, False
+            return value, Bad.OK, False
+
+        _by_spelling(
+            cells, np.flatnonzero(~blank & ~np.isfinite(values)), judge, values, bad, blank
+        )
     ok = ~blank & (bad == 0)
     with np.errstate(invalid="ignore"):
         if f.kind is Kind.INT:

@@ -32,7 +32,7 @@ from allocator.inputs.xlsxcheck import check_xlsx_archive
 
 IntArray = npt.NDArray[np.int64]
 
-#: The largest data file read: far above a city's firms (100,000 firms are about 40 MB of
+#: The largest data file read: far above a city's firms (100,000 firms are about 26 MB of
 #: CSV), and a clear refusal rather than an exhausted machine beyond it.
 MAX_DATA_BYTES = 512 * MIB
 #: The longest cell, in characters: the csv module's own field limit (128 KiB); no field of

@@ -22,7 +22,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -38,6 +38,7 @@ from allocator.core.files import sha256_bytes
 from allocator.inputs.choices import Engine, Rule
 from allocator.inputs.readfile import describe_file, read_input
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
+from allocator.inputs.sensitivity import Sensitivity
 from allocator.inputs.yamlfile import MAX_YAML_BYTES, parse_yaml, validate_as
 
 #: The largest seed the solver takes (a 32-bit signed integer).
@@ -173,6 +174,18 @@ class Fairness(_Strict):
         description="priority | proportional | equal_awards | equal_losses | talmud "
         "(docs/fairness.md)",
     )
+    rounding: Literal["spend_all", "floor_each"] = Field(
+        "spend_all",
+        description="spend_all: the whole-万元 vector nearest the rule's exact value, the fund "
+        "spent | floor_each: each award the exact value rounded down (按比例核减, 不足万元部分不予"
+        "补助), the rest left unspent (docs/fairness.md; level rules only)",
+    )
+    one_offs: Literal["compete", "first"] = Field(
+        "compete",
+        description="compete: an all-or-nothing award is paid once the rule's level reaches "
+        "it | first: all-or-nothing awards are paid in full first, in priority order while "
+        "the fund allows, and the rule shares the rest (docs/fairness.md; level rules only)",
+    )
 
 
 class Solver(_Strict):
@@ -238,6 +251,12 @@ class Scenario(_Strict):
     exclusive_groups: list[ExclusiveGroup] = Field(
         default_factory=list, description="No-duplicate groups on top of the model's own"
     )
+    provincial_without_amount: Literal["hold", "refuse"] = Field(
+        "hold",
+        description="Under 从优、就高、不重复 (2026 十一（三）), a firm that applied for the "
+        "provincial award of an item's type but has no amount on file: hold (the item pays "
+        "0, with the reason) or refuse (the run stops, naming the row and column)",
+    )
     solver: Solver = Field(
         default_factory=Solver, description="Solver choice (CP-SAT or HiGHS) and its settings"
     )
@@ -245,6 +264,10 @@ class Scenario(_Strict):
         None,
         description="Output folder, relative to this file's folder; default out/<name> in "
         "the current directory; the command line's --out wins",
+    )
+    sensitivity: Sensitivity = Field(
+        default_factory=Sensitivity,
+        description="How allocate sensitivity moves the assumptions (ignored by allocate run)",
     )
 
 

@@ -187,6 +187,9 @@ FIELDS: tuple[Field, ...] = (
        "2025:4 2026:3.2"),
     _f("construction_machinery", "工程机械企业", B, "", "flags",
        "Construction-machinery maker", "2025:6"),
+    _f("machinery_parts", "机械零部件企业", B, "", "flags",
+       "Makes machinery parts and components, not complete machines (2025 （十）: "
+       "汽车和机械零部件企业); blank counts as no", "2025:10"),
     _f("steel_normative", "钢铁行业规范企业", B, "", "flags",
        "Listed as meeting the steel industry standard conditions (钢铁行业规范条件)",
        "2026:3.3"),
@@ -332,7 +335,7 @@ FIELDS: tuple[Field, ...] = (
     # --- provincial awards ----------------------------------------------------------------
     *(
         _f(f"prov_applied_{t}", f"已申请自治区{zh}类奖补", B, "", "provincial",
-           f"Applied for the provincial (自治区) award of the {t} type", "2025:20")
+           f"Applied for the provincial (自治区) award of the {t} type", "2025:20 2026:11.3")
         for t, zh in PROVINCIAL_TYPES.items()
     ),
     *(
@@ -342,8 +345,16 @@ FIELDS: tuple[Field, ...] = (
     ),
     # --- applications ---------------------------------------------------------------------
     _f("applied_clauses", "申报条款", Kind.LIST, "", "applications",
-       "Clause ids the firm applied for, e.g. '5.1;5.2'. Clauses the model marks 免审即享 "
-       "need none; when the column is absent every firm counts as having applied"),
+       "Clause ids the firm applied for, e.g. '5.1;5.2', for a model that names no "
+       "application column of its own; the shipped models refuse it (use the column of "
+       "their document). Clauses the model marks 免审即享 need none; when the model's "
+       "column is absent every firm counts as having applied"),
+    _f("applied_clauses_2025q1", "申报条款（2025年一季度）", Kind.LIST, "", "applications",
+       "Clauses of 柳政规〔2025〕1号 the firm applied for, by id or label, e.g. '6;10' or "
+       "'（六）;（十）'; an id the 2025 measures do not have is refused"),
+    _f("applied_clauses_2026q1", "申报条款（2026年一季度）", Kind.LIST, "", "applications",
+       "Clauses of the 2026 Q1 draft measures the firm applied for, by id or label, e.g. "
+       "'5.1;6' or '五（一）;六'; an id the 2026 draft does not have is refused"),
 )
 # fmt: on
 

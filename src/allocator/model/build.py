@@ -165,6 +165,8 @@ def build(
         exclusive_clause_ids=clause_ids,
         families=fams,
         budget=budget.value_wan,
+        rounding=scenario.fairness.rounding,
+        one_offs=scenario.fairness.one_offs,
     )
     return Build(problem, rows, budget, names, infeasible)
 
@@ -236,6 +238,15 @@ def _provincial(
         return upper, note, prov_rows
 
     award = rows["provincial_award_wan"]
+    # Applied at the provincial level, amount not on file: paying the city claim could pay
+    # the firm twice, so it is held at 0 until the amount is known (scenario key
+    # provincial_without_amount; "refuse" stops the run before this point).
+    pending = typed & rows["provincial_applied"] & (award <= 0)
+    upper[pending] = 0
+    note[pending] = (
+        "provincial: applied for the provincial award of the same type, amount not on file: "
+        f"held at 0 until it is known ({where})"
+    )
     hit = typed & (award > 0)
     if not hit.any():
         return upper, note, prov_rows

@@ -11,6 +11,7 @@ All money is whole 万元 (``int64``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ from allocator.model.rows import RowMatrix, row_matrix
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+#: ``fairness.rounding`` of the scenario (docs/fairness.md, "Whole 万元").
+Rounding = Literal["spend_all", "floor_each"]
+#: ``fairness.one_offs`` of the scenario (docs/fairness.md, "All-or-nothing items").
+OneOffs = Literal["compete", "first"]
 
 
 #: ``progress(phase, incumbent, bound)``, called as a solve finds better allocations.
@@ -118,6 +124,14 @@ class Problem:
         Linear constraint families; the fund cap is always present.
     budget:
         The fund available, whole 万元 (also the rhs of the fund-cap row).
+    rounding:
+        How a level rule turns its exact value into whole 万元 (the scenario's
+        ``fairness.rounding``): ``spend_all``, the nearest whole-万元 vector that spends
+        what the limits allow, or ``floor_each``, every award rounded down, the rest unspent.
+    one_offs:
+        How all-or-nothing claims meet a level rule (``fairness.one_offs``): ``compete``,
+        paid once the level reaches them, or ``first``, paid in full before the rule shares
+        the rest.
     """
 
     claims: pd.DataFrame
@@ -130,6 +144,8 @@ class Problem:
     exclusive_clause_ids: list[str]
     families: list[Family]
     budget: int
+    rounding: Rounding = "spend_all"
+    one_offs: OneOffs = "compete"
 
     @property
     def size(self) -> int:
@@ -139,6 +155,13 @@ class Problem:
     def rows(self) -> RowMatrix:
         """Every family row in coordinate form, built once per problem."""
         return row_matrix(self.families)
+
+    def with_priorities(self, weight: IntArray, rank: IntArray) -> Problem:
+        """The same problem with other weights and ranks, sharing its row matrix."""
+        other = dataclasses.replace(self, weight=weight, rank=rank)
+        if "rows" in self.__dict__:
+            other.__dict__["rows"] = self.rows  # the rows do not depend on weights or ranks
+        return other
 
 
 @dataclass
@@ -165,6 +188,20 @@ class Allocation:
         Name and seconds of each solve phase, in order.
     details:
         Anything else a rule reports (number of filling rounds, final ratio, CP-SAT stats).
+    exact:
+        For level rules: per variable, the rule's exact (real) value under every limit, which
+        the awards round; NaN under priority.
+    rounding, one_offs:
+        The problem's ``rounding`` and ``one_offs`` as this allocation applied them (level
+        rules; under priority they are recorded but change nothing).
+    unspent:
+        The fund left unallocated, whole 万元: ``budget − Σ award``.
+    rounding_left:
+        Under ``floor_each``, the whole 万元 the rounding down left in the fund:
+        ``Σ exact − Σ award`` over the claims, rounded to whole 万元; 0 under ``spend_all``.
+    one_offs_first:
+        Under ``one_offs: first``, the number of all-or-nothing claims paid in full before
+        the rule shared the rest, and (``one_offs_short``) how many could not be.
     """
 
     award: IntArray
@@ -176,6 +213,13 @@ class Allocation:
     frozen_by: list[str]
     phases: list[tuple[str, float]] = field(default_factory=list)
     details: dict[str, object] = field(default_factory=dict)
+    exact: npt.NDArray[np.float64] | None = None
+    rounding: Rounding = "spend_all"
+    one_offs: OneOffs = "compete"
+    unspent: int = 0
+    rounding_left: int = 0
+    one_offs_first: int = 0
+    one_offs_short: int = 0
 
 
 @dataclass(frozen=True)
@@ -206,8 +250,10 @@ __all__ = [
     "Allocation",
     "Engine",
     "Family",
+    "OneOffs",
     "Problem",
     "ProgressFn",
+    "Rounding",
     "Rule",
     "SolverSettings",
     "Status",

@@ -16,6 +16,7 @@ for each other instead of failing or damaging the file.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -43,12 +44,15 @@ from sqlalchemy.sql import Executable
 
 from allocator.core.errors import AllocatorError, InputError, Problem
 from allocator.outputs.ledger_entry import Finding, RunEntry, existing_dir, hash_outputs
+from allocator.outputs.recovery import describe
 
 __all__ = [
     "ENV_VAR",
     "LedgerError",
     "check_against_ledger",
+    "check_ledger",
     "find_run",
+    "is_recorded",
     "ledger_url",
     "list_runs",
     "record_run",
@@ -61,6 +65,12 @@ ENV_VAR = "ALLOCATE_LEDGER"
 # Long enough to outlast another run's write (one INSERT), short enough that a stuck lock
 # surfaces as an error instead of a hung command.
 _BUSY_TIMEOUT_S = 30
+# How long the check before a run waits for another process's write lock.
+_CHECK_TIMEOUT_S = 5
+# A table the check creates inside a transaction it rolls back: proof the ledger is writable.
+_PROBE = "allocate_ledger_probe"
+# outputs_sha256 of a run that wrote no folder.
+_NO_OUTPUTS = "{}"
 _WRITE = "allocate_ledger_write"  # execution option marking a connection that will write
 _CHUNK = 1 << 20
 
@@ -158,6 +168,56 @@ def safe_url(url: str) -> str:
         return "<unparseable ledger URL>"
 
 
+def check_ledger(url: str) -> None:
+    """Open the ledger as a run will write to it, and refuse it now if that would fail.
+
+    Called before the solve, so that a ledger that cannot record the run stops it before any
+    earlier output is replaced. Nothing is written: a missing SQLite file is not created (its
+    folder must allow it), and on an existing ledger the write lock is taken, the file
+    checked, a probe table created and the whole transaction rolled back.
+
+    Parameters
+    ----------
+    url:
+        The ledger, as returned by :func:`ledger_url`.
+
+    Raises
+    ------
+    InputError
+        The driver is missing, the database cannot be reached, the file is not a database or
+        is damaged, it or its folder is read-only, or another process holds its write lock
+        for longer than a few seconds.
+    """
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        _check_creatable(url, path)
+        return
+    if path is not None and path.is_dir():
+        raise InputError([_ledger_problem(url, "a folder, not a file")])
+    with _engine(url, write=False, busy_timeout_s=_CHECK_TIMEOUT_S) as engine:
+        assert engine is not None
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE: True})
+                with conn.begin() as transaction:  # BEGIN IMMEDIATE: the write lock, now
+                    if engine.dialect.name == "sqlite":
+                        verdict = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+                        if verdict != "ok":
+                            raise InputError([_ledger_problem(url, f"a damaged file ({verdict})")])
+                    if inspect(conn).has_table(_RunRow.__tablename__):
+                        conn.execute(select(_RunRow.id).limit(1)).all()
+                    conn.exec_driver_sql(f"CREATE TABLE {_PROBE} (x INTEGER)")
+                    transaction.rollback()
+        except SQLAlchemyError as exc:
+            raise InputError([_ledger_problem(url, _reason(exc))]) from None
+
+
+def is_recorded(url: str, output_dir: str | os.PathLike[str]) -> bool:
+    """Whether the files now in ``output_dir`` are those its latest ledger entry recorded."""
+    entry = find_run(url, output_dir)
+    return entry is not None and dict(entry.outputs_sha256) == hash_outputs(output_dir)
+
+
 def record_run(url: str, entry: RunEntry) -> RunEntry:
     """Add one run to the ledger, creating the table on first use.
 
@@ -242,6 +302,8 @@ def find_run(url: str, output_dir: str | os.PathLike[str]) -> RunEntry | None:
     stmt = (
         select(_RunRow)
         .where(_RunRow.output_dir == folder)
+        # A run that kept the earlier folder (an infeasible run without --replace) wrote none.
+        .where(_RunRow.outputs_sha256 != _NO_OUTPUTS)
         .order_by(_RunRow.finished_at.desc(), _RunRow.id.desc())
         .limit(1)
     )
@@ -272,20 +334,25 @@ def check_against_ledger(url: str, output_dir: str | os.PathLike[str]) -> list[F
         ``output_dir`` is not a folder.
     """
     folder = existing_dir(output_dir)
+    unfinished = [
+        Finding(severity="warning", what="unfinished run beside the folder", detail=line)
+        for line in describe(folder)
+    ]
     entry = find_run(url, folder)
     if entry is None:
         return [
+            *unfinished,
             Finding(
                 severity="warning",
                 what="no ledger entry for this folder",
                 detail=f"{folder} is not recorded in ledger {safe_url(url)}; its files cannot be "
                 "traced to a run",
-            )
+            ),
         ]
     recorded = dict(entry.outputs_sha256)
     now = hash_outputs(folder)
     run = f"run {entry.short_id} finished {entry.finished_at}"
-    findings: list[Finding] = []
+    findings: list[Finding] = unfinished
     for name in sorted(recorded.keys() | now.keys()):
         before, after = recorded.get(name), now.get(name)
         if before == after:
@@ -322,18 +389,46 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any, busy_timeout_s: float) -> None:
     # Hand BEGIN over to SQLAlchemy (see _on_sqlite_begin): the sqlite3 driver's implicit
     # transactions would let a write start as a read and fail, not wait, on a busy file.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         # WAL lets history and audit read while a run writes, and survives a crash mid-write.
         # synchronous stays FULL: a recorded run must survive a power cut too.
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
+
+
+def _check_creatable(url: str, path: Path) -> None:
+    """Refuse a SQLite file that could not be created: a file on the way, a read-only folder."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError([_ledger_problem(url, f"{folder} is a file, not a folder")])
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError([_ledger_problem(url, f"cannot create the file in {folder}")])
+
+
+def _ledger_problem(url: str, found: str) -> Problem:
+    return Problem(
+        file=safe_url(url),
+        expected="a ledger this run can record in (--ledger or ALLOCATE_LEDGER)",
+        found=found,
+    )
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The database's own words for a failure, without SQLAlchemy's statement and links."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).splitlines()[0]
+    if "locked" in text:
+        return f"locked by another process for more than {_CHECK_TIMEOUT_S} s ({text})"
+    return text
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
@@ -344,7 +439,9 @@ def _on_sqlite_begin(conn: Connection) -> None:
 
 
 @contextmanager
-def _engine(url: str, *, write: bool) -> Iterator[Engine | None]:
+def _engine(
+    url: str, *, write: bool, busy_timeout_s: float = _BUSY_TIMEOUT_S
+) -> Iterator[Engine | None]:
     """An engine for one operation, disposed after it; ``None`` if there is nothing to read."""
     path = _sqlite_path(url)
     if path is not None:
@@ -354,7 +451,7 @@ def _engine(url: str, *, write: bool) -> Iterator[Engine | None]:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(
-            url, connect_args={"timeout": _BUSY_TIMEOUT_S} if path is not None else {}
+            url, connect_args={"timeout": busy_timeout_s} if path is not None else {}
         )
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         # Unknown dialect or driver not installed (psycopg for PostgreSQL, say).
@@ -362,7 +459,9 @@ def _engine(url: str, *, write: bool) -> Iterator[Engine | None]:
         problem = Problem(file="ledger", expected="a usable database URL", found=found)
         raise InputError([problem]) from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(
+            engine, "connect", functools.partial(_on_sqlite_connect, busy_timeout_s=busy_timeout_s)
+        )
         event.listen(engine, "begin", _on_sqlite_begin)
     try:
         if write:

@@ -147,8 +147,63 @@ class RunEntry:
         folder = existing_dir(out_dir)
         result_path = folder / RESULT
         result = _read_result(result_path)
-        facts = _result_facts(result, str(result_path))
         outputs = hash_outputs(folder)
+        return cls.from_result(
+            result,
+            file=str(result_path),
+            out_dir=folder,
+            outputs=outputs,
+            result_sha256=outputs[RESULT],
+            scenario_path=scenario_path,
+            started_at=started_at,
+            finished_at=finished_at,
+            command_line=command_line,
+            scenario_name=scenario_name,
+        )
+
+    @classmethod
+    def from_result(
+        cls,
+        result: Mapping[str, Any],
+        *,
+        file: str,
+        out_dir: Path,
+        outputs: Mapping[str, str],
+        result_sha256: str,
+        scenario_path: str | os.PathLike[str],
+        started_at: datetime,
+        finished_at: datetime,
+        command_line: str | Sequence[str],
+        scenario_name: str | None = None,
+    ) -> RunEntry:
+        """Build the entry of a run from the content of its ``result.json``.
+
+        :meth:`from_output_dir` reads the folder and calls this; a run that wrote no folder
+        (an infeasible run that kept an earlier allocation) calls it with no ``outputs``.
+
+        Parameters
+        ----------
+        result:
+            The content of ``result.json``.
+        file:
+            Where the result came from, for messages.
+        out_dir:
+            The output folder (absolute).
+        outputs:
+            The sha256 of every file the run left in the folder; empty when it left none.
+        result_sha256:
+            The sha256 of ``result.json``'s bytes, which enters the run id.
+        scenario_path, started_at, finished_at, command_line, scenario_name:
+            As for :meth:`from_output_dir`.
+
+        Raises
+        ------
+        InputError
+            ``result`` lacks ``status`` or ``budget_wan``, or ``total_awarded_wan`` for a
+            run with an allocation; every problem is listed.
+        """
+        folder = out_dir
+        facts = _result_facts(result, file)
         scenario = Path(scenario_path).expanduser().resolve()
         # result.json lists its inputs as {"role", "path", "sha256"}; older folders may carry
         # a "sha256" mapping instead.
@@ -176,7 +231,7 @@ class RunEntry:
         command = command_line if isinstance(command_line, str) else shlex.join(command_line)
         # The folder path enters the id so that two runs with identical results written in the
         # same microsecond to different folders still get different ids.
-        seed = "\n".join([outputs[RESULT], start, finish, str(folder)])
+        seed = "\n".join([result_sha256, start, finish, str(folder)])
         return cls(
             run_id=hashlib.sha256(seed.encode()).hexdigest(),
             scenario_name=scenario_name or _scenario_name(result) or scenario.stem,
@@ -185,7 +240,7 @@ class RunEntry:
             model_sha256=model_sha,
             data_sha256=data_sha,
             output_dir=str(folder),
-            outputs_sha256=outputs,
+            outputs_sha256=dict(outputs),
             status=facts["status"],
             rule=_opt_str(result.get("rule")),
             budget_wan=facts["budget_wan"],
@@ -266,6 +321,10 @@ def _read_result(path: Path) -> dict[str, Any]:
     return data
 
 
+# Statuses of a run without an allocation (docs/outputs.md, exit codes 3 and 4).
+_NO_ALLOCATION = ("INFEASIBLE", "UNKNOWN")
+
+
 class _Required(TypedDict):
     status: str
     budget_wan: int
@@ -288,6 +347,9 @@ def _result_facts(result: Mapping[str, Any], file: str) -> _Required:
     amounts: dict[str, int] = {}
     for key in ("budget_wan", "total_awarded_wan"):
         value = _opt_int(result.get(key))
+        if value is None and key == "total_awarded_wan" and status in _NO_ALLOCATION:
+            # An infeasible or unsolved run awarded nothing; result.json says null.
+            value = 0 if result.get(key) is None else None
         if value is None:
             problems.append(
                 Problem(

@@ -13,6 +13,26 @@ WORKBOOK = "awards.xlsx"
 REPORT = "report.html"
 OUTPUT_FILES = (AWARDS, CONSTRAINTS, RESULT, WORKBOOK, REPORT)
 
+# While a run replaces a folder NAME, its siblings ``.NAME.partial-XXXXXXXX`` (the new run being
+# written) and ``.NAME.old-XXXXXXXXXXXX`` (the earlier run, moved aside) exist for a moment.
+PARTIAL_MARK = ".partial-"
+OLD_MARK = ".old-"
+PARTIAL_RANDOM = 8  # characters tempfile.mkdtemp adds
+OLD_RANDOM = 12  # hex digits of the old folder's random suffix
+# The most bytes a sibling's name adds to the folder's name.
+SIBLING_EXTRA_BYTES = 1 + max(len(PARTIAL_MARK) + PARTIAL_RANDOM, len(OLD_MARK) + OLD_RANDOM)
+
+
+def partial_prefix(name: str) -> str:
+    """The start of the name of the folder a run of ``name`` is being written into."""
+    return f".{name}{PARTIAL_MARK}"
+
+
+def old_prefix(name: str) -> str:
+    """The start of the name an earlier run of ``name`` is moved aside to while replaced."""
+    return f".{name}{OLD_MARK}"
+
+
 AWARD_COLUMNS = (
     "recipient_id",
     "recipient_name",
@@ -42,8 +62,15 @@ __all__ = [
     "AWARD_COLUMNS",
     "CONSTRAINTS",
     "CONSTRAINT_COLUMNS",
+    "OLD_MARK",
+    "OLD_RANDOM",
     "OUTPUT_FILES",
+    "PARTIAL_MARK",
+    "PARTIAL_RANDOM",
     "REPORT",
     "RESULT",
+    "SIBLING_EXTRA_BYTES",
     "WORKBOOK",
+    "old_prefix",
+    "partial_prefix",
 ]

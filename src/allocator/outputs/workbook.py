@@ -1,23 +1,34 @@
-"""``awards.xlsx``: the run for a clerk, in Chinese, with byte-identical bytes for equal runs."""
+"""``awards.xlsx``: the run for a clerk, in Chinese, with byte-identical bytes for equal runs.
+
+The workbook is written by XlsxWriter in ``constant_memory`` mode: one row at a time, each
+row's XML flushed before the next, so 184,000 awards never sit in memory as cell objects.
+Every text cell is written as text (``write_string``), never as a formula, a number or a
+link, whatever it starts with: a firm named ``=HYPERLINK(...)`` stays a name. The document's
+creation and modification stamps are fixed (:data:`FIXED_TIME`) and the zip entries carry the
+fixed time and mode of :func:`allocator.core.files.fixed_zip`, so equal content gives equal
+bytes.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-import itertools
 import math
-import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from allocator.core.files import fixed_zip
 from allocator.outputs.names import AWARDS
 
 # The workbook's fixed creation and modification time, so that equal content gives equal bytes.
 FIXED_TIME = "2000-01-01T00:00:00Z"
+_FIXED_DATETIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit, less the header
 
 _AWARD_ZH = {
@@ -58,24 +69,116 @@ _CONSTRAINT_ZH = {
 def workbook_bytes(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.DataFrame) -> bytes:
     """``awards.xlsx``: summary, awards, per clause, per district, constraints.
 
-    The bytes are those pandas and openpyxl write for these sheets. openpyxl spends about
-    12 µs on each cell (23 s for the 1.8 million cells of 184,000 awards), so the data rows
-    are written here instead (:func:`_sheet_rows`), in exactly the form openpyxl gives them,
-    into a skeleton that openpyxl writes with the header rows alone (styles, column widths,
-    frozen panes). A value openpyxl would treat specially (a formula, an error code, an
-    illegal character, a float, a boolean) sends the whole workbook through openpyxl instead.
+    Every sheet has its header row frozen and its column widths set from the header and the
+    first rows; the awards sheet has an autofilter over all its rows and the money columns in
+    the ``#,##0`` format. Text is written as text, numbers as numbers, missing values as empty
+    cells.
+
+    Parameters
+    ----------
+    doc:
+        The content of ``result.json`` (:func:`allocator.outputs.result.result_document`).
+    awards, constraints:
+        The awards and constraints tables.
+
+    Returns
+    -------
+    bytes
+        The workbook; equal arguments give equal bytes.
     """
     sheets = _workbook_sheets(doc, awards, constraints)
-    widths = {name: [_width(frame, col) for col in frame.columns] for name, frame in sheets.items()}
-    try:
-        rows = {name: _sheet_rows(frame) for name, frame in sheets.items()}
-        skeleton = _openpyxl_workbook({k: f.iloc[:0] for k, f in sheets.items()}, widths)
-        parts = _fill_skeleton(skeleton, sheets, rows)
-    except _NotPlainError:
-        return _fixed_zip(_openpyxl_workbook(sheets, widths))
-    # The rows go into the zip in chunks, never as one string: a sheet of 184,000 awards is
-    # 110 million characters of XML.
-    return _fixed_zip(skeleton, parts)
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory(prefix="allocate-xlsx-") as tmp:
+        book = xlsxwriter.Workbook(
+            buffer,
+            {
+                "constant_memory": True,
+                "tmpdir": tmp,
+                # Text stays text: no formula, number or link is read into a string.
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        book.set_properties({"created": _FIXED_DATETIME})
+        header = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
+        money = book.add_format({"num_format": "#,##0"})
+        for name, frame in sheets.items():
+            sheet = book.add_worksheet(name)
+            formats = [money if str(col) in _MONEY else None for col in frame.columns]
+            for n, col in enumerate(frame.columns):
+                sheet.set_column(n, n, _width(frame, col), formats[n] if name == _DETAIL else None)
+            sheet.freeze_panes(1, 0)
+            if name == _DETAIL:
+                sheet.autofilter(0, 0, max(len(frame), 1), frame.shape[1] - 1)
+            _write_sheet(sheet, frame, header, formats if name == _DETAIL else None)
+        book.close()
+    return fixed_zip(buffer.getvalue())
+
+
+_DETAIL = "奖补明细"
+# The awards sheet's money columns, shown with thousands separators.
+_MONEY = frozenset(("测算金额（万元）", "奖补金额（万元）"))
+
+
+def _write_sheet(
+    sheet: Worksheet, frame: pd.DataFrame, header: Format, formats: list[Format | None] | None
+) -> None:
+    """The header row and the data rows, one row at a time (``constant_memory``)."""
+    for n, col in enumerate(frame.columns):
+        sheet.write_string(0, n, str(col), header)
+    fmt = formats or [None] * frame.shape[1]
+    columns = [
+        (n, _column_writer(sheet, frame.iloc[:, n]), frame.iloc[:, n].tolist(), fmt[n])
+        for n in range(frame.shape[1])
+    ]
+    for r in range(len(frame)):
+        for n, write, cells, cell_format in columns:
+            write(r + 1, n, cells[r], cell_format)
+
+
+def _column_writer(sheet: Worksheet, column: pd.Series) -> Any:
+    """The writer that is right for every value of the column, the plainest one it can be.
+
+    Integer columns go straight to ``write_number`` and text columns to ``write_string``
+    (an empty text left as an empty cell); any other column is written value by value.
+    """
+    dtype = column.dtype
+    if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return sheet.write_number
+    if pd.api.types.is_object_dtype(dtype) and all(isinstance(v, str) for v in column.unique()):
+        write_string = sheet.write_string
+
+        def write_text(row: int, col: int, value: str, fmt: Format | None) -> None:
+            if value:  # an empty text is an empty cell
+                write_string(row, col, value, fmt)
+
+        return write_text
+
+    def write(row: int, col: int, value: Any, fmt: Format | None) -> None:
+        _write_value(sheet, row, col, value, fmt)
+
+    return write
+
+
+def _write_value(sheet: Worksheet, row: int, col: int, value: Any, fmt: Format | None) -> None:
+    """One cell by its Python type; text always as text, missing values left empty."""
+    if value is None or value is pd.NA:
+        return
+    if isinstance(value, str):
+        if value:
+            sheet.write_string(row, col, value, fmt)
+    elif isinstance(value, bool | np.bool_):
+        sheet.write_boolean(row, col, bool(value), fmt)
+    elif isinstance(value, int | np.integer):
+        sheet.write_number(row, col, int(value), fmt)
+    elif isinstance(value, float | np.floating):
+        if math.isfinite(value):
+            sheet.write_number(row, col, float(value), fmt)
+        elif not math.isnan(value):
+            sheet.write_string(row, col, str(value), fmt)
+    else:
+        sheet.write_string(row, col, str(value), fmt)
 
 
 def _workbook_sheets(
@@ -118,161 +221,11 @@ def _workbook_sheets(
     }
 
 
-def _openpyxl_workbook(sheets: dict[str, pd.DataFrame], widths: dict[str, list[float]]) -> bytes:
-    """The workbook as pandas and openpyxl write it (timestamps not yet fixed)."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False, freeze_panes=(1, 0))
-            sheet = writer.sheets[name]
-            for n, width in enumerate(widths[name]):
-                sheet.column_dimensions[_column_letter(n)].width = width
-    return buffer.getvalue()
-
-
-class _NotPlainError(Exception):
-    """A cell that :func:`_sheet_rows` does not write the way openpyxl would."""
-
-
-# What openpyxl treats as other than plain text (openpyxl.cell.cell).
-_ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-_ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
-_EMPTY_CELL = ' t="inlineStr" />'
-
-
-def _cell_xml(value: Any) -> str:
-    """A cell after its ``<c r="A2"``, as openpyxl writes the value pandas hands it."""
-    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
-        return _EMPTY_CELL  # pandas writes missing values as ""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, str | int | np.integer):
-        raise _NotPlainError(repr(value))
-    if not isinstance(value, str):
-        return f' t="n"><v>{int(value):.16g}</v></c>'  # openpyxl: "%.16g"
-    if value == "":
-        return _EMPTY_CELL
-    if (
-        len(value) > 32767
-        or _ILLEGAL_CHARACTERS.search(value)
-        or (len(value) > 1 and value.startswith("="))
-        or value in _ERROR_CODES
-    ):
-        raise _NotPlainError(value[:40])
-    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    stripped = value.strip()
-    space = ' xml:space="preserve"' if stripped and stripped != value else ""
-    return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
-
-
-def _column_cells(column: pd.Series) -> list[str]:
-    """Every cell of a column after its ``<c r="..."``, written once per distinct value."""
-    if not (
-        isinstance(column.dtype, pd.CategoricalDtype)
-        or pd.api.types.is_object_dtype(column.dtype)
-        or pd.api.types.is_string_dtype(column.dtype)
-        or (
-            pd.api.types.is_integer_dtype(column.dtype)
-            and not pd.api.types.is_bool_dtype(column.dtype)
-        )
-    ):
-        raise _NotPlainError(str(column.dtype))
-    codes, uniques = pd.factorize(column)
-    values = list(uniques)
-    if not all(isinstance(v, str) for v in values) and pd.api.types.is_object_dtype(column.dtype):
-        # 1, 1.0 and True are one value to factorize: look at every cell's own type.
-        values = column.tolist()
-        codes = np.arange(len(values))
-    cells = np.array([*map(_cell_xml, values), _EMPTY_CELL], dtype=object)
-    out: list[str] = cells[codes].tolist()  # code -1 (missing) takes the last
-    return out
-
-
-_ROWS_PER_CHUNK = 5_000
-
-
-def _sheet_rows(frame: pd.DataFrame) -> Callable[[], Iterator[bytes]]:
-    """The ``<row>`` elements of a sheet's data, rows 2 onwards, as openpyxl writes them.
-
-    Every cell is checked here (:class:`_NotPlainError` for one openpyxl treats specially);
-    the function returned then yields the rows as UTF-8, a few thousand at a time.
-    """
-    letters = [_column_letter(n) for n in range(frame.shape[1])]
-    template = (
-        '<row r="{0}">'
-        + "".join(f'<c r="{letter}{{0}}"{{{n + 1}}}' for n, letter in enumerate(letters))
-        + "</row>"
-    )
-    columns = [_column_cells(frame.iloc[:, n]) for n in range(frame.shape[1])]
-
-    def chunks() -> Iterator[bytes]:
-        for start in range(0, len(frame), _ROWS_PER_CHUNK):
-            stop = min(start + _ROWS_PER_CHUNK, len(frame))
-            cells = [column[start:stop] for column in columns]
-            lines = range(start + 2, stop + 2)
-            rows = itertools.starmap(template.format, zip(lines, *cells, strict=True))
-            yield "".join(rows).encode("utf-8")
-
-    return chunks
-
-
-def _fill_skeleton(
-    skeleton: bytes,
-    sheets: dict[str, pd.DataFrame],
-    rows: dict[str, Callable[[], Iterator[bytes]]],
-) -> dict[str, Iterable[bytes]]:
-    """The worksheets of the header-only ``skeleton`` with their data rows put in.
-
-    openpyxl writes a header-only sheet with an empty row 2 (frozen panes create cell A2) and
-    a dimension down to row 2; a sheet with rows has those rows there and the dimension down
-    to its last row.
-    """
-    parts: dict[str, Iterable[bytes]] = {}
-    with zipfile.ZipFile(io.BytesIO(skeleton)) as book:
-        for n, (name, frame) in enumerate(sheets.items(), start=1):
-            if frame.empty:
-                continue
-            part = f"xl/worksheets/sheet{n}.xml"
-            xml = book.read(part).decode("utf-8")
-            last = _column_letter(frame.shape[1] - 1)
-            dimension = f'<dimension ref="A1:{last}2" />'
-            empty_row = '<row r="2"></row></sheetData>'
-            if xml.count(dimension) != 1 or xml.count(empty_row) != 1:
-                raise _NotPlainError(f"{name}: unexpected skeleton")
-            xml = xml.replace(dimension, f'<dimension ref="A1:{last}{len(frame) + 1}" />')
-            head, tail = xml.split(empty_row)
-            parts[part] = itertools.chain(
-                [head.encode("utf-8")], rows[name](), [("</sheetData>" + tail).encode("utf-8")]
-            )
-    return parts
-
-
-def _column_letter(n: int) -> str:
-    letters = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
-
-
 def _width(frame: pd.DataFrame, col: str) -> float:
     """A column width from the header and the first rows; CJK characters count double."""
     texts = [str(col), *frame[col].head(500).astype(str).tolist()]
     longest = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in t) for t in texts)
     return float(min(max(longest + 2, 8), 80))
-
-
-_STAMP = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)")
-
-
-def _fixed_zip(data: bytes, parts: dict[str, Iterable[bytes]] | None = None) -> bytes:
-    """Fix the workbook's timestamps: its document properties and the zip entries."""
-
-    def stamp(name: str, content: bytes) -> bytes:
-        if name == "docProps/core.xml":
-            return _STAMP.sub(rb"\g<1>" + FIXED_TIME.encode() + rb"\g<3>", content)
-        return content
-
-    return fixed_zip(data, parts=parts, edit=stamp)
 
 
 __all__ = ["EXCEL_MAX_ROWS", "FIXED_TIME", "workbook_bytes"]

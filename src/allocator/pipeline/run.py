@@ -15,11 +15,13 @@ solver stops at once and the output folder is replaced in one rename (docs/relia
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.metadata
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -31,21 +33,33 @@ from allocator.core.errors import (
     Problem,
     RunInterruptedError,
 )
-from allocator.core.files import sha256_file
+from allocator.core.files import sha256_bytes, sha256_file
 from allocator.inputs.choices import Engine
-from allocator.inputs.data import load_enterprises
-from allocator.inputs.scenario import load_scenario, solver_override, time_limit_override
+from allocator.inputs.data import EnterpriseData, load_enterprises
+from allocator.inputs.scenario import (
+    LoadedScenario,
+    load_scenario,
+    solver_override,
+    time_limit_override,
+)
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
-from allocator.outputs.folder import check_out_dir, write_outputs
-from allocator.outputs.result import InputFile, RunResult
-from allocator.policy.bind import check_against_model
-from allocator.policy.claims import evaluate
+from allocator.outputs.folder import check_out_dir, output_folder, write_outputs
+from allocator.outputs.ledger import check_ledger, is_recorded, record_run
+from allocator.outputs.ledger_entry import RunEntry
+from allocator.outputs.names import AWARDS, RESULT
+from allocator.outputs.recovery import recover
+from allocator.outputs.result import InputFile, RunResult, json_bytes, result_document
+from allocator.policy.bind import Budget, check_against_model
+from allocator.policy.claims import Claims, evaluate
 from allocator.policy.load import load_model
+from allocator.policy.model import PolicyModel
+from allocator.policy.provincial import refuse_pending
 from allocator.solve.diagnose import Diagnosis, diagnose
 from allocator.solve.rules import allocate
 
 PhaseCallback = Callable[[str, float], None]
+NoticeCallback = Callable[[str], None]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -79,88 +93,78 @@ def _nothing_written_when_interrupted(run: Callable[_P, _T]) -> Callable[_P, _T]
     return wrapper
 
 
-@_nothing_written_when_interrupted
-def run_scenario(
-    path: str | Path,
+class _PhaseClock:
+    """Times the phases of a run: each call ends one, records its seconds and reports them."""
+
+    def __init__(self, timings: dict[str, Any], on_phase: PhaseCallback | None) -> None:
+        self.timings, self.on_phase = timings, on_phase
+        self.restart()
+
+    def restart(self) -> None:
+        self.clock = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = now - self.clock
+        self.clock = now
+        if self.on_phase is not None:
+            self.on_phase(phase, self.timings[phase])
+
+
+@dataclass(frozen=True)
+class ComputedRun:
+    """A run computed but not written: the result, and for INFEASIBLE the diagnosis."""
+
+    result: RunResult
+    diagnosis: Diagnosis | None
+
+
+def compute_run(
+    loaded: LoadedScenario,
+    model: PolicyModel,
+    data: EnterpriseData,
     *,
-    out_dir: Path | None = None,
+    budget: Budget,
+    inputs: list[InputFile],
+    claims: Claims | None = None,
     time_limit_s: float | None = None,
     workers: int | None = None,
-    solver: Engine | str | None = None,
+    engine: Engine | None = None,
     command: str = "",
+    timings: dict[str, Any] | None = None,
     on_phase: PhaseCallback | None = None,
     on_progress: ProgressFn | None = None,
-) -> tuple[RunResult, Path]:
-    """Run one scenario end to end and write its output folder.
+) -> ComputedRun:
+    """Claims, build and solve of a loaded scenario, without writing anything.
+
+    :func:`run_scenario` is this between loading the files and writing the folder; a batch of
+    variants calls it with inputs loaded once (:mod:`allocator.pipeline.batch`).
 
     Parameters
     ----------
-    path:
-        The scenario file.
-    out_dir:
-        Output folder; overrides the scenario's ``output_dir`` and the default out/<name>.
-    time_limit_s, workers, solver:
-        Override the scenario's solver settings (``solver``: ``cpsat`` or ``highs``).
-    command:
-        The command line, stamped into ``result.json``.
-    on_phase:
-        Called with each phase's name and seconds as it ends.
-    on_progress:
-        Passed to the fairness rule as its ``progress`` callback (incumbents, bounds, gaps).
-
-    Returns
-    -------
-    tuple of RunResult and Path
-        The result and the output folder written.
-
-    Raises
-    ------
-    InputError
-        For a bad scenario, model, data file or output folder; nothing is written.
-    InfeasibleError, NoSolutionError
-        After writing ``result.json``, when there is no allocation to report.
+    loaded, model, data:
+        The scenario (checked against the model), the model and the enterprise data.
+    budget:
+        The fund, as :func:`~allocator.policy.bind.check_against_model` settles it.
+    inputs:
+        The input files with their hashes, for the provenance stamp.
+    claims:
+        The claims of ``data`` under the scenario's overrides, when already evaluated.
+    time_limit_s, workers, engine:
+        Override the scenario's solver settings.
+    command, on_progress:
+        As for :func:`run_scenario`.
+    timings, on_phase:
+        Seconds per phase are added to ``timings`` and passed to ``on_phase`` as each ends.
     """
-    engine = solver_override(solver)
-    time_limit_s = time_limit_override(time_limit_s)
-    timings: dict[str, Any] = {}
-    clock = time.perf_counter()
-
-    def done(phase: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[phase] = now - clock
-        clock = now
-        if on_phase is not None:
-            on_phase(phase, timings[phase])
-
-    loaded = load_scenario(path)
     spec = loaded.spec
-    model = load_model(loaded.model_path)
-    budget = check_against_model(loaded, model)
-    out = loaded.out_dir(out_dir)
-    inputs = [
-        InputFile("scenario", loaded.path, str(path), loaded.sha256),
-        InputFile("model", loaded.model_path, str(spec.model), sha256_file(loaded.model_path)),
-        *(
-            InputFile("data", p, str(shown), sha256_file(p))
-            for p, shown in zip(loaded.data_paths, spec.data, strict=True)
-        ),
-    ]
-    # Refuse a bad output folder now rather than after the solve.
-    check_out_dir(out, [f.path for f in inputs])
-    data = load_enterprises(*loaded.data_paths)
-    if len(data) == 0:
-        # A header row alone is a valid empty table for `allocate validate`, but an allocation
-        # among no firms would publish a fund as spent on nobody.
-        raise InputError(
-            [
-                Problem(str(p), "at least one firm: a row under the header row", "no firm rows")
-                for p in loaded.data_paths
-            ]
-        )
-    done("load")
+    timings = {} if timings is None else timings
+    done = _PhaseClock(timings, on_phase)
 
-    claims = evaluate(model, data, spec.overrides)
+    if claims is None:
+        claims = evaluate(model, data, spec.overrides)
+    if spec.provincial_without_amount == "refuse":
+        refuse_pending(model, claims.table, data)
     done("claims")
 
     built = build(claims, spec, model, budget=budget, enterprises=data.frame)
@@ -217,17 +221,173 @@ def run_scenario(
         solver_details=dict(allocation.details) if allocation is not None else {},
         diagnosis=diagnosis.to_json() if diagnosis is not None else None,
     )
-    write_outputs(out, result)
+    return ComputedRun(result, diagnosis)
+
+
+@_nothing_written_when_interrupted
+def run_scenario(
+    path: str | Path,
+    *,
+    out_dir: Path | None = None,
+    time_limit_s: float | None = None,
+    workers: int | None = None,
+    solver: Engine | str | None = None,
+    command: str = "",
+    on_phase: PhaseCallback | None = None,
+    on_progress: ProgressFn | None = None,
+    ledger: str | None = None,
+    replace: bool = False,
+    on_notice: NoticeCallback | None = None,
+) -> tuple[RunResult, Path]:
+    """Run one scenario end to end and write its output folder.
+
+    Parameters
+    ----------
+    path:
+        The scenario file.
+    out_dir:
+        Output folder; overrides the scenario's ``output_dir`` and the default out/<name>.
+    time_limit_s, workers, solver:
+        Override the scenario's solver settings (``solver``: ``cpsat`` or ``highs``).
+    command:
+        The command line, stamped into ``result.json``.
+    on_phase:
+        Called with each phase's name and seconds as it ends.
+    on_progress:
+        Passed to the fairness rule as its ``progress`` callback (incumbents, bounds, gaps).
+    ledger:
+        The ledger URL (:func:`allocator.outputs.ledger.ledger_url`). It is checked before the
+        solve and the run recorded in it once the new folder is in place, before the earlier
+        one is deleted; a run that cannot be recorded is undone. None: no ledger.
+    replace:
+        Let an infeasible or unsolved run replace an earlier allocation in the folder; without
+        it the earlier allocation is kept and the run recorded without a folder.
+    on_notice:
+        Called with each repair made to the leftovers of an earlier, killed run.
+
+    Returns
+    -------
+    tuple of RunResult and Path
+        The result and the output folder written.
+
+    Raises
+    ------
+    InputError
+        For a bad scenario, model, data file, output folder or ledger; nothing is written.
+    InfeasibleError, NoSolutionError
+        After writing ``result.json``, when there is no allocation to report.
+    """
+    engine = solver_override(solver)
+    time_limit_s = time_limit_override(time_limit_s)
+    started = dt.datetime.now(dt.UTC)
+    timings: dict[str, Any] = {}
+    done = _PhaseClock(timings, on_phase)
+
+    loaded = load_scenario(path)
+    spec = loaded.spec
+    model = load_model(loaded.model_path)
+    budget = check_against_model(loaded, model)
+    out = output_folder(loaded.out_dir(out_dir))
+    inputs = [
+        InputFile("scenario", loaded.path, str(path), loaded.sha256),
+        InputFile("model", loaded.model_path, str(spec.model), sha256_file(loaded.model_path)),
+        *(
+            InputFile("data", p, str(shown), sha256_file(p))
+            for p, shown in zip(loaded.data_paths, spec.data, strict=True)
+        ),
+    ]
+    # Refuse a bad ledger or output folder now rather than after the solve.
+    if ledger is not None:
+        check_ledger(ledger)
+    url = ledger
+    repairs = recover(out, lambda folder: url is None or is_recorded(url, folder))
+    for line in repairs:
+        if on_notice is not None:
+            on_notice(line)
+    check_out_dir(out, [f.path for f in inputs])
+    data = load_enterprises(*loaded.data_paths)
+    if len(data) == 0:
+        # A header row alone is a valid empty table for `allocate validate`, but an allocation
+        # among no firms would publish a fund as spent on nobody.
+        raise InputError(
+            [
+                Problem(str(p), "at least one firm: a row under the header row", "no firm rows")
+                for p in loaded.data_paths
+            ]
+        )
+    done("load")
+
+    computed = compute_run(
+        loaded,
+        model,
+        data,
+        budget=budget,
+        inputs=inputs,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        engine=engine,
+        command=command,
+        timings=timings,
+        on_phase=on_phase,
+        on_progress=on_progress,
+    )
+    done.restart()
+    result, diagnosis = computed.result, computed.diagnosis
+    status, message = result.status, result.message
+    failed = status in (Status.INFEASIBLE, Status.UNKNOWN)
+    # An earlier allocation is not replaced by a run that has none, unless asked to.
+    keep = failed and not replace and (out / AWARDS).is_file()
+
+    def commit(folder: Path) -> None:
+        if ledger is None:
+            return
+        finished = dt.datetime.now(dt.UTC)
+        if keep:
+            doc = result_document(result, None, None)
+            entry = RunEntry.from_result(
+                doc,
+                file=f"{out}/{RESULT}",
+                out_dir=folder,
+                outputs={},
+                result_sha256=sha256_bytes(json_bytes(doc)),
+                scenario_path=path,
+                started_at=started,
+                finished_at=finished,
+                command_line=command,
+            )
+        else:
+            entry = RunEntry.from_output_dir(
+                folder,
+                scenario_path=path,
+                started_at=started,
+                finished_at=finished,
+                command_line=command,
+            )
+        record_run(ledger, entry)
+
+    write_outputs(out, result, commit=commit, keep=keep)
     done("write")
 
     if status is Status.INFEASIBLE:
         lines = "\n".join(diagnosis.lines()) if diagnosis is not None else ""
+        if keep:
+            raise InfeasibleError(
+                f"{loaded.path}: infeasible: {message} (the earlier allocation in {out} "
+                f"is kept: use --replace to replace it with this run's "
+                f"result.json)\n{lines}".rstrip()
+            )
         raise InfeasibleError(
             f"{loaded.path}: infeasible: {message} (wrote {out}/result.json)\n{lines}".rstrip()
         )
     if status is Status.UNKNOWN:
+        if keep:
+            raise NoSolutionError(
+                f"{loaded.path}: no solution: {message} (the earlier allocation in {out} "
+                f"is kept: use --replace to replace it with this run's "
+                f"result.json)"
+            )
         raise NoSolutionError(f"{loaded.path}: no solution: {message} (wrote {out}/result.json)")
     return result, out
 
 
-__all__ = ["RunResult", "run_scenario", "versions"]
+__all__ = ["ComputedRun", "RunResult", "compute_run", "run_scenario", "versions"]

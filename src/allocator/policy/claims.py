@@ -12,9 +12,10 @@ For each item:
    excluded) with each field of the item's ``aggregate`` mapping aggregated over their firms;
 2. the model's derived names, then each condition (for a top-level comparison its two sides
    are kept as ``<condition>.value`` and ``<condition>.threshold``);
-3. the application check: an item with ``requires_application`` needs its clause id in the
-   firm's ``applied_clauses`` (every firm counts as applied when the data has no such
-   column; district and park items never need one);
+3. the application check: an item with ``requires_application`` needs its clause id (or
+   label) in the model's application column (``applications``, :mod:`allocator.policy.
+   applications`, which refuses ids the model does not have); every firm counts as applied
+   when the data has no such column; district and park items never need one;
 4. the formula with its intermediate values, then the amount: 0 unless eligible, never
    negative, never blank; and the claim, :func:`floor_wan` of the amount, applied once here.
 """
@@ -22,7 +23,6 @@ For each item:
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ import pandas as pd
 
 from allocator.core.errors import InputError, Problem
 from allocator.policy import expr
+from allocator.policy.applications import applied_masks, check_applications, has_column
 from allocator.policy.columns import MAX_CLAIM_WAN, claims_table
 from allocator.policy.compile import CompiledItem, compile_model
 from allocator.policy.model import GROUP_KEY, PolicyModel, ScaleGrowth, Steps
@@ -51,9 +52,6 @@ from allocator.policy.recipients import (
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
-
-# Separators a list cell may use; the loader writes ';' but a hand-built frame may not.
-_LIST_SEPARATORS = r"[;；,，、\s]+"
 
 
 def floor_wan(amount: npt.ArrayLike) -> IntArray:
@@ -146,13 +144,13 @@ class _HasFrame(Protocol):
 
 
 class _Applications:
-    """Which firms applied for which clause, from the ``applied_clauses`` column.
+    """Which firms applied for which clause, from the model's application column.
 
     Only the distinct cells are split (a few hundred combinations of clause ids, however
     many firms), then each clause's mask is a lookup of the firms' cell codes.
     """
 
-    def __init__(self, frame: pd.DataFrame, has_column: bool) -> None:
+    def __init__(self, frame: pd.DataFrame, has_column: bool, model: PolicyModel) -> None:
         self.n = len(frame)
         self.masks: dict[str, BoolArray] = {}
         self.everyone = not has_column
@@ -160,12 +158,7 @@ class _Applications:
         self.codes: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         if self.everyone:
             return
-        codes, uniques = pd.factorize(strings(frame["applied_clauses"]))
-        self.codes = codes
-        for k, cell in enumerate(uniques):
-            for clause_id in re.split(_LIST_SEPARATORS, str(cell).strip()):
-                if clause_id:
-                    self.cells.setdefault(clause_id, []).append(k)
+        self.codes, self.cells = applied_masks(model, frame)
 
     def applied(self, clause_id: str) -> BoolArray:
         if self.everyone:
@@ -233,15 +226,10 @@ def _band(values: FloatArray, edges: FloatArray) -> IntArray:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-def _frame_of(data: pd.DataFrame | _HasFrame) -> tuple[pd.DataFrame, bool]:
-    """The frame, and whether it has an ``applied_clauses`` column from the data."""
-    if isinstance(data, pd.DataFrame):
-        return data, "applied_clauses" in data.columns
-    frame = data.frame
-    present = getattr(data, "present", None)
-    if present is None:
-        return frame, "applied_clauses" in frame.columns
-    return frame, "applied_clauses" in present
+def _frame_of(data: pd.DataFrame | _HasFrame, model: PolicyModel) -> tuple[pd.DataFrame, bool]:
+    """The frame, and whether it has the model's application column from the data."""
+    frame = data if isinstance(data, pd.DataFrame) else data.frame
+    return frame, has_column(model, data)
 
 
 def _check_columns(frame: pd.DataFrame, needed: Iterable[str]) -> None:
@@ -290,7 +278,8 @@ def evaluate(
                 for k in unknown
             ]
         )
-    frame, has_applications = _frame_of(data)
+    frame, has_applications = _frame_of(data, model)
+    check_applications(model, data)
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         frame = frame.reset_index(drop=True)
     chosen = [compiled.items[k] for k in keys]
@@ -308,7 +297,7 @@ def evaluate(
     firms = Columns(n, FrameFetch(frame), compiled.derived)
     texts = ("credit_code", "name", "district", "industry", "chem_park")
     base = {name: strings(frame[name]) for name in texts if name in frame.columns}
-    applications = _Applications(frame, has_applications)
+    applications = _Applications(frame, has_applications, model)
 
     evaluations: dict[str, ItemEvaluation] = {}
     pieces: list[dict[str, Any]] = []

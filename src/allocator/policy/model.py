@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from allocator.inputs.parse import MAX_VALUE
+from allocator.inputs.schema import FIELD_BY_NAME, FIELDS, Kind
 
 Number = int | float
 # A parameter's value: a scalar, a list (band edges) or a table (rows of numbers).
@@ -76,7 +77,7 @@ RANGE_WORDS = f"numbers from {-MAX_VALUE:.0e} to {MAX_VALUE:.0e}"
 def param_shape(value: object) -> Shape | None:
     """``"scalar"``, ``"list"`` or ``"table"``; None when ``value`` is none of them.
 
-    A bool is not a number here (YAML reads ``yes`` as one), nor are NaN and infinity.
+    A bool is not a number here (``true`` is no rate of 1), nor are NaN and infinity.
     """
     if _is_number(value):
         return "scalar"
@@ -257,6 +258,11 @@ class AwardItem(_Strict):
     provincial_type: str | None = Field(
         None, description="Type of provincial award this item is 'the same type' as"
     )
+    provincial_rationale: str | None = Field(
+        None,
+        description="Why the item is paired with that provincial type: an assumption, since "
+        "neither document says which provincial awards are of the same type",
+    )
     notes: str = Field("", description="Reading choices: how 超过/以上/≥ were read, and why")
 
     @field_validator("id")
@@ -396,6 +402,11 @@ class PolicyModel(_Strict):
     valid_from: dt.date = Field(description="First day the measures apply to")
     valid_until: dt.date = Field(description="Last day of validity the document states")
     source: str = Field(description="Where the text is kept, relative to the repository root")
+    applications: str = Field(
+        "applied_clauses",
+        description="The data column listing the clauses a firm applied for under this "
+        "document (a list field of the schema); its ids are this model's alone",
+    )
     rules: Rules = Field(description="The document's global rules")
     derived: dict[str, Derived] = Field(
         default_factory=dict, description="Named expressions shared by the clauses"
@@ -411,6 +422,15 @@ class PolicyModel(_Strict):
         if dupes:
             raise ValueError(f"clause ids that differ (repeated: {', '.join(dupes)})")
         return clauses
+
+    @field_validator("applications")
+    @classmethod
+    def _list_field(cls, name: str) -> str:
+        field = FIELD_BY_NAME.get(name)
+        if field is None or field.kind is not Kind.LIST:
+            lists = ", ".join(f.name for f in FIELDS if f.kind is Kind.LIST)
+            raise ValueError(f"a list field of the data schema: {lists} (found {name!r})")
+        return name
 
     def items(self) -> list[tuple[Clause, AwardItem]]:
         """Every award item, in document order."""

@@ -1,7 +1,8 @@
 """What a level rule settles before filling: no-duplicate groups and district floors.
 
 Each group keeps one member; the floored districts are filled first, under the rule's level,
-and what they reach becomes a lower bound of the main filling (docs/fairness.md).
+and what they reach (the exact rule value at which each floor is met) becomes a lower bound
+of the main filling (docs/fairness.md).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from allocator.model.problem import (
     BoolArray,
@@ -18,7 +20,9 @@ from allocator.model.problem import (
 )
 from allocator.solve import cpsat
 from allocator.solve.context import Context
-from allocator.solve.filling import Level, fill_levels, targets
+from allocator.solve.filling import Level, fill_levels, tolerance
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def resolve_exclusive(
@@ -52,79 +56,46 @@ def resolve_exclusive(
 
 @dataclass
 class Floors:
-    lb: IntArray
+    """Lower bounds that meet the district floors, and how they were found."""
+
+    lb: FloatArray
     ok: bool
     method: str
 
 
-def meet_floors(ctx: Context, lvl: Level, participating: BoolArray) -> Floors:
+def meet_floors(ctx: Context, lvl: Level, participating: BoolArray, fixed: FloatArray) -> Floors:
     """Lower bounds that meet every district floor, by progressive filling inside it.
 
-    The floor's members rise (everyone else at 0) under the rule's level, with the floor
-    itself acting as a cap; the whole-万元 gap left when the next step would overshoot is
-    topped up one step per member in priority order, within every cap.
+    The floor's members rise (everyone else at ``fixed``) under the rule's level, with the
+    floor itself acting as a cap: they reach it exactly, at the exact rule value, unless an
+    all-or-nothing claim jumps past it or a cap stops them first (then ``ok`` is false).
     """
     problem = ctx.problem
     n = problem.size
     floors = ctx.covering
-    lb0 = np.zeros(n, dtype=np.int64)
     if floors.count == 0:
-        return Floors(lb0, True, "none")
+        return Floors(fixed, True, "none")
     members = np.zeros(n, dtype=bool)
     members[floors.var] = True
     members &= participating
     rows = ctx.packing.concat(floors)
-    fill = fill_levels(ctx, lvl, rows, members, lb0, lb0, "floors")
-    value = fill.value.copy()
-    claim = problem.upper.astype(np.int64)
-    aon = problem.all_or_nothing.astype(bool)
-    residual = (ctx.packing.rhs - ctx.packing.sums(value)).tolist()
-    ptr, var_rows = ctx.ptr, ctx.var_rows
-    offset = ctx.packing.count
-    for q in range(floors.count):
-        in_row = floors.var[floors.row == q]
-        deficit = int(floors.rhs[q]) - int(value[in_row].sum())
-        if deficit <= 0:
-            continue
-        at_floor = in_row[
-            members[in_row]
-            & (fill.level[in_row] == fill.row_level[offset + q])
-            & (value[in_row] < claim[in_row])
-        ]
-        order = at_floor[np.lexsort((problem.rank[at_floor], -problem.weight[at_floor]))]
-        for i in order.tolist():
-            if deficit <= 0:
-                break
-            if aon[i]:
-                step = int(claim[i] - value[i])
-            else:
-                nxt = targets(
-                    lvl,
-                    np.array([fill.level[i] + 1]),
-                    claim[i : i + 1],
-                    lb0[i : i + 1],
-                    aon[i : i + 1],
-                )
-                step = max(int(nxt[0] - value[i]), 0)
-            rows_i = var_rows[ptr[i] : ptr[i + 1]]
-            if step == 0 or any(residual[r] < step for r in rows_i):
-                continue
-            for r in rows_i:
-                residual[r] -= step
-            value[i] += step
-            deficit -= step
-    met = bool((floors.sums(value) >= floors.rhs).all())
+    fill = fill_levels(ctx, lvl, rows, members, fixed, fixed, "floors")
+    value = fill.value
+    sums = np.bincount(floors.row, weights=value[floors.var], minlength=floors.count)
+    met = bool((sums >= floors.rhs - tolerance(floors.rhs)).all())
     return Floors(value, met, fill.method)
 
 
-def floors_by_cpsat(ctx: Context, upper: IntArray) -> IntArray | None:
+def floors_by_cpsat(
+    ctx: Context, upper: IntArray, lower: IntArray | None = None
+) -> IntArray | None:
     """Fallback: the least total meeting every floor, found by a deterministic CP-SAT search.
 
     Used only when filling inside the districts cannot meet a floor that some other split
     would meet (a sub-budget crossing two floored districts).
     """
     problem = ctx.problem
-    model = cpsat.build(problem, None, upper)
+    model = cpsat.build(problem, lower, upper)
     members = np.zeros(problem.size, dtype=np.int64)
     members[ctx.covering.var] = 1
     expr, _ = model.linear(members)
@@ -141,7 +112,7 @@ def floors_by_cpsat(ctx: Context, upper: IntArray) -> IntArray | None:
     ctx.phases.append(("floors", time.perf_counter() - start))
     if result.award is None:
         return None
-    lb = np.where(members > 0, result.award, 0)
+    lb = np.where(members > 0, result.award, 0 if lower is None else lower)
     return lb.astype(np.int64)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import numpy.typing as npt
 
 from allocator.inputs.choices import Rule
 from allocator.model.problem import (
@@ -18,19 +19,31 @@ from allocator.model.problem import (
     FUND_CAP,
     SUB_BUDGET,
     Allocation,
+    BoolArray,
+    IntArray,
     Status,
 )
 from allocator.solve import cpsat
 from allocator.solve.context import Context, failed
-from allocator.solve.filling import Level, fill_levels, step_starts, targets
+from allocator.solve.filling import Level, fill_levels, tolerance
 from allocator.solve.floors import floors_by_cpsat, meet_floors, resolve_exclusive
+from allocator.solve.greedy import greedy
 from allocator.solve.priority import solve_priority
+from allocator.solve.rounding import Rounded, floored, nearest
 
 # Families whose per-row levels are worth reporting; firm caps are too many to list.
+FloatArray = npt.NDArray[np.float64]
+
 _REPORTED_FAMILIES = (FUND_CAP, SUB_BUDGET, DISTRICT_CAP, DISTRICT_FLOOR)
 
 
 def allocate_levels(ctx: Context, rule: Rule) -> Allocation:
+    """Allocate under a level rule: the exact rule value under every limit, then whole 万元.
+
+    Groups first (one member kept each), then the all-or-nothing claims when
+    ``one_offs: first``, then the district floors, then progressive filling to the exact
+    value, then the problem's ``rounding`` (docs/fairness.md).
+    """
     problem = ctx.problem
     n = problem.size
     claim = problem.upper.astype(np.int64)
@@ -43,65 +56,72 @@ def allocate_levels(ctx: Context, rule: Rule) -> Allocation:
     upper = np.where(excluded, 0, claim)
     details["excluded"] = int(excluded.sum())
 
+    # One-offs paid first: in priority order, whole, while every cap allows; the rule then
+    # shares what is left among the divisible claims.
+    paid_first = np.zeros(n, dtype=np.int64)
+    first = problem.one_offs == "first" and bool((aon & participating).any())
+    if first:
+        paid_first = greedy(ctx, paid_first, np.where(aon & participating, claim, 0))
+    rising = participating & ~aon if first else participating
+    fixed = paid_first.astype(np.float64)
+
     start = time.perf_counter()
-    floors = meet_floors(ctx, lvl, participating)
+    floors = meet_floors(ctx, lvl, rising, fixed)
     lb = floors.lb
     floors_method = floors.method
     if ctx.covering.count:
         ctx.phases.append(("floors", time.perf_counter() - start))
-    if floors.ok and bool((ctx.packing.sums(lb) > ctx.packing.rhs).any()):
+    over = ctx.packing.rhs + tolerance(ctx.packing.rhs)
+    if floors.ok and bool((_sums(ctx, lb) > over).any()):
         floors.ok = False
     if not floors.ok:
+        bound_lo = paid_first if first else None
         conflict = cpsat.explain_infeasible(
-            problem, ctx.settings, upper=upper, time_limit=max(ctx.remaining(), 1.0)
+            problem,
+            ctx.settings,
+            lower=bound_lo,
+            upper=upper,
+            time_limit=max(ctx.remaining(), 1.0),
         )
         resettle = False
         if conflict.status is Status.INFEASIBLE and bool(excluded.any()):
             # The floors may need a group member the rule set aside: only the problem with
             # the groups left to the solver can say whether they hold at all.
             whole = cpsat.explain_infeasible(
-                problem, ctx.settings, time_limit=max(ctx.remaining(), 1.0)
+                problem, ctx.settings, lower=bound_lo, time_limit=max(ctx.remaining(), 1.0)
             )
             resettle = whole.status is Status.OPTIMAL
             conflict = whole
         if conflict.status is not Status.OPTIMAL:
             return failed(ctx, rule, conflict, details)
-        fallback = floors_by_cpsat(ctx, claim if resettle else upper)
+        fallback = floors_by_cpsat(ctx, claim if resettle else upper, bound_lo)
         if fallback is None:
             return failed(ctx, rule, None, details)
         if resettle:
             # Keep, in each group, the member the floors were met with.
             excluded, excluded_by = resolve_exclusive(problem, prefer=fallback > 0)
             participating = ~excluded
+            rising = participating & ~aon if first else participating
             details["excluded"] = int(excluded.sum())
-        lb, floors_method = fallback, "cpsat"
+        lb, floors_method = fallback.astype(np.float64), "cpsat"
     details["floors"] = floors_method
 
     start = time.perf_counter()
-    fill = fill_levels(
-        ctx, lvl, ctx.packing, participating, np.zeros(n, dtype=np.int64), lb, "filling"
-    )
+    fill = fill_levels(ctx, lvl, ctx.packing, rising, np.maximum(fixed, lb), lb, "filling")
     ctx.phases.append(("filling", time.perf_counter() - start))
-    value = fill.value
+    exact = np.where(participating, fill.value, 0.0)
     details["filling"] = fill.method
     details["rounds"] = fill.rounds
 
-    # The remainder: a claim stopped by a row may rise to its next level's target (at most
-    # +1 万元; all or nothing for an indivisible item) where the rows still have room.
-    stopped = participating & (fill.by_row >= 0) & (value < claim)
-    nxt = targets(lvl, np.minimum(fill.level + 1, lvl.lmax), claim, lb, aon)
-    ub = np.where(aon & (value == 0), claim, np.minimum(nxt, claim))
-    ub = np.where(stopped, np.maximum(ub, value), value)
-    solved = solve_priority(ctx, value, ub, "remainder", explain=False)
+    rounded = _round(ctx, exact, participating, fill.by_row)
+    award = rounded.award
     status = Status.OPTIMAL
-    award = solved.award
-    if award is None or solved.status is not Status.OPTIMAL:
-        status = Status.FEASIBLE
-    if award is None:
-        award = value  # the targets are feasible on their own
-    details["remainder"] = int(award.sum() - value.sum())
-    details["remainder_method"] = solved.method
-    details["canonical"] = solved.canonical
+    if rounded.solved is not None:
+        details["remainder_method"] = rounded.solved.method
+        details["canonical"] = rounded.solved.canonical
+        if rounded.solved.award is None or rounded.solved.status is not Status.OPTIMAL:
+            status = Status.FEASIBLE
+    details["remainder"] = int(award.sum()) - rounded.floor_total
 
     frozen_by = [""] * n
     row_of = fill.by_row.tolist()
@@ -114,28 +134,68 @@ def allocate_levels(ctx: Context, rule: Rule) -> Allocation:
             frozen_by[i] = labels[row_of[i]]
     levels = np.full(n, np.nan)
     has_level = participating & (fill.by_row >= 0)
-    start_level = step_starts(lvl, fill, ctx.packing, claim, lb, aon)
-    levels[has_level] = lvl.display(start_level[fill.by_row[has_level]])
+    levels[has_level] = lvl.display(fill.row_level[fill.by_row[has_level]])
     reported = {
-        labels[r]: float(lvl.display(start_level[r : r + 1])[0])
+        labels[r]: float(lvl.display(fill.row_level[r : r + 1])[0])
         for r in range(ctx.packing.count)
         if fill.row_level[r] <= lvl.lmax and ctx.packing.families[r] in _REPORTED_FAMILIES
     }
     details["row_levels"] = reported
     weight = problem.weight.astype(np.int64)
     objective = float(np.dot(weight, award))
-    bound = objective if status is Status.OPTIMAL else solved.bound
+    spent = int(award.sum())
+    rounding_left = 0
+    if problem.rounding == "floor_each":
+        rounding_left = max(int(np.floor(float(exact.sum()) + 1e-6)) - spent, 0)
     return Allocation(
         award=award.astype(np.int64),
         status=status,
         rule=rule,
         objective=objective,
-        best_bound=bound,
+        best_bound=objective,
         levels=levels,
         frozen_by=frozen_by,
         phases=ctx.phases,
         details=details,
+        exact=exact,
+        rounding=problem.rounding,
+        one_offs=problem.one_offs,
+        unspent=problem.budget - spent,
+        rounding_left=rounding_left,
+        one_offs_first=int((aon & (paid_first > 0)).sum()),
+        one_offs_short=int((aon & participating & (paid_first == 0)).sum()) if first else 0,
     )
+
+
+def _sums(ctx: Context, values: FloatArray) -> FloatArray:
+    rows = ctx.packing
+    out = np.bincount(rows.row, weights=values[rows.var], minlength=rows.count)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _round(ctx: Context, exact: FloatArray, participating: BoolArray, by_row: IntArray) -> Rounded:
+    """Whole 万元 by the problem's ``rounding``; then, under ``one_offs: compete``, what is
+    left pays, whole and in priority order, the all-or-nothing claims a row stopped at 0."""
+    problem = ctx.problem
+    claim = problem.upper.astype(np.int64)
+    aon = problem.all_or_nothing.astype(bool)
+    if problem.rounding == "floor_each":
+        award = floored(exact, claim, aon)
+        short = ctx.covering.sums(award) < ctx.covering.rhs
+        if not bool(short.any()):
+            return Rounded(award, None, int(award.sum()))
+        # A floor the rounded-down awards miss: its claims are rounded as under spend_all.
+        free = np.zeros(problem.size, dtype=bool)
+        free[ctx.covering.var[short[ctx.covering.row]]] = True
+        return nearest(ctx, exact, free & participating, "rounding")
+    rounded = nearest(ctx, exact, participating, "rounding")
+    waiting = participating & aon & (by_row >= 0) & (rounded.award == 0) & (claim > 0)
+    if problem.one_offs == "compete" and bool(waiting.any()):
+        upper = np.where(waiting, claim, rounded.award)
+        solved = solve_priority(ctx, rounded.award, upper, "one-offs", explain=False)
+        if solved.award is not None:
+            return Rounded(solved.award, solved, rounded.floor_total)
+    return rounded
 
 
 __all__ = ["allocate_levels"]
