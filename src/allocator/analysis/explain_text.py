@@ -8,7 +8,7 @@ import re
 
 from allocator.analysis.explain import ConditionCheck, Explanation, ItemExplanation, number_text
 from allocator.analysis.labels import district_name, industry_name, rule_name, status_name
-from allocator.core.i18n import _, language
+from allocator.core.i18n import _, language, set_language
 
 # A title with a CJK character; the English item titles of a model are left out in Chinese.
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -105,7 +105,7 @@ def _why(item: ItemExplanation, rule: str) -> list[str]:
     return lines
 
 
-def render(expl: Explanation, *, show_all: bool = False) -> str:
+def render(expl: Explanation, lang: str | None = None, *, show_all: bool = False) -> str:
     """The explanation as text, in the reader's language (:mod:`allocator.core.i18n`).
 
     Eligible items are shown in full: conditions, formula, claim, award and why. The others
@@ -115,9 +115,23 @@ def render(expl: Explanation, *, show_all: bool = False) -> str:
     ----------
     expl:
         What :func:`allocator.analysis.explain.explain` found.
+    lang:
+        ``zh`` or ``en`` for this text alone (the process's language is restored after);
+        None for the process's language.
     show_all:
         Show the items the recipient is not eligible for in full too.
     """
+    if lang is None:
+        return _render(expl, show_all=show_all)
+    before = language()
+    set_language(lang)
+    try:
+        return _render(expl, show_all=show_all)
+    finally:
+        set_language(before)
+
+
+def _render(expl: Explanation, *, show_all: bool) -> str:
     industry = industry_name(expl.industry) if expl.industry else ""
     where = " · ".join(
         p
