@@ -841,7 +841,7 @@ def test_the_report_reads_in_chinese(runs: Runs, tmp_path: Path) -> None:
         ) in text
         assert "奖补为整数万元、不为负、不超过测算金额" in text
         assert "未通过" in text
-        assert "分配规则 优先级，预算" in text  # the result check names the rule in Chinese
+        assert "分配规则 优先序，预算" in text  # the result check names the rule in Chinese
         verdict = text.strip().splitlines()[-1]
         assert verdict.startswith("审计未通过：")
         assert "integrality" in verdict  # the checks keep their names, for a script to grep

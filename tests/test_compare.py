@@ -562,8 +562,8 @@ def test_the_page_and_its_tables_read_in_chinese(two_runs: tuple[Path, Path]) ->
     assert "<h2>分县区奖补金额（万元）</h2>" in page
     # Rules and statuses by their Chinese names, in the metrics and in the runs' headings.
     assert "<td>分配规则</td>" in page
-    assert "tiny · 优先级 · " in page
-    assert "tiny · 按比例核减 · " in page
+    assert "tiny · 优先序 · " in page
+    assert "tiny · 按比例 · " in page
     assert '<td class="n">最优</td>' in page
     # Winners and losers: run a gave F3 nothing, run b 7万元.
     header, rows = change_rows(c.changes[0], "winners")
@@ -588,7 +588,7 @@ def test_charts_name_districts_in_chinese_with_a_cjk_font_stack(
         assert text in districts
     for family in ("'DejaVu Sans'", "'Noto Sans CJK SC'", "'Microsoft YaHei'", "sans-serif"):
         assert family in districts
-    assert "优先级" in svgs["lorenz"]  # the legend names the runs by their rules
+    assert "优先序" in svgs["lorenz"]  # the legend names the runs by their rules
     assert svgs == chart_svgs(compare_folders(two_runs))  # the same bytes again
 
 

@@ -115,9 +115,9 @@ def test_a_firm_cut_by_the_fund_cap(run: Run) -> None:
     assert f"测算金额：{expected}万元" in block
     assert f"奖补金额：{award['award_wan']}万元（awards.csv 第 {row} 行）" in block
     assert "紧约束 fund_cap（fund_cap，条款 scenario）" in block
-    assert "按比例核减规则水平" in block
+    assert "按比例规则水平" in block
     # The run line names the rule and the status in Chinese, not by their codes.
-    assert "分配规则 按比例核减，求解状态 最优" in text
+    assert "分配规则 按比例，求解状态 最优" in text
 
 
 def test_explain_speaks_the_language_of_the_command_line(run: Run) -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from allocator.core import i18n
 from allocator.policy.expr import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -308,3 +309,19 @@ def test_a_comparison_with_a_blank_side_is_false(a: float, b: float) -> None:
         got = bool(parse(f"x {op} y", SCOPE).evaluate(env, 1)[0])
         if math.isnan(a) or math.isnan(b):
             assert got is False
+
+
+def test_refusals_in_chinese() -> None:
+    try:
+        i18n.set_language("zh")
+        with pytest.raises(ExprError) as info:
+            parse("x * rat", SCOPE)
+        assert str(info.value) == (
+            "已知的字段名、派生量名或参数名；是否指 'rate'？（第 5 个字符处，实际为 'rat'）"
+        )
+        with pytest.raises(ExprError) as info:
+            parse("min(x)", SCOPE)
+        assert info.value.reason == "min(a, b, ...)：两个或多个数中的最小者"
+        assert info.value.found == "1 个参数"
+    finally:
+        i18n.set_language(None)

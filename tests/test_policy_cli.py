@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.core import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini-model.yaml"
@@ -105,3 +106,30 @@ def test_shipped_models(runner: CliRunner, stem: str, clauses: int) -> None:
     data = json.loads(result.output)
     assert data["counts"]["clauses"] == clauses
     assert data["counts"]["items"] >= data["counts"]["award"]
+
+
+def test_tables_in_chinese(runner: CliRunner) -> None:
+    try:
+        result = runner.invoke(main, ["--lang", "zh", "policy", str(MINI)])
+    finally:
+        i18n.set_language(None)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for text in (
+        "编号",
+        "类别",
+        "奖补项数",
+        "措施",
+        "规则",
+        "地址",
+        "受奖对象",
+        "文件所定",
+        "假设",
+    ):
+        assert text in out
+    assert "rate = 0.5" in out
+    assert "award_by_output = [[500, 2], [2000, 5], [10000, 10]]" in out
+    assert (
+        "共 11 个条款（奖补 9、措施 1、规则 1），9 个奖补项，17 个参数（文件所定 6、假设 11）。"
+        in out
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from allocator.core import i18n
 from allocator.core.errors import InputError
 from allocator.policy.compile import compile_model
 from allocator.policy.load import load_model, model_sha256
@@ -462,5 +463,47 @@ def test_a_chain_of_1500_derived_names_is_one_problem(tmp_path: Path) -> None:
         (
             "derived.d50.expr",
             "derived names that read each other at most 50 deep (d0 -> d1 -> d2 -> ... -> d50)",
+        )
+    ]
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    i18n.set_language("zh")
+    yield
+    i18n.set_language(None)
+
+
+def test_structural_problems_in_chinese(tmp_path: Path, chinese: None) -> None:
+    def change(data: dict[str, Any]) -> None:
+        item(data, 1)["params"]["rate"]["basis"] = "documented"
+        item(data, 1)["formula"]["extra"] = 1
+        del data["issuer"]
+        data["clauses"][2]["id"] = 3
+
+    by_key = {k: (e, f) for k, e, f in problems_of(variant(tmp_path, change))}
+    assert by_key["issuer"] == ("此键（必填）", "空")
+    assert by_key["clauses[1].items[0].params.rate.basis"] == (
+        "'document' 或 'assumed' [条款 2，奖补项 booth]",
+        "'documented'",
+    )
+    assert by_key["clauses[1].items[0].formula.extra"] == (
+        "已知的键之一（type，base，rate，cap） [条款 2，奖补项 booth]",
+        "未知的键",
+    )
+    assert by_key["clauses[2].id"][0] == (
+        "文本；请加引号，如 '5.1'（YAML 会把 3.10 读作数 3.1） [条款 3]"
+    )
+
+
+def test_an_expression_refusal_in_chinese(tmp_path: Path, chinese: None) -> None:
+    def change(data: dict[str, Any]) -> None:
+        item(data, 1)["formula"]["base"] = "booth_fee_2026q1.__class__"
+
+    assert problems_of(variant(tmp_path, change)) == [
+        (
+            "clauses[1].items[0].formula.base",
+            "政策表达式语言中的表达式 [条款 2，奖补项 booth，公式 base]",
+            "属性访问（.），位于 'booth_fee_2026q1.__class__' 的第 1 个字符",
         )
     ]

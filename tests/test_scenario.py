@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from allocator.core import i18n
 from allocator.core.errors import InputError
+from allocator.inputs.choices import Rule, label
 from allocator.inputs.scenario import (
     LoadedScenario,
     json_schema,
@@ -375,3 +378,100 @@ def test_the_command_line_time_limit_is_finite() -> None:
     for bad in (math.nan, math.inf, 0.0, -1.0, 86401.0):
         with pytest.raises(InputError, match="key 'time-limit'"):
             time_limit_override(bad)
+
+
+# --- in Chinese, the language a clerk gets by default ---------------------------------------
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    i18n.set_language("zh")
+    yield
+    i18n.set_language(None)
+
+
+def test_an_unknown_key_in_chinese(tmp_path: Path, chinese: None) -> None:
+    path = write(tmp_path, {"budjet_wan": 10})
+    with pytest.raises(InputError) as exc:
+        load_scenario(path)
+    message = problems(exc)["budjet_wan"]
+    assert message.startswith(f"{path}，键 'budjet_wan'：应为已知的键之一（name，notes，model")
+    assert message.endswith("（实际为 未知的键）")
+
+
+def test_a_duplicate_key_in_chinese(tmp_path: Path, chinese: None) -> None:
+    text = f"name: t\nmodel: {MODEL_2025}\ndata: data.csv\nbudget_wan: 5000\nbudget_wan: 4000\n"
+    with pytest.raises(InputError) as exc:
+        load_scenario(write(tmp_path, text))
+    assert str(exc.value).endswith(
+        "：应为同一映射中每个键只写一次（YAML 只会保留最后一个）"
+        "（实际为 'budget_wan' 见于第 4 行，又见于第 5 行）"
+    )
+
+
+def test_a_budget_with_separators_in_chinese(tmp_path: Path, chinese: None) -> None:
+    with pytest.raises(InputError) as exc:
+        load_scenario(write(tmp_path, {"budget_wan": "5,000"}))
+    assert "应为不加引号、不带千位分隔符的数：请写 5000，而不是 '5,000'" in str(exc.value)
+
+
+def test_a_budget_above_the_cap_in_chinese(
+    tmp_path: Path, model_2025: PolicyModel, chinese: None
+) -> None:
+    # 2025 （十八）: 5,000万元.
+    with pytest.raises(InputError) as exc:
+        check(tmp_path, model_2025, budget_wan=6000)
+    assert problems(exc)["budget_wan"].endswith(
+        "键 'budget_wan'：应为不超过文件所定资金上限 5000 万元（第 18 条），"
+        "除非 allow_budget_above_document_cap 为 true（实际为 6000）"
+    )
+
+
+def test_a_bad_override_in_chinese(tmp_path: Path, model_2025: PolicyModel, chinese: None) -> None:
+    with pytest.raises(InputError) as exc:
+        check(tmp_path, model_2025, overrides={"11/booth/rat": 0.4, "11/booth/cap": [1, 2]})
+    got = problems(exc)
+    assert (
+        "应为政策模型参数的地址 <条款>/<奖补项>/<参数>；是否指 '11/booth/rate'？"
+        in (got["overrides[11/booth/rat]"])
+    )
+    assert got["overrides[11/booth/cap]"].endswith(
+        "应为数值，与政策模型中的值相同（实际为 数值列表：[1, 2]）"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "zh", "en"),
+    [
+        (Rule.PRIORITY, "优先序", "priority"),
+        (Rule.PROPORTIONAL, "按比例", "proportional"),
+        (Rule.EQUAL_AWARDS, "等额", "equal awards"),
+        (Rule.EQUAL_LOSSES, "等损", "equal losses"),
+        (Rule.TALMUD, "塔木德规则", "Talmud rule"),
+        ("OPTIMAL", "最优", "optimal"),
+        ("FEASIBLE", "可行（未证最优）", "feasible (optimality not proven)"),
+        ("INFEASIBLE", "不可行", "infeasible"),
+        ("UNKNOWN", "未求得解", "no solution found"),
+        ("something else", "something else", "something else"),
+    ],
+)
+def test_rules_and_statuses_have_a_word_in_each_language(value: str, zh: str, en: str) -> None:
+    try:
+        i18n.set_language("zh")
+        assert label(value) == zh
+        i18n.set_language("en")
+        assert label(value) == en
+    finally:
+        i18n.set_language(None)
+
+
+def test_every_status_of_a_solve_has_a_label() -> None:
+    # The labels are keyed by value because inputs may not import model; this keeps them in step.
+    from allocator.model.problem import Status
+
+    i18n.set_language("zh")
+    try:
+        assert all(label(s.value) != s.value for s in Status)
+        assert all(label(r) != r.value for r in Rule)
+    finally:
+        i18n.set_language(None)

@@ -1,12 +1,20 @@
-"""The Ray backend on a local Ray instance bound to 127.0.0.1 (ray is the ``ray`` extra).
+"""The Ray backend on a local Ray instance (ray is the ``ray`` extra).
 
 One test, so that one Ray instance runs at a time on a small machine whatever the number of
 pytest workers: the same bytes as the process pool, a variant that raises, and Ctrl-C.
+
+Ray's own servers listen on every interface and advertise the machine's address, whatever
+``_node_ip_address`` says. So the test runs again in a network namespace of its own whose
+only interface is loopback (``unshare --net``): every socket Ray opens can then reach nothing
+but 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,10 +46,45 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+# Set in the run inside the loopback-only namespace.
+INSIDE = "ALLOCATE_TEST_LOOPBACK_NETNS"
+
+
+@pytest.mark.slow
+def test_ray_runs_in_a_namespace_that_reaches_loopback_alone() -> None:
+    if os.environ.get(INSIDE):
+        pytest.skip("this is the run inside the namespace")
+    unshare = shutil.which("unshare")
+    if unshare is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare to make a loopback-only network namespace")
+    inner = test_ray_gives_the_pools_bytes_keeps_the_others_when_one_fails_and_stops_on_ctrl_c
+    test = f"{Path(__file__).resolve()}::{inner.__name__}"
+    done = subprocess.run(
+        [
+            unshare,
+            "--net",
+            "sh",
+            "-c",
+            'ip link set lo up && exec "$0" -m pytest -q -p no:cacheprovider "$1"',
+            sys.executable,
+            test,
+        ],
+        env={**os.environ, INSIDE: "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout
+
+
 @pytest.mark.slow
 def test_ray_gives_the_pools_bytes_keeps_the_others_when_one_fails_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
+    if not os.environ.get(INSIDE):
+        pytest.skip("runs inside a loopback-only network namespace (the test above)")
     write_population(generate_population(120, 7), tmp_path / "firms.csv", "csv")
     doc = {
         "name": "small",

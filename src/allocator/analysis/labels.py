@@ -3,39 +3,26 @@
 Fairness rules, solver statuses, districts and industries are stored under their codes
 (``proportional``, ``OPTIMAL``, ``柳东新区``, ``biomedicine``); audits, explanations, the
 compare page and the charts show them through these functions, so that a Chinese reader
-reads 按比例核减 and 最优 and an English one ``proportional`` and ``optimal``. Districts and
-industries take their names from :mod:`allocator.inputs.schema` (one home for both).
+reads 按比例 and 最优 and an English one ``proportional`` and ``optimal``. Rules and statuses
+take their names from :mod:`allocator.inputs.choices`, districts and industries from
+:mod:`allocator.inputs.schema` (one home each).
 """
 
 from __future__ import annotations
 
-from allocator.core.i18n import _, language
+from allocator.core.i18n import language
+from allocator.inputs.choices import label
 from allocator.inputs.schema import DISTRICTS, INDUSTRIES
 
 
 def rule_name(rule: str) -> str:
-    """A fairness rule as the reader names it (``proportional`` → 按比例核减); unknown: as is."""
-    names = {
-        "priority": _("priority"),
-        "proportional": _("proportional"),
-        "equal_awards": _("equal awards"),
-        "equal_losses": _("equal losses"),
-        "talmud": _("Talmud"),
-    }
-    return names.get(rule, rule)
+    """A fairness rule as the reader names it (:func:`allocator.inputs.choices.label`)."""
+    return label(rule)
 
 
 def status_name(status: str) -> str:
-    """A solver status as the reader names it (``OPTIMAL`` → 最优); unknown: as is."""
-    names = {
-        "OPTIMAL": _("optimal"),
-        "FEASIBLE": _("feasible (not proven optimal)"),
-        "INFEASIBLE": _("infeasible"),
-        "UNKNOWN": _("no allocation within the time limit"),
-        "MODEL_INVALID": _("model invalid"),
-        "NOT_RUN": _("not run"),
-    }
-    return names.get(status, status)
+    """A solver status as the reader names it (:func:`allocator.inputs.choices.label`)."""
+    return label(status)
 
 
 def district_name(name: str) -> str:

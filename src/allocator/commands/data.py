@@ -11,6 +11,7 @@ import click
 
 from allocator.commands.options import json_option, quiet_option
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -80,44 +81,52 @@ def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
     data = load_enterprises(*data_files)
     summary = summarise(data)
     for warning in data.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(_("warning: {warning}").format(warning=warning), err=True)
     empty = no_firm_problems(summary)
     if summary["rows"] == 0:
         # A header row alone reads as an empty table, but no run can use it: say so, exit 2.
         raise InputError(empty)
     for problem in empty:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(_("warning: {warning}").format(warning=problem), err=True)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     console = _console()
-    files = Table(title="Files", title_justify="left")
-    files.add_column("file")
-    files.add_column("rows", justify="right")
+    files = Table(title=_("Files"), title_justify="left")
+    files.add_column(_("file"))
+    files.add_column(_("rows"), justify="right")
     files.add_column("sha256")
     for entry in summary["files"]:
         files.add_row(entry["path"], str(entry["rows"]), entry["sha256"][:16] + "…")
     console.print(files)
 
-    districts = Table(title="Firms by district", title_justify="left")
-    districts.add_column("district")
-    districts.add_column("firms", justify="right")
+    districts = Table(title=_("Firms by district"), title_justify="left")
+    districts.add_column(_("district"))
+    districts.add_column(_("firms"), justify="right")
     for name, n in summary["districts"].items():
         districts.add_row(name, str(n))
     console.print(districts)
 
-    industries = Table(title="Firms by industry", title_justify="left")
-    industries.add_column("industry")
-    industries.add_column("code")
-    industries.add_column("firms", justify="right")
+    industries = Table(title=_("Firms by industry"), title_justify="left")
+    industries.add_column(_("industry"))
+    industries.add_column(_("code"))
+    industries.add_column(_("firms"), justify="right")
     for code, n in summary["industries"].items():
         industries.add_row(INDUSTRIES[code], code, str(n))
     console.print(industries)
 
     present, absent = summary["fields_present"], summary["fields_absent"]
+    if absent:
+        line = _("{rows} firms; {present} of {fields} fields present; absent: {absent}")
+    else:
+        line = _("{rows} firms; {present} of {fields} fields present")
     console.print(
-        f"{summary['rows']} firms; {len(present)} of {len(FIELDS)} fields present"
-        + (f"; absent: {', '.join(absent)}" if absent else "")
+        line.format(
+            rows=summary["rows"],
+            present=len(present),
+            fields=len(FIELDS),
+            absent=_(", ").join(absent),
+        )
     )
 
 

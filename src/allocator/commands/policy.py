@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from allocator.commands.options import json_option
+from allocator.core.i18n import _
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -65,9 +66,10 @@ def policy(model_path: Path, as_json: bool, check: bool) -> None:
     console.print(_item_table(model))
     counts = summary["counts"]
     console.print(
-        f"{counts['clauses']} clauses ({counts['award']} award, {counts['measure']} measure, "
-        f"{counts['rule']} rule), {counts['items']} award items, {counts['params']} parameters "
-        f"({counts['document']} from the document, {counts['assumed']} assumed)."
+        _(
+            "{clauses} clauses ({award} award, {measure} measure, {rule} rule), {items} award "
+            "items, {params} parameters ({document} from the document, {assumed} assumed)."
+        ).format(**counts)
     )
 
 
@@ -143,28 +145,64 @@ def describe(model: PolicyModel, path: Path) -> dict[str, Any]:
     }
 
 
+def _kind(kind: str) -> str:
+    """A clause's kind in the reader's words."""
+    words = {"award": _("award"), "measure": _("measure"), "rule": _("rule")}
+    return words.get(kind, kind)
+
+
+def _recipient(recipient: str) -> str:
+    """An item's recipient in the reader's words."""
+    words = {
+        "enterprise": _("enterprise"),
+        "project": _("project"),
+        "district": _("district"),
+        "park": _("park"),
+    }
+    return words.get(recipient, recipient)
+
+
 def _clause_table(model: PolicyModel) -> Table:
     from rich.table import Table
 
     table = Table(title=model.title, title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("label", no_wrap=True)
-    table.add_column("kind")
-    table.add_column("title")
-    table.add_column("items", justify="right")
+    table.add_column(_("id"), no_wrap=True)
+    table.add_column(_("label"), no_wrap=True)
+    table.add_column(_("kind"))
+    table.add_column(_("title"))
+    table.add_column(_("items"), justify="right")
     for clause in model.clauses:
         table.add_row(
             clause.id,
             clause.label,
-            clause.kind,
+            _kind(clause.kind),
             clause.title,
             str(len(clause.items)) if clause.items else "",
         )
     return table
 
 
+def _formula(kind: str) -> str:
+    """A formula type in the reader's words (in English, the name the model file uses)."""
+    words = {
+        "fixed": _("fixed"),
+        "rate": _("rate"),
+        "steps": _("steps"),
+        "scale_growth": _("scale_growth"),
+        "per_unit_above": _("per_unit_above"),
+        "per_item": _("per_item"),
+    }
+    return words.get(kind, kind)
+
+
+def _unit(unit: str) -> str:
+    """A parameter's unit as the model writes it; the English ones in the reader's words."""
+    words = {"ratio": _("ratio"), "per_unit": _("per_unit"), "date YYYYMMDD": _("date YYYYMMDD")}
+    return words.get(unit, unit)
+
+
 def _value(param: Param) -> str:
-    unit = f" {param.unit}" if param.unit and not isinstance(param.value, list) else ""
+    unit = f" {_unit(param.unit)}" if param.unit and not isinstance(param.value, list) else ""
     return f"{json.dumps(param.value)}{unit}"
 
 
@@ -173,27 +211,28 @@ def _item_table(model: PolicyModel) -> Table:
 
     from allocator.policy.model import Basis, address
 
-    table = Table(title="Award items", title_justify="left")
-    table.add_column("address", no_wrap=True)
-    table.add_column("recipient")
-    table.add_column("formula")
-    table.add_column("from the document")
-    table.add_column("assumed")
-    table.add_column("exclusive group")
-    table.add_column("all or nothing")
-    table.add_column("免审即享")
+    table = Table(title=_("Award items"), title_justify="left")
+    table.add_column(_("address"), no_wrap=True)
+    table.add_column(_("recipient"))
+    table.add_column(_("formula"))
+    table.add_column(_("from the document"))
+    table.add_column(_("assumed"))
+    table.add_column(_("exclusive group"))
+    table.add_column(_("all or nothing"))
+    table.add_column(_("no application needed (免审即享)"))
+    yes = _("yes")
     for clause, item in model.items():
         doc = [f"{n} = {_value(p)}" for n, p in item.params.items() if p.basis is Basis.DOCUMENT]
         assumed = [f"{n} = {_value(p)}" for n, p in item.params.items() if p.basis is Basis.ASSUMED]
         table.add_row(
             address(clause.id, item.id),
-            item.recipient,
-            item.formula.type,
+            _recipient(item.recipient),
+            _formula(item.formula.type),
             "\n".join(doc),
             "\n".join(assumed),
             item.exclusive_group or "",
-            "yes" if item.all_or_nothing else "",
-            "yes" if not item.requires_application else "",
+            yes if item.all_or_nothing else "",
+            yes if not item.requires_application else "",
         )
     return table
 

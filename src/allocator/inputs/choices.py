@@ -1,8 +1,12 @@
-"""The choices a scenario names by word: the fairness rule and the solver engine."""
+"""The choices a scenario names by word (the fairness rule, the solver engine), and the words
+a reader sees for them and for a solve's status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+
+from allocator.core.i18n import _
 
 
 class Rule(StrEnum):
@@ -26,4 +30,33 @@ class Engine(StrEnum):
     HIGHS = "highs"  # HiGHS's branch and bound, through highspy
 
 
-__all__ = ["Engine", "Rule"]
+# Keyed by value, not by enum member: the statuses are the solve's (model.problem.Status),
+# which this layer may not import; their values are CP-SAT's names and do not change.
+# Each text is looked up when asked for, so that it follows the language chosen later.
+_LABELS: dict[str, Callable[[], str]] = {
+    Rule.PRIORITY: lambda: _("priority"),
+    Rule.PROPORTIONAL: lambda: _("proportional"),
+    Rule.EQUAL_AWARDS: lambda: _("equal awards"),
+    Rule.EQUAL_LOSSES: lambda: _("equal losses"),
+    Rule.TALMUD: lambda: _("Talmud rule"),
+    Engine.CPSAT: lambda: _("CP-SAT"),
+    Engine.HIGHS: lambda: _("HiGHS"),
+    "OPTIMAL": lambda: _("optimal"),
+    "FEASIBLE": lambda: _("feasible (optimality not proven)"),
+    "INFEASIBLE": lambda: _("infeasible"),
+    "UNKNOWN": lambda: _("no solution found"),
+}
+
+
+def label(value: str) -> str:
+    """The reader's word for a rule, an engine or a solve status (``proportional`` → 按比例).
+
+    ``value`` is the word a scenario or a result file holds (a :class:`Rule`, an
+    :class:`Engine`, or a status value such as ``"OPTIMAL"``); a value this module does not
+    know is returned as it is, so that a label never hides what the file says.
+    """
+    text = _LABELS.get(str(value))
+    return text() if text else str(value)
+
+
+__all__ = ["Engine", "Rule", "label"]

@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from allocator.core.i18n import _
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS: tuple[int, ...] = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 LENGTH = 18
@@ -109,19 +111,23 @@ def explain(code: str) -> str | None:
     which character was expected.
     """
     if len(code) != LENGTH:
-        return f"{LENGTH} characters, not {len(code)}"
+        return _("{length} characters, not {found}").format(length=LENGTH, found=len(code))
     bad = sorted({ch for ch in code if ch not in _VALUE})
     if bad:
-        shown = ", ".join(repr(ch) for ch in bad)
-        hint = (
-            " (the letters I, O, S, V and Z are never used; lower case is not allowed)"
-            if any(ch.isalpha() for ch in bad)
-            else ""
+        shown = _(", ").join(repr(ch) for ch in bad)
+        if any(ch.isalpha() for ch in bad):
+            return _(
+                "only digits and the capitals of {letters}: {shown} is not allowed (the letters "
+                "I, O, S, V and Z are never used; lower case is not allowed)"
+            ).format(letters=ALPHABET[10:], shown=shown)
+        return _("only digits and the capitals of {letters}: {shown} is not allowed").format(
+            letters=ALPHABET[10:], shown=shown
         )
-        return f"only digits and the capitals of {ALPHABET[10:]}: {shown} is not allowed{hint}"
     expected = check_character(code[:17])
     if code[17] != expected:
-        return f"check character {expected!r} at position 18, not {code[17]!r}"
+        return _("check character {expected} at position 18, not {found}").format(
+            expected=repr(expected), found=repr(code[17])
+        )
     return None
 
 

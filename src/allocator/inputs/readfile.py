@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 
 MIB = 1024 * 1024
 
@@ -32,25 +33,39 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise InputError([Problem(file, "an existing file", "no such file")]) from None
+        raise InputError([Problem(file, _("an existing file"), _("no such file"))]) from None
     except OSError as exc:
-        raise InputError([Problem(file, "a readable file", exc.strerror or str(exc))]) from None
+        raise InputError([Problem(file, _("a readable file"), exc.strerror or str(exc))]) from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise InputError([Problem(file, "a regular file", _kind(info.st_mode))])
+            raise InputError([Problem(file, _("a regular file"), _kind(info.st_mode))])
         if info.st_size > max_bytes:
             raise InputError(
-                [Problem(file, f"a file of at most {_size(max_bytes)}", _size(info.st_size))]
+                [
+                    Problem(
+                        file,
+                        _("a file of at most {size}").format(size=_size(max_bytes)),
+                        _size(info.st_size),
+                    )
+                ]
             )
         try:
             # One byte more than allowed: a file that grows while it is read is still caught.
             data = handle.read(max_bytes + 1)
         except OSError as exc:
-            raise InputError([Problem(file, "a readable file", exc.strerror or str(exc))]) from None
+            raise InputError(
+                [Problem(file, _("a readable file"), exc.strerror or str(exc))]
+            ) from None
     if len(data) > max_bytes:
         raise InputError(
-            [Problem(file, f"a file of at most {_size(max_bytes)}", "a file that kept growing")]
+            [
+                Problem(
+                    file,
+                    _("a file of at most {size}").format(size=_size(max_bytes)),
+                    _("a file that kept growing"),
+                )
+            ]
         )
     return data
 
@@ -65,22 +80,22 @@ def describe_file(path: str | Path) -> str:
 
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return _("a folder")
     if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
+        return _("a named pipe (FIFO)")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return _("a device")
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return _("a socket")
     if stat.S_ISREG(mode):
-        return "a regular file"
-    return "not a regular file"
+        return _("a regular file")
+    return _("not a regular file")
 
 
 def _size(n: int) -> str:
     if n >= MIB:
-        return f"{n / MIB:,.1f} MiB ({n:,} bytes)"
-    return f"{n:,} bytes"
+        return _("{mib} MiB ({n} bytes)").format(mib=f"{n / MIB:,.1f}", n=f"{n:,}")
+    return _("{n} bytes").format(n=f"{n:,}")
 
 
 __all__ = ["MIB", "describe_file", "read_input"]

@@ -35,6 +35,7 @@ from pydantic import (
 
 from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_bytes
+from allocator.core.i18n import _
 from allocator.inputs.choices import Engine, Rule
 from allocator.inputs.readfile import describe_file, read_input
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, INDUSTRIES, Kind
@@ -64,9 +65,15 @@ def _unquoted(value: object) -> object:
         return value
     if plain != value.strip():
         raise ValueError(
-            f"a number without quotes or thousands separators: write {plain}, not {value!r}"
+            _("a number without quotes or thousands separators: write {plain}, not {value}").format(
+                plain=plain, value=repr(value)
+            )
         )
-    raise ValueError(f"a number without quotes: write {plain}, not {value!r}")
+    raise ValueError(
+        _("a number without quotes: write {plain}, not {value}").format(
+            plain=plain, value=repr(value)
+        )
+    )
 
 
 # Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500. The
@@ -329,18 +336,18 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     raw = read_input(path, MAX_YAML_BYTES)
     data = parse_yaml(raw, file)
     if not isinstance(data, dict):
-        raise InputError([Problem(file, "a mapping of keys at the top level", _kind(data))])
-    spec = validate_as(Scenario, data, file, phrases=_PHRASES)
+        raise InputError([Problem(file, _("a mapping of keys at the top level"), _kind(data))])
+    spec = validate_as(Scenario, data, file, phrases=_phrases())
     problems = _check_names(spec, file)
     base = path.parent
     model_path = base / spec.model
     data_paths = tuple(base / p for p in spec.data)
     if not model_path.is_file():
-        problems.append(_not_a_file(file, "model", model_path, "model"))
+        problems.append(_not_a_file(file, model_path, "model"))
     for i, p in enumerate(data_paths):
         if not p.is_file():
             key = "data" if len(data_paths) == 1 else f"data[{i}]"
-            problems.append(_not_a_file(file, "data", p, key))
+            problems.append(_not_a_file(file, p, key))
     if problems:
         raise InputError(problems)
     return LoadedScenario(
@@ -352,18 +359,23 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     )
 
 
-def _not_a_file(file: str, what: str, path: Path, key: str) -> Problem:
-    """A missing input, or one that is there but is no regular file (a FIFO, a device)."""
+def _not_a_file(file: str, path: Path, key: str) -> Problem:
+    """A missing model or data file (``key`` says which), or one that is no regular file."""
+    model = key == "model"
     if path.exists():
-        found = f"{path} ({describe_file(path)})"
-        return Problem(file, f"an existing regular {what} file", found, key=key)
-    return Problem(file, f"an existing {what} file", str(path), key=key)
+        found = _("{path} ({kind})").format(path=path, kind=describe_file(path))
+        expected = (
+            _("an existing regular model file") if model else _("an existing regular data file")
+        )
+        return Problem(file, expected, found, key=key)
+    expected = _("an existing model file") if model else _("an existing data file")
+    return Problem(file, expected, str(path), key=key)
 
 
 def _check_names(spec: Scenario, file: str) -> list[Problem]:
     """Districts, industries, data fields and unique names: what needs no model."""
     problems: list[Problem] = []
-    districts = ", ".join(DISTRICTS)
+    districts = _(", ").join(DISTRICTS)
     for section, mapping in (
         ("district_caps", spec.district_caps),
         ("district_floors", spec.district_floors),
@@ -372,14 +384,19 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
         for name in mapping:
             if name not in DISTRICTS:
                 problems.append(
-                    Problem(file, f"a district ({districts})", repr(name), key=f"{section}[{name}]")
+                    Problem(
+                        file,
+                        _("a district ({districts})").format(districts=districts),
+                        repr(name),
+                        key=f"{section}[{name}]",
+                    )
                 )
     for name in spec.weights.industries:
         if name not in INDUSTRIES:
             problems.append(
                 Problem(
                     file,
-                    f"an industry code ({', '.join(INDUSTRIES)})",
+                    _("an industry code ({codes})").format(codes=_(", ").join(INDUSTRIES)),
                     repr(name),
                     key=f"weights.industries[{name}]",
                 )
@@ -390,7 +407,9 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
             problems.append(
                 Problem(
                     file,
-                    f"a floor no higher than district_caps[{name}] = {cap}",
+                    _("a floor no higher than district_caps[{name}] = {cap}").format(
+                        name=name, cap=cap
+                    ),
                     str(floor),
                     key=f"district_floors[{name}]",
                 )
@@ -404,7 +423,9 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
                 problems.append(
                     Problem(
                         file,
-                        f"a money field of the data schema ({', '.join(money)})",
+                        _("a money field of the data schema ({fields})").format(
+                            fields=_(", ").join(money)
+                        ),
                         repr(value),
                         key=f"weights.contribution.{attr}",
                     )
@@ -416,32 +437,36 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
         for i, name in enumerate(names):
             if name in names[:i]:
                 problems.append(
-                    Problem(file, "a name not used before", repr(name), key=f"{section}[{i}].name")
+                    Problem(
+                        file, _("a name not used before"), repr(name), key=f"{section}[{i}].name"
+                    )
                 )
     return problems
 
 
-_PHRASES = {
-    "overrides[": "a number, a list of numbers or a table (a list of rows of numbers)",
-}
+def _phrases() -> dict[str, str]:
+    """What a key path expects where pydantic would list the members of a union."""
+    return {
+        "overrides[": _("a number, a list of numbers or a table (a list of rows of numbers)"),
+    }
 
 
 def _kind(value: object) -> str:
-    return "nothing" if value is None else type(value).__name__
+    return _("nothing") if value is None else type(value).__name__
 
 
 # --------------------------------------------------------------------------------------------
 # JSON Schema
 
 
-def time_limit_override(value: float | None, where: str = "the command line") -> float | None:
+def time_limit_override(value: float | None, where: str | None = None) -> float | None:
     """A time limit a caller gives in place of the scenario's ``solver.time_limit_s``, checked.
 
     Raises
     ------
     InputError
         When ``value`` is not a finite number of seconds in (0, 86400] (``nan`` and ``inf``
-        included); ``where`` says where it was given.
+        included); ``where`` says where it was given (by default the command line).
     """
     if value is None:
         return None
@@ -449,8 +474,10 @@ def time_limit_override(value: float | None, where: str = "the command line") ->
         raise InputError(
             [
                 Problem(
-                    where,
-                    f"a time limit in seconds, more than 0 and at most {MAX_TIME_LIMIT_S:g}",
+                    where or _("the command line"),
+                    _("a time limit in seconds, more than 0 and at most {most}").format(
+                        most=f"{MAX_TIME_LIMIT_S:g}"
+                    ),
                     repr(value),
                     key="time-limit",
                 )
@@ -459,21 +486,23 @@ def time_limit_override(value: float | None, where: str = "the command line") ->
     return value
 
 
-def solver_override(value: str | None, where: str = "the command line") -> Engine | None:
+def solver_override(value: str | None, where: str | None = None) -> Engine | None:
     """The engine a caller names in place of the scenario's ``solver.solver``, checked.
 
     Raises
     ------
     InputError
-        When ``value`` names no engine; ``where`` says where it was given.
+        When ``value`` names no engine; ``where`` says where it was given (by default the
+        command line).
     """
     if value is None:
         return None
     try:
         return Engine(value)
     except ValueError:
-        known = " or ".join(repr(e.value) for e in Engine)
-        raise InputError([Problem(where, known, repr(value), key="solver")]) from None
+        known = _(" or ").join(repr(e.value) for e in Engine)
+        place = where or _("the command line")
+        raise InputError([Problem(place, known, repr(value), key="solver")]) from None
 
 
 def json_schema() -> str:

@@ -24,7 +24,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.readfile import MIB, read_input
 
 MAX_YAML_BYTES = 5 * MIB
@@ -82,19 +83,25 @@ class _StrictLoader(_Base):  # type: ignore[misc]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Hashable, int] = {}
-        for key_node, _ in node.value:
+        for key_node, _value in node.value:
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, Hashable):
                 raise _RefusedError(
-                    Problem(self.file, "a key that is text or a number", f"a list at line {line}")
+                    Problem(
+                        self.file,
+                        _("a key that is text or a number"),
+                        _("a list at line {line}").format(line=line),
+                    )
                 )
             if key in seen:
                 raise _RefusedError(
                     Problem(
                         self.file,
-                        "each key once in a mapping (YAML would keep only the last)",
-                        f"{key!r} at line {seen[key]} and again at line {line}",
+                        _("each key once in a mapping (YAML would keep only the last)"),
+                        _("{key} at line {first} and again at line {line}").format(
+                            key=repr(key), first=seen[key], line=line
+                        ),
                     )
                 )
             seen[key] = line
@@ -108,8 +115,10 @@ def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
         raise _RefusedError(
             Problem(
                 loader.file,
-                f"a whole number of at most {MAX_INT_DIGITS} digits",
-                f"a number of {len(digits)} digits at line {node.start_mark.line + 1}",
+                _("a whole number of at most {digits} digits").format(digits=MAX_INT_DIGITS),
+                _("a number of {digits} digits at line {line}").format(
+                    digits=len(digits), line=node.start_mark.line + 1
+                ),
             )
         )
     return int(text)
@@ -125,8 +134,10 @@ def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
         raise _RefusedError(
             Problem(
                 loader.file,
-                "a number of at most 40 characters within ±1.7e308",
-                f"{text[:20]}... at line {node.start_mark.line + 1}",
+                _("a number of at most 40 characters within ±1.7e308"),
+                _("{start}... at line {line}").format(
+                    start=text[:20], line=node.start_mark.line + 1
+                ),
             )
         )
     return value
@@ -137,9 +148,11 @@ def _construct_ambiguous(loader: _StrictLoader, node: yaml.ScalarNode) -> None:
     raise _RefusedError(
         Problem(
             loader.file,
-            "a number in plain decimal (e.g. 20 or 0.5), or text in quotes",
-            f"{text!r} at line {node.start_mark.line + 1}, which YAML 1.1 reads as another "
-            "number (leading zero, 0x, 0o, 0b, ':' or '_')",
+            _("a number in plain decimal (e.g. 20 or 0.5), or text in quotes"),
+            _(
+                "{text} at line {line}, which YAML 1.1 reads as another number "
+                "(leading zero, 0x, 0o, 0b, ':' or '_')"
+            ).format(text=repr(text), line=node.start_mark.line + 1),
         )
     )
 
@@ -185,7 +198,13 @@ def parse_yaml(raw: bytes, file: str) -> object:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
-            [Problem(file, "UTF-8 text", f"a byte that is not UTF-8 at offset {exc.start}")]
+            [
+                Problem(
+                    file,
+                    _("UTF-8 text"),
+                    _("a byte that is not UTF-8 at offset {offset}").format(offset=exc.start),
+                )
+            ]
         ) from None
     try:
         problems = _scan(text, file)
@@ -202,10 +221,18 @@ def parse_yaml(raw: bytes, file: str) -> object:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = str(getattr(exc, "problem", None) or type(exc).__name__).removeprefix("found ")
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError([Problem(file, "valid YAML", f"{what}{where}")]) from None
+        found = (
+            _("{what} at line {line}, column {column}").format(
+                what=what, line=mark.line + 1, column=mark.column + 1
+            )
+            if mark
+            else what
+        )
+        raise InputError([Problem(file, _("valid YAML"), found)]) from None
     except RecursionError:
-        deep = Problem(file, f"at most {MAX_DEPTH} levels of nesting", "more")
+        deep = Problem(
+            file, _("at most {depth} levels of nesting").format(depth=MAX_DEPTH), _("more")
+        )
         raise InputError([deep]) from None
 
 
@@ -216,7 +243,7 @@ def _scan(text: str, file: str) -> list[Problem]:
     memory or recursion.
     """
     problems: list[Problem] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[bool, str]] = set()
     depth = 0
     for event in yaml.parse(text, Loader=_Base):
         line = event.start_mark.line + 1 if event.start_mark else 0
@@ -226,8 +253,10 @@ def _scan(text: str, file: str) -> list[Problem]:
                 return [
                     Problem(
                         file,
-                        f"at most {MAX_DEPTH} levels of nested mappings and lists",
-                        f"deeper at line {line}",
+                        _("at most {depth} levels of nested mappings and lists").format(
+                            depth=MAX_DEPTH
+                        ),
+                        _("deeper at line {line}").format(line=line),
                     )
                 ]
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
@@ -238,14 +267,19 @@ def _scan(text: str, file: str) -> list[Problem]:
             isinstance(event, yaml.ScalarEvent) and tag == "!" and event.implicit[1]
         )
         if isinstance(event, yaml.AliasEvent) or anchor:
-            what = "an alias" if isinstance(event, yaml.AliasEvent) else "an anchor"
-            if (what, str(anchor)) not in seen:
-                seen.add((what, str(anchor)))
+            alias = isinstance(event, yaml.AliasEvent)
+            if (alias, str(anchor)) not in seen:
+                seen.add((alias, str(anchor)))
+                first = (
+                    _("an alias {name} first at line {line}")
+                    if alias
+                    else _("an anchor {name} first at line {line}")
+                )
                 problems.append(
                     Problem(
                         file,
-                        "plain YAML without anchors (&name) or aliases (*name)",
-                        f"{what} {anchor!r} first at line {line}",
+                        _("plain YAML without anchors (&name) or aliases (*name)"),
+                        first.format(name=repr(anchor), line=line),
                     )
                 )
         elif explicit and isinstance(
@@ -253,12 +287,18 @@ def _scan(text: str, file: str) -> list[Problem]:
         ):
             problems.append(
                 Problem(
-                    file, "plain YAML without tags (!!int, !!python/...)", f"{tag} at line {line}"
+                    file,
+                    _("plain YAML without tags (!!int, !!python/...)"),
+                    _("{tag} at line {line}").format(tag=tag, line=line),
                 )
             )
         elif isinstance(event, yaml.ScalarEvent) and event.value == _MERGE and event.implicit[0]:
             problems.append(
-                Problem(file, "plain YAML without merge keys (<<)", f"'<<' at line {line}")
+                Problem(
+                    file,
+                    _("plain YAML without merge keys (<<)"),
+                    _("'<<' at line {line}").format(line=line),
+                )
             )
         if problems:
             # One place is enough to act on; the rest of a hostile file need not be read.
@@ -271,28 +311,39 @@ def _scan(text: str, file: str) -> list[Problem]:
 
 _M = TypeVar("_M", bound=BaseModel)
 
-_PHRASES = {
-    "int_type": "a whole number",
-    "int_from_float": "a whole number",
-    "int_parsing": "a whole number",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "string_type": "text",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "string_pattern_mismatch": "a safe file name: letters, digits, '.', '_' or '-', not "
-    "starting with '.' or '-', at most 100 characters",
-    "finite_number": "a finite number",
+# pydantic's error types, each with the phrase a reader gets in place of pydantic's English
+# text; looked up when a problem is written, so that the phrase follows the chosen language.
+_PHRASES: dict[str, Callable[[], str]] = {
+    "int_type": lambda: _("a whole number"),
+    "int_from_float": lambda: _("a whole number"),
+    "int_parsing": lambda: _("a whole number"),
+    "float_type": lambda: _("a number"),
+    "float_parsing": lambda: _("a number"),
+    "bool_type": lambda: _("true or false"),
+    "bool_parsing": lambda: _("true or false"),
+    "string_type": lambda: _("text"),
+    "list_type": lambda: _("a list"),
+    "dict_type": lambda: _("a mapping"),
+    "model_type": lambda: _("a mapping"),
+    "model_attributes_type": lambda: _("a mapping"),
+    "string_pattern_mismatch": lambda: _(
+        "a safe file name: letters, digits, '.', '_' or '-', not starting with '.' or '-', "
+        "at most 100 characters"
+    ),
+    "finite_number": lambda: _("a finite number"),
+    "string_too_short": lambda: _("text of at least {min_length} characters"),
+    "string_too_long": lambda: _("text of at most {max_length} characters"),
+    "too_long": lambda: _("a list of at most {max_length} entries"),
+    "date_type": lambda: _("a date such as 2026-03-31"),
+    "date_from_datetime_parsing": lambda: _("a date such as 2026-03-31"),
+    "date_parsing": lambda: _("a date such as 2026-03-31"),
+    "multiple_of": lambda: _("a multiple of {multiple_of}"),
 }
-_BOUNDS = {
-    "greater_than_equal": ("ge", "at least"),
-    "greater_than": ("gt", "more than"),
-    "less_than_equal": ("le", "at most"),
-    "less_than": ("lt", "less than"),
+_BOUNDS: dict[str, tuple[str, Callable[[], str]]] = {
+    "greater_than_equal": ("ge", lambda: _("a number at least {bound}")),
+    "greater_than": ("gt", lambda: _("a number more than {bound}")),
+    "less_than_equal": ("le", lambda: _("a number at most {bound}")),
+    "less_than": ("lt", lambda: _("a number less than {bound}")),
 }
 
 
@@ -351,21 +402,26 @@ def validation_problems(
     for err in exc.errors(include_url=False):
         key, parent, loc = _locate(root, err["loc"], data, err["type"], dotted=dotted_keys)
         where = _ids_at(data, loc, labels or {})
-        suffix = f" [{where}]" if where else ""
         if err["type"] == "extra_forbidden":
-            valid = ", ".join(parent.model_fields) if parent else ""
-            expected = f"one of the known keys ({valid})" if valid else "no such key"
-            merged.setdefault(key, ([expected + suffix], "an unknown key"))
+            valid = _(", ").join(parent.model_fields) if parent else ""
+            expected = (
+                _("one of the known keys ({keys})").format(keys=valid)
+                if valid
+                else _("no such key")
+            )
+            merged.setdefault(key, ([_placed(expected, where)], _("an unknown key")))
             continue
         if err["type"] == "missing":
-            merged.setdefault(key, (["this key (required)" + suffix], "nothing"))
+            merged.setdefault(key, ([_placed(_("this key (required)"), where)], _("nothing")))
             continue
         phrase = next((p for prefix, p in (phrases or {}).items() if key.startswith(prefix)), None)
         expected = phrase or _expected(err["type"], err["msg"], err.get("ctx") or {})
         value = err["input"]
         if err["type"] == "string_type" and isinstance(value, int | float):
-            expected += "; quote it, e.g. '5.1' (YAML reads 3.10 as the number 3.1)"
-        expected += suffix
+            expected = _(
+                "{expected}; quote it, e.g. '5.1' (YAML reads 3.10 as the number 3.1)"
+            ).format(expected=expected)
+        expected = _placed(expected, where)
         found = "" if isinstance(value, dict) else _short(value)
         if key in merged:
             if expected not in merged[key][0]:
@@ -373,9 +429,16 @@ def validation_problems(
         else:
             merged[key] = ([expected], found)
     return [
-        Problem(file, " or ".join(expected), found, key=key)
+        Problem(file, _(" or ").join(expected), found, key=key)
         for key, (expected, found) in merged.items()
     ]
+
+
+def _placed(expected: str, where: str) -> str:
+    """``expected`` followed by the ids of the labelled entries it is in, if any."""
+    if not where:
+        return expected
+    return _("{expected} [{where}]").format(expected=expected, where=where)
 
 
 def _locate(
@@ -481,25 +544,34 @@ def _ids_at(data: object, loc: tuple[int | str, ...], labels: Mapping[str, str])
             node = node[part]
             word = labels.get(str(loc[k - 1])) if k > 0 else None
             if word and isinstance(node, dict):
-                names.append(f"{word} {node.get('id', '?')}")
+                names.append(_("{word} {id}").format(word=word, id=node.get("id", "?")))
         else:
             break
-    return ", ".join(names)
+    return _(", ").join(names)
 
 
 def _expected(kind: str, msg: str, ctx: dict[str, Any]) -> str:
     if kind == "too_short":
         least = ctx.get("min_length", 1)
-        return "a non-empty list" if least == 1 else f"a list of at least {least} entries"
+        if least == 1:
+            return _("a non-empty list")
+        return _("a list of at least {least} entries").format(least=least)
+    if kind in ("literal_error", "enum"):
+        # pydantic lists the allowed words joined with English commas and 'or'.
+        words = str(ctx.get("expected", ""))
+        head, sep, last = words.rpartition(" or ")
+        return (head.replace(", ", _(", ")) + _(" or ") + last) if sep else words
     if kind in _BOUNDS:
-        name, words = _BOUNDS[kind]
-        return f"a number {words} {ctx.get(name)}"
+        name, text = _BOUNDS[kind]
+        return text().format(bound=ctx.get(name))
     if kind in _PHRASES:
-        return _PHRASES[kind]
+        return _PHRASES[kind]().format(**{k: str(v) for k, v in ctx.items()})
     if kind.startswith("int_"):
-        return "a whole number"
+        return _("a whole number")
     if kind.startswith("float_"):
-        return "a number"
+        return _("a number")
+    # A model's own validators raise ValueError with a text already through _(); only the
+    # prefix pydantic puts before it is dropped.
     msg = msg.removeprefix("Value error, ").removeprefix("Input should be ")
     return msg[:1].lower() + msg[1:]
 

@@ -37,6 +37,7 @@ import pandas as pd
 
 from allocator.core.errors import InputError
 from allocator.core.errors import Problem as Issue
+from allocator.core.i18n import _
 from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import Scenario
 from allocator.model.families import exclusive_groups, families
@@ -368,11 +369,13 @@ def check_limits(
     problem = built.problem
     upper = problem.upper.astype(np.int64)
     v = problem.claims
-    files = ", ".join(str(f) for f in data.files)
+    files = _(", ").join(str(f) for f in data.files)
     issues: list[Issue] = []
 
     def claim(i: int) -> str:
-        return f"{v['recipient_id'].iat[i]} under item {v['item_key'].iat[i]}"
+        return _("{recipient} under item {item}").format(
+            recipient=v["recipient_id"].iat[i], item=v["item_key"].iat[i]
+        )
 
     if rule is Rule.PROPORTIONAL:
         firm_row = v["firm_row"].to_numpy(dtype=np.int64)
@@ -382,9 +385,13 @@ def check_limits(
             issues.append(
                 Issue(
                     file,
-                    f"a claim of at most {MAX_PROPORTIONAL_CLAIM:,}万元 (2^20), the largest the "
-                    "proportional rule's exact ratios take",
-                    f"{int(upper[i]):,}万元 for {claim(i)}",
+                    _(
+                        "a claim of at most {most}万元 (2^20), the largest the proportional "
+                        "rule's exact ratios take"
+                    ).format(most=f"{MAX_PROPORTIONAL_CLAIM:,}"),
+                    _("{amount}万元 for {claim}").format(
+                        amount=f"{int(upper[i]):,}", claim=claim(i)
+                    ),
                     row=row,
                 )
             )
@@ -394,9 +401,11 @@ def check_limits(
         issues.append(
             Issue(
                 files,
-                f"claims totalling less than {MAX_TOTAL_CLAIM:,}万元 (2^52, below which the "
-                "engine's sums are exact)",
-                f"{total:,}万元 in {upper.shape[0]:,} claims",
+                _(
+                    "claims totalling less than {most}万元 (2^52, below which the engine's "
+                    "sums are exact)"
+                ).format(most=f"{MAX_TOTAL_CLAIM:,}"),
+                _("{total}万元 in {n} claims").format(total=f"{total:,}", n=f"{upper.shape[0]:,}"),
             )
         )
     weight = problem.weight.astype(np.int64)
@@ -407,10 +416,16 @@ def check_limits(
         issues.append(
             Issue(
                 str(scenario) if weighted_by else files,
-                f"Σ weight × claim (weights in thousandths) of at most {MAX_LINEAR:,} "
-                "(2^62 − 1, the largest sum the solver accepts)",
-                f"{weighted:,}; the largest term {int(weight[top]):,} × {int(upper[top]):,}万元 "
-                f"for {claim(top)}",
+                _(
+                    "Σ weight × claim (weights in thousandths) of at most {most} (2^62 − 1, the "
+                    "largest sum the solver accepts)"
+                ).format(most=f"{MAX_LINEAR:,}"),
+                _("{sum}; the largest term {weight} × {amount}万元 for {claim}").format(
+                    sum=f"{weighted:,}",
+                    weight=f"{int(weight[top]):,}",
+                    amount=f"{int(upper[top]):,}",
+                    claim=claim(top),
+                ),
                 key="weights" if weighted_by else None,
             )
         )
@@ -421,9 +436,11 @@ def check_limits(
         issues.append(
             Issue(
                 files,
-                f"Σ (n − rank) × claim, the priority tie-break, of at most {MAX_LINEAR:,} "
-                "(2^62 − 1, the largest sum the solver accepts)",
-                f"{ranked:,} for n = {n:,} claims",
+                _(
+                    "Σ (n − rank) × claim, the priority tie-break, of at most {most} "
+                    "(2^62 − 1, the largest sum the solver accepts)"
+                ).format(most=f"{MAX_LINEAR:,}"),
+                _("{sum} for n = {n} claims").format(sum=f"{ranked:,}", n=f"{n:,}"),
             )
         )
     if issues:

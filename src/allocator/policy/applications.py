@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _, ngettext
 from allocator.inputs.schema import FIELD_BY_NAME
 from allocator.policy.model import PolicyModel
 
@@ -118,10 +119,21 @@ def check_applications(model: PolicyModel, data: Any) -> None:
             problems.append(
                 Problem(
                     file,
-                    f"the clauses applied for in column {field.zh} ({column}), which names "
-                    f"the document; column {FIELD_BY_NAME[GENERIC].zh} ({GENERIC}) does not "
-                    f"say whose clause ids it holds",
-                    f"{filled.size} filled cell(s), the first {cells[filled[0]]!r}",
+                    _(
+                        "the clauses applied for in column {column} ({name}), which names the "
+                        "document; column {generic} ({generic_name}) does not say whose "
+                        "clause ids it holds"
+                    ).format(
+                        column=field.zh,
+                        name=column,
+                        generic=FIELD_BY_NAME[GENERIC].zh,
+                        generic_name=GENERIC,
+                    ),
+                    ngettext(
+                        "{n} filled cell, the first {first}",
+                        "{n} filled cells, the first {first}",
+                        int(filled.size),
+                    ).format(n=filled.size, first=repr(cells[filled[0]])),
                     row=line,
                     column=FIELD_BY_NAME[GENERIC].zh,
                     key=key,
@@ -135,15 +147,17 @@ def check_applications(model: PolicyModel, data: Any) -> None:
         }
         bad_cells = {k: v for k, v in bad_cells.items() if v}
         if bad_cells:
-            ids = ", ".join(c.id for c in model.clauses if c.kind == "award")
+            ids = _(", ").join(c.id for c in model.clauses if c.kind == "award")
             for row in np.flatnonzero(np.isin(codes, list(bad_cells))):
                 file, line, key = _where(data, int(row))
                 unknown = bad_cells[int(codes[row])]
                 problems.append(
                     Problem(
                         file,
-                        f"clause ids or labels of {model.title} (award clauses: {ids})",
-                        ", ".join(repr(t) for t in unknown),
+                        _("clause ids or labels of {title} (award clauses: {ids})").format(
+                            title=model.title, ids=ids
+                        ),
+                        _(", ").join(repr(t) for t in unknown),
                         row=line,
                         column=field.zh,
                         key=key,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.policy.model import PolicyModel
 from allocator.policy.params import resolve_params
@@ -63,20 +64,27 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
     award_clauses = [c.id for c in model.clauses if c.kind == "award"]
     item_keys = [f"{c.id}/{i.id}" for c, i in model.items()]
     either = set(award_clauses) | set(item_keys)
-    clause_list = ", ".join(award_clauses)
-    item_list = ", ".join(item_keys)
+    clause_list = _(", ").join(award_clauses)
+    item_list = _(", ").join(item_keys)
     problems: list[Problem] = []
 
     def ref(value: str, key: str, *, items_only: bool = False) -> None:
         if items_only and value not in item_keys:
             problems.append(
-                Problem(file, f"an item key of the model ({item_list})", repr(value), key=key)
+                Problem(
+                    file,
+                    _("an item key of the model ({items})").format(items=item_list),
+                    repr(value),
+                    key=key,
+                )
             )
         elif not items_only and value not in either:
             problems.append(
                 Problem(
                     file,
-                    f"an award clause id ({clause_list}) or item key ({item_list}) of the model",
+                    _("an award clause id ({clauses}) or item key ({items}) of the model").format(
+                        clauses=clause_list, items=item_list
+                    ),
                     repr(value),
                     key=key,
                 )
@@ -88,7 +96,10 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
         if len(set(sb.clauses)) != len(sb.clauses):
             problems.append(
                 Problem(
-                    file, "each clause once", "a repeated entry", key=f"sub_budgets[{i}].clauses"
+                    file,
+                    _("each clause once"),
+                    _("a repeated entry"),
+                    key=f"sub_budgets[{i}].clauses",
                 )
             )
     for c in spec.weights.clauses:
@@ -101,7 +112,9 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
             problems.append(
                 Problem(
                     file,
-                    f"a name other than the model's own groups ({', '.join(model_groups)})",
+                    _("a name other than the model's own groups ({groups})").format(
+                        groups=_(", ").join(model_groups)
+                    ),
                     repr(g.name),
                     key=f"exclusive_groups[{i}].name",
                 )
@@ -139,15 +152,17 @@ def _settle_budget(
 ) -> Budget | None:
     cap = model.rules.fund_cap.value_wan
     cap_clause = model.rules.fund_cap.clause
-    where = f"clause {cap_clause}" if cap_clause else "the fund-cap rule"
+    where = _("clause {clause}").format(clause=cap_clause) if cap_clause else _("the fund-cap rule")
     if spec.budget_wan is None:
         if cap is None:
             problems.append(
                 Problem(
                     file,
-                    f"budget_wan: the model states no fund cap ({where} of {model.title} "
-                    "names no amount)",
-                    "no budget_wan",
+                    _(
+                        "budget_wan: the model states no fund cap ({where} of {title} names "
+                        "no amount)"
+                    ).format(where=where, title=model.title),
+                    _("no budget_wan"),
                     key="budget_wan",
                 )
             )
@@ -157,8 +172,10 @@ def _settle_budget(
         problems.append(
             Problem(
                 file,
-                f"at most the document's fund cap of {cap}万元 ({where}), unless "
-                "allow_budget_above_document_cap is true",
+                _(
+                    "at most the document's fund cap of {cap}万元 ({where}), unless "
+                    "allow_budget_above_document_cap is true"
+                ).format(cap=cap, where=where),
                 str(spec.budget_wan),
                 key="budget_wan",
             )

@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.schema import (
     DISTRICT_ALIASES,
     FIELD_BY_NAME,
@@ -85,7 +86,7 @@ def frame_from_records(
                 problems.append(
                     Problem(
                         file,
-                        f"a field of the data schema{expr.suggest(str(name), FIELD_BY_NAME)}",
+                        _("a field of the data schema") + expr.suggest(str(name), FIELD_BY_NAME),
                         repr(name),
                         key=f"[{k}].{name}",
                     )
@@ -116,31 +117,34 @@ def _cell(name: str, kind: Kind, value: object, row: int) -> object:
     field = FIELD_BY_NAME[name]
     if kind is Kind.BOOL:
         if not isinstance(value, bool):
-            raise TypeError("true or false")
+            raise TypeError(_("true or false"))
         return value
     if kind in _NUMERIC:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError("a number")
+            raise TypeError(_("a number"))
         return float(value)
     if kind is Kind.DATE:
         if isinstance(value, dt.date):
             return pd.Timestamp(value)
         if isinstance(value, str):
             return pd.Timestamp(dt.date.fromisoformat(value))
-        raise TypeError("a date (YYYY-MM-DD)")
+        raise TypeError(_("a date (YYYY-MM-DD)"))
     if kind is Kind.LIST:
         if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
             return ";".join(str(v) for v in value)
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return str(value)
-        raise TypeError("text like '5.1;5.2' or a list of clause ids")
+        raise TypeError(_("text like '5.1;5.2' or a list of clause ids"))
     if not isinstance(value, str):
-        raise TypeError("text")
+        raise TypeError(_("text"))
     text = value.strip()
     if kind is Kind.CATEGORY and text:
         text = _ALIASES.get(name, {}).get(text, text)
         if text not in field.choices:
-            raise ValueError(f"one of the values of {name}{expr.suggest(text, field.choices)}")
+            raise ValueError(
+                _("one of the values of {field}").format(field=name)
+                + expr.suggest(text, field.choices)
+            )
     return text
 
 
@@ -195,12 +199,16 @@ class Case(_Strict):
     @model_validator(mode="after")
     def _one_population(self) -> Case:
         if (self.firm is None) == (self.firms is None):
-            raise ValueError("give exactly one of 'firm' and 'firms'")
+            raise ValueError(_("give exactly one of 'firm' and 'firms'"))
         if self.kind is None and self.expect.eligible is None:
-            raise ValueError("give expect.eligible, or a kind")
+            raise ValueError(_("give expect.eligible, or a kind"))
         stated = {"eligible": True, "ineligible": False}.get(self.kind or "")
         if stated is not None and self.expect.eligible not in (None, stated):
-            raise ValueError(f"a case of kind {self.kind} expects eligible: {stated}")
+            raise ValueError(
+                _("a case of kind {kind} expects eligible: {stated}").format(
+                    kind=self.kind, stated=stated
+                )
+            )
         return self
 
     @property
@@ -254,8 +262,10 @@ def find_model(stem: str, dirs: Sequence[Path]) -> Path:
         candidate = d / f"{stem}.yaml"
         if candidate.is_file():
             return candidate
-    where = ", ".join(str(d) for d in dirs)
-    raise InputError(f"a model file {stem}.yaml in {where}", file=stem)
+    where = _(", ").join(str(d) for d in dirs)
+    raise InputError(
+        _("a model file {stem}.yaml in {folders}").format(stem=stem, folders=where), file=stem
+    )
 
 
 def run_case(model: PolicyModel, item_key: str, case: Case, *, file: str = "<case>") -> list[str]:
@@ -266,7 +276,9 @@ def run_case(model: PolicyModel, item_key: str, case: Case, *, file: str = "<cas
     InputError
         When the case's firms, parameters or recipient cannot be used.
     """
-    frame = frame_from_records(case.records, file=f"{file}: case {case.name!r}")
+    frame = frame_from_records(
+        case.records, file=_("{file}: case {case}").format(file=file, case=repr(case.name))
+    )
     claims = evaluate(model, frame, case.params, items=[item_key])
     detail = claims.items[item_key].frame
     if case.recipient is not None:
@@ -277,16 +289,24 @@ def run_case(model: PolicyModel, item_key: str, case: Case, *, file: str = "<cas
     else:
         rows = detail
     if len(rows) != 1:
-        ids = ", ".join(str(x) for x in detail["recipient_id"]) or "none"
-        wanted = f"recipient {case.recipient!r}" if case.recipient else "a single recipient"
-        raise InputError(f"{wanted} among the item's recipients (found: {ids})", file=file)
+        ids = _(", ").join(str(x) for x in detail["recipient_id"]) or _("none")
+        wanted = (
+            _("recipient {recipient} among the item's recipients (found: {ids})").format(
+                recipient=repr(case.recipient), ids=ids
+            )
+            if case.recipient
+            else _("a single recipient among the item's recipients (found: {ids})").format(ids=ids)
+        )
+        raise InputError(wanted, file=file)
     row = rows.iloc[0]
     mismatches: list[str] = []
 
     def check(column: str, want: object) -> None:
         if column not in row.index:
             choices = [c for c in row.index if c not in ("recipient_id", "recipient_name")]
-            mismatches.append(f"no column {column!r}{expr.suggest(column, choices)}")
+            mismatches.append(
+                _("no column {column}").format(column=repr(column)) + expr.suggest(column, choices)
+            )
             return
         got = row[column]
         if isinstance(want, bool):
@@ -296,7 +316,11 @@ def run_case(model: PolicyModel, item_key: str, case: Case, *, file: str = "<cas
         else:
             ok = got == want
         if not ok:
-            mismatches.append(f"{column}: expected {want!r}, got {_plain(got)!r}")
+            mismatches.append(
+                _("{column}: expected {want}, got {got}").format(
+                    column=column, want=repr(want), got=repr(_plain(got))
+                )
+            )
 
     e = case.expect
     for column, want in (
@@ -314,7 +338,9 @@ def run_case(model: PolicyModel, item_key: str, case: Case, *, file: str = "<cas
     if mismatches:
         failed = [c for c in claims.items[item_key].conditions if not bool(row[f"{c}.result"])]
         if failed:
-            mismatches.append(f"(conditions not met: {', '.join(failed)})")
+            mismatches.append(
+                _("(conditions not met: {conditions})").format(conditions=_(", ").join(failed))
+            )
     return mismatches
 
 

@@ -23,38 +23,45 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.policy.load import load_model
 from allocator.policy.model import Basis, PolicyModel, address
 
-# Each normalisation: name, what it does and why. Applied in this order.
-NORMALISATIONS: tuple[tuple[str, str], ...] = (
+# Each normalisation: name, what it does and why (looked up when shown, in the reader's
+# language). Applied in this order.
+NORMALISATIONS: tuple[tuple[str, Callable[[], str]], ...] = (
     (
         "page_break_repeat",
-        "a Chinese character that ends a page and is printed again at the start of the next "
-        "(a blank line between) is read once, as in 2025 （四） 乘用车\\n\\n车产量 -> 乘用车产量",
+        lambda: _(
+            "a Chinese character that ends a page and is printed again at the start of the "
+            "next (a blank line between) is read once, as in 2025 （四） 乘用车\\n\\n车产量 -> "
+            "乘用车产量"
+        ),
     ),
     (
         "whitespace",
-        "every whitespace character (space, ideographic space U+3000, tab, line break) is "
-        "removed: Chinese prose has no word spaces, the 2025 text sets Latin digits apart "
-        "with spaces (2025 年) and its line breaks are layout",
+        lambda: _(
+            "every whitespace character (space, ideographic space U+3000, tab, line break) is "
+            "removed: Chinese prose has no word spaces, the 2025 text sets Latin digits apart "
+            "with spaces (2025 年) and its line breaks are layout"
+        ),
     ),
 )
 
 # Each reading of a quote's numbers: name and what it accepts.
-READINGS: tuple[tuple[str, str], ...] = (
-    ("plain", "a number as printed: 2000 in 2000万元, 8 in 8%"),
-    ("percent", "a number before % as a fraction: 50% states 0.5"),
-    ("wan", "a number before 万 (not 万元) times 10,000: 15 万辆 states 150000"),
-    ("grade", "a Chinese numeral before 级: 二级 states 2"),
-    ("date", "YYYY 年 M 月 [D 日] as YYYYMMDD, first day when no day is given"),
-    ("quarter", "YYYY 年一季度 as its first or last day: 20250101 or 20250331"),
+READINGS: tuple[tuple[str, Callable[[], str]], ...] = (
+    ("plain", lambda: _("a number as printed: 2000 in 2000万元, 8 in 8%")),
+    ("percent", lambda: _("a number before % as a fraction: 50% states 0.5")),
+    ("wan", lambda: _("a number before 万 (not 万元) times 10,000: 15 万辆 states 150000")),
+    ("grade", lambda: _("a Chinese numeral before 级: 二级 states 2")),
+    ("date", lambda: _("YYYY 年 M 月 [D 日] as YYYYMMDD, first day when no day is given")),
+    ("quarter", lambda: _("YYYY 年一季度 as its first or last day: 20250101 or 20250331")),
 )
 
 _PAGE_BREAK = re.compile(r"([\u4e00-\u9fff])[ \t\u3000]*\n[ \t\u3000]*\n\s*\1")
@@ -126,7 +133,10 @@ class CheckReport:
         """Every failed check, as a problem located by the model's key path."""
         out = [
             Problem(
-                self.model_file, f"the quote verbatim in {self.source_file}", q.quote, key=q.where
+                self.model_file,
+                _("the quote verbatim in {source}").format(source=self.source_file),
+                q.quote,
+                key=q.where,
             )
             for q in self.quotes
             if not q.found
@@ -134,7 +144,9 @@ class CheckReport:
         out += [
             Problem(
                 self.model_file,
-                f"the number {_shown(n.value)} stated by its quote (basis: document)",
+                _("the number {value} stated by its quote (basis: document)").format(
+                    value=_shown(n.value)
+                ),
                 n.quote,
                 key=n.where,
             )
@@ -142,7 +154,7 @@ class CheckReport:
             if not n.reading
         ]
         out += [
-            Problem(self.model_file, "a rationale for the assumption", "none", key=a.where)
+            Problem(self.model_file, _("a rationale for the assumption"), _("none"), key=a.where)
             for a in self.assumptions
             if not a.ok
         ]
@@ -160,19 +172,25 @@ class CheckReport:
         """The report as text, one line a fact."""
         s = self.summary()
         out = [
-            f"model: {self.model_file}",
-            f"source text: {self.source_file}",
-            f"quotes verbatim: {s['quotes'][0]}/{s['quotes'][1]}",
-            f"document numbers stated by their quote: {s['numbers'][0]}/{s['numbers'][1]}",
-            f"assumed values with a rationale: {s['assumptions'][0]}/{s['assumptions'][1]}",
-            "normalisations (quote and text alike):",
+            _("model: {file}").format(file=self.model_file),
+            _("source text: {file}").format(file=self.source_file),
+            _("quotes verbatim: {passed}/{total}").format(
+                passed=s["quotes"][0], total=s["quotes"][1]
+            ),
+            _("document numbers stated by their quote: {passed}/{total}").format(
+                passed=s["numbers"][0], total=s["numbers"][1]
+            ),
+            _("assumed values with a rationale: {passed}/{total}").format(
+                passed=s["assumptions"][0], total=s["assumptions"][1]
+            ),
+            _("normalisations (quote and text alike):"),
         ]
         for name, text in NORMALISATIONS:
             places = self.applied.get(name, [])
-            out.append(f"  - {name}: {text}")
-            out.extend(f"      {p}" for p in places or ["changed nothing in this text"])
+            out.append(f"  - {name}: {text()}")
+            out.extend(f"      {p}" for p in places or [_("changed nothing in this text")])
         for p in self.problems:
-            out.append(f"FAILED {p}")
+            out.append(_("FAILED {problem}").format(problem=p))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -183,10 +201,10 @@ class CheckReport:
             "source": self.source_file,
             "summary": {k: {"passed": a, "total": b} for k, (a, b) in s.items()},
             "normalisations": [
-                {"name": name, "what": text, "places": self.applied.get(name, [])}
+                {"name": name, "what": text(), "places": self.applied.get(name, [])}
                 for name, text in NORMALISATIONS
             ],
-            "readings": [{"name": name, "what": text} for name, text in READINGS],
+            "readings": [{"name": name, "what": text()} for name, text in READINGS],
             "numbers": [
                 {"where": n.where, "value": n.value, "reading": n.reading} for n in self.numbers
             ],
@@ -212,7 +230,9 @@ def normalise(text: str, applied: dict[str, list[str]] | None = None) -> str:
         if applied is not None:
             line = text.count("\n", 0, match.start()) + 1
             shown = match.group(0).replace("\n", "\\n")
-            applied.setdefault(name, []).append(f"line {line}: {shown}")
+            applied.setdefault(name, []).append(
+                _("line {line}: {text}").format(line=line, text=shown)
+            )
 
     def once(match: re.Match[str]) -> str:
         note("page_break_repeat", match)
@@ -223,7 +243,9 @@ def normalise(text: str, applied: dict[str, list[str]] | None = None) -> str:
         inline = len(_INLINE_SPACE.findall(out))
         breaks = out.count("\n")
         applied.setdefault("whitespace", []).append(
-            f"{inline} run(s) of spaces inside a line, {breaks} line break(s)"
+            _("{inline} run(s) of spaces inside a line, {breaks} line break(s)").format(
+                inline=inline, breaks=breaks
+            )
         )
     return _SPACE.sub("", out)
 
@@ -295,8 +317,10 @@ def find_source(model: PolicyModel, model_path: Path) -> Path:
         [
             Problem(
                 str(model_path),
-                "the path of the source text, relative to the repository root",
-                f"{model.source!r}, which no folder above the model holds",
+                _("the path of the source text, relative to the repository root"),
+                _("{source}, which no folder above the model holds").format(
+                    source=repr(model.source)
+                ),
                 key="source",
             )
         ]
@@ -329,7 +353,7 @@ def check_model(model: PolicyModel, model_path: Path, *, shown_path: str = "") -
         How to name the model file in the report; ``model_path`` when empty.
     """
     source = find_source(model, model_path)
-    applied: dict[str, list[str]] = {name: [] for name, _ in NORMALISATIONS}
+    applied: dict[str, list[str]] = {name: [] for name, _text in NORMALISATIONS}
     text = normalise(source.read_text(encoding="utf-8"), applied)
     report = CheckReport(
         model_file=shown_path or str(model_path), source_file=model.source, applied=applied

@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.policy import expr
 from allocator.policy.applications import applied_masks, check_applications, has_column
 from allocator.policy.columns import MAX_CLAIM_WAN, claims_table
@@ -236,7 +237,15 @@ def _check_columns(frame: pd.DataFrame, needed: Iterable[str]) -> None:
     missing = sorted(set(needed) - set(frame.columns))
     if missing:
         raise InputError(
-            [Problem(DATA_FILE, f"a column {name!r}", "none", column=name) for name in missing]
+            [
+                Problem(
+                    DATA_FILE,
+                    _("a column {name}").format(name=repr(name)),
+                    _("none"),
+                    column=name,
+                )
+                for name in missing
+            ]
         )
 
 
@@ -274,7 +283,7 @@ def evaluate(
     if unknown:
         raise InputError(
             [
-                Problem("<items>", f"an item address{expr.suggest(k, compiled.items)}", repr(k))
+                Problem("<items>", _("an item address") + expr.suggest(k, compiled.items), repr(k))
                 for k in unknown
             ]
         )
@@ -324,10 +333,14 @@ def _beyond_domain(c: CompiledItem, params: ResolvedParams, who: str, amount: fl
         a for a in params.values if a.startswith(prefix) and params.basis[a] == "override"
     ]
     return Problem(
-        file=f"item {c.key}",
-        expected=f"a claim of at most {MAX_CLAIM_WAN:,}万元 (2^52), the whole numbers the "
-        "claims table and the solver hold exactly",
-        found=f"{amount:.6g}万元 for {who}, from the parameters " + ", ".join(named or ["none"]),
+        file=_("item {item}").format(item=c.key),
+        expected=_(
+            "a claim of at most {most}万元 (2^52), the whole numbers the claims table and the "
+            "solver hold exactly"
+        ).format(most=f"{MAX_CLAIM_WAN:,}"),
+        found=_("{amount}万元 for {who}, from the parameters {params}").format(
+            amount=f"{amount:.6g}", who=who, params=_(", ").join(named or [_("none")])
+        ),
         key=overridden[0] if overridden else None,
     )
 

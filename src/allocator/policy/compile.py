@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.schema import (
     DISTRICT_ALIASES,
     FIELD_BY_NAME,
@@ -101,15 +102,19 @@ def _field_symbol(name: str) -> expr.Symbol:
         return expr.Symbol(
             None,
             "field",
-            refusal=f"a field usable in an expression ({name!r} is free text; text fields "
-            f"usable are {', '.join(TEXT_FIELDS)})",
+            refusal=_(
+                "a field usable in an expression ({name} is free text; text fields usable "
+                "are {fields})"
+            ).format(name=repr(name), fields=_(", ").join(TEXT_FIELDS)),
         )
     if f.kind is Kind.LIST:
         return expr.Symbol(
             None,
             "field",
-            refusal=f"a field usable in an expression ({name!r} is read by the application "
-            "check: set requires_application on the item)",
+            refusal=_(
+                "a field usable in an expression ({name} is read by the application check: "
+                "set requires_application on the item)"
+            ).format(name=repr(name)),
         )
     if f.kind is Kind.BOOL:
         return expr.Symbol(expr.Type.BOOL, "field")
@@ -134,15 +139,28 @@ class _Problems:
         if error.cascade:
             return  # the name it reads failed, and that failure is reported where it is defined
         shown = text if len(text) <= 80 else text[:77] + "..."
-        found = f"{error.found} " if error.found else ""
-        self.add(key, f"{error.reason} [{where}]", f"{found}at column {error.column} of {shown!r}")
+        expected = _("{expected} [{where}]").format(expected=error.reason, where=where)
+        if error.found:
+            found = _("{found} at column {column} of {text}").format(
+                found=error.found, column=error.column, text=repr(shown)
+            )
+        else:
+            found = _("at column {column} of {text}").format(column=error.column, text=repr(shown))
+        self.add(key, expected, found)
 
 
-def _name_problem(name: str, what: str) -> str:
+def _name_problem(name: str, *, derived: bool) -> str:
+    """What a derived (or a parameter) name should be, when ``name`` is not; else ``""``."""
     if not name.isidentifier() or name.startswith("__"):
-        return f"{what} that is a plain name (letters, digits, _; not starting with __)"
+        if derived:
+            return _(
+                "a derived name that is a plain name (letters, digits, _; not starting with __)"
+            )
+        return _("a parameter name that is a plain name (letters, digits, _; not starting with __)")
     if name in _RESERVED:
-        return f"{what} that is not already a field or function name"
+        if derived:
+            return _("a derived name that is not already a field or function name")
+        return _("a parameter name that is not already a field or function name")
     return ""
 
 
@@ -161,7 +179,9 @@ def _derive(
     programs: dict[str, expr.Expression] = {}
     symbols: dict[str, expr.Symbol] = {
         name: expr.Symbol(
-            None, expr.BROKEN, refusal=f"a derived name that is well formed ({name!r} is not)"
+            None,
+            expr.BROKEN,
+            refusal=_("a derived name that is well formed ({name} is not)").format(name=repr(name)),
         )
         for name in broken
     }
@@ -174,20 +194,26 @@ def _derive(
             return
         if state.get(name) == 1:
             cycle = " -> ".join((*path[path.index(name) :], name))
-            errors[name] = f"derived names that do not read each other in a circle ({cycle})"
+            errors[name] = _(
+                "derived names that do not read each other in a circle ({cycle})"
+            ).format(cycle=cycle)
             symbols[name] = expr.Symbol(
-                None, expr.BROKEN, refusal=f"a derived name outside a cycle ({cycle})"
+                None,
+                expr.BROKEN,
+                refusal=_("a derived name outside a cycle ({cycle})").format(cycle=cycle),
             )
             return
         if len(path) >= MAX_DERIVED_DEPTH:
             if not too_deep:  # one place to act on; the rest of a long chain adds nothing
                 chain = " -> ".join((*path[:3], "...", name))
-                errors[name] = (
-                    f"derived names that read each other at most {MAX_DERIVED_DEPTH} deep ({chain})"
-                )
+                errors[name] = _(
+                    "derived names that read each other at most {depth} deep ({chain})"
+                ).format(depth=MAX_DERIVED_DEPTH, chain=chain)
             too_deep.append(name)
             symbols[name] = expr.Symbol(
-                None, expr.BROKEN, refusal=f"a derived name at most {MAX_DERIVED_DEPTH} deep"
+                None,
+                expr.BROKEN,
+                refusal=_("a derived name at most {depth} deep").format(depth=MAX_DERIVED_DEPTH),
             )
             state[name] = 2
             return
@@ -204,7 +230,9 @@ def _derive(
             errors[name] = exc
             origin = expr.BROKEN if exc.cascade else "derived"
             symbols[name] = expr.Symbol(
-                None, origin, refusal=f"a derived name computable here ({exc.reason})"
+                None,
+                origin,
+                refusal=_("a derived name computable here ({reason})").format(reason=exc.reason),
             )
             return
         programs[name] = program
@@ -224,21 +252,25 @@ def _group_scope(
         scope[name] = expr.Symbol(
             None,
             "field",
-            refusal=f"a field this {item.recipient} item aggregates (add {name!r} to 'aggregate')",
+            refusal=_(
+                "a field this {recipient} item aggregates (add {name} to 'aggregate')"
+            ).format(recipient=item.recipient, name=repr(name)),
         )
     for name, how in item.aggregate.items():
         path = f"{key}.aggregate.{name}"
         if name not in FIELD_BY_NAME:
             problems.add(
                 path,
-                f"a field of the data schema [{where}]",
-                f"{name!r}{expr.suggest(name, FIELD_BY_NAME)}",
+                _("a field of the data schema [{where}]").format(where=where),
+                repr(name) + expr.suggest(name, FIELD_BY_NAME),
             )
             continue
         if name == group_key:
             problems.add(
                 path,
-                f"a field other than the recipient's own key {group_key!r} [{where}]",
+                _("a field other than the recipient's own key {key} [{where}]").format(
+                    key=repr(group_key), where=where
+                ),
                 repr(name),
             )
             continue
@@ -254,8 +286,10 @@ def _group_scope(
         if not ok:
             problems.add(
                 path,
-                f"an aggregation that fits {name!r}, a field of kind {kind.value} (sum, min, "
-                f"max: numbers; any, all: yes/no; count: any field) [{where}]",
+                _(
+                    "an aggregation that fits {name}, a field of kind {kind} (sum, min, max: "
+                    "numbers; any, all: yes/no; count: any field) [{where}]"
+                ).format(name=repr(name), kind=kind.value, where=where),
                 repr(how),
             )
             continue
@@ -276,7 +310,7 @@ def compile_model(model: PolicyModel, *, file: str = "<model>") -> CompiledModel
     """
     problems = _Problems(file)
     for name in model.derived:
-        bad = _name_problem(name, "a derived name")
+        bad = _name_problem(name, derived=True)
         if bad:
             problems.add(f"derived.{name}", bad, repr(name))
     errors: dict[str, expr.ExprError | str] = {}
@@ -284,7 +318,8 @@ def compile_model(model: PolicyModel, *, file: str = "<model>") -> CompiledModel
     for name, error in errors.items():
         key = f"derived.{name}.expr"
         if isinstance(error, expr.ExprError):
-            problems.expression(key, f"derived {name}", model.derived[name].expr, error)
+            where = _("derived {name}").format(name=name)
+            problems.expression(key, where, model.derived[name].expr, error)
         else:
             problems.add(key, error, repr(model.derived[name].expr))
     broken = frozenset(errors)
@@ -311,7 +346,7 @@ def _compile_item(
     firm: tuple[dict[str, expr.Expression], dict[str, expr.Symbol], frozenset[str]],
     problems: _Problems,
 ) -> CompiledItem | None:
-    where = f"clause {clause.id}, item {item.id}"
+    where = _("clause {clause}, item {item}").format(clause=clause.id, item=item.id)
     before = len(problems.items)
     firm_derived, firm_symbols, broken = firm
     if item.recipient in GROUP_KEY:
@@ -321,11 +356,12 @@ def _compile_item(
         base, derived, derived_symbols = dict(FIELD_SYMBOLS), firm_derived, firm_symbols
     scope: dict[str, expr.Symbol] = {**base, **derived_symbols}
     for name, param in item.params.items():
-        bad = _name_problem(name, "a parameter name")
+        bad = _name_problem(name, derived=False)
         if not bad and name in model.derived:
-            bad = "a parameter name that is not also a derived name"
+            bad = _("a parameter name that is not also a derived name")
         if bad:
-            problems.add(f"{key}.params.{name}", f"{bad} [{where}]", repr(name))
+            placed = _("{expected} [{where}]").format(expected=bad, where=where)
+            problems.add(f"{key}.params.{name}", placed, repr(name))
             continue
         if param_shape(param.value) == "scalar":
             scope[name] = expr.Symbol(expr.Type.NUM, "parameter")
@@ -333,14 +369,25 @@ def _compile_item(
             scope[name] = expr.Symbol(
                 None,
                 "parameter",
-                refusal=f"a number ({name!r} is a {param_shape(param.value)} parameter: name it "
-                "in the formula's table fields, not in an expression)",
+                refusal=(
+                    _(
+                        "a number ({name} is a table parameter: name it in the formula's table "
+                        "fields, not in an expression)"
+                    )
+                    if param_shape(param.value) == "table"
+                    else _(
+                        "a number ({name} is a list parameter: name it in the formula's table "
+                        "fields, not in an expression)"
+                    )
+                ).format(name=repr(name)),
             )
     if item.provincial_type is not None and item.provincial_type not in PROVINCIAL_TYPES:
         problems.add(
             f"{key}.provincial_type",
-            f"one of {', '.join(PROVINCIAL_TYPES)} [{where}]",
-            f"{item.provincial_type!r}{expr.suggest(item.provincial_type, PROVINCIAL_TYPES)}",
+            _("one of {choices} [{where}]").format(
+                choices=_(", ").join(PROVINCIAL_TYPES), where=where
+            ),
+            repr(item.provincial_type) + expr.suggest(item.provincial_type, PROVINCIAL_TYPES),
         )
 
     conditions: list[tuple[Condition, expr.Expression]] = []
@@ -349,7 +396,10 @@ def _compile_item(
             program = exprparse.parse(cond.expr, scope, want=expr.Type.BOOL)
         except expr.ExprError as exc:
             problems.expression(
-                f"{key}.conditions[{k}].expr", f"{where}, condition {cond.id}", cond.expr, exc
+                f"{key}.conditions[{k}].expr",
+                _("{where}, condition {condition}").format(where=where, condition=cond.id),
+                cond.expr,
+                exc,
             )
             continue
         conditions.append((cond, program))
@@ -363,15 +413,21 @@ def _compile_item(
         try:
             operands[name] = exprparse.parse(str(text), scope, want=expr.Type.NUM)
         except expr.ExprError as exc:
-            problems.expression(f"{key}.formula.{name}", f"{where}, formula {name}", str(text), exc)
+            problems.expression(
+                f"{key}.formula.{name}",
+                _("{where}, formula {field}").format(where=where, field=name),
+                str(text),
+                exc,
+            )
     values = {n: p.value for n, p in item.params.items()}
     for message, field_name, found in table_problems(formula, values):
-        problems.add(f"{key}.formula.{field_name}", f"{message} [{where}]", found)
+        placed = _("{expected} [{where}]").format(expected=message, where=where)
+        problems.add(f"{key}.formula.{field_name}", placed, found)
 
     if len(problems.items) > before:
         return None
     used: set[str] = set()
-    for program in (*(p for _, p in conditions), *operands.values()):
+    for program in (*(p for _cond, p in conditions), *operands.values()):
         used |= program.names
     fields = _fields_read(used, derived)
     return CompiledItem(

@@ -42,19 +42,25 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from allocator.core.i18n import _
+
 MAX_LENGTH = 2000  # characters
 MAX_DEPTH = 50  # levels of the syntax tree
 MAX_EXPONENT = 4  # absolute value of the literal exponent of **
 COMPARE_DECIMALS = 9  # numbers are rounded to this many decimals before a comparison
 BROKEN = "broken"  # Symbol.origin of a name whose own definition failed
 
-FUNCTIONS: dict[str, str] = {
-    "min": "min(a, b, ...): the smallest of two or more numbers",
-    "max": "max(a, b, ...): the largest of two or more numbers",
-    "abs": "abs(x): the absolute value",
-    "where": "where(cond, a, b): a where cond holds, else b",
-    "pct_change": "pct_change(new, old): (new - old) / old × 100 where old > 0, else blank",
-    "known": "known(x): x is not blank",
+#: The functions of the language, each with its one-line help (looked up when shown, so that
+#: it follows the language chosen).
+FUNCTIONS: dict[str, Callable[[], str]] = {
+    "min": lambda: _("min(a, b, ...): the smallest of two or more numbers"),
+    "max": lambda: _("max(a, b, ...): the largest of two or more numbers"),
+    "abs": lambda: _("abs(x): the absolute value"),
+    "where": lambda: _("where(cond, a, b): a where cond holds, else b"),
+    "pct_change": lambda: _(
+        "pct_change(new, old): (new - old) / old × 100 where old > 0, else blank"
+    ),
+    "known": lambda: _("known(x): x is not blank"),
 }
 
 FloatArray = npt.NDArray[np.float64]
@@ -129,9 +135,12 @@ class ExprError(ValueError):
         # True when the expression is fine but reads a name whose own definition failed;
         # the failure is reported where that name is defined.
         self.cascade = cascade
-        text = f"{reason} at column {column}"
         if found:
-            text += f" (found {found})"
+            text = _("{reason} at column {column} (found {found})").format(
+                reason=reason, column=column, found=found
+            )
+        else:
+            text = _("{reason} at column {column}").format(reason=reason, column=column)
         super().__init__(text)
 
 
@@ -264,7 +273,7 @@ def as_flags(value: Value) -> BoolArray:
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
     close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return _("; did you mean {name}?").format(name=repr(close[0])) if close else ""
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocator.core.i18n import _, ngettext
 from allocator.policy.expr import (
     BROKEN,
     COMPARE_DECIMALS,
@@ -39,6 +40,7 @@ from allocator.policy.expr import (
     compare_text,
     require,
     rounded,
+    suggest,
 )
 
 
@@ -66,17 +68,21 @@ def parse(text: str, scope: Mapping[str, Symbol], *, want: Type | None = None) -
     typed = compiler.visit(node)
     if typed.type is Type.TEXT:
         raise compiler.error(
-            node, "an expression that gives a number or true/false, not text", "a text field"
+            node,
+            _("an expression that gives a number or true/false, not text"),
+            _("a text field"),
         )
     if want is Type.BOOL and typed.type is not Type.BOOL:
         raise compiler.error(
             node,
-            "a condition that is true/false (a comparison, a yes/no field, and/or/not)",
-            f"a number {compiler.source(node)}",
+            _("a condition that is true/false (a comparison, a yes/no field, and/or/not)"),
+            _("a number {source}").format(source=compiler.source(node)),
         )
     if want is Type.NUM and typed.type is not Type.NUM:
         raise compiler.error(
-            node, "a formula operand that is a number", f"true/false {compiler.source(node)}"
+            node,
+            _("a formula operand that is a number"),
+            _("true/false {source}").format(source=compiler.source(node)),
         )
     return Expression(
         text=text,
@@ -109,25 +115,29 @@ class _Source:
     def read(cls, text: str) -> _Source:
         if len(text) > MAX_LENGTH:
             raise ExprError(
-                f"an expression of at most {MAX_LENGTH} characters",
+                _("an expression of at most {length} characters").format(length=MAX_LENGTH),
                 MAX_LENGTH + 1,
-                f"{len(text)} characters",
+                _("{length} characters").format(length=len(text)),
             )
         # YAML folded strings carry line breaks; a space keeps every character's column.
         flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
         stripped = flat.strip()
         lead = len(flat) - len(flat.lstrip())
         if not stripped:
-            raise ExprError("an expression", 1, "an empty string")
+            raise ExprError(_("an expression"), 1, _("an empty string"))
         try:
             with warnings.catch_warnings():
                 # The parser warns about e.g. invalid escapes; the checks below judge the text.
                 warnings.simplefilter("ignore")
                 tree = ast.parse(stripped, mode="eval")
         except SyntaxError as exc:
-            raise ExprError(f"valid syntax ({exc.msg})", lead + (exc.offset or 1)) from None
+            raise ExprError(
+                _("valid syntax ({detail})").format(detail=exc.msg), lead + (exc.offset or 1)
+            ) from None
         except (RecursionError, MemoryError, ValueError):
-            raise ExprError("an expression simple enough to read", 1, "too much nesting") from None
+            raise ExprError(
+                _("an expression simple enough to read"), 1, _("too much nesting")
+            ) from None
         source = cls(tree, stripped, lead)
         source.check_depth()
         return source
@@ -143,7 +153,9 @@ class _Source:
             node, depth = stack.pop()
             if depth > MAX_DEPTH:
                 raise ExprError(
-                    f"nesting at most {MAX_DEPTH} levels deep", self.column(node), "deeper"
+                    _("nesting at most {depth} levels deep").format(depth=MAX_DEPTH),
+                    self.column(node),
+                    _("deeper"),
                 )
             stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
@@ -157,26 +169,26 @@ class _Typed:
 
 def _describe(node: ast.AST) -> str:
     refused: dict[type[ast.AST], str] = {
-        ast.Attribute: "attribute access (.)",
-        ast.Subscript: "indexing or slicing ([...])",
-        ast.Lambda: "a lambda",
-        ast.ListComp: "a comprehension",
-        ast.SetComp: "a comprehension",
-        ast.DictComp: "a comprehension",
-        ast.GeneratorExp: "a generator expression",
-        ast.JoinedStr: "an f-string",
-        ast.FormattedValue: "an f-string",
-        ast.NamedExpr: "an assignment expression (:=)",
-        ast.Starred: "a starred expression (*)",
-        ast.IfExp: "an if-else expression (use where(cond, a, b))",
-        ast.Dict: "a dict",
-        ast.Set: "a set",
+        ast.Attribute: _("attribute access (.)"),
+        ast.Subscript: _("indexing or slicing ([...])"),
+        ast.Lambda: _("a lambda"),
+        ast.ListComp: _("a comprehension"),
+        ast.SetComp: _("a comprehension"),
+        ast.DictComp: _("a comprehension"),
+        ast.GeneratorExp: _("a generator expression"),
+        ast.JoinedStr: _("an f-string"),
+        ast.FormattedValue: _("an f-string"),
+        ast.NamedExpr: _("an assignment expression (:=)"),
+        ast.Starred: _("a starred expression (*)"),
+        ast.IfExp: _("an if-else expression (use where(cond, a, b))"),
+        ast.Dict: _("a dict"),
+        ast.Set: _("a set"),
         ast.Await: "await",
         ast.Yield: "yield",
         ast.YieldFrom: "yield",
-        ast.Slice: "a slice",
+        ast.Slice: _("a slice"),
     }
-    return refused.get(type(node), f"a {type(node).__name__} node")
+    return refused.get(type(node)) or _("a {node} node").format(node=type(node).__name__)
 
 
 _CMP_NAMES: dict[type[ast.cmpop], str] = {
@@ -226,9 +238,11 @@ class _Compiler:
             return self.call(node)
         if isinstance(node, ast.Tuple | ast.List):
             raise self.error(
-                node, "a tuple or list only on the right of 'in' or 'not in'", "a tuple/list"
+                node,
+                _("a tuple or list only on the right of 'in' or 'not in'"),
+                _("a tuple/list"),
             )
-        raise self.error(node, "an expression of the policy language", _describe(node))
+        raise self.error(node, _("an expression of the policy language"), _describe(node))
 
     def constant(self, node: ast.Constant) -> _Typed:
         value = node.value
@@ -238,35 +252,47 @@ class _Compiler:
         if isinstance(value, int | float) and not isinstance(value, complex):
             number = float(value)
             if not np.isfinite(number):
-                raise self.error(node, "a finite number", repr(value))
+                raise self.error(node, _("a finite number"), repr(value))
             farr = np.asarray(number)
             return _Typed(Type.NUM, lambda env: farr, literal=number)
         if isinstance(value, str):
             raise self.error(
                 node,
-                "a text literal only in '<text field> == \"...\"', '!=', 'in' or 'not in'",
+                _("a text literal only in '<text field> == \"...\"', '!=', 'in' or 'not in'"),
                 repr(value),
             )
         if value is None:
-            raise self.error(node, "a number or True/False (use known(x) to test blanks)", "None")
-        raise self.error(node, "a number or True/False", repr(value))
+            raise self.error(
+                node, _("a number or True/False (use known(x) to test blanks)"), "None"
+            )
+        raise self.error(node, _("a number or True/False"), repr(value))
 
     def name(self, node: ast.Name) -> _Typed:
         name = node.id
         if name.startswith("__"):
-            raise self.error(node, "a field, derived or parameter name", f"dunder name {name!r}")
+            raise self.error(
+                node,
+                _("a field, derived or parameter name"),
+                _("dunder name {name}").format(name=repr(name)),
+            )
         symbol = self.scope.get(name)
         if symbol is None:
             if name in FUNCTIONS:
-                raise self.error(node, f"a call, {FUNCTIONS[name]}", f"{name!r} without (...)")
+                raise self.error(
+                    node,
+                    _("a call, {help}").format(help=FUNCTIONS[name]()),
+                    _("{name} without (...)").format(name=repr(name)),
+                )
             if name in ("None", "nan", "NaN"):
-                raise self.error(node, "a known name (use known(x) to test blanks)", repr(name))
-            close = difflib.get_close_matches(name, list(self.scope), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise self.error(node, f"a known field, derived or parameter name{hint}", repr(name))
+                raise self.error(node, _("a known name (use known(x) to test blanks)"), repr(name))
+            raise self.error(
+                node,
+                _("a known field, derived or parameter name") + suggest(name, self.scope),
+                repr(name),
+            )
         if symbol.type is None:
             raise ExprError(
-                symbol.refusal or "a name usable here",
+                symbol.refusal or _("a name usable here"),
                 self.src.column(node),
                 repr(name),
                 cascade=symbol.origin == BROKEN,
@@ -283,8 +309,8 @@ class _Compiler:
         }
         if isinstance(node.op, ast.Pow):
             return self.power(node)
-        left = self.numeric(node.left, "arithmetic")
-        right = self.numeric(node.right, "arithmetic")
+        left = self.numeric(node.left, _("arithmetic"))
+        right = self.numeric(node.right, _("arithmetic"))
         lf, rf = left.fn, right.fn
         if isinstance(node.op, ast.Div):
 
@@ -305,7 +331,7 @@ class _Compiler:
                 ast.RShift: ">>",
                 ast.MatMult: "@",
             }.get(type(node.op), type(node.op).__name__)
-            raise self.error(node, "an operator among + - * / **", repr(symbol))
+            raise self.error(node, _("an operator among + - * / **"), repr(symbol))
         return _Typed(Type.NUM, lambda env: op(as_numbers(lf(env)), as_numbers(rf(env))))
 
     def power(self, node: ast.BinOp) -> _Typed:
@@ -324,10 +350,12 @@ class _Compiler:
         if value is None or not abs(value) <= MAX_EXPONENT:
             raise self.error(
                 exponent,
-                f"a number literal between -{MAX_EXPONENT} and {MAX_EXPONENT} as the exponent",
+                _("a number literal between -{most} and {most} as the exponent").format(
+                    most=MAX_EXPONENT
+                ),
                 self.source(exponent),
             )
-        base = self.numeric(node.left, "arithmetic").fn
+        base = self.numeric(node.left, _("arithmetic")).fn
         power = value
 
         def raise_(env: Env) -> Value:
@@ -341,12 +369,12 @@ class _Compiler:
             operand = self.boolean(node.operand, "'not'").fn
             return _Typed(Type.BOOL, lambda env: np.logical_not(as_flags(operand(env))))
         if isinstance(node.op, ast.USub):
-            inner = self.numeric(node.operand, "unary minus")
+            inner = self.numeric(node.operand, _("unary minus"))
             literal = -inner.literal if isinstance(inner.literal, float) else None
             f = inner.fn
             return _Typed(Type.NUM, lambda env: np.negative(as_numbers(f(env))), literal=literal)
         symbol = {ast.UAdd: "unary +", ast.Invert: "~ (use 'not')"}.get(type(node.op), "?")
-        raise self.error(node, "an operator among - and not", repr(symbol))
+        raise self.error(node, _("an operator among - and not"), repr(symbol))
 
     def boolop(self, node: ast.BoolOp) -> _Typed:
         word = "'and'" if isinstance(node.op, ast.And) else "'or'"
@@ -365,7 +393,11 @@ class _Compiler:
     def numeric(self, node: ast.AST, what: str) -> _Typed:
         typed = self.visit(node)
         if typed.type is Type.TEXT:
-            raise self.error(node, f"a number in {what}", f"text {self.source(node)}")
+            raise self.error(
+                node,
+                _("a number in {context}").format(context=what),
+                _("text {source}").format(source=self.source(node)),
+            )
         if typed.type is Type.BOOL:
             f = typed.fn
             lit = float(typed.literal) if typed.literal is not None else None
@@ -375,8 +407,11 @@ class _Compiler:
     def boolean(self, node: ast.AST, what: str) -> _Typed:
         typed = self.visit(node)
         if typed.type is not Type.BOOL:
+            found = _("text {source}") if typed.type is Type.TEXT else _("a number {source}")
             raise self.error(
-                node, f"true/false in {what}", f"{typed.type.value} {self.source(node)}"
+                node,
+                _("true/false in {context}").format(context=what),
+                found.format(source=self.source(node)),
             )
         return typed
 
@@ -387,15 +422,17 @@ class _Compiler:
         for cmpop in node.ops:
             symbol = _CMP_NAMES.get(type(cmpop), "?")
             if symbol in ("is", "is not"):
-                raise self.error(node, "==, !=, <, <=, >, >=, in or not in", repr(symbol))
+                raise self.error(node, _("==, !=, <, <=, >, >=, in or not in"), repr(symbol))
             ops.append(symbol)
         if any(self.is_text(o) for o in operands) or any(s in ("in", "not in") for s in ops):
             if len(ops) != 1:
                 raise self.error(
-                    node, "a single comparison when text or 'in' is involved", "a chain"
+                    node,
+                    _("a single comparison when text or 'in' is involved"),
+                    _("a chain"),
                 )
             return self.membership(node, ops[0], node.left, node.comparators[0])
-        typed = [self.numeric(o, "a comparison") for o in operands]
+        typed = [self.numeric(o, _("a comparison")) for o in operands]
         if len(ops) == 1:
             op, lf, rf = ops[0], typed[0].fn, typed[1].fn
             self.comparisons[id(node)] = Comparison(
@@ -410,7 +447,7 @@ class _Compiler:
         def chain(env: Env) -> Value:
             values = [t.fn(env) for t in typed]
             result: BoolArray = np.asarray(True)
-            for k, (op, _, _) in enumerate(pairs):
+            for k, (op, _left, _right) in enumerate(pairs):
                 result = result & compare_numbers(op, values[k], values[k + 1])
             return result
 
@@ -428,19 +465,21 @@ class _Compiler:
         if op in ("in", "not in"):
             if not isinstance(right, ast.Tuple | ast.List) or not right.elts:
                 raise self.error(
-                    right, f"a tuple or list of literals after '{op}'", self.source(right)
+                    right,
+                    _("a tuple or list of literals after '{op}'").format(op=op),
+                    self.source(right),
                 )
             items: list[ast.expr] = list(right.elts)
         else:
             if op not in ("==", "!="):
-                raise self.error(node, "== or != to compare text", repr(op))
+                raise self.error(node, _("== or != to compare text"), repr(op))
             # a literal may stand on either side; the field is the value shown
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
                 left, right = right, left
             items = [right]
         if not all(isinstance(i, ast.Constant) for i in items):
             bad = next(i for i in items if not isinstance(i, ast.Constant))
-            raise self.error(bad, "a literal", self.source(bad))
+            raise self.error(bad, _("a literal"), self.source(bad))
         values: list[object] = [i.value for i in items if isinstance(i, ast.Constant)]
         if self.is_text(left):
             return self.text_membership(node, op, left, items, values)
@@ -449,8 +488,8 @@ class _Compiler:
             float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
         ]
         if len(floats) != len(values):
-            raise self.error(items[0], "number literals to compare with a number", repr(values))
-        lhs = self.numeric(left, "a comparison").fn
+            raise self.error(items[0], _("number literals to compare with a number"), repr(values))
+        lhs = self.numeric(left, _("a comparison")).fn
         numbers = np.round(np.asarray(floats, dtype=np.float64), COMPARE_DECIMALS)
         shown = ", ".join(f"{v:g}" for v in floats)
 
@@ -473,12 +512,18 @@ class _Compiler:
         values: Sequence[object],
     ) -> _Typed:
         if not isinstance(left, ast.Name):
-            raise self.error(left, "a text field on one side of the comparison", "two literals")
+            raise self.error(
+                left, _("a text field on one side of the comparison"), _("two literals")
+            )
         symbol = self.scope[left.id]
         literals: list[str] = []
         for item, value in zip(items, values, strict=True):
             if not isinstance(value, str):
-                raise self.error(item, f"a text literal to compare with {left.id}", repr(value))
+                raise self.error(
+                    item,
+                    _("a text literal to compare with {field}").format(field=left.id),
+                    repr(value),
+                )
             literals.append(self.choice(item, left.id, symbol, value))
         fn = self.name(left).fn
         shown = ", ".join(literals)
@@ -498,35 +543,42 @@ class _Compiler:
         if value in symbol.aliases:
             return symbol.aliases[value]
         close = difflib.get_close_matches(value, [*symbol.choices, *symbol.aliases], n=1)
-        hint = f"; did you mean {symbol.aliases.get(close[0], close[0])!r}?" if close else ""
-        raise self.error(node, f"one of the values of {name}{hint}", repr(value))
+        hint = (
+            _("; did you mean {name}?").format(name=repr(symbol.aliases.get(close[0], close[0])))
+            if close
+            else ""
+        )
+        raise self.error(
+            node, _("one of the values of {field}").format(field=name) + hint, repr(value)
+        )
 
     # --- functions -------------------------------------------------------------------------
     def call(self, node: ast.Call) -> _Typed:
         if not isinstance(node.func, ast.Name):
             raise self.error(
                 node.func,
-                "a call to one of " + ", ".join(FUNCTIONS),
-                "a call on " + _describe(node.func),
+                _("a call to one of {functions}").format(functions=", ".join(FUNCTIONS)),
+                _("a call on {what}").format(what=_describe(node.func)),
             )
         fname = node.func.id
         if fname not in FUNCTIONS:
-            close = difflib.get_close_matches(fname, list(FUNCTIONS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise self.error(
-                node.func, f"a call to one of {', '.join(FUNCTIONS)}{hint}", repr(fname)
+                node.func,
+                _("a call to one of {functions}").format(functions=", ".join(FUNCTIONS))
+                + suggest(fname, FUNCTIONS),
+                repr(fname),
             )
         if node.keywords:
-            raise self.error(node.keywords[0].value, "positional arguments only", "a keyword")
+            raise self.error(node.keywords[0].value, _("positional arguments only"), _("a keyword"))
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                raise self.error(arg, "plain arguments", "a starred argument")
+                raise self.error(arg, _("plain arguments"), _("a starred argument"))
         args = node.args
         arity = {"abs": 1, "known": 1, "pct_change": 2, "where": 3}
         if fname in arity and len(args) != arity[fname]:
-            raise self.error(node, FUNCTIONS[fname], f"{len(args)} argument(s)")
+            raise self.error(node, FUNCTIONS[fname](), _arguments(len(args)))
         if fname in ("min", "max") and len(args) < 2:
-            raise self.error(node, FUNCTIONS[fname], f"{len(args)} argument(s)")
+            raise self.error(node, FUNCTIONS[fname](), _arguments(len(args)))
         build = {
             "min": self.extreme,
             "max": self.extreme,
@@ -570,7 +622,7 @@ class _Compiler:
         a, b = self.visit(args[1]), self.visit(args[2])
         for arg, branch in ((args[1], a), (args[2], b)):
             if branch.type is Type.TEXT:
-                raise self.error(arg, "a number or true/false in where()", "text")
+                raise self.error(arg, _("a number or true/false in where()"), _("text"))
         af, bf = a.fn, b.fn
         if a.type is Type.BOOL and b.type is Type.BOOL:
             return _Typed(
@@ -598,11 +650,15 @@ class _Compiler:
         if checked.type is Type.BOOL:
             raise self.error(
                 arg,
-                "a number or a text field in known() (a blank yes/no field reads as False)",
-                f"true/false {self.source(arg)}",
+                _("a number or a text field in known() (a blank yes/no field reads as False)"),
+                _("true/false {source}").format(source=self.source(arg)),
             )
         number = checked.fn
         return _Typed(Type.BOOL, lambda env: np.asarray(~np.isnan(as_numbers(number(env)))))
+
+
+def _arguments(n: int) -> str:
+    return ngettext("{n} argument", "{n} arguments", n).format(n=n)
 
 
 __all__ = ["names_in", "parse"]

@@ -14,12 +14,15 @@ from typing import Any
 
 from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_file
+from allocator.core.i18n import _
 from allocator.inputs.yamlfile import read_yaml, validate_as
 from allocator.policy.compile import compile_model
 from allocator.policy.model import PolicyModel
 
-#: Lists whose entries are named by their ``id`` beside a key path in a message.
-MODEL_LABELS = {"clauses": "clause", "items": "item"}
+
+def model_labels() -> dict[str, str]:
+    """Lists whose entries are named by their ``id`` beside a key path in a message."""
+    return {"clauses": _("clause"), "items": _("item")}
 
 
 def model_sha256(path: str | Path) -> str:
@@ -40,15 +43,15 @@ def load_model(path: str | Path) -> PolicyModel:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(
-            [Problem(file, "a mapping of keys (title, rules, clauses ...)", _kind(data))]
+            [Problem(file, _("a mapping of keys (title, rules, clauses ...)"), _kind(data))]
         )
-    model = validate_as(PolicyModel, data, file, labels=MODEL_LABELS, dotted_keys=True)
+    model = validate_as(PolicyModel, data, file, labels=model_labels(), dotted_keys=True)
     compile_model(model, file=file)
     return model
 
 
 def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
+    return _("nothing") if value is None else type(value).__name__
 
 
-__all__ = ["MODEL_LABELS", "load_model", "model_sha256"]
+__all__ = ["load_model", "model_labels", "model_sha256"]

@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from allocator.core.i18n import _
 from allocator.inputs.parse import MAX_VALUE
 from allocator.inputs.schema import FIELD_BY_NAME, FIELDS, Kind
 
@@ -44,10 +45,14 @@ Number = int | float
 # A parameter's value: a scalar, a list (band edges) or a table (rows of numbers).
 ParamValue = Number | list[Number] | list[list[Number]]
 Shape = Literal["scalar", "list", "table"]
-SHAPE_WORDS = (
-    "a number, a list of numbers (band edges) or a table (a list of rows of numbers, "
-    "all rows the same length)"
-)
+
+
+def shape_words() -> str:
+    """What a parameter's value may be, in the reader's words."""
+    return _(
+        "a number, a list of numbers (band edges) or a table (a list of rows of numbers, "
+        "all rows the same length)"
+    )
 
 
 def _is_number(value: object) -> bool:
@@ -71,7 +76,11 @@ def beyond_range(value: object) -> float | None:
     return None
 
 
-RANGE_WORDS = f"numbers from {-MAX_VALUE:.0e} to {MAX_VALUE:.0e}"
+def range_words() -> str:
+    """The range a parameter's numbers must lie in, in the reader's words."""
+    return _("numbers from {low} to {high}").format(
+        low=f"{-MAX_VALUE:.0e}", high=f"{MAX_VALUE:.0e}"
+    )
 
 
 def param_shape(value: object) -> Shape | None:
@@ -92,9 +101,11 @@ def param_shape(value: object) -> Shape | None:
 
 
 def _plain(value: str, what: str, forbidden: str) -> str:
+    """``value`` when it is a usable id; ``what`` is the full message with ``{banned}`` and
+    ``{found}`` in it."""
     if not value or any(c in value for c in forbidden) or any(c.isspace() for c in value):
-        banned = " or ".join(repr(c) for c in forbidden)
-        raise ValueError(f"{what} that is not empty, without spaces or {banned} (found {value!r})")
+        banned = _(" or ").join(repr(c) for c in forbidden)
+        raise ValueError(what.format(banned=banned, found=repr(value)))
     return value
 
 
@@ -124,17 +135,17 @@ class Param(_Strict):
     @classmethod
     def _shaped(cls, value: object) -> object:
         if param_shape(value) is None:
-            raise ValueError(SHAPE_WORDS)
+            raise ValueError(shape_words())
         if beyond_range(value) is not None:
-            raise ValueError(RANGE_WORDS)
+            raise ValueError(range_words())
         return value
 
     @model_validator(mode="after")
     def _sourced(self) -> Param:
         if self.basis is Basis.DOCUMENT and not self.quote:
-            raise ValueError("a parameter with basis 'document' needs the quote that states it")
+            raise ValueError(_("a parameter with basis 'document' needs the quote that states it"))
         if self.basis is Basis.ASSUMED and not self.rationale:
-            raise ValueError("a parameter with basis 'assumed' needs a one-line rationale")
+            raise ValueError(_("a parameter with basis 'assumed' needs a one-line rationale"))
         return self
 
 
@@ -153,7 +164,11 @@ class Condition(_Strict):
     @field_validator("id")
     @classmethod
     def _plain_id(cls, value: str) -> str:
-        return _plain(value, "a condition id", "./")
+        return _plain(
+            value,
+            _("a condition id that is not empty, without spaces or {banned} (found {found})"),
+            "./",
+        )
 
 
 class Fixed(_Strict):
@@ -268,23 +283,39 @@ class AwardItem(_Strict):
     @field_validator("id")
     @classmethod
     def _plain_id(cls, value: str) -> str:
-        return _plain(value, "an item id", "./")
+        return _plain(
+            value,
+            _("an item id that is not empty, without spaces or {banned} (found {found})"),
+            "./",
+        )
 
     @model_validator(mode="after")
     def _unique_condition_ids(self) -> AwardItem:
         ids = [c.id for c in self.conditions]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"item {self.id} repeats condition id(s): {', '.join(dupes)}")
+            raise ValueError(
+                _("item {item} repeats condition id(s): {ids}").format(
+                    item=self.id, ids=_(", ").join(dupes)
+                )
+            )
         return self
 
     @model_validator(mode="after")
     def _aggregation_matches_recipient(self) -> AwardItem:
         grouped = self.recipient in ("district", "park")
         if grouped and not self.aggregate:
-            raise ValueError(f"a {self.recipient} item needs 'aggregate' for the fields it uses")
+            raise ValueError(
+                _("a {recipient} item needs 'aggregate' for the fields it uses").format(
+                    recipient=self.recipient
+                )
+            )
         if not grouped and self.aggregate:
-            raise ValueError(f"'aggregate' is for district and park items, not {self.recipient}")
+            raise ValueError(
+                _("'aggregate' is for district and park items, not {recipient}").format(
+                    recipient=self.recipient
+                )
+            )
         return self
 
 
@@ -304,17 +335,25 @@ class Clause(_Strict):
     @field_validator("id")
     @classmethod
     def _plain_id(cls, value: str) -> str:
-        return _plain(value, "a clause id", "/")
+        return _plain(
+            value,
+            _("a clause id that is not empty, without spaces or {banned} (found {found})"),
+            "/",
+        )
 
     @model_validator(mode="after")
     def _items_iff_award(self) -> Clause:
         if self.kind == "award" and not self.items:
-            raise ValueError(f"award clause {self.id} has no award items")
+            raise ValueError(_("award clause {clause} has no award items").format(clause=self.id))
         if self.kind != "award" and self.items:
-            raise ValueError(f"{self.kind} clause {self.id} cannot hold award items")
+            raise ValueError(
+                _("{kind} clause {clause} cannot hold award items").format(
+                    kind=self.kind, clause=self.id
+                )
+            )
         ids = [i.id for i in self.items]
         if len(ids) != len(set(ids)):
-            raise ValueError(f"clause {self.id} repeats an item id")
+            raise ValueError(_("clause {clause} repeats an item id").format(clause=self.id))
         return self
 
 
@@ -329,9 +368,9 @@ class Sourced(_Strict):
     @model_validator(mode="after")
     def _sourced(self) -> Sourced:
         if self.basis is Basis.DOCUMENT and not self.quote:
-            raise ValueError("a rule with basis 'document' needs its quote")
+            raise ValueError(_("a rule with basis 'document' needs its quote"))
         if self.basis is Basis.ASSUMED and not self.rationale:
-            raise ValueError("a rule with basis 'assumed' needs a rationale")
+            raise ValueError(_("a rule with basis 'assumed' needs a rationale"))
         return self
 
 
@@ -420,7 +459,9 @@ class PolicyModel(_Strict):
         ids = [c.id for c in clauses]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"clause ids that differ (repeated: {', '.join(dupes)})")
+            raise ValueError(
+                _("clause ids that differ (repeated: {ids})").format(ids=_(", ").join(dupes))
+            )
         return clauses
 
     @field_validator("applications")
@@ -428,8 +469,12 @@ class PolicyModel(_Strict):
     def _list_field(cls, name: str) -> str:
         field = FIELD_BY_NAME.get(name)
         if field is None or field.kind is not Kind.LIST:
-            lists = ", ".join(f.name for f in FIELDS if f.kind is Kind.LIST)
-            raise ValueError(f"a list field of the data schema: {lists} (found {name!r})")
+            lists = _(", ").join(f.name for f in FIELDS if f.kind is Kind.LIST)
+            raise ValueError(
+                _("a list field of the data schema: {fields} (found {found})").format(
+                    fields=lists, found=repr(name)
+                )
+            )
         return name
 
     def items(self) -> list[tuple[Clause, AwardItem]]:
@@ -472,8 +517,6 @@ def json_schema_text() -> str:
 __all__ = [
     "GROUP_KEY",
     "OPERANDS",
-    "RANGE_WORDS",
-    "SHAPE_WORDS",
     "TEXT_FIELDS",
     "AwardItem",
     "Basis",
@@ -500,4 +543,6 @@ __all__ = [
     "beyond_range",
     "json_schema_text",
     "param_shape",
+    "range_words",
+    "shape_words",
 ]

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.policy import expr
 from allocator.policy.model import (
-    RANGE_WORDS,
     Fixed,
     ParamValue,
     PerItem,
@@ -28,17 +28,39 @@ from allocator.policy.model import (
     address,
     beyond_range,
     param_shape,
+    range_words,
 )
 
-_SHAPE_NAMES: dict[str, str] = {
-    "scalar": "a number",
-    "list": "a list of numbers",
-    "table": "a table (a list of rows of numbers, all rows the same length)",
-}
+
+def shape_name(shape: str | None) -> str:
+    """A parameter shape (``scalar``, ``list``, ``table``) in the reader's words."""
+    if shape == "list":
+        return _("a list of numbers")
+    if shape == "table":
+        return _("a table (a list of rows of numbers, all rows the same length)")
+    return _("a number")
+
+
 _TABLE_FIELDS: dict[str, dict[str, Shape]] = {
     "steps": {"table": "table"},
     "scale_growth": {"scale_bands": "list", "growth_bands": "list", "table": "table"},
 }
+
+
+def _shape_parameter(shape: str) -> str:
+    if shape == "list":
+        return _("a list parameter")
+    if shape == "table":
+        return _("a table parameter")
+    return _("a scalar parameter")
+
+
+def _shape_found(shape: str | None) -> str:
+    if shape == "list":
+        return _("{name}, a list")
+    if shape == "table":
+        return _("{name}, a table")
+    return _("{name}, a scalar")
 
 
 def table_problems(
@@ -54,15 +76,21 @@ def table_problems(
         if name not in values:
             out.append(
                 (
-                    f"the name of one of the item's parameters (a {shape})",
+                    _("the name of one of the item's parameters ({shape})").format(
+                        shape=shape_name(shape)
+                    ),
                     field_name,
-                    f"{name!r}{expr.suggest(name, values)}",
+                    repr(name) + expr.suggest(name, values),
                 )
             )
             continue
         if param_shape(values[name]) != shape:
             out.append(
-                (f"a {shape} parameter", field_name, f"{name!r}, a {param_shape(values[name])}")
+                (
+                    _shape_parameter(shape),
+                    field_name,
+                    _shape_found(param_shape(values[name])).format(name=repr(name)),
+                )
             )
             continue
         resolved[field_name] = values[name]
@@ -73,9 +101,9 @@ def table_problems(
         assert isinstance(table, list)
         rows = [r for r in table if isinstance(r, list)]
         if any(len(r) != 2 for r in rows):
-            out.append(("a table of rows [threshold, amount]", "table", f"{formula.table!r}"))
+            out.append((_("a table of rows [threshold, amount]"), "table", repr(formula.table)))
         elif not _increasing([r[0] for r in rows]):
-            out.append(("thresholds in increasing order", "table", f"{[r[0] for r in rows]}"))
+            out.append((_("thresholds in increasing order"), "table", f"{[r[0] for r in rows]}"))
     elif isinstance(formula, ScaleGrowth):
         scale, growth, table = resolved["scale_bands"], resolved["growth_bands"], resolved["table"]
         assert isinstance(scale, list)
@@ -83,13 +111,14 @@ def table_problems(
         assert isinstance(table, list)
         for field_name, bands in (("scale_bands", scale), ("growth_bands", growth)):
             if not _increasing(bands):
-                out.append(("band edges in increasing order", field_name, f"{bands}"))
+                out.append((_("band edges in increasing order"), field_name, f"{bands}"))
         rows = [r for r in table if isinstance(r, list)]
         if len(rows) != len(scale) or any(len(r) != len(growth) for r in rows):
             out.append(
                 (
-                    f"a table of {len(scale)} rows (scale bands) × {len(growth)} columns "
-                    "(growth bands)",
+                    _(
+                        "a table of {rows} rows (scale bands) × {columns} columns (growth bands)"
+                    ).format(rows=len(scale), columns=len(growth)),
                     "table",
                     f"{len(rows)} × {len(rows[0]) if rows else 0}",
                 )
@@ -152,8 +181,8 @@ def resolve_params(
             problems.append(
                 Problem(
                     file,
-                    "the address <clause>/<item>/<param> of a model parameter"
-                    f"{expr.suggest(addr, values)}",
+                    _("the address <clause>/<item>/<param> of a model parameter")
+                    + expr.suggest(addr, values),
                     repr(addr),
                     key=addr,
                 )
@@ -163,13 +192,17 @@ def resolve_params(
         if got != want:
             shown = repr(value)
             shown = shown if len(shown) <= 80 else shown[:77] + "..."
-            found = f"{_SHAPE_NAMES[got]}: {shown}" if got else f"{shown}, which is none of those"
-            expected = f"{_SHAPE_NAMES[want or 'scalar']}, as the model's value"
+            found = (
+                _("{shape}: {value}").format(shape=shape_name(got), value=shown)
+                if got
+                else _("{value}, which is none of those").format(value=shown)
+            )
+            expected = _("{shape}, as the model's value").format(shape=shape_name(want))
             problems.append(Problem(file, expected, found, key=addr))
             continue
         big = beyond_range(value)
         if big is not None:
-            problems.append(Problem(file, RANGE_WORDS, f"{big:g}", key=addr))
+            problems.append(Problem(file, range_words(), f"{big:g}", key=addr))
             continue
         assert isinstance(value, int | float | list)
         values[addr] = value
@@ -183,7 +216,9 @@ def resolve_params(
                 problems.append(
                     Problem(
                         file,
-                        f"{message} (formula {field_name} of {prefix})",
+                        _("{expected} (formula {field} of {item})").format(
+                            expected=message, field=field_name, item=prefix
+                        ),
                         found,
                         key=f"{prefix}/{name}",
                     )
@@ -193,4 +228,4 @@ def resolve_params(
     return ResolvedParams(values=values, basis=basis)
 
 
-__all__ = ["ResolvedParams", "resolve_params", "table_problems"]
+__all__ = ["ResolvedParams", "resolve_params", "shape_name", "table_problems"]

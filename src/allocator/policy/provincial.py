@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.schema import FIELD_BY_NAME
 from allocator.policy.model import PolicyModel
 
@@ -69,14 +70,14 @@ def refuse_pending(model: PolicyModel, table: pd.DataFrame, data: Any) -> None:
     if not hit.any():
         return
     sub = table.loc[hit, ["firm_row", "provincial_type", "item_key"]]
-    where = f"clause {model.rules.provincial.clause}" if model.rules.provincial.clause else ""
+    clause = model.rules.provincial.clause
     locate = getattr(data, "locate", None)
     problems: list[Problem] = []
-    for (_, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True):
+    for (_row, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True):
         row = int(g["firm_row"].iloc[0])
         award = FIELD_BY_NAME[f"prov_award_{ptype}"]
         applied = FIELD_BY_NAME[f"prov_applied_{ptype}"]
-        items = ", ".join(str(k) for k in g["item_key"])
+        items = _(", ").join(str(k) for k in g["item_key"])
         if callable(locate):
             file, line = locate(row)
             key = None
@@ -85,9 +86,19 @@ def refuse_pending(model: PolicyModel, table: pd.DataFrame, data: Any) -> None:
         problems.append(
             Problem(
                 file,
-                f"the amount of the provincial award the firm applied for ({applied.zh}: 是), "
-                f"which 从优、就高、不重复 ({where}) needs to pay {items}; or 否 in {applied.zh}",
-                "a blank amount (or under 1万元)",
+                (
+                    _(
+                        "the amount of the provincial award the firm applied for ({applied}: "
+                        "是), which 从优、就高、不重复 (clause {clause}) needs to pay {items}; or "
+                        "否 in {applied}"
+                    )
+                    if clause
+                    else _(
+                        "the amount of the provincial award the firm applied for ({applied}: "
+                        "是), which 从优、就高、不重复 needs to pay {items}; or 否 in {applied}"
+                    )
+                ).format(applied=applied.zh, clause=clause, items=items),
+                _("a blank amount (or under 1万元)"),
                 row=line,
                 column=award.zh,
                 key=key,

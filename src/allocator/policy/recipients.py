@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, Kind
 from allocator.policy import expr
 from allocator.policy.compile import CompiledItem
@@ -55,8 +56,10 @@ def _column(frame: pd.DataFrame, name: str) -> npt.NDArray[Any] | expr.Text:
             [
                 Problem(
                     DATA_FILE,
-                    f"column {name!r} of kind {kind.value} as the data loader gives it",
-                    f"dtype {series.dtype}",
+                    _("column {name} of kind {kind} as the data loader gives it").format(
+                        name=repr(name), kind=kind.value
+                    ),
+                    _("dtype {dtype}").format(dtype=series.dtype),
                     column=name,
                 )
             ]
