@@ -26,6 +26,7 @@ from click.testing import CliRunner, Result
 
 from allocator.analysis.audit_levels import level_violation
 from allocator.cli import main
+from allocator.core.i18n import set_language
 from allocator.outputs.ledger import record_run
 from allocator.outputs.ledger_entry import RunEntry
 
@@ -800,3 +801,42 @@ def test_an_edited_folder_gives_a_finding_or_exit_2(
     assert explained.exception is None or isinstance(explained.exception, SystemExit)
     assert explained.exit_code == explain_code, explained.output
     assert explain_says in (explained.stderr if explain_code == 2 else explained.stdout)
+
+
+# --------------------------------------------------------------------------------------------
+# In Chinese
+
+
+def test_the_report_reads_in_chinese(runs: Runs, tmp_path: Path) -> None:
+    folder = copy_run(runs, "priority", tmp_path)
+    rows = read_awards(folder)
+    k = next(n for n, r in enumerate(rows) if int(r["claim_wan"]) >= 3)
+    claim = int(rows[k]["claim_wan"])
+    rows[k]["award_wan"] = str(claim + 2)
+    write_awards(folder, rows)
+    try:
+        result = invoke("--lang", "zh", "audit", str(folder), "--ledger", runs.ledger)
+        assert result.exit_code == 1
+        text = result.stdout
+        # The finding with its row and figures, the check's title, the outcome and the verdict.
+        csv_row = k + 2
+        recipient, item = rows[k]["recipient_id"], rows[k]["item_key"]
+        assert (
+            f"第 {csv_row} 行：{recipient} {item} 核定 {claim + 2}万元，超过测算金额 {claim}万元"
+        ) in text
+        assert "奖补为整数万元、不为负、不超过测算金额" in text
+        assert "未通过" in text
+        assert "分配规则 优先序，预算" in text  # the result check names the rule in Chinese
+        verdict = text.strip().splitlines()[-1]
+        assert verdict.startswith("审计未通过：")
+        assert "integrality" in verdict  # the checks keep their names, for a script to grep
+        # --json keeps its keys and codes; only the texts are Chinese.
+        doc = json.loads(
+            invoke("--lang", "zh", "audit", str(folder), "--ledger", runs.ledger, "--json").stdout
+        )
+        assert doc["verdict"] == "failed"
+        (hit,) = findings(doc, "integrality")
+        assert hit["severity"] == "error"
+        assert "超过测算金额" in hit["message"]
+    finally:
+        set_language(None)

@@ -4,6 +4,7 @@ with known winners and losers, and the 2026 sample under two fairness rules."""
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from allocator.analysis.charts import chart_rc, chart_svgs, font_families, totals_figure
 from allocator.analysis.compare import METRICS, compare, compare_folders, long_table, to_json
-from allocator.analysis.compare_page import render_html
+from allocator.analysis.compare_page import change_rows, district_rows, render_html
 from allocator.analysis.compare_runs import load_runs, solver_name
 from allocator.analysis.metrics import (
     RATIO_BINS,
@@ -29,6 +31,7 @@ from allocator.analysis.metrics import (
 )
 from allocator.cli import main
 from allocator.core.errors import InputError
+from allocator.core.i18n import set_language
 from allocator.pipeline.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -535,3 +538,77 @@ def test_sample_2026_proportional_against_priority(sample_runs: list[Path], tmp_
     assert page.count("<svg") == 4
     assert "Lorenz" in page
     assert "Awards by district" in page
+
+
+# --------------------------------------------------------------------------------------------
+# In Chinese
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """Messages in Chinese for one test, then the suite's language again."""
+    set_language("zh")
+    yield
+    set_language(None)
+
+
+@pytest.mark.usefixtures("chinese")
+def test_the_page_and_its_tables_read_in_chinese(two_runs: tuple[Path, Path]) -> None:
+    c = compare_folders(two_runs)
+    page = render_html(c)
+    assert '<html lang="zh-CN">' in page
+    assert "<h1>2 次运行对比</h1>" in page
+    assert "<h2>分条款奖补金额（万元）</h2>" in page
+    assert "<h2>分县区奖补金额（万元）</h2>" in page
+    # Rules and statuses by their Chinese names, in the metrics and in the runs' headings.
+    assert "<td>分配规则</td>" in page
+    assert "tiny · 优先序 · " in page
+    assert "tiny · 按比例 · " in page
+    assert '<td class="n">最优</td>' in page
+    # Winners and losers: run a gave F3 nothing, run b 7万元.
+    header, rows = change_rows(c.changes[0], "winners")
+    assert header == ["对象代码", "名称", "之前（万元）", "之后（万元）", "变化（万元）"]
+    assert rows[0] == ["F3", "丙（模拟）", "0", "7", "+7"]
+    header, rows = district_rows(c)
+    assert header[0] == "县区"
+    assert [r[0] for r in rows] == ["城中区", "柳南区"]
+    # The CSV and JSON forms keep the codes: a file does not change with the language.
+    assert set(long_table(c)["run"]) == set(c.labels)
+    assert to_json(c)["runs"][0]["rule"] == "priority"
+
+
+@pytest.mark.usefixtures("chinese")
+def test_charts_name_districts_in_chinese_with_a_cjk_font_stack(
+    two_runs: tuple[Path, Path],
+) -> None:
+    svgs = chart_svgs(compare_folders(two_runs))
+    districts = svgs["districts"]
+    # Text stays text (svg.fonttype none): the district names and the title as characters.
+    for text in ("城中区", "柳南区", "分县区奖补金额", "奖补金额（万元）"):
+        assert text in districts
+    for family in ("'DejaVu Sans'", "'Noto Sans CJK SC'", "'Microsoft YaHei'", "sans-serif"):
+        assert family in districts
+    assert "优先序" in svgs["lorenz"]  # the legend names the runs by their rules
+    assert svgs == chart_svgs(compare_folders(two_runs))  # the same bytes again
+
+
+@pytest.mark.skipif(
+    "WenQuanYi Micro Hei" not in font_families() and "Noto Sans CJK SC" not in font_families(),
+    reason="no CJK font installed (Debian: fonts-wqy-microhei)",
+)
+@pytest.mark.usefixtures("chinese")
+def test_a_chinese_chart_draws_every_glyph(two_runs: tuple[Path, Path]) -> None:
+    # With a CJK font matplotlib measures every character it draws: no "Glyph missing"
+    # warning (pytest turns warnings into errors), here without svg_text's guard.
+    import matplotlib
+
+    figure = totals_figure(compare_folders(two_runs), "district")
+    with matplotlib.rc_context(chart_rc()):
+        figure.savefig(io.BytesIO(), format="png")
+
+
+def test_english_names_districts_in_english(two_runs: tuple[Path, Path]) -> None:
+    districts = chart_svgs(compare_folders(two_runs))["districts"]
+    assert "Chengzhong" in districts
+    assert "Liunan" in districts
+    assert "城中区" not in districts

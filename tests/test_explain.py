@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from allocator.cli import main
+from allocator.core.i18n import set_language
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
@@ -37,6 +39,13 @@ class Run:
     ledger: str
     awards: list[dict[str, str]]
     firms: dict[str, dict[str, str]]  # the sample data by credit code
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_environment() -> Iterator[None]:
+    """explain --lang zh sets the process's language: the next test starts from $ALLOCATE_LANG."""
+    yield
+    set_language(None)
 
 
 def invoke(*args: str) -> Result:
@@ -95,7 +104,7 @@ def test_a_firm_cut_by_the_fund_cap(run: Run) -> None:
     # 五（一）: half the booth fee, at most 10万元, the part below one 万元 dropped.
     expected = int(min(Decimal(fee) * Decimal("0.5"), Decimal(10)).to_integral(ROUND_FLOOR))
     assert int(award["claim_wan"]) == expected
-    result = explain(run, award["recipient_id"])
+    result = explain(run, award["recipient_id"], "--lang", "zh")
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert firm["name"] in text
@@ -103,10 +112,30 @@ def test_a_firm_cut_by_the_fund_cap(run: Run) -> None:
     assert f"booth_fee_2026q1 > 0: {number(fee)} > 0 → 通过" in block
     assert f"min(rate × booth_fee_2026q1, cap) = min(0.5 × {number(fee)}, 10)" in block
     assert f"→ {expected}万元" in block
-    assert f"测算金额: {expected}万元" in block
-    assert f"奖补金额: {award['award_wan']}万元 (awards.csv 第 {row} 行)" in block
-    assert "紧约束 fund_cap" in block
-    assert "proportional 水平" in block
+    assert f"测算金额：{expected}万元" in block
+    assert f"奖补金额：{award['award_wan']}万元（awards.csv 第 {row} 行）" in block
+    assert "紧约束 fund_cap（fund_cap，条款 scenario）" in block
+    assert "按比例规则水平" in block
+    # The run line names the rule and the status in Chinese, not by their codes.
+    assert "分配规则 按比例，求解状态 最优" in text
+
+
+def test_explain_speaks_the_language_of_the_command_line(run: Run) -> None:
+    # explain's own --lang defaults to the group's --lang (and $ALLOCATE_LANG).
+    _, award = cut_by_the_fund(run)
+    rid = award["recipient_id"]
+    zh = invoke("--lang", "zh", "explain", str(run.folder), rid, "--ledger", run.ledger)
+    en = invoke("--lang", "en", "explain", str(run.folder), rid, "--ledger", run.ledger)
+    assert zh.exit_code == en.exit_code == 0
+    assert "测算金额：" in zh.stdout
+    assert "  claim: " not in zh.stdout
+    assert "  claim: " in en.stdout
+    assert "测算金额" not in en.stdout
+    # An explicit explain --lang wins over the group's.
+    both = invoke(
+        "--lang", "en", "explain", str(run.folder), rid, "--ledger", run.ledger, "--lang", "zh"
+    )
+    assert "测算金额：" in both.stdout
 
 
 def test_the_same_firm_in_english_and_as_json(run: Run) -> None:
@@ -199,14 +228,17 @@ def test_a_district_and_its_summed_growth(run: Run) -> None:
 
 def test_ineligible_items_are_brief_unless_all(run: Run) -> None:
     _, award = cut_by_the_fund(run)
-    brief = explain(run, award["recipient_id"]).stdout
-    full = explain(run, award["recipient_id"], "--all").stdout
+    brief = explain(run, award["recipient_id"], "--lang", "zh").stdout
+    full = explain(run, award["recipient_id"], "--all", "--lang", "zh").stdout
     doc = json.loads(explain(run, award["recipient_id"], "--json").stdout)
     eligible = sum(i["eligible"] for i in doc["items"])
-    assert brief.count("公式:") == eligible < len(doc["items"])
+    assert brief.count("公式：") == eligible < len(doc["items"])
     assert "不符合条件的项目：" in brief
-    assert full.count("公式:") == len(doc["items"])
+    assert full.count("公式：") == len(doc["items"])
     assert "不符合条件的项目：" not in full
+    english = explain(run, award["recipient_id"]).stdout  # the suite runs with ALLOCATE_LANG=en
+    assert english.count("formula:") == eligible
+    assert "Items not eligible:" in english
 
 
 def test_an_unknown_recipient_lists_close_matches(run: Run) -> None:

@@ -48,6 +48,7 @@ from allocator.analysis.audit_findings import CHECKS, AuditReport, Collector
 from allocator.analysis.audit_folder import check_inputs, locate_scenario, read_result
 from allocator.analysis.audit_published import check_constraints, check_totals, check_workbook
 from allocator.analysis.audit_recompute import recompute, row_state
+from allocator.core.i18n import _
 from allocator.outputs.ledger import check_against_ledger
 
 
@@ -87,12 +88,17 @@ def audit(
     changes, loaded = check_inputs(result, scenario_path)
     for change in changes:
         out.add("inputs", change.shown, change.message())
-    out.done("inputs", f"{len(result['inputs'])} file(s) hashed")
+    out.done("inputs", _("{n} file(s) hashed").format(n=len(result["inputs"])))
 
     for lf in check_against_ledger(ledger, folder):
         named = _LEDGER_WHAT.fullmatch(lf.what)
         name = named.group(1) if named else "ledger"
-        out.add("ledger", name, f"{lf.what}: {lf.detail}", warn=lf.severity == "warning")
+        out.add(
+            "ledger",
+            name,
+            _("{what}: {detail}").format(what=lf.what, detail=lf.detail),
+            warn=lf.severity == "warning",
+        )
     out.done("ledger")
 
     check_files(out, folder, result)
@@ -107,15 +113,15 @@ def audit(
             out.skip(name, no_awards(result))
 
     if changes or loaded is None:
-        why = "the inputs changed since the run: nothing is recomputed from them"
-        for name, _ in CHECKS:
+        why = _("the inputs changed since the run: nothing is recomputed from them")
+        for name in CHECKS:
             out.skip(name, why)
         return out.report(folder)
 
     rec = recompute(loaded)
     check_result(out, result, rec)
     if awards is None:
-        for name, _ in CHECKS:
+        for name in CHECKS:
             out.skip(name, no_awards(result))
         return out.report(folder)
 
@@ -129,7 +135,7 @@ def audit(
     if constraints is not None:
         check_constraints(out, rec, result, constraints, state)
     else:
-        out.skip("constraints", "constraints.csv could not be read")
+        out.skip("constraints", _("constraints.csv could not be read"))
     return out.report(folder)
 
 

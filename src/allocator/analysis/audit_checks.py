@@ -26,6 +26,8 @@ from allocator.analysis.audit_recompute import (
     RowState,
     by_key,
 )
+from allocator.analysis.labels import district_name, rule_name, status_name
+from allocator.core.i18n import _
 from allocator.outputs.names import AWARD_COLUMNS, AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS, RESULT
 
 
@@ -36,23 +38,36 @@ def _files_now(folder: Path) -> set[str]:
 def no_awards(result: dict[str, Any]) -> str:
     status = result.get("status")
     if status in ("INFEASIBLE", "UNKNOWN"):
-        return f"status {status}: the run has no allocation"
-    return "awards.csv could not be read"
+        return _("status {status}: the run has no allocation").format(status=status)
+    return _("awards.csv could not be read")
 
 
 def check_files(out: Collector, folder: Path, result: dict[str, Any]) -> None:
     listed = result.get("files")
     if not isinstance(listed, list):
-        out.add("files", RESULT, f"result.json lists no files (found {short(listed)})")
+        out.add(
+            "files",
+            RESULT,
+            _("result.json lists no files (found {found})").format(found=short(listed)),
+        )
         out.done("files")
         return
     present = _files_now(folder)
     for name in listed:
         if str(name) not in present:
-            out.add("files", str(name), f"{name} is listed in result.json but missing")
+            out.add(
+                "files",
+                str(name),
+                _("{name} is listed in result.json but missing").format(name=name),
+            )
     for name in sorted(present - {str(n) for n in listed}):
-        out.add("files", name, f"{name} is in the folder but not written by the run", warn=True)
-    out.done("files", f"{len(listed)} file(s) listed")
+        out.add(
+            "files",
+            name,
+            _("{name} is in the folder but not written by the run").format(name=name),
+            warn=True,
+        )
+    out.done("files", _("{n} file(s) listed").format(n=len(listed)))
 
 
 def load_awards(out: Collector, folder: Path, result: dict[str, Any]) -> AwardsFile | None:
@@ -60,13 +75,13 @@ def load_awards(out: Collector, folder: Path, result: dict[str, Any]) -> AwardsF
         return None
     path = folder / AWARDS
     if not path.is_file():
-        out.add("claims", AWARDS, "awards.csv is missing")
+        out.add("claims", AWARDS, _("awards.csv is missing"))
         out.done("claims")
         return None
     try:
         return read_awards(path)
     except ValueError as exc:
-        out.add("claims", AWARDS, f"awards.csv {exc}")
+        out.add("claims", AWARDS, _("awards.csv {problem}").format(problem=exc))
         out.done("claims")
         return None
 
@@ -76,13 +91,13 @@ def load_constraints(out: Collector, folder: Path, result: dict[str, Any]) -> pd
         return None
     path = folder / CONSTRAINTS
     if not path.is_file():
-        out.add("constraints", CONSTRAINTS, "constraints.csv is missing")
+        out.add("constraints", CONSTRAINTS, _("constraints.csv is missing"))
         out.done("constraints")
         return None
     try:
         return read_csv(path, CONSTRAINT_COLUMNS)
     except ValueError as exc:
-        out.add("constraints", CONSTRAINTS, f"constraints.csv {exc}")
+        out.add("constraints", CONSTRAINTS, _("constraints.csv {problem}").format(problem=exc))
         out.done("constraints")
         return None
 
@@ -91,32 +106,48 @@ def check_result(out: Collector, result: dict[str, Any], rec: Recomputed) -> Non
     rule = rec.spec.fairness.rule.value
     if result.get("rule") != rule:
         out.add(
-            "result", RESULT, f"rule {short(result.get('rule'))}, but the scenario says {rule!r}"
+            "result",
+            RESULT,
+            _("rule {found}, but the scenario says {rule}").format(
+                found=short(result.get("rule")), rule=repr(rule)
+            ),
         )
     if result.get("budget_wan") != rec.budget.value_wan:
         out.add(
             "result",
             RESULT,
-            f"budget_wan {short(result.get('budget_wan'))}, but the scenario and model give "
-            f"{rec.budget.value_wan}万元 ({rec.budget.source})",
+            _("budget_wan {found}, but the scenario and model give {budget}万元 ({source})").format(
+                found=short(result.get("budget_wan")),
+                budget=rec.budget.value_wan,
+                source=rec.budget.source,
+            ),
         )
     status = result.get("status")
     if status == "FEASIBLE":
         gap = result.get("gap")
         what = (
-            "the weighted objective is optimal (gap 0), the rank tie-break among its optima "
-            "was not proven"
+            _(
+                "the weighted objective is optimal (gap 0), the rank tie-break among its optima "
+                "was not proven"
+            )
             if gap == 0
-            else f"gap {gap}"
+            else _("gap {gap}").format(gap=gap)
         )
         out.add(
             "result",
             RESULT,
-            "status FEASIBLE: the time limit stopped the solver before it proved the allocation "
-            f"optimal ({what})",
+            _(
+                "status FEASIBLE: the time limit stopped the solver before it proved the "
+                "allocation optimal ({what})"
+            ).format(what=what),
             warn=True,
         )
-    out.done("result", f"rule {rule}, budget {rec.budget.value_wan}万元, status {status}")
+    out.done(
+        "result",
+        _("rule {rule}, budget {budget}万元, status {status}").format(
+            rule=rule_name(rule), budget=rec.budget.value_wan, status=status_name(str(status))
+        ),
+    )
 
 
 def check_claims(
@@ -150,11 +181,13 @@ def check_claims(
         row = int(awards.csv_row[a])
         rid, key = cells["recipient_id"][a], cells["item_key"][a]
         if math.isnan(hit[a]):
-            why = ineligible.get((rid, key), "no recipient or item of that name in the inputs")
+            why = ineligible.get((rid, key)) or _("no recipient or item of that name in the inputs")
             out.add(
                 "claims",
                 AWARDS,
-                f"row {row}: {rid} {key} is not an eligible claim ({why})",
+                _("row {row}: {recipient} {item} is not an eligible claim ({why})").format(
+                    row=row, recipient=rid, item=key, why=why
+                ),
                 row=row,
             )
             continue
@@ -163,7 +196,9 @@ def check_claims(
             out.add(
                 "claims",
                 AWARDS,
-                f"row {row}: {rid} {key} repeats row {int(matched[k])}",
+                _("row {row}: {recipient} {item} repeats row {first}").format(
+                    row=row, recipient=rid, item=key, first=int(matched[k])
+                ),
                 row=row,
             )
             continue
@@ -173,8 +208,16 @@ def check_claims(
             out.add(
                 "claims",
                 AWARDS,
-                f"row {row}: {rid} {key} claim_wan {short(cells['claim_wan'][a])}, but the "
-                f"recomputed claim is {int(claim[k])}万元",
+                _(
+                    "row {row}: {recipient} {item} claim_wan {found}, but the recomputed claim "
+                    "is {claim}万元"
+                ).format(
+                    row=row,
+                    recipient=rid,
+                    item=key,
+                    found=short(cells["claim_wan"][a]),
+                    claim=int(claim[k]),
+                ),
                 row=row,
             )
         for col in compared:
@@ -182,18 +225,33 @@ def check_claims(
                 out.add(
                     "claims",
                     AWARDS,
-                    f"row {row}: {rid} {key} {col} {short(cells[col][a])}, but the inputs say "
-                    f"{inputs[col][k]!r}",
+                    _(
+                        "row {row}: {recipient} {item} {column} {found}, but the inputs say "
+                        "{expected}"
+                    ).format(
+                        row=row,
+                        recipient=rid,
+                        item=key,
+                        column=col,
+                        found=short(cells[col][a]),
+                        expected=repr(inputs[col][k]),
+                    ),
                     row=row,
                 )
     for k in np.flatnonzero(matched < 0).tolist():
         out.add(
             "claims",
             AWARDS,
-            f"the eligible claim {who(eligible, k)} ({int(claim[k])}万元) has no row; "
-            f"it belongs at row {int(expected_row[k])}",
+            _(
+                "the eligible claim {claim_of} ({claim}万元) has no row; it belongs at row {row}"
+            ).format(claim_of=who(eligible, k), claim=int(claim[k]), row=int(expected_row[k])),
         )
-    out.done("claims", f"{len(frame)} rows, {len(eligible)} eligible claims recomputed")
+    out.done(
+        "claims",
+        _("{rows} rows, {claims} eligible claims recomputed").format(
+            rows=len(frame), claims=len(eligible)
+        ),
+    )
     return x, matched
 
 
@@ -202,18 +260,18 @@ def _ineligible_reasons(
 ) -> dict[tuple[str, str], str]:
     """Why each (recipient, item) of ``wanted`` that the claims table holds is not eligible."""
     reasons: dict[tuple[str, str], str] = {}
-    for key in sorted({k for _, k in wanted} & set(rec.claims.items)):
+    for key in sorted({k for _r, k in wanted} & set(rec.claims.items)):
         item = rec.claims.items[key]
         frame = item.frame
         ids = frame["recipient_id"].astype(str).to_numpy()
         for k in np.flatnonzero(np.isin(ids, [r for r, i in wanted if i == key])).tolist():
             failed = [c for c in item.conditions if not bool(frame[f"{c}.result"].iloc[k])]
             if failed:
-                why = "condition " + ", ".join(failed) + " fails"
+                why = _("condition {names} fails").format(names=_(", ").join(failed))
             elif not bool(frame["applied"].iloc[k]):
-                why = "not applied for"
+                why = _("not applied for")
             else:
-                why = "ineligible"
+                why = _("ineligible")
             reasons[(str(ids[k]), key)] = why
     return reasons
 
@@ -231,12 +289,19 @@ def check_integrality(
             out.add(
                 "integrality",
                 AWARDS,
-                f"row {row}: {named} award_wan {short(cell)} is not a whole number of 万元",
+                _("row {row}: {claim} award_wan {found} is not a whole number of 万元").format(
+                    row=row, claim=named, found=short(cell)
+                ),
                 row=row,
             )
         elif awards.award[a] < 0:
             out.add(
-                "integrality", AWARDS, f"row {row}: {named} award_wan {cell} is negative", row=row
+                "integrality",
+                AWARDS,
+                _("row {row}: {claim} award_wan {found} is negative").format(
+                    row=row, claim=named, found=cell
+                ),
+                row=row,
             )
     eligible = rec.eligible
     claim = eligible["claim_wan"].to_numpy(dtype=np.float64)
@@ -244,17 +309,20 @@ def check_integrality(
         out.add(
             "integrality",
             AWARDS,
-            f"row {int(matched[k])}: {who(eligible, k)} award {num(x[k])}万元 is above its claim "
-            f"of {num(claim[k])}万元",
+            _("row {row}: {claim_of} award {award}万元 is above its claim of {claim}万元").format(
+                row=int(matched[k]), claim_of=who(eligible, k), award=num(x[k]), claim=num(claim[k])
+            ),
             row=int(matched[k]),
         )
-    out.done("integrality", f"{len(frame)} awards")
+    out.done("integrality", _("{n} awards").format(n=len(frame)))
 
 
 def check_provincial(out: Collector, rec: Recomputed, x: FloatArray, matched: IntArray) -> None:
     eligible = rec.eligible
     rule = rec.model.rules.provincial
-    where = f"clause {rule.clause}" if rule.clause else "the provincial rule"
+    where = (
+        _("clause {clause}").format(clause=rule.clause) if rule.clause else _("the provincial rule")
+    )
     ptype = eligible["provincial_type"].to_numpy(dtype=object)
     firm = np.isin(eligible["recipient_kind"].to_numpy(dtype=object), FIRM_KINDS)
     typed = (ptype != "") & firm
@@ -265,12 +333,18 @@ def check_provincial(out: Collector, rec: Recomputed, x: FloatArray, matched: In
             out.add(
                 "provincial",
                 AWARDS,
-                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元, but the firm applied "
-                f"for the provincial award of type {ptype[k]} ({where}: no city award of that "
-                "type)",
+                _(
+                    "{claim_of} is paid {award}万元, but the firm applied for the provincial "
+                    "award of type {type} ({where}: no city award of that type)"
+                ).format(
+                    claim_of=row_text(eligible, matched, k),
+                    award=num(x[k]),
+                    type=ptype[k],
+                    where=where,
+                ),
                 row=int(matched[k]) if matched[k] > 0 else None,
             )
-        out.done("provincial", f"exclude_if_applied ({where})")
+        out.done("provincial", _("no city award if applied ({where})").format(where=where))
         return
     # better_of: the firm receives the better of the city's award and the provincial award,
     # never both. Its city awards of a type may therefore total at most what its city claims
@@ -300,17 +374,32 @@ def check_provincial(out: Collector, rec: Recomputed, x: FloatArray, matched: In
         checked += 1
         if total > allowed:
             rows = ", ".join(str(int(matched[k])) for k in ks if matched[k] > 0)
-            items = ", ".join(f"{item_keys[k]} {num(x[k])}万元" for k in ks)
+            items = _(", ").join(f"{item_keys[k]} {num(x[k])}万元" for k in ks)
             out.add(
                 "provincial",
                 AWARDS,
-                f"rows {rows}: {r} is paid {num(total)}万元 of type {t} ({items}) on top of a "
-                f"provincial award of {p}万元; better of the two allows at most "
-                f"max(0, {attainable} − {p}) = {allowed}万元 ({where})",
+                _(
+                    "rows {rows}: {recipient} is paid {total}万元 of type {type} ({items}) on top "
+                    "of a provincial award of {provincial}万元; better of the two allows at most "
+                    "max(0, {attainable} − {provincial}) = {allowed}万元 ({where})"
+                ).format(
+                    rows=rows,
+                    recipient=r,
+                    total=num(total),
+                    type=t,
+                    items=items,
+                    provincial=p,
+                    attainable=attainable,
+                    allowed=allowed,
+                    where=where,
+                ),
                 row=int(matched[ks[0]]) if matched[ks[0]] > 0 else None,
             )
     out.done(
-        "provincial", f"better_of ({where}), {checked} firm-type pair(s) with a provincial award"
+        "provincial",
+        _("better of the two ({where}), {n} firm-type pair(s) with a provincial award").format(
+            where=where, n=checked
+        ),
     )
 
 
@@ -359,21 +448,32 @@ def check_families(
     total = float(np.nansum(awards.award))
     budget = rec.budget.value_wan
     clause_id = rec.budget.clause_id
-    source = f"clause {clause_id}" if clause_id != "scenario" else "scenario budget"
+    source = (
+        _("clause {clause}").format(clause=clause_id)
+        if clause_id != "scenario"
+        else _("scenario budget")
+    )
     if total > budget:
         last = int(awards.csv_row[-1]) if len(awards) else 1
         out.add(
             "fund_cap",
             AWARDS,
-            f"rows 2–{last}: the awards add up to {num(total)}万元, above the budget of "
-            f"{budget}万元 ({source})",
+            _(
+                "rows 2–{last}: the awards add up to {total}万元, above the budget of "
+                "{budget}万元 ({source})"
+            ).format(last=last, total=num(total), budget=budget, source=source),
         )
-    out.done("fund_cap", f"{num(total)} of {budget}万元")
+    out.done("fund_cap", _("{total} of {budget}万元").format(total=num(total), budget=budget))
 
     def csv_rows(ks: Iterable[int]) -> str:
         found = [str(int(matched[k])) for k in ks if matched[k] > 0 and x[k] > 0]
-        shown = ", ".join(found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
-        return f"rows {shown}" if found else "no row"
+        if not found:
+            return _("no row")
+        if len(found) > 10:
+            return _("rows {rows} and {n} more").format(
+                rows=", ".join(found[:10]), n=len(found) - 10
+            )
+        return _("rows {rows}").format(rows=", ".join(found))
 
     # Sub-budgets, firm caps and district caps: over every claim of the scope (not only
     # those the builder made rows for: a claim the provincial rule zeroed still counts).
@@ -387,13 +487,20 @@ def check_families(
             out.add(
                 "sub_budget",
                 AWARDS,
-                f"{csv_rows(scope)}: sub-budget {sb.name} ({', '.join(sb.clauses)}) pays "
-                f"{num(paid)}万元, above its {sb.budget_wan}万元",
+                _(
+                    "{rows}: sub-budget {name} ({clauses}) pays {paid}万元, above its {budget}万元"
+                ).format(
+                    rows=csv_rows(scope),
+                    name=sb.name,
+                    clauses=", ".join(sb.clauses),
+                    paid=num(paid),
+                    budget=sb.budget_wan,
+                ),
             )
     if spec.sub_budgets:
-        out.done("sub_budget", f"{len(spec.sub_budgets)} sub-budget(s)")
+        out.done("sub_budget", _("{n} sub-budget(s)").format(n=len(spec.sub_budgets)))
     else:
-        out.skip("sub_budget", "the scenario sets none")
+        out.skip("sub_budget", _("the scenario sets none"))
 
     rid = eligible["recipient_id"].to_numpy(dtype=object)
     if spec.firm_cap_wan is not None:
@@ -404,13 +511,15 @@ def check_families(
                 out.add(
                     "firm_cap",
                     AWARDS,
-                    f"{csv_rows(ks)}: {firm} receives {num(paid)}万元 in total, above the "
-                    f"firm cap of {spec.firm_cap_wan}万元",
+                    _(
+                        "{rows}: {firm} receives {paid}万元 in total, above the firm cap of "
+                        "{cap}万元"
+                    ).format(rows=csv_rows(ks), firm=firm, paid=num(paid), cap=spec.firm_cap_wan),
                     row=int(matched[ks[0]]) if matched[ks[0]] > 0 else None,
                 )
-        out.done("firm_cap", f"{spec.firm_cap_wan}万元 per firm")
+        out.done("firm_cap", _("{cap}万元 per firm").format(cap=spec.firm_cap_wan))
     else:
-        out.skip("firm_cap", "the scenario sets none")
+        out.skip("firm_cap", _("the scenario sets none"))
 
     district = eligible["district"].to_numpy(dtype=object)
     for d, cap in spec.district_caps.items():
@@ -420,24 +529,28 @@ def check_families(
             out.add(
                 "district_cap",
                 AWARDS,
-                f"{csv_rows(scope)}: {d} receives {num(paid)}万元, above its cap of {cap}万元",
+                _("{rows}: {district} receives {paid}万元, above its cap of {cap}万元").format(
+                    rows=csv_rows(scope), district=district_name(str(d)), paid=num(paid), cap=cap
+                ),
             )
     if spec.district_caps:
-        out.done("district_cap", f"{len(spec.district_caps)} district(s)")
+        out.done("district_cap", _("{n} district(s)").format(n=len(spec.district_caps)))
     else:
-        out.skip("district_cap", "the scenario sets none")
+        out.skip("district_cap", _("the scenario sets none"))
     for d, floor in spec.district_floors.items():
         paid = float(x[district == d].sum())
         if paid < floor:
             out.add(
                 "district_floor",
                 AWARDS,
-                f"{d} receives {num(paid)}万元, below its floor of {floor}万元",
+                _("{district} receives {paid}万元, below its floor of {floor}万元").format(
+                    district=district_name(str(d)), paid=num(paid), floor=floor
+                ),
             )
     if spec.district_floors:
-        out.done("district_floor", f"{len(spec.district_floors)} district(s)")
+        out.done("district_floor", _("{n} district(s)").format(n=len(spec.district_floors)))
     else:
-        out.skip("district_floor", "the scenario sets none")
+        out.skip("district_floor", _("the scenario sets none"))
 
     # No duplicates: every group, the model's and the scenario's, over every claim.
     item_keys = text_of(eligible, "item_key")
@@ -446,16 +559,21 @@ def check_families(
     for (group, recipient), paid_group in paid_pairs.groupby(["group", "recipient_id"], sort=True):
         if len(paid_group) > 1:
             ks = paid_group["var"].to_numpy(dtype=np.int64).tolist()
-            shown = " and ".join(
-                f"row {int(matched[k])} ({item_keys[k]} {num(x[k])}万元)" for k in ks
+            shown = _(" and ").join(
+                _("row {row} ({item} {award}万元)").format(
+                    row=int(matched[k]), item=item_keys[k], award=num(x[k])
+                )
+                for k in ks
             )
             out.add(
                 "no_duplicate",
                 AWARDS,
-                f"{shown}: {recipient} is paid {len(ks)} items of no-duplicate group {group}",
+                _("{rows}: {recipient} is paid {n} items of no-duplicate group {group}").format(
+                    rows=shown, recipient=recipient, n=len(ks), group=group
+                ),
                 row=int(matched[ks[0]]),
             )
-    out.done("no_duplicate", f"{pairs['group'].nunique()} group(s)")
+    out.done("no_duplicate", _("{n} group(s)").format(n=pairs["group"].nunique()))
 
     aon = eligible["all_or_nothing"].to_numpy(dtype=bool)
     upper = eligible["upper"].to_numpy(dtype=np.float64)
@@ -464,11 +582,12 @@ def check_families(
         out.add(
             "all_or_nothing",
             AWARDS,
-            f"{row_text(eligible, matched, k)} is all or nothing but paid {num(x[k])}万元 of "
-            f"{num(upper[k])}万元",
+            _("{claim_of} is all or nothing but paid {award}万元 of {upper}万元").format(
+                claim_of=row_text(eligible, matched, k), award=num(x[k]), upper=num(upper[k])
+            ),
             row=int(matched[k]) if matched[k] > 0 else None,
         )
-    out.done("all_or_nothing", f"{int(aon.sum())} indivisible claim(s)")
+    out.done("all_or_nothing", _("{n} indivisible claim(s)").format(n=int(aon.sum())))
 
 
 __all__ = [

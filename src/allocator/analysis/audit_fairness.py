@@ -29,6 +29,8 @@ from allocator.analysis.audit_exact import (
 from allocator.analysis.audit_findings import Collector, num, row_text
 from allocator.analysis.audit_levels import level_violation
 from allocator.analysis.audit_recompute import BoolArray, FloatArray, IntArray, Recomputed, RowState
+from allocator.analysis.labels import rule_name
+from allocator.core.i18n import _
 from allocator.outputs.names import AWARDS
 
 
@@ -66,11 +68,19 @@ def check_fairness(
 
         def raise_text(k: int) -> str:
             held = [n for n in rec.rows_of(k) if not n.startswith("no_duplicate")]
-            slack = ", ".join(f"{n} slack {num(state.slack[rec.row_index[n]])}" for n in held)
-            return (
-                f"{row_text(eligible, matched, k)} at {num(x[k])} of {num(upper[k])}万元 could "
-                f"rise by {num(step[k])}万元 without breaking any row ({slack}): priority leaves "
-                "no money a claim below its claim could take"
+            slack = _(", ").join(
+                _("{row} slack {slack}").format(row=n, slack=num(state.slack[rec.row_index[n]]))
+                for n in held
+            )
+            return _(
+                "{claim_of} at {award} of {claim}万元 could rise by {step}万元 without breaking "
+                "any row ({slack}): priority leaves no money a claim below its claim could take"
+            ).format(
+                claim_of=row_text(eligible, matched, k),
+                award=num(x[k]),
+                claim=num(upper[k]),
+                step=num(step[k]),
+                slack=slack,
             )
 
         _add_some(
@@ -79,19 +89,24 @@ def check_fairness(
             np.flatnonzero(raisable),
             matched,
             raise_text,
-            "could rise as well",
+            _("{n} more claims could rise as well: rows {rows}"),
             warn=status == "FEASIBLE",
         )
-        out.done("fairness", "priority: no award below its claim could be raised")
+        out.done("fairness", _("priority: no award below its claim could be raised"))
         return
 
     # A level rule: each claim below its claim is held by something ...
     holds = state.blocked | (min_slack < step) | in_tight
 
     def loose_text(k: int) -> str:
-        return (
-            f"{row_text(eligible, matched, k)} at {num(x[k])} of {num(upper[k])}万元 is held by no "
-            f"row, group or indivisibility: {rule} raises every claim until a row stops it"
+        return _(
+            "{claim_of} at {award} of {claim}万元 is held by no row, group or indivisibility: "
+            "{rule} raises every claim until a row stops it"
+        ).format(
+            claim_of=row_text(eligible, matched, k),
+            award=num(x[k]),
+            claim=num(upper[k]),
+            rule=rule_name(rule),
         )
 
     _add_some(
@@ -100,7 +115,7 @@ def check_fairness(
         np.flatnonzero(below & ~holds),
         matched,
         loose_text,
-        "are held by nothing either",
+        _("{n} more claims are held by nothing either: rows {rows}"),
         warn=status == "FEASIBLE",
     )
     # ... and the claims held by the same rows share one level. Exempt: indivisible claims (0
@@ -119,7 +134,7 @@ def check_fairness(
     classes = pd.Series(np.flatnonzero(comparable)).groupby(signature[comparable])
     claims = eligible["upper"].to_numpy(dtype=np.int64)
     compared = 0
-    for _, members in classes:
+    for _signature, members in classes:
         ks = members.to_numpy(dtype=np.int64)
         if ks.size < 2:
             continue
@@ -132,13 +147,29 @@ def check_fairness(
         out.add(
             "fairness",
             AWARDS,
-            f"{row_text(eligible, matched, i)} ({num(x[i])} of {claims[i]}万元) and "
-            f"{row_text(eligible, matched, j)} ({num(x[j])} of {claims[j]}万元), held by the same "
-            f"rows ({', '.join(shared) or 'none'}): {why} ({rule})",
+            _(
+                "{first} ({first_award} of {first_claim}万元) and {second} ({second_award} of "
+                "{second_claim}万元), held by the same rows ({rows}): {why} ({rule})"
+            ).format(
+                first=row_text(eligible, matched, i),
+                first_award=num(x[i]),
+                first_claim=claims[i],
+                second=row_text(eligible, matched, j),
+                second_award=num(x[j]),
+                second_claim=claims[j],
+                rows=", ".join(shared) or _("none"),
+                why=why,
+                rule=rule_name(rule),
+            ),
             row=row_of(i),
             warn=status == "FEASIBLE",
         )
-    out.done("fairness", f"{rule}: {compared} set(s) of claims held by the same rows compared")
+    out.done(
+        "fairness",
+        _("{rule}: {n} set(s) of claims held by the same rows compared").format(
+            rule=rule_name(rule), n=compared
+        ),
+    )
 
 
 _LISTED = 10  # findings of one kind listed one by one; the rest are summed up in one
@@ -156,8 +187,9 @@ def _add_some(
 ) -> None:
     """Add the first findings of a kind one by one and the rest as one, naming their rows.
 
-    Messages are built only for the claims listed: a run gone wrong everywhere may have
-    hundreds of thousands of them.
+    ``more`` is the message of the rest, with the placeholders ``{n}`` (how many) and
+    ``{rows}``. Messages are built only for the claims listed: a run gone wrong everywhere
+    may have hundreds of thousands of them.
     """
     for k in positions[:_LISTED].tolist():
         row = int(matched[k]) if matched[k] > 0 else None
@@ -166,7 +198,7 @@ def _add_some(
     if rest.size:
         rows = [str(int(r)) for r in matched[rest[:30]] if r > 0]
         shown = ", ".join(rows) + (" ..." if rest.size > 30 else "")
-        out.add(check, AWARDS, f"{rest.size} more claims {more}: rows {shown}", warn=warn)
+        out.add(check, AWARDS, more.format(n=rest.size, rows=shown), warn=warn)
 
 
 def _signatures(rec: Recomputed, tight: BoolArray, n: int) -> npt.NDArray[np.uint64]:
@@ -259,15 +291,22 @@ def check_exact(
     """
     rule = rec.spec.fairness.rule.value
     if rule not in LEVEL_RULES:
-        out.skip("exact", f"not checked: {rule} is not a level rule (see the fairness check)")
+        out.skip(
+            "exact",
+            _("not checked: {rule} is not a level rule (see the fairness check)").format(
+                rule=rule_name(rule)
+            ),
+        )
         return
     rows = rec.rows
     family = rows["family"].to_numpy(dtype=object)
     if (family == "district_floor").any():
         out.skip(
             "exact",
-            "not checked: a district floor lifts claims above the common level, so the rule "
-            "alone gives no exact value to compare with",
+            _(
+                "not checked: a district floor lifts claims above the common level, so the rule "
+                "alone gives no exact value to compare with"
+            ),
         )
         return
     eligible = rec.eligible
@@ -314,25 +353,38 @@ def check_exact(
 
         def wrong_text(k: int) -> str:
             v = exact[int(index[k])]
-            return (
-                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元; floor_each pays the "
-                f"exact {rule} value {_wan(v)}万元 rounded down, {math.floor(v)}万元"
+            return _(
+                "{claim_of} is paid {award}万元; floor_each pays the exact {rule} value "
+                "{exact}万元 rounded down, {floor}万元"
+            ).format(
+                claim_of=row_text(eligible, matched, k),
+                award=num(x[k]),
+                rule=rule_name(rule),
+                exact=_wan(v),
+                floor=math.floor(v),
             )
 
-        more = "are not their exact value rounded down either"
+        more = _("{n} more claims are not their exact value rounded down either: rows {rows}")
     else:
         wrong = [n for n, (a, v) in enumerate(zip(awards, exact, strict=True)) if abs(a - v) >= 1]
 
         def wrong_text(k: int) -> str:
             v = exact[int(index[k])]
             gap = abs(Fraction(float(x[k])) - v)
-            return (
-                f"{row_text(eligible, matched, k)} is paid {num(x[k])}万元, {float(gap):.4f}万元 "
-                f"from the exact {rule} value {_wan(v)}万元 of its claim {int(upper[k])}万元 "
-                "(spend_all keeps every award within 1万元 of it)"
+            return _(
+                "{claim_of} is paid {award}万元, {gap}万元 from the exact {rule} value "
+                "{exact}万元 of its claim {claim}万元 (spend_all keeps every award within 1万元 "
+                "of it)"
+            ).format(
+                claim_of=row_text(eligible, matched, k),
+                award=num(x[k]),
+                gap=f"{float(gap):.4f}",
+                rule=rule_name(rule),
+                exact=_wan(v),
+                claim=int(upper[k]),
             )
 
-        more = "are 1万元 or more from their exact value too"
+        more = _("{n} more claims are 1万元 or more from their exact value too: rows {rows}")
     _add_some(
         out,
         "exact",
@@ -373,12 +425,22 @@ def check_exact(
             out.add(
                 "exact",
                 AWARDS,
-                f"{row_text(eligible, matched, i)} (claim {int(upper[i])}万元) is paid "
-                f"{num(x[i])}万元, less than {row_text(eligible, matched, j)} (claim "
-                f"{int(upper[j])}万元, paid {num(x[j])}万元), though its exact {rule} value is "
-                f"larger: {_wan(exact[broken_award[0]])} against "
-                f"{_wan(exact[broken_award[1]])}万元, and one 万元 from the second to the "
-                "first breaks no limit",
+                _(
+                    "{first} (claim {first_claim}万元) is paid {first_award}万元, less than "
+                    "{second} (claim {second_claim}万元, paid {second_award}万元), though its "
+                    "exact {rule} value is larger: {first_exact} against {second_exact}万元, "
+                    "and one 万元 from the second to the first breaks no limit"
+                ).format(
+                    first=row_text(eligible, matched, i),
+                    first_claim=int(upper[i]),
+                    first_award=num(x[i]),
+                    second=row_text(eligible, matched, j),
+                    second_claim=int(upper[j]),
+                    second_award=num(x[j]),
+                    rule=rule_name(rule),
+                    first_exact=_wan(exact[broken_award[0]]),
+                    second_exact=_wan(exact[broken_award[1]]),
+                ),
                 row=int(matched[i]) if matched[i] > 0 else None,
                 warn=warn,
             )
@@ -387,12 +449,22 @@ def check_exact(
             out.add(
                 "exact",
                 AWARDS,
-                f"{row_text(eligible, matched, i)} (claim {int(upper[i])}万元, paid "
-                f"{num(x[i])}万元) loses less than {row_text(eligible, matched, j)} (claim "
-                f"{int(upper[j])}万元, paid {num(x[j])}万元), though its exact {rule} loss is "
-                f"larger: {_wan(losses[broken_loss[0]])} against "
-                f"{_wan(losses[broken_loss[1]])}万元, and one 万元 from the first to the "
-                "second breaks no limit",
+                _(
+                    "{first} (claim {first_claim}万元, paid {first_award}万元) loses less than "
+                    "{second} (claim {second_claim}万元, paid {second_award}万元), though its "
+                    "exact {rule} loss is larger: {first_loss} against {second_loss}万元, "
+                    "and one 万元 from the first to the second breaks no limit"
+                ).format(
+                    first=row_text(eligible, matched, i),
+                    first_claim=int(upper[i]),
+                    first_award=num(x[i]),
+                    second=row_text(eligible, matched, j),
+                    second_claim=int(upper[j]),
+                    second_award=num(x[j]),
+                    rule=rule_name(rule),
+                    first_loss=_wan(losses[broken_loss[0]]),
+                    second_loss=_wan(losses[broken_loss[1]]),
+                ),
                 row=int(matched[i]) if matched[i] > 0 else None,
                 warn=warn,
             )
@@ -400,9 +472,17 @@ def check_exact(
     untested = int((eligible["var"].to_numpy(dtype=bool) & (published | aon)).sum())
     out.done(
         "exact",
-        f"{rule}, {rounding}: {positions.size} claim(s) against their exact value, largest "
-        f"|award − exact| {float(largest):.4f}万元; not checked: {untested} all-or-nothing or "
-        "group-excluded claim(s), taken as published",
+        _(
+            "{rule}, {rounding}: {n} claim(s) against their exact value, largest "
+            "|award − exact| {largest}万元; not checked: {untested} all-or-nothing or "
+            "group-excluded claim(s), taken as published"
+        ).format(
+            rule=rule_name(rule),
+            rounding=rounding,
+            n=positions.size,
+            largest=f"{float(largest):.4f}",
+            untested=untested,
+        ),
     )
 
 
@@ -445,9 +525,15 @@ def _check_exact_total(
             out.add(
                 "exact",
                 AWARDS,
-                f"the checked awards add up to {_wan(paid)}万元; floor_each pays the exact "
-                f"{rule} values rounded down, {floors}万元 in all ({_wan(total - floors)}万元 "
-                "left in the fund)",
+                _(
+                    "the checked awards add up to {paid}万元; floor_each pays the exact {rule} "
+                    "values rounded down, {floors}万元 in all ({left}万元 left in the fund)"
+                ).format(
+                    paid=_wan(paid),
+                    rule=rule_name(rule),
+                    floors=floors,
+                    left=_wan(total - floors),
+                ),
                 warn=warn,
             )
         return
@@ -455,8 +541,10 @@ def _check_exact_total(
         out.add(
             "exact",
             AWARDS,
-            f"the checked awards add up to {_wan(paid)}万元, but their exact {rule} values add "
-            f"up to {_wan(total)}万元: spend_all pays that, to the whole 万元",
+            _(
+                "the checked awards add up to {paid}万元, but their exact {rule} values add up "
+                "to {total}万元: spend_all pays that, to the whole 万元"
+            ).format(paid=_wan(paid), rule=rule_name(rule), total=_wan(total)),
             warn=warn,
         )
 

@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from allocator.core.i18n import _, ngettext
+
 # A check that fails on every row would bury the report; the rest are counted.
 MAX_FINDINGS_PER_CHECK = 50
 
@@ -23,28 +25,71 @@ Severity = Literal["error", "warning"]
 Status = Literal["passed", "failed", "warning", "skipped"]
 
 # The checks in the order they run and are shown.
-CHECKS: tuple[tuple[str, str], ...] = (
-    ("inputs", "scenario, model and data unchanged since the run (sha256)"),
-    ("ledger", "output folder unchanged since the run was recorded"),
-    ("files", "the folder holds the files result.json lists"),
-    ("result", "result.json's rule and budget are the scenario's"),
-    ("claims", "awards.csv rows are exactly the eligible claims, with their claims"),
-    ("integrality", "awards whole 万元, non-negative, at most the claim"),
-    ("provincial", "the relation to provincial awards of the same type"),
-    ("fund_cap", "total of all awards within the budget"),
-    ("sub_budget", "sub-budgets of the scenario"),
-    ("firm_cap", "per-firm cap of the scenario"),
-    ("district_cap", "district caps of the scenario"),
-    ("district_floor", "district floors of the scenario"),
-    ("no_duplicate", "at most one paid item per recipient and no-duplicate group"),
-    ("all_or_nothing", "indivisible items paid 0 or in full"),
-    ("fairness", "the fairness rule, from its definition"),
-    ("exact", "each award within 1万元 of the rule's exact value, the total and the order kept"),
-    ("totals", "result.json totals and counts equal the sums of awards.csv"),
-    ("workbook", "awards.xlsx agrees with awards.csv, result.json and constraints.csv"),
-    ("constraints", "constraints.csv rows recomputed from awards.csv"),
+CHECKS: tuple[str, ...] = (
+    "inputs",
+    "ledger",
+    "files",
+    "result",
+    "claims",
+    "integrality",
+    "provincial",
+    "fund_cap",
+    "sub_budget",
+    "firm_cap",
+    "district_cap",
+    "district_floor",
+    "no_duplicate",
+    "all_or_nothing",
+    "fairness",
+    "exact",
+    "totals",
+    "workbook",
+    "constraints",
 )
-_TITLES = dict(CHECKS)
+
+
+def check_title(name: str) -> str:
+    """What the check ``name`` of :data:`CHECKS` verifies, in the reader's language."""
+    titles = {
+        "inputs": _("scenario, model and data unchanged since the run (sha256)"),
+        "ledger": _("output folder unchanged since the run was recorded"),
+        "files": _("the folder holds the files result.json lists"),
+        "result": _("result.json's rule and budget are the scenario's"),
+        "claims": _("awards.csv rows are exactly the eligible claims, with their claims"),
+        "integrality": _("awards whole 万元, non-negative, at most the claim"),
+        "provincial": _("the relation to provincial awards of the same type"),
+        "fund_cap": _("total of all awards within the budget"),
+        "sub_budget": _("sub-budgets of the scenario"),
+        "firm_cap": _("per-firm cap of the scenario"),
+        "district_cap": _("district caps of the scenario"),
+        "district_floor": _("district floors of the scenario"),
+        "no_duplicate": _("at most one paid item per recipient and no-duplicate group"),
+        "all_or_nothing": _("indivisible items paid 0 or in full"),
+        "fairness": _("the fairness rule, from its definition"),
+        "exact": _(
+            "each award within 1万元 of the rule's exact value, the total and the order kept"
+        ),
+        "totals": _("result.json totals and counts equal the sums of awards.csv"),
+        "workbook": _("awards.xlsx agrees with awards.csv, result.json and constraints.csv"),
+        "constraints": _("constraints.csv rows recomputed from awards.csv"),
+    }
+    return titles[name]
+
+
+def status_name(status: str) -> str:
+    """A check's outcome (:data:`Status`) in the reader's language."""
+    names = {
+        "passed": _("passed"),
+        "failed": _("failed"),
+        "warning": _("warning"),
+        "skipped": _("skipped"),
+    }
+    return names.get(status, status)
+
+
+def severity_name(severity: str) -> str:
+    """A finding's severity (:data:`Severity`) in the reader's language."""
+    return _("error") if severity == "error" else _("warning")
 
 
 @dataclass(frozen=True)
@@ -126,13 +171,27 @@ class AuditReport:
     def verdict(self) -> str:
         """One line: passed or failed, with the counts."""
         ran = sum(c.status != "skipped" for c in self.checks)
+        if self.ok and self.warnings:
+            return ngettext(
+                "audit passed: {ran} checks, no errors, {n} warning ({folder})",
+                "audit passed: {ran} checks, no errors, {n} warnings ({folder})",
+                self.warnings,
+            ).format(ran=ran, n=self.warnings, folder=self.folder)
         if self.ok:
-            extra = f", {self.warnings} warning(s)" if self.warnings else ""
-            return f"audit passed: {ran} checks, no errors{extra} ({self.folder})"
+            return _("audit passed: {ran} checks, no errors ({folder})").format(
+                ran=ran, folder=self.folder
+            )
         failed = [c.name for c in self.checks if c.status == "failed"]
-        return (
-            f"audit FAILED: {self.errors} error(s) in {len(failed)} of {ran} checks "
-            f"({', '.join(failed)}); {self.folder}"
+        return ngettext(
+            "audit FAILED: {n} error in {failed} of {ran} checks ({names}); {folder}",
+            "audit FAILED: {n} errors in {failed} of {ran} checks ({names}); {folder}",
+            self.errors,
+        ).format(
+            n=self.errors,
+            failed=len(failed),
+            ran=ran,
+            names=", ".join(failed),
+            folder=self.folder,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,23 +231,38 @@ class Collector:
             more = total - MAX_FINDINGS_PER_CHECK
             severity: Severity = "error" if counts["error"] else "warning"
             self.findings.append(
-                Finding(severity, check, "", None, f"... and {more} more finding(s) like these")
+                Finding(
+                    severity,
+                    check,
+                    "",
+                    None,
+                    ngettext(
+                        "... and {n} more finding like these",
+                        "... and {n} more findings like these",
+                        more,
+                    ).format(n=more),
+                )
             )
         status: Status = (
             "failed" if counts["error"] else "warning" if counts["warning"] else "passed"
         )
         if total:
-            detail = f"{counts['error']} error(s), {counts['warning']} warning(s)" + (
-                f"; {detail}" if detail else ""
+            counted = _("{errors} error(s), {warnings} warning(s)").format(
+                errors=counts["error"], warnings=counts["warning"]
             )
-        self.results[check] = CheckResult(check, _TITLES[check], status, detail)
+            detail = (
+                _("{counted}; {detail}").format(counted=counted, detail=detail)
+                if detail
+                else counted
+            )
+        self.results[check] = CheckResult(check, check_title(check), status, detail)
 
     def skip(self, check: str, why: str) -> None:
         if check not in self.results:
-            self.results[check] = CheckResult(check, _TITLES[check], "skipped", why)
+            self.results[check] = CheckResult(check, check_title(check), "skipped", why)
 
     def report(self, folder: Path) -> AuditReport:
-        checks = [self.results[name] for name, _ in CHECKS if name in self.results]
+        checks = [self.results[name] for name in CHECKS if name in self.results]
         return AuditReport(folder, checks, self.findings)
 
 
@@ -200,13 +274,13 @@ def num(value: float | np.floating[Any] | np.integer[Any]) -> str:
     """An amount as a finding shows it: whole numbers without a decimal, ``blank`` for NaN."""
     v = float(value)
     if math.isnan(v):
-        return "blank"
+        return _("blank")
     return str(int(v)) if v.is_integer() else f"{v:g}"
 
 
 def short(value: object) -> str:
     """A value found in a file, cut to 60 characters for a message."""
-    text = "nothing" if value is None else repr(value)
+    text = _("nothing") if value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -223,8 +297,9 @@ def who(eligible: pd.DataFrame, k: int) -> str:
 def row_text(eligible: pd.DataFrame, matched: npt.NDArray[np.int64], k: int) -> str:
     """Claim ``k`` with the awards.csv row it was read from (``no row`` when it has none)."""
     row = int(matched[k])
-    where = f"row {row}" if row > 0 else "no row"
-    return f"{where}: {who(eligible, k)}"
+    if row > 0:
+        return _("row {row}: {claim}").format(row=row, claim=who(eligible, k))
+    return _("no row: {claim}").format(claim=who(eligible, k))
 
 
 __all__ = [
@@ -234,9 +309,12 @@ __all__ = [
     "CheckResult",
     "Collector",
     "Finding",
+    "check_title",
     "num",
     "row_text",
+    "severity_name",
     "short",
+    "status_name",
     "text_of",
     "who",
 ]

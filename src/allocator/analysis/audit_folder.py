@@ -17,6 +17,7 @@ import pandas as pd
 from allocator.analysis.audit_findings import short
 from allocator.core.errors import InputError, Problem
 from allocator.core.files import sha256_file
+from allocator.core.i18n import _
 from allocator.inputs.scenario import LoadedScenario, load_scenario
 from allocator.outputs.csvfile import QUOTE, csv_text
 from allocator.outputs.ledger import find_run
@@ -35,7 +36,7 @@ INPUT_KEYS = ("role", "path", "sha256")
 
 def _whole_number(text: str) -> int | str:
     if len(text.lstrip("-")) > MAX_DIGITS:
-        return f"<a number of {len(text.lstrip('-'))} digits>"
+        return _("<a number of {n} digits>").format(n=len(text.lstrip("-")))
     return int(text)
 
 
@@ -50,11 +51,13 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"), parse_int=_whole_number)
     except FileNotFoundError:
-        raise InputError([Problem(str(path), "the run's result.json", "no such file")]) from None
+        raise InputError(
+            [Problem(str(path), _("the run's result.json"), _("no such file"))]
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError([Problem(str(path), "a JSON object", short(str(exc)))]) from None
+        raise InputError([Problem(str(path), _("a JSON object"), short(str(exc)))]) from None
     except RecursionError:
-        raise InputError([Problem(str(path), "a JSON object", "nesting too deep")]) from None
+        raise InputError([Problem(str(path), _("a JSON object"), _("nesting too deep"))]) from None
 
 
 def read_result(folder: Path) -> dict[str, Any]:
@@ -68,11 +71,13 @@ def read_result(folder: Path) -> dict[str, Any]:
         ``allocate run``: there is nothing to audit.
     """
     if not folder.is_dir():
-        raise InputError([Problem(str(folder), "an output folder of allocate run", "no folder")])
+        raise InputError(
+            [Problem(str(folder), _("an output folder of allocate run"), _("no folder"))]
+        )
     path = folder / RESULT
     data = read_json(path)
     if not isinstance(data, dict):
-        raise InputError([Problem(str(path), "a JSON object", type(data).__name__)])
+        raise InputError([Problem(str(path), _("a JSON object"), type(data).__name__)])
     problems = []
     inputs = data.get("inputs")
     if (
@@ -86,13 +91,13 @@ def read_result(folder: Path) -> dict[str, Any]:
         problems.append(
             Problem(
                 str(path),
-                "a list of {role, path, sha256} texts, one of them the scenario",
+                _("a list of role, path and sha256 texts, one of them the scenario"),
                 short(inputs),
                 key="inputs",
             )
         )
     if not isinstance(data.get("status"), str):
-        problems.append(Problem(str(path), "a status", short(data.get("status")), key="status"))
+        problems.append(Problem(str(path), _("a status"), short(data.get("status")), key="status"))
     if problems:
         raise InputError(problems)
     return data
@@ -137,13 +142,13 @@ def locate_scenario(
     for path in tried:
         if path.is_file():
             return path
-    shown = ", ".join(str(p) for p in tried) or "none recorded"
+    shown = _(", ").join(str(p) for p in tried) or _("none recorded")
     raise InputError(
         [
             Problem(
                 str(folder / RESULT),
-                "a scenario file that exists (pass --scenario PATH)",
-                f"tried {shown}",
+                _("a scenario file that exists (pass --scenario PATH)"),
+                _("tried {paths}").format(paths=shown),
                 key="inputs",
             )
         ]
@@ -161,12 +166,21 @@ class InputChange:
     now: str  # "" when the file is missing
 
     def message(self) -> str:
+        """What happened to the file, in the reader's language."""
+        role = _role_name(self.role)
         if not self.now:
-            return f"{self.role} file {self.shown} ({self.path}) is missing"
-        return (
-            f"{self.role} file {self.shown} ({self.path}) changed since the run: sha256 "
-            f"recorded {self.recorded}, now {self.now}"
-        )
+            return _("{role} file {name} ({path}) is missing").format(
+                role=role, name=self.shown, path=self.path
+            )
+        return _(
+            "{role} file {name} ({path}) changed since the run: sha256 recorded {recorded}, "
+            "now {now}"
+        ).format(role=role, name=self.shown, path=self.path, recorded=self.recorded, now=self.now)
+
+
+def _role_name(role: str) -> str:
+    names = {"scenario": _("scenario"), "model": _("model"), "data": _("data")}
+    return names.get(role, role)
 
 
 def check_inputs(
@@ -196,14 +210,14 @@ def check_inputs(
     loaded = load_scenario(scenario_path)
     files = [("model", loaded.model_path)] + [("data", p) for p in loaded.data_paths]
     wanted = [i for i in recorded if i.get("role") in ("model", "data")]
-    if [r for r, _ in files] != [i["role"] for i in wanted]:
+    if [r for r, _path in files] != [i["role"] for i in wanted]:
         changes.append(
             InputChange(
                 "data",
                 ", ".join(str(p) for p in loaded.data_paths),
                 scenario_path,
-                f"{sum(i['role'] == 'data' for i in wanted)} data file(s)",
-                f"{len(loaded.data_paths)} data file(s)",
+                _("{n} data file(s)").format(n=sum(i["role"] == "data" for i in wanted)),
+                _("{n} data file(s)").format(n=len(loaded.data_paths)),
             )
         )
         return changes, loaded
@@ -260,11 +274,12 @@ def read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"cannot be read as CSV ({exc})") from None
+        raise ValueError(_("cannot be read as CSV ({problem})").format(problem=exc)) from None
     if list(frame.columns) != list(columns):
         raise ValueError(
-            f"expected the columns {', '.join(columns)} "
-            f"(found {', '.join(map(str, frame.columns))})"
+            _("expected the columns {expected} (found {found})").format(
+                expected=", ".join(columns), found=", ".join(map(str, frame.columns))
+            )
         )
     # A text a spreadsheet would run as a formula was written with a quote in front.
     for col in frame.columns:

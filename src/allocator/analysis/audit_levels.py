@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from allocator.analysis.audit_findings import num
+from allocator.core.i18n import _
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -64,8 +65,12 @@ def _proportional(c: IntArray, x: FloatArray) -> tuple[int, int, str] | None:
     return (
         i,
         j,
-        f"no common ratio r has |award − r·claim| < 1 for both: the first needs "
-        f"r > {float((xi - 1) / int(c[i])):.4f}, the second r < {float((xj + 1) / int(c[j])):.4f}",
+        _(
+            "no common ratio r has |award − r·claim| < 1 for both: the first needs r > {low}, "
+            "the second r < {high}"
+        ).format(
+            low=f"{float((xi - 1) / int(c[i])):.4f}", high=f"{float((xj + 1) / int(c[j])):.4f}"
+        ),
     )
 
 
@@ -78,8 +83,10 @@ def _equal_awards(c: IntArray, x: FloatArray) -> tuple[int, int, str] | None:
         return (
             int(hi),
             int(lo),
-            f"awards below their claims differ by {num(x[hi] - x[lo])}万元 (at most 1 under "
-            "equal awards)",
+            _(
+                "awards below their claims differ by {difference}万元 (at most 1 under equal "
+                "awards)"
+            ).format(difference=num(x[hi] - x[lo])),
         )
     full = np.flatnonzero(x >= c)
     if full.size:
@@ -88,8 +95,10 @@ def _equal_awards(c: IntArray, x: FloatArray) -> tuple[int, int, str] | None:
             return (
                 int(big),
                 int(lo),
-                f"paid in full {int(c[big])}万元 while another award is held at "
-                f"{num(x[lo])}万元 (equal awards pays at most the level + 1)",
+                _(
+                    "paid in full {claim}万元 while another award is held at {held}万元 (equal "
+                    "awards pays at most the level + 1)"
+                ).format(claim=int(c[big]), held=num(x[lo])),
             )
     return None
 
@@ -104,8 +113,9 @@ def _equal_losses(c: IntArray, x: FloatArray) -> tuple[int, int, str] | None:
         return (
             int(hi),
             int(lo),
-            f"losses of paid awards differ by {num(loss[hi] - loss[lo])}万元 (at most 1 under "
-            "equal losses)",
+            _(
+                "losses of paid awards differ by {difference}万元 (at most 1 under equal losses)"
+            ).format(difference=num(loss[hi] - loss[lo])),
         )
     zero = np.flatnonzero(x == 0)
     if zero.size:
@@ -114,8 +124,10 @@ def _equal_losses(c: IntArray, x: FloatArray) -> tuple[int, int, str] | None:
             return (
                 int(big),
                 int(lo),
-                f"a claim of {int(c[big])}万元 got nothing while another lost only "
-                f"{num(loss[lo])}万元 (equal losses takes at most the common loss + 1)",
+                _(
+                    "a claim of {claim}万元 got nothing while another lost only {loss}万元 (equal "
+                    "losses takes at most the common loss + 1)"
+                ).format(claim=int(c[big]), loss=num(loss[lo])),
             )
     return None
 
@@ -156,9 +168,10 @@ def _talmud(c: IntArray, x: FloatArray) -> tuple[int, int, str] | None:
     return (
         i,
         j,
-        "no common Talmud level (half-claims first, then equal losses on the other halves) "
-        f"gives both awards: the first needs λ ≥ {reach[i] / 2:g}万元, the second λ ≤ "
-        f"{a_max[j] / 2:g}万元",
+        _(
+            "no common Talmud level (half-claims first, then equal losses on the other halves) "
+            "gives both awards: the first needs λ ≥ {low}万元, the second λ ≤ {high}万元"
+        ).format(low=f"{reach[i] / 2:g}", high=f"{a_max[j] / 2:g}"),
     )
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from allocator.analysis.audit_findings import Collector, num, short, text_of
 from allocator.analysis.audit_folder import AwardsFile, section
 from allocator.analysis.audit_recompute import Recomputed, RowState
+from allocator.core.i18n import _
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS, RESULT, WORKBOOK
 
 EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit less the header: the workbook stops there
@@ -58,7 +59,11 @@ def _object(out: Collector, check: str, result: dict[str, Any], key: str) -> dic
     """``result[key]`` as an object; a finding (and an empty object) when it is something else."""
     found = section(result, key)
     if found is None:
-        out.add(check, RESULT, f"{key} is {short(result.get(key))}, not a JSON object")
+        out.add(
+            check,
+            RESULT,
+            _("{key} is {found}, not a JSON object").format(key=key, found=short(result.get(key))),
+        )
         return {}
     return found
 
@@ -72,34 +77,50 @@ def check_totals(out: Collector, result: dict[str, Any], awards: AwardsFile) -> 
             out.add(
                 "totals",
                 RESULT,
-                f"{name} is {short(result.get(name))}, but awards.csv adds up to "
-                f"{counts[name]}万元",
+                _("{key} is {found}, but awards.csv adds up to {total}万元").format(
+                    key=name, found=short(result.get(name)), total=counts[name]
+                ),
             )
     for name in ("recipients", "eligible_claims", "funded_claims", "funded_recipients"):
         if recorded_counts.get(name) != counts[name]:
             out.add(
                 "totals",
                 RESULT,
-                f"counts.{name} is {short(recorded_counts.get(name))}, but awards.csv gives "
-                f"{counts[name]}",
+                _("{key} is {found}, but awards.csv gives {count}").format(
+                    key=f"counts.{name}", found=short(recorded_counts.get(name)), count=counts[name]
+                ),
             )
     totals = _object(out, "totals", result, "totals")
     for part, key in _TOTAL_KEYS:
         rows = totals.get(part, [])
         if not isinstance(rows, list):
-            out.add("totals", RESULT, f"totals.{part} is {short(rows)}, not a JSON list")
+            out.add(
+                "totals",
+                RESULT,
+                _("{key} is {found}, not a JSON list").format(
+                    key=f"totals.{part}", found=short(rows)
+                ),
+            )
             rows = []
         mine = _aggregate(awards, key)
         theirs = {str(r.get(key)): r for r in rows if isinstance(r, dict)}
         for k in sorted(mine.keys() | theirs.keys()):
             if k not in theirs:
-                out.add("totals", RESULT, f"totals.{part} lacks {key} {short(k)} of awards.csv")
+                out.add(
+                    "totals",
+                    RESULT,
+                    _("{key} lacks {column} {value} of awards.csv").format(
+                        key=f"totals.{part}", column=key, value=short(k)
+                    ),
+                )
                 continue
             if k not in mine:
                 out.add(
                     "totals",
                     RESULT,
-                    f"totals.{part} has {key} {short(k)}, which awards.csv lacks",
+                    _("{key} has {column} {value}, which awards.csv lacks").format(
+                        key=f"totals.{part}", column=key, value=short(k)
+                    ),
                 )
                 continue
             for field_name, value in mine[k].items():
@@ -107,10 +128,18 @@ def check_totals(out: Collector, result: dict[str, Any], awards: AwardsFile) -> 
                     out.add(
                         "totals",
                         RESULT,
-                        f"totals.{part}[{k}].{field_name} is {short(theirs[k].get(field_name))}, "
-                        f"but awards.csv gives {value}",
+                        _("{key} is {found}, but awards.csv gives {count}").format(
+                            key=f"totals.{part}[{k}].{field_name}",
+                            found=short(theirs[k].get(field_name)),
+                            count=value,
+                        ),
                     )
-    out.done("totals", f"{counts['total_awarded_wan']} of {counts['total_claim_wan']}万元 claimed")
+    out.done(
+        "totals",
+        _("{awarded} of {claimed}万元 claimed").format(
+            awarded=counts["total_awarded_wan"], claimed=counts["total_claim_wan"]
+        ),
+    )
 
 
 _AWARD_ZH = (
@@ -161,7 +190,7 @@ def check_workbook(
 
     path = folder / WORKBOOK
     if not path.is_file():
-        out.add("workbook", WORKBOOK, "awards.xlsx is missing")
+        out.add("workbook", WORKBOOK, _("awards.xlsx is missing"))
         out.done("workbook")
         return
     try:
@@ -170,7 +199,9 @@ def check_workbook(
         out.add(
             "workbook",
             WORKBOOK,
-            f"awards.xlsx cannot be read ({type(exc).__name__}: {short(str(exc))})",
+            _("awards.xlsx cannot be read ({problem})").format(
+                problem=f"{type(exc).__name__}: {short(str(exc))}"
+            ),
         )
         out.done("workbook")
         return
@@ -183,7 +214,9 @@ def check_workbook(
         out.add(
             "workbook",
             WORKBOOK,
-            f"awards.xlsx sheet {name} cannot be read ({type(exc).__name__}: {short(str(exc))})",
+            _("awards.xlsx sheet {sheet} cannot be read ({problem})").format(
+                sheet=name, problem=f"{type(exc).__name__}: {short(str(exc))}"
+            ),
         )
         out.done("workbook")
         return
@@ -191,7 +224,7 @@ def check_workbook(
         book.close()
     for name in _SHEETS:
         if name not in sheets:
-            out.add("workbook", WORKBOOK, f"sheet {name} is missing")
+            out.add("workbook", WORKBOOK, _("sheet {sheet} is missing").format(sheet=name))
     if "奖补明细" in sheets:
         _compare_sheet(
             out,
@@ -227,7 +260,12 @@ def check_workbook(
                 out.add(
                     "workbook",
                     WORKBOOK,
-                    f"sheet 汇总, {label}: {short(summary.get(label))}, but should be {want!r}",
+                    _("sheet {sheet}, {label}: {found}, but should be {expected}").format(
+                        sheet="汇总",
+                        label=label,
+                        found=short(summary.get(label)),
+                        expected=repr(want),
+                    ),
                 )
     for sheet, key in (("按条款", "clause_id"), ("按县区", "district")):
         if sheet not in sheets:
@@ -250,7 +288,9 @@ def check_workbook(
                 out.add(
                     "workbook",
                     WORKBOOK,
-                    f"sheet {sheet} row {n}: {k!r} is not in awards.csv",
+                    _("sheet {sheet} row {row}: {value} is not in awards.csv").format(
+                        sheet=sheet, row=n, value=repr(k)
+                    ),
                     row=n,
                 )
                 continue
@@ -260,13 +300,26 @@ def check_workbook(
                     out.add(
                         "workbook",
                         WORKBOOK,
-                        f"sheet {sheet} row {n} ({k}), {label}: {short(got)}, but awards.csv gives "
-                        f"{mine[k][f]}",
+                        _(
+                            "sheet {sheet} row {row} ({value}), {label}: {found}, but awards.csv "
+                            "gives {expected}"
+                        ).format(
+                            sheet=sheet,
+                            row=n,
+                            value=k,
+                            label=label,
+                            found=short(got),
+                            expected=mine[k][f],
+                        ),
                         row=n,
                     )
         for k in sorted(mine.keys() - seen):
-            out.add("workbook", WORKBOOK, f"sheet {sheet} lacks {k!r} of awards.csv")
-    out.done("workbook", f"{len(sheets)} sheet(s)")
+            out.add(
+                "workbook",
+                WORKBOOK,
+                _("sheet {sheet} lacks {value} of awards.csv").format(sheet=sheet, value=repr(k)),
+            )
+    out.done("workbook", _("{n} sheet(s)").format(n=len(sheets)))
 
 
 def _compare_sheet(
@@ -278,28 +331,40 @@ def _compare_sheet(
     source: str,
 ) -> None:
     if not rows or tuple(_cell(h) for h in rows[0]) != tuple(header):
-        out.add("workbook", WORKBOOK, f"sheet {sheet}: header differs from {', '.join(header)}")
+        out.add(
+            "workbook",
+            WORKBOOK,
+            _("sheet {sheet}: header differs from {header}").format(
+                sheet=sheet, header=", ".join(header)
+            ),
+        )
         return
     body = rows[1:]
     if len(body) != len(expected):
         out.add(
             "workbook",
             WORKBOOK,
-            f"sheet {sheet} has {len(body)} rows, {source} {len(expected)}",
+            _("sheet {sheet} has {rows} rows, {source} {expected}").format(
+                sheet=sheet, rows=len(body), source=source, expected=len(expected)
+            ),
         )
     for n, (got, want) in enumerate(zip(body, expected, strict=False), start=2):
         cells = [_cell(v) for v in got]
         wanted = [_cell(v) for v in want]
         if cells != wanted:
             diff = [
-                f"{header[c]} {short(cells[c])} vs {short(wanted[c])}"
+                _("{column} {found} vs {expected}").format(
+                    column=header[c], found=short(cells[c]), expected=short(wanted[c])
+                )
                 for c in range(min(len(cells), len(wanted)))
                 if cells[c] != wanted[c]
             ]
             out.add(
                 "workbook",
                 WORKBOOK,
-                f"sheet {sheet} row {n} differs from {source} row {n}: {'; '.join(diff)}",
+                _("sheet {sheet} row {row} differs from {source} row {row}: {cells}").format(
+                    sheet=sheet, row=n, source=source, cells=_("; ").join(diff)
+                ),
                 row=n,
             )
 
@@ -325,7 +390,9 @@ def check_constraints(
             out.add(
                 "constraints",
                 CONSTRAINTS,
-                f"row {csv_row}: {name} repeats row {seen[name]}",
+                _("row {row}: {name} repeats row {first}").format(
+                    row=csv_row, name=name, first=seen[name]
+                ),
                 row=csv_row,
             )
             continue
@@ -335,7 +402,9 @@ def check_constraints(
             out.add(
                 "constraints",
                 CONSTRAINTS,
-                f"row {csv_row}: {name} is no row of the scenario and model",
+                _("row {row}: {name} is no row of the scenario and model").format(
+                    row=csv_row, name=name
+                ),
                 row=csv_row,
             )
             continue
@@ -354,28 +423,41 @@ def check_constraints(
                 out.add(
                     "constraints",
                     CONSTRAINTS,
-                    f"row {csv_row}: {name} {col} {short(cells[col][a])}, recomputed {value}",
+                    _("row {row}: {name} {column} {found}, recomputed {expected}").format(
+                        row=csv_row,
+                        name=name,
+                        column=col,
+                        found=short(cells[col][a]),
+                        expected=value,
+                    ),
                     row=csv_row,
                 )
     for name in rows["name"]:
         if name not in seen:
-            out.add("constraints", CONSTRAINTS, f"the row {name} of the scenario is missing")
+            out.add(
+                "constraints",
+                CONSTRAINTS,
+                _("the row {name} of the scenario is missing").format(name=name),
+            )
     counts = _object(out, "constraints", result, "counts")
     variables = int(rec.eligible["var"].sum())
     if counts.get("variables") != variables:
         out.add(
             "constraints",
             RESULT,
-            f"counts.variables is {short(counts.get('variables'))}; {variables} claims can be paid",
+            _("counts.variables is {found}; {n} claims can be paid").format(
+                found=short(counts.get("variables")), n=variables
+            ),
         )
     if counts.get("constraint_rows") != len(rows):
         out.add(
             "constraints",
             RESULT,
-            f"counts.constraint_rows is {short(counts.get('constraint_rows'))}; the scenario has "
-            f"{len(rows)} rows",
+            _("counts.constraint_rows is {found}; the scenario has {n} rows").format(
+                found=short(counts.get("constraint_rows")), n=len(rows)
+            ),
         )
-    out.done("constraints", f"{len(rows)} row(s) recomputed")
+    out.done("constraints", _("{n} row(s) recomputed").format(n=len(rows)))
 
 
 __all__ = ["check_constraints", "check_totals", "check_workbook"]

@@ -32,34 +32,63 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.analysis.compare_runs import Run, load_runs
+from allocator.analysis.labels import rule_name
 from allocator.analysis.metrics import recipient_totals, run_metrics
+from allocator.core.i18n import _
 from allocator.inputs.schema import DISTRICTS
 
 TOP = 10
 
-# (key, label) of every metric, in the order tables show them.
-METRICS: tuple[tuple[str, str], ...] = (
-    ("scenario", "scenario"),
-    ("rule", "fairness rule"),
-    ("solver", "solver"),
-    ("status", "status"),
-    ("budget_wan", "budget (万元)"),
-    ("budget_used_wan", "budget used (万元)"),
-    ("total_claim_wan", "claims (万元)"),
-    ("eligible_recipients", "recipients eligible (claim > 0)"),
-    ("recipients_funded", "recipients funded"),
-    ("coverage", "share of eligible recipients funded"),
-    ("funded_claims", "claims funded"),
-    ("mean_ratio", "mean award ratio"),
-    ("median_ratio", "median award ratio"),
-    ("min_ratio", "minimum award ratio"),
-    ("gini_awards", "Gini of awards (per recipient)"),
-    ("gini_ratios", "Gini of award ratios"),
-    ("objective", "objective"),
-    ("best_bound", "best bound"),
-    ("gap", "gap"),
-    ("claims_changed", "claims with another award than the first run"),
+# The key of every metric, in the order tables show them (:func:`metric_name` names them).
+METRICS: tuple[str, ...] = (
+    "scenario",
+    "rule",
+    "solver",
+    "status",
+    "budget_wan",
+    "budget_used_wan",
+    "total_claim_wan",
+    "eligible_recipients",
+    "recipients_funded",
+    "coverage",
+    "funded_claims",
+    "mean_ratio",
+    "median_ratio",
+    "min_ratio",
+    "gini_awards",
+    "gini_ratios",
+    "objective",
+    "best_bound",
+    "gap",
+    "claims_changed",
 )
+
+
+def metric_name(key: str) -> str:
+    """The name of metric ``key`` (of :data:`METRICS`) in the reader's language."""
+    names = {
+        "scenario": _("scenario"),
+        "rule": _("fairness rule"),
+        "solver": _("solver"),
+        "status": _("status"),
+        "budget_wan": _("budget (万元)"),
+        "budget_used_wan": _("budget used (万元)"),
+        "total_claim_wan": _("claims (万元)"),
+        "eligible_recipients": _("recipients eligible (claim > 0)"),
+        "recipients_funded": _("recipients funded"),
+        "coverage": _("share of eligible recipients funded"),
+        "funded_claims": _("claims funded"),
+        "mean_ratio": _("mean award ratio"),
+        "median_ratio": _("median award ratio"),
+        "min_ratio": _("minimum award ratio"),
+        "gini_awards": _("Gini of awards (per recipient)"),
+        "gini_ratios": _("Gini of award ratios"),
+        "objective": _("objective"),
+        "best_bound": _("best bound"),
+        "gap": _("gap"),
+        "claims_changed": _("claims with another award than the first run"),
+    }
+    return names[key]
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,8 +179,8 @@ def compare(runs: Sequence[Run], *, top: int = TOP) -> Comparison:
         }
         columns[run.label] = values
     metrics = pd.DataFrame(
-        {label: [col[k] for k, _ in METRICS] for label, col in columns.items()},
-        index=[k for k, _ in METRICS],
+        {label: [col[k] for k in METRICS] for label, col in columns.items()},
+        index=list(METRICS),
         dtype=object,
     )
     changes = [_change(first, run, top) for run in runs[1:]]
@@ -294,14 +323,23 @@ def _solver_notes(runs: Sequence[Run], columns: dict[str, dict[str, Any]]) -> li
                 continue
             oa, ob = columns[a.label]["objective"], columns[b.label]["objective"]
             if oa is None or ob is None:
-                verdict = "objective missing"
+                verdict = _("objective missing")
             elif abs(oa - ob) <= 1e-6 * max(1.0, abs(oa)):
-                verdict = f"objectives agree ({oa:g})"
+                verdict = _("objectives agree ({value})").format(value=f"{oa:g}")
             else:
-                verdict = f"objectives differ ({oa:g} and {ob:g})"
+                verdict = _("objectives differ ({first} and {second})").format(
+                    first=f"{oa:g}", second=f"{ob:g}"
+                )
             changed = _claims_changed(a.awards, b.awards)
-            awards = "same awards" if changed == 0 else f"{changed} claims awarded differently"
-            notes.append(f"{a.label} and {b.label}: {verdict}; {awards}")
+            if changed == 0:
+                awards = _("same awards")
+            else:
+                awards = _("{n} claims awarded differently").format(n=changed)
+            notes.append(
+                _("{first} and {second}: {verdict}; {awards}").format(
+                    first=a.label, second=b.label, verdict=verdict, awards=awards
+                )
+            )
     return notes
 
 
@@ -322,6 +360,18 @@ def format_value(value: object) -> str:
     return str(value)
 
 
+def run_labels(comparison: Comparison) -> dict[str, str]:
+    """Each run's label as a reader sees it: its fairness rule named in the reader's language.
+
+    The labels themselves (``scenario · rule · solver``) stay the keys of the CSV and JSON
+    forms, which do not change with the language.
+    """
+    return {
+        r.label: r.label.replace(f" · {r.rule} · ", f" · {rule_name(r.rule)} · ", 1)
+        for r in comparison.runs
+    }
+
+
 def long_table(comparison: Comparison) -> pd.DataFrame:
     """Every figure as a row ``metric, run, value`` (the ``--csv`` form).
 
@@ -331,7 +381,7 @@ def long_table(comparison: Comparison) -> pd.DataFrame:
     the later run, in 万元.
     """
     rows: list[tuple[str, str, str]] = []
-    for key, _ in METRICS:
+    for key in METRICS:
         for label in comparison.labels:
             rows.append((key, label, format_value(comparison.metric(key, label))))
     for name, table in (
@@ -384,7 +434,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
 
     def totals(table: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
         out = []
-        for _, row in table.iterrows():
+        for _index, row in table.iterrows():
             rec: dict[str, Any] = {k: row[k] for k in keys}
             for what in ("claim_wan", "award_wan"):
                 rec[what] = {lb: number(row[f"{what}[{lb}]"]) for lb in comparison.labels}
@@ -408,7 +458,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             for r in comparison.runs
         ],
         "metrics": {
-            label: {k: number(comparison.metric(k, label)) for k, _ in METRICS}
+            label: {k: number(comparison.metric(k, label)) for k in METRICS}
             for label in comparison.labels
         },
         "per_clause": totals(comparison.per_clause, ["clause_id", "title"]),
@@ -443,6 +493,8 @@ __all__ = [
     "csv_bytes",
     "format_value",
     "long_table",
+    "metric_name",
     "plain_value",
+    "run_labels",
     "to_json",
 ]

@@ -8,7 +8,16 @@ import math
 import pandas as pd
 
 from allocator.analysis.charts import charts
-from allocator.analysis.compare import METRICS, Change, Comparison, plain_value
+from allocator.analysis.compare import (
+    METRICS,
+    Change,
+    Comparison,
+    metric_name,
+    plain_value,
+    run_labels,
+)
+from allocator.analysis.labels import district_name, rule_name, status_name
+from allocator.core.i18n import _, language, ngettext
 
 _PERCENT = {"coverage", "gap"}
 _RATIO = {"mean_ratio", "median_ratio", "min_ratio", "gini_awards", "gini_ratios"}
@@ -20,6 +29,10 @@ def display_value(key: str, value: object) -> str:
     value = plain_value(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if key == "rule" and isinstance(value, str):
+        return rule_name(value)
+    if key == "status" and isinstance(value, str):
+        return status_name(value)
     if isinstance(value, bool | str):
         return str(value)
     if isinstance(value, int):
@@ -40,26 +53,34 @@ def clause_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     The claim column is shown once when every run has the same claim; otherwise each cell is
     ``award / claim``.
     """
-    return _total_rows(comparison, comparison.per_clause, ["clause_id", "title"])
+    return _total_rows(
+        comparison, comparison.per_clause, ["clause_id", "title"], [_("clause"), _("title")]
+    )
 
 
 def district_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     """The per-district table as text, as :func:`clause_rows`."""
-    return _total_rows(comparison, comparison.per_district, ["district"])
+    return _total_rows(comparison, comparison.per_district, ["district"], [_("district")])
 
 
 def _total_rows(
-    comparison: Comparison, table: pd.DataFrame, keys: list[str]
+    comparison: Comparison, table: pd.DataFrame, keys: list[str], names: list[str]
 ) -> tuple[list[str], list[list[str]]]:
     labels = comparison.labels
+    shown = run_labels(comparison)
     claims = table[[f"claim_wan[{lb}]" for lb in labels]]
     one_claim = bool((claims.nunique(axis=1, dropna=False) <= 1).all())
-    header = [k.replace("_id", "") for k in keys]
-    header += ["claim"] if one_claim else []
-    header += [lb if one_claim else f"{lb} (award / claim)" for lb in labels]
+    header = list(names)
+    header += [_("claim")] if one_claim else []
+    header += [
+        lb if one_claim else _("{run} (award / claim)").format(run=lb)
+        for lb in (shown[lb] for lb in labels)
+    ]
     rows = []
-    for _, row in table.iterrows():
-        cells = [str(row[k]) or "–" for k in keys]
+    for _index, row in table.iterrows():
+        cells = [
+            (district_name(str(row[k])) if k == "district" else str(row[k])) or "–" for k in keys
+        ]
         if one_claim:
             cells.append(display_value("claim_wan", row[f"claim_wan[{labels[0]}]"]))
         for lb in labels:
@@ -73,7 +94,13 @@ def _total_rows(
 def change_rows(change: Change, which: str) -> tuple[list[str], list[list[str]]]:
     """Winners (``which="winners"``) or losers of one change as text rows."""
     frame = change.winners if which == "winners" else change.losers
-    header = ["recipient id", "name", "before (万元)", "after (万元)", "change (万元)"]
+    header = [
+        _("recipient id"),
+        _("name"),
+        _("before (万元)"),
+        _("after (万元)"),
+        _("change (万元)"),
+    ]
     rows = [
         [
             str(r.recipient_id),
@@ -88,14 +115,15 @@ def change_rows(change: Change, which: str) -> tuple[list[str], list[list[str]]]
 
 
 _HTML = """<!DOCTYPE html>
-<html lang="zh-CN">
+<html lang="{{ html_lang }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Comparison: {{ labels | join(" | ") }}</title>
+<title>{{ text.title }}</title>
 <style>
 body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
-       "Microsoft YaHei", "PingFang SC", sans-serif; margin: 2em auto; max-width: 1200px;
+       "Source Han Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC",
+       "SimHei", sans-serif; margin: 2em auto; max-width: 1200px;
        padding: 0 1em; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
@@ -117,28 +145,28 @@ figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 </table>
 {%- endmacro %}
 <body>
-<h1>Comparison of {{ labels | length }} runs</h1>
+<h1>{{ text.heading }}</h1>
 {{ table(run_table) }}
 {%- for note in notes %}
 <p class="note">{{ note }}</p>
 {%- endfor %}
-<h2>Metrics</h2>
+<h2>{{ text.metrics }}</h2>
 {{ table(metrics) }}
-<h2>Awards by clause (万元)</h2>
+<h2>{{ text.by_clause }}</h2>
 <figure>{{ charts.clauses | safe }}</figure>
 {{ table(clauses) }}
-<h2>Awards by district (万元)</h2>
+<h2>{{ text.by_district }}</h2>
 <figure>{{ charts.districts | safe }}</figure>
 {{ table(districts) }}
-<h2>Distribution</h2>
+<h2>{{ text.distribution }}</h2>
 <figure>{{ charts.lorenz | safe }}</figure>
 <figure>{{ charts.ratios | safe }}</figure>
 {%- for c in changes %}
-<h2>From {{ c.before }} to {{ c.after }}</h2>
-<p>{{ c.up }} recipients receive more, {{ c.down }} less.</p>
-<h3>Largest rises</h3>
+<h2>{{ c.heading }}</h2>
+<p>{{ c.summary }}</p>
+<h3>{{ text.rises }}</h3>
 {{ table(c.winners) }}
-<h3>Largest falls</h3>
+<h3>{{ text.falls }}</h3>
 {{ table(c.losers) }}
 {%- endfor %}
 </body>
@@ -155,36 +183,50 @@ def render_html(comparison: Comparison) -> str:
     import jinja2
 
     labels = comparison.labels
+    shown = run_labels(comparison)
     # StrictUndefined: a name the template uses but is not given fails here, not as blank text.
     env = jinja2.Environment(
         autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
     )
     run_table = (
-        ["run", "folder", "policy"],
-        [[r.label, str(r.path), r.policy_title] for r in comparison.runs],
+        [_("run"), _("folder"), _("policy")],
+        [[shown[r.label], str(r.path), r.policy_title] for r in comparison.runs],
         3,
     )
     metrics = (
-        ["metric", *labels],
+        [_("metric"), *(shown[lb] for lb in labels)],
         [
-            [name, *(display_value(key, comparison.metric(key, lb)) for lb in labels)]
-            for key, name in METRICS
+            [metric_name(key), *(display_value(key, comparison.metric(key, lb)) for lb in labels)]
+            for key in METRICS
         ],
         1,
     )
+    text = {
+        "title": _("Comparison: {runs}").format(runs=" | ".join(shown[lb] for lb in labels)),
+        "heading": ngettext_runs(len(labels)),
+        "metrics": _("Metrics"),
+        "by_clause": _("Awards by clause (万元)"),
+        "by_district": _("Awards by district (万元)"),
+        "distribution": _("Distribution"),
+        "rises": _("Largest rises"),
+        "falls": _("Largest falls"),
+    }
     changes = [
         {
-            "before": c.before,
-            "after": c.after,
-            "up": c.recipients_up,
-            "down": c.recipients_down,
+            "heading": _("From {before} to {after}").format(
+                before=shown.get(c.before, c.before), after=shown.get(c.after, c.after)
+            ),
+            "summary": _("{up} recipients receive more, {down} less.").format(
+                up=c.recipients_up, down=c.recipients_down
+            ),
             "winners": (*change_rows(c, "winners"), 2),
             "losers": (*change_rows(c, "losers"), 2),
         }
         for c in comparison.changes
     ]
     page: str = env.from_string(_HTML).render(
-        labels=labels,
+        html_lang="en" if language() == "en" else "zh-CN",
+        text=text,
         run_table=run_table,
         notes=comparison.notes,
         metrics=metrics,
@@ -194,6 +236,11 @@ def render_html(comparison: Comparison) -> str:
         changes=changes,
     )
     return page
+
+
+def ngettext_runs(n: int) -> str:
+    """The page's heading: how many runs it compares."""
+    return ngettext("Comparison of {n} run", "Comparison of {n} runs", n).format(n=n)
 
 
 __all__ = [

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.outputs.names import AWARDS, RESULT
 
 # The columns of awards.csv that a comparison reads (docs/outputs.md).
@@ -126,9 +127,9 @@ def load_runs(paths: Iterable[str | Path]) -> list[Run]:
     labels = _unique_labels(
         [
             f"{_scenario(doc, path)} · {doc.get('rule') or '?'} · {solver_name(doc)}"
-            for path, doc, _ in read
+            for path, doc, _awards in read
         ],
-        [path for path, _, _ in read],
+        [path for path, _doc, _awards in read],
     )
     return [
         Run(path=path, label=label, result=doc, awards=awards)
@@ -157,25 +158,35 @@ def _unique_labels(labels: list[str], paths: list[Path]) -> list[str]:
 def _read_folder(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], pd.DataFrame] | None:
     where = str(path)
     if not path.is_dir():
-        problems.append(Problem(where, "a run's output folder", "no such folder"))
+        problems.append(Problem(where, _("a run's output folder"), _("no such folder")))
         return None
     result_file, awards_file = path / RESULT, path / AWARDS
     missing = [f.name for f in (result_file, awards_file) if not f.is_file()]
     if missing:
-        found = f"no {' and no '.join(missing)}"
+        found = _("no {files}").format(files=_(" and no ").join(missing))
         if result_file.is_file():
             status = _peek_status(result_file)
             if status:
-                found += f"; status {status}, so there is no allocation to compare"
-        problems.append(Problem(where, f"a run's output folder with {RESULT} and {AWARDS}", found))
+                found = _("{found}; status {status}, so there is no allocation to compare").format(
+                    found=found, status=status
+                )
+        problems.append(
+            Problem(
+                where,
+                _("a run's output folder with {result} and {awards}").format(
+                    result=RESULT, awards=AWARDS
+                ),
+                found,
+            )
+        )
         return None
     try:
         doc = json.loads(result_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        problems.append(Problem(str(result_file), "a JSON document", type(exc).__name__))
+        problems.append(Problem(str(result_file), _("a JSON document"), type(exc).__name__))
         return None
     if not isinstance(doc, dict):
-        problems.append(Problem(str(result_file), "a JSON object", type(doc).__name__))
+        problems.append(Problem(str(result_file), _("a JSON object"), type(doc).__name__))
         return None
     awards = _read_awards(awards_file, problems)
     if awards is None:
@@ -196,12 +207,16 @@ def _read_awards(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        problems.append(Problem(file, "a CSV file of awards", type(exc).__name__))
+        problems.append(Problem(file, _("a CSV file of awards"), type(exc).__name__))
         return None
     absent = [c for c in AWARD_NEEDS if c not in frame.columns]
     if absent:
         problems.append(
-            Problem(file, f"the columns {', '.join(AWARD_NEEDS)}", f"no {', '.join(absent)}")
+            Problem(
+                file,
+                _("the columns {columns}").format(columns=", ".join(AWARD_NEEDS)),
+                _("no {files}").format(files=", ".join(absent)),
+            )
         )
         return None
     bad = False
@@ -214,7 +229,7 @@ def _read_awards(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
             problems.append(
                 Problem(
                     file,
-                    "a whole number of 万元, 0 or more",
+                    _("a whole number of 万元, 0 or more"),
                     repr(frame[col].iloc[first]),
                     row=first + 2,  # the header is row 1
                     column=col,

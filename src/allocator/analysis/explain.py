@@ -40,6 +40,7 @@ from allocator.analysis.audit_folder import (
 )
 from allocator.analysis.audit_recompute import Recomputed, recompute
 from allocator.core.errors import InputError, Problem
+from allocator.core.i18n import _
 from allocator.inputs import creditcode
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS
 from allocator.policy.model import AwardItem, Clause, ScaleGrowth, Steps
@@ -192,7 +193,7 @@ def explain(
             [
                 Problem(
                     c.shown,
-                    "the file the run used (allocate audit says more)",
+                    _("the file the run used (allocate audit says more)"),
                     c.message(),
                 )
                 for c in changes
@@ -210,7 +211,7 @@ def explain(
             awards = read_awards(awards_path)
         except ValueError as exc:
             raise InputError(
-                [Problem(str(awards_path), "a readable awards.csv", str(exc))]
+                [Problem(str(awards_path), _("a readable awards.csv"), str(exc))]
             ) from None
         mine = np.flatnonzero(awards.frame["recipient_id"].to_numpy(dtype=object) == rid)
         for a in mine.tolist():
@@ -318,14 +319,15 @@ def _resolve(rec: Recomputed, recipient: str) -> str:
     candidates = list(pairs) + [n for n in set(pairs.values()) if n not in pairs]
     close = difflib.get_close_matches(wanted, candidates, n=5, cutoff=0.6)
     shown = [f"{c} ({pairs[c]})" if c in pairs and pairs[c] != c else c for c in close] or [
-        "none close"
+        _("none close")
     ]
     raise InputError(
         [
             Problem(
                 "RECIPIENT_ID",
-                "a credit code, district or park name of the run's data "
-                f"(closest: {'; '.join(shown)})",
+                _(
+                    "a credit code, district or park name of the run's data (closest: {names})"
+                ).format(names=_("; ").join(shown)),
                 repr(recipient),
             )
         ]
@@ -470,7 +472,7 @@ def number_text(value: float) -> str:
         The figure (NaN when the data left it blank).
     """
     if isinstance(value, float) and math.isnan(value):
-        return "blank"
+        return _("blank")
     v = round(float(value), 6)
     if v.is_integer():
         return f"{int(v)}"
@@ -480,7 +482,7 @@ def number_text(value: float) -> str:
 def _amount(value: float) -> str:
     """An amount before rounding, with at least one decimal so it reads as not yet rounded."""
     if math.isnan(value):
-        return "blank"
+        return _("blank")
     v = round(float(value), 6)
     text = number_text(v)
     return text if "." in text else f"{text}.0"
@@ -554,8 +556,13 @@ def _formula(rec: Recomputed, clause: Clause, item: AwardItem, row: pd.Series) -
             )
             raw = pay
         else:
-            numbers = (
-                f"{f.scale} = {op('scale')}, {f.growth} = {op('growth')}: below the first band"
+            numbers = _(
+                "{scale} = {scale_value}, {growth} = {growth_value}: below the first band"
+            ).format(
+                scale=f.scale,
+                scale_value=op("scale"),
+                growth=f.growth,
+                growth_value=op("growth"),
             )
             raw = 0.0
     else:  # pragma: no cover - the format has no other block

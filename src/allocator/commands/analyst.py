@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from allocator.commands.options import backend_options, json_option, quiet_option, solver_option
+from allocator.core.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,7 +88,7 @@ def compare_command(
     from allocator.analysis.compare_page import render_html
 
     if len(folders) < 2:
-        raise click.UsageError("compare needs at least two run folders")
+        raise click.UsageError(_("compare needs at least two run folders"))
     comparison = compare_folders(folders, top=top)
     if csv_file is not None:
         csv_file.write_bytes(csv_bytes(long_table(comparison)))
@@ -111,7 +112,7 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
     """The terminal tables: metrics, per clause, per district, then winners and losers."""
     from rich.table import Table
 
-    from allocator.analysis.compare import METRICS
+    from allocator.analysis.compare import METRICS, metric_name, run_labels
     from allocator.analysis.compare_page import (
         change_rows,
         clause_rows,
@@ -120,27 +121,37 @@ def comparison_tables(comparison: Comparison) -> list[Table]:
     )
 
     labels = comparison.labels
-    metrics = Table(title="Runs compared", title_justify="left")
-    metrics.add_column("metric")
+    shown = run_labels(comparison)
+    metrics = Table(title=_("Runs compared"), title_justify="left")
+    metrics.add_column(_("metric"))
     for label in labels:
-        metrics.add_column(label, justify="right", overflow="fold")
-    for key, name in METRICS:
-        metrics.add_row(name, *(display_value(key, comparison.metric(key, lb)) for lb in labels))
+        metrics.add_column(shown[label], justify="right", overflow="fold")
+    for key in METRICS:
+        metrics.add_row(
+            metric_name(key), *(display_value(key, comparison.metric(key, lb)) for lb in labels)
+        )
     tables = [metrics]
     for title, (header, rows), keys in (
-        ("Awards by clause (万元)", clause_rows(comparison), 2),
-        ("Awards by district (万元)", district_rows(comparison), 1),
+        (_("Awards by clause (万元)"), clause_rows(comparison), 2),
+        (_("Awards by district (万元)"), district_rows(comparison), 1),
     ):
         tables.append(_table(title, header, rows, keys))
     for change in comparison.changes:
-        for which, title in (("winners", "largest rises"), ("losers", "largest falls")):
+        after, before = (
+            shown.get(change.after, change.after),
+            shown.get(change.before, change.before),
+        )
+        for which, title in (
+            ("winners", _("{after} against {before}: largest rises")),
+            ("losers", _("{after} against {before}: largest falls")),
+        ):
             header, rows = change_rows(change, which)
-            caption = (
-                f"{change.recipients_up} recipients receive more, {change.recipients_down} less"
+            caption = _("{up} recipients receive more, {down} less").format(
+                up=change.recipients_up, down=change.recipients_down
             )
             tables.append(
                 _table(
-                    f"{change.after} against {change.before}: {title}",
+                    title.format(after=after, before=before),
                     header,
                     rows,
                     2,
@@ -226,6 +237,7 @@ def sweep_command(
         TimeElapsedColumn,
     )
 
+    from allocator.analysis.labels import status_name
     from allocator.pipeline.backends import make_backend
     from allocator.pipeline.sweep import run_sweep
     from allocator.pipeline.vary import parse_vary
@@ -246,7 +258,7 @@ def sweep_command(
         result = sweep()
     else:
         with Progress(
-            TextColumn("sweep"),
+            TextColumn(_("sweep")),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -258,17 +270,31 @@ def sweep_command(
             def done(r: VariantResult, n: int, total: int) -> None:
                 progress.update(task, completed=n, total=total, description=r.variant.name)
                 if r.status not in ("OPTIMAL", "FEASIBLE"):
-                    progress.console.print(f"{r.variant.name}: {r.status}: {r.message}")
+                    progress.console.print(
+                        _("{variant}: {status}: {message}").format(
+                            variant=r.variant.name, status=status_name(r.status), message=r.message
+                        ),
+                        markup=False,
+                    )
 
             result = sweep(on_done=done)
     seconds = time.perf_counter() - start
     if not quiet:
-        err.print(f"{len(result.results)} variants in {seconds:.1f} s on {result.backend}")
+        err.print(
+            _("{n} variants in {seconds} s on {backend}").format(
+                n=len(result.results), seconds=f"{seconds:.1f}", backend=result.backend
+            )
+        )
     _console().print(sweep_summary(result))
-    click.echo(f"wrote {result.csv_path} and {result.svg_path}")
+    click.echo(_("wrote {csv} and {svg}").format(csv=result.csv_path, svg=result.svg_path))
     if result.failed:
         for r in result.failed:
-            err.print(f"variant failed: {r.variant.describe()}: {r.message}", markup=False)
+            err.print(
+                _("variant failed: {variant}: {message}").format(
+                    variant=r.variant.describe(), message=r.message
+                ),
+                markup=False,
+            )
         raise click.exceptions.Exit(1)
 
 
@@ -277,35 +303,41 @@ def sweep_summary(result: SweepResult) -> Table:
     from rich.table import Table
 
     from allocator.analysis.compare_page import display_value
+    from allocator.analysis.labels import status_name
 
-    table = Table(title=f"Sweep of {result.scenario}", title_justify="left")
+    table = Table(
+        title=_("Sweep of {scenario}").format(scenario=result.scenario), title_justify="left"
+    )
     keys = [v.key for v in result.varies]
-    table.add_column("variant", overflow="fold")
+    table.add_column(_("variant"), overflow="fold")
     for key in keys:
         table.add_column(key, overflow="fold")
+    names = _summary_names()
     # A varied budget is already a column of its own.
-    figures = [c for c in _SUMMARY if c not in keys]
-    table.add_column("status")
+    figures = [c for c in names if c not in keys]
+    table.add_column(_("status"))
     for column in figures:
-        table.add_column(_SUMMARY[column], justify="right")
+        table.add_column(names[column], justify="right")
     for row in result.table.to_dict("records"):
         table.add_row(
             str(row["variant"]),
             *(str(row[k]) for k in keys),
-            str(row["status"]),
+            status_name(str(row["status"])),
             *(display_value(c, row[c]) for c in figures),
         )
     return table
 
 
-_SUMMARY = {
-    "budget_wan": "budget (万元)",
-    "budget_used_wan": "used (万元)",
-    "recipients_funded": "funded",
-    "coverage": "coverage",
-    "mean_ratio": "mean ratio",
-    "gini_awards": "Gini",
-}
+def _summary_names() -> dict[str, str]:
+    """The columns of sweep.csv the summary shows, with their headings."""
+    return {
+        "budget_wan": _("budget (万元)"),
+        "budget_used_wan": _("used (万元)"),
+        "recipients_funded": _("funded"),
+        "coverage": _("coverage"),
+        "mean_ratio": _("mean ratio"),
+        "gini_awards": _("Gini"),
+    }
 
 
 COMMANDS: list[click.Command] = [compare_command, sweep_command]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from allocator.commands.options import json_option, ledger_option
+from allocator.core.i18n import LANGUAGES, _, set_language
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,27 +72,33 @@ def _print_report(report: AuditReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from allocator.analysis.audit_findings import severity_name, status_name
+
     console = _console()
-    checks = Table(title=f"Audit of {report.folder}", title_justify="left")
-    checks.add_column("check", no_wrap=True)
-    checks.add_column("result", no_wrap=True)
-    checks.add_column("what")
-    checks.add_column("detail")
+    checks = Table(
+        title=escape(_("Audit of {folder}").format(folder=report.folder)), title_justify="left"
+    )
+    checks.add_column(_("check"), no_wrap=True)
+    checks.add_column(_("result"), no_wrap=True)
+    checks.add_column(_("what"))
+    checks.add_column(_("detail"))
     for c in report.checks:
         style = _STATUS_STYLE[c.status]
-        checks.add_row(c.name, f"[{style}]{c.status}[/]", c.title, escape(c.detail))
+        checks.add_row(
+            c.name, f"[{style}]{status_name(c.status)}[/]", escape(c.title), escape(c.detail)
+        )
     console.print(checks)
     if report.findings:
-        findings = Table(title="Findings", title_justify="left")
-        findings.add_column("severity", no_wrap=True)
-        findings.add_column("check", no_wrap=True)
-        findings.add_column("file")
-        findings.add_column("row", justify="right")
-        findings.add_column("finding", overflow="fold")
+        findings = Table(title=_("Findings"), title_justify="left")
+        findings.add_column(_("severity"), no_wrap=True)
+        findings.add_column(_("check"), no_wrap=True)
+        findings.add_column(_("file"))
+        findings.add_column(_("row"), justify="right")
+        findings.add_column(_("finding"), overflow="fold")
         for f in report.findings:
             style = "bold red" if f.severity == "error" else "yellow"
             findings.add_row(
-                f"[{style}]{f.severity}[/]",
+                f"[{style}]{severity_name(f.severity)}[/]",
                 f.check,
                 escape(f.file),
                 "" if f.row is None else str(f.row),
@@ -107,10 +114,9 @@ def _print_report(report: AuditReport) -> None:
 @click.argument("recipient", metavar="RECIPIENT_ID")
 @click.option(
     "--lang",
-    type=click.Choice(["zh", "en"]),
-    default="zh",
-    show_default=True,
-    help="Labels in Chinese or English.",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="Language of the explanation: zh or en (default: allocate --lang, $ALLOCATE_LANG, zh).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Show ineligible items in full too.")
 @ledger_option
@@ -119,7 +125,7 @@ def _print_report(report: AuditReport) -> None:
 def explain_command(
     out_dir: Path,
     recipient: str,
-    lang: str,
+    lang: str | None,
     show_all: bool,
     ledger: str | None,
     scenario: Path | None,
@@ -135,13 +141,15 @@ def explain_command(
     from allocator.analysis.explain_text import render
     from allocator.outputs.ledger import ledger_url
 
+    if lang is not None:
+        set_language(lang)
     result = explain(
         out_dir, recipient, ledger=ledger_url(ledger, create_parent=False), scenario=scenario
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(render(result, "en" if lang == "en" else "zh", show_all=show_all))
+    click.echo(render(result, show_all=show_all))
 
 
 COMMANDS: list[click.Command] = [audit_command, explain_command]

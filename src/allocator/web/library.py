@@ -230,7 +230,7 @@ def compare_folders(folders: Sequence[Path]) -> Comparison:
 def comparison_tables(comparison: Comparison) -> dict[str, Any]:
     """The compare page's tables and charts as text, from the library's own formatting."""
     from allocator.analysis.charts import chart_svgs
-    from allocator.analysis.compare import METRICS
+    from allocator.analysis.compare import METRICS, metric_name
     from allocator.analysis.compare_page import (
         change_rows,
         clause_rows,
@@ -240,8 +240,8 @@ def comparison_tables(comparison: Comparison) -> dict[str, Any]:
 
     labels = comparison.labels
     metrics = [
-        [name, *(display_value(key, comparison.metric(key, label)) for label in labels)]
-        for key, name in METRICS
+        [metric_name(key), *(display_value(key, comparison.metric(key, label)) for label in labels)]
+        for key in METRICS
     ]
     changes = []
     for change in comparison.changes:
