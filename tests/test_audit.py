@@ -35,7 +35,6 @@ SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
 
 # The scenario of each run: every fairness rule once, and between them every constraint family.
 SCENARIOS: dict[str, dict[str, Any]] = {

@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
 
 HEADER = (
     "recipient_id,recipient_name,recipient_kind,district,industry,clause_id,item_key,"
@@ -490,7 +489,6 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Path]
     return outs
 
 
-@needs_sample
 @pytest.mark.slow
 def test_sample_2026_proportional_against_priority(sample_runs: list[Path], tmp_path: Path) -> None:
     runs = load_runs(sample_runs)

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from allocator.analysis.metrics import run_metrics
 from allocator.cli import main
 from allocator.core import i18n
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.inputs.data import load_enterprises
 from allocator.inputs.headers import match_header
 from allocator.inputs.plausible import MAX_FIRM_WAN, incomplete_district_sums
@@ -38,7 +38,7 @@ BAD_INPUTS = Path(__file__).resolve().parent / "bad_inputs"
 Record = dict[str, object]
 
 
-def problems(*paths: Path) -> list[Problem]:
+def problems(*paths: Path) -> list[InputProblem]:
     with pytest.raises(InputError) as info:
         load_enterprises(*paths)
     return info.value.problems

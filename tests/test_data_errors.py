@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.inputs import read
 from allocator.inputs.data import MAX_REPORTED, load_enterprises
 
@@ -18,19 +18,19 @@ SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "data" / "liuzhou-s
 Record = dict[str, object]
 
 
-def problems(*paths: Path) -> list[Problem]:
+def problems(*paths: Path) -> list[InputProblem]:
     with pytest.raises(InputError) as info:
         load_enterprises(*paths)
     return info.value.problems
 
 
-def only(*paths: Path) -> Problem:
+def only(*paths: Path) -> InputProblem:
     found = problems(*paths)
     assert len(found) == 1, found
     return found[0]
 
 
-def assert_at(p: Problem, row: int, column: str) -> None:
+def assert_at(p: InputProblem, row: int, column: str) -> None:
     """The problem and its message name the row and the column as headed in the file."""
     assert (p.row, p.column) == (row, column)
     assert f"row {row}, column {column!r}" in str(p)

@@ -25,11 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"
 SAME_BYTES = ("awards.csv", "constraints.csv", "awards.xlsx")
 
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "scenarios" / "data" / "liuzhou-sample.csv").exists(),
-    reason="the sample data is not there",
-)
-
 
 def scenario_with_rule(tmp_path: Path, rule: str) -> Path:
     """The shipped 2026 scenario under ``rule``, its paths made absolute."""

@@ -27,8 +27,6 @@ SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 SETTINGS = SolverSettings(time_limit_s=20.0)
 
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
-
 
 def ints(*values: int) -> np.ndarray[Any, np.dtype[np.int64]]:
     return np.array(values, dtype=np.int64)
@@ -222,7 +220,6 @@ def run(folder: Path, **content: object) -> tuple[Result, dict[str, Any]]:
 FLOORS = {"柳南区": 60, "柳北区": 60}
 
 
-@needs_sample
 def test_floors_above_the_budget_exit_3_with_the_extra_budget(tmp_path: Path) -> None:
     # Floors of 60 + 60万元 against 100万元: both districts have plenty of divisible claims
     # (986 and 1,091万元), so 120万元 meets them and 20万元 more is needed.
@@ -254,7 +251,6 @@ def test_floors_above_the_budget_exit_3_with_the_extra_budget(tmp_path: Path) ->
     assert doc["diagnosis"]["extra_budget_wan"] == 1
 
 
-@needs_sample
 def test_a_floor_above_a_sub_budget_needs_a_lower_floor(tmp_path: Path) -> None:
     # Every award clause together within 10万元, yet 柳东新区 must receive 50万元: no budget
     # helps; the floor must come down by 40万元, to the 10万元 the sub-budget allows.

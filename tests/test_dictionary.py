@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from allocator.inputs.dictionary import COMMAND, DEFAULT_PATH, clause_label, main, render
 from allocator.inputs.schema import FIELDS, INDUSTRIES
 
 
+@pytest.mark.change_detector
 def test_committed_dictionary_is_current() -> None:
     committed = DEFAULT_PATH.read_text(encoding="utf-8")
     assert committed == render(), f"docs/data-dictionary.md is stale; regenerate it with {COMMAND}"

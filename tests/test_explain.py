@@ -29,8 +29,6 @@ SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 GROUP = "market_events"
 
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
-
 
 @dataclass(frozen=True)
 class Run:

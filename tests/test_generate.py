@@ -54,6 +54,7 @@ def test_every_format_loads_back_to_the_same_frame(tmp_path: Path, suffix: str) 
     assert data.warnings == ()
 
 
+@pytest.mark.change_detector
 def test_shipped_sample_is_what_the_command_writes(tmp_path: Path) -> None:
     out = tmp_path / "again.csv"
     result = CliRunner().invoke(

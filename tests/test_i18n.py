@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from allocator.core import i18n
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
@@ -55,6 +55,7 @@ def test_every_message_id_has_a_chinese_text() -> None:
     assert missing == [], "run `make messages` and translate: " + "; ".join(missing[:20])
 
 
+@pytest.mark.change_detector
 def test_the_compiled_catalogue_matches_the_po_file() -> None:
     with MO.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
@@ -64,7 +65,7 @@ def test_the_compiled_catalogue_matches_the_po_file() -> None:
 
 
 def test_a_problem_reads_in_chinese_by_default_and_in_english_on_request() -> None:
-    problem = Problem("企业.csv", "a whole number", "'x'", row=3, column="销售额")
+    problem = InputProblem("企业.csv", "a whole number", "'x'", row=3, column="销售额")
     try:
         i18n.set_language("zh")
         assert str(problem) == "企业.csv，第 3 行，第 '销售额' 列：应为a whole number（实际为 'x'）"

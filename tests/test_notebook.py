@@ -41,7 +41,6 @@ def kernel_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return KERNEL
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
 @pytest.mark.slow
 def test_notebook_runs_without_errors(kernel_name: str) -> None:
     nb = nbformat.read(NOTEBOOK, as_version=4)

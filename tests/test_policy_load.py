@@ -430,6 +430,7 @@ def test_an_override_that_breaks_a_table_is_refused(mini: PolicyModel) -> None:
 # --- JSON Schema --------------------------------------------------------------------------
 
 
+@pytest.mark.change_detector
 def test_committed_json_schema_is_current() -> None:
     committed = (ROOT / "docs" / "policy-model.schema.json").read_text(encoding="utf-8")
     assert committed == json_schema_text(), (

@@ -79,8 +79,6 @@ def expected_totals(doc: dict[str, object]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The 2026 sample run twice into two folders, with the same command line."""
-    if not SAMPLE.exists():
-        pytest.skip("the sample data is not there")
     base = tmp_path_factory.mktemp("report")
     command = "allocate run scenarios/liuzhou-2026-q1.yaml"
     _, first = run_scenario(SCENARIO_2026, out_dir=base / "first", command=command)

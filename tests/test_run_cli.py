@@ -19,8 +19,6 @@ SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
-
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
@@ -69,7 +67,6 @@ def test_an_output_folder_holding_the_inputs_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "data.csv").exists()
 
 
-@needs_sample
 def test_infeasible_floors_exit_3_with_result_json_alone(tmp_path: Path) -> None:
     # Floors of 60 + 60 = 120万元 against a budget of 100万元 cannot be met.
     path = scenario(
@@ -88,7 +85,6 @@ def test_infeasible_floors_exit_3_with_result_json_alone(tmp_path: Path) -> None
     assert "the district floors add up to 120万元" in doc["message"]
 
 
-@needs_sample
 def test_infeasible_found_by_the_solver_names_the_rows(tmp_path: Path) -> None:
     # Every award clause within 10万元, yet 柳东新区 must receive at least 50万元.
     clauses = [c.id for c in load_model(MODEL_2026).clauses if c.kind == "award"]
@@ -111,8 +107,6 @@ def test_infeasible_found_by_the_solver_names_the_rows(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def runs_2026(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path, Result, Path]:
-    if not SAMPLE.exists():
-        pytest.skip("the sample data is not there")
     base = tmp_path_factory.mktemp("runs")
     first, second = base / "first", base / "second"
     one = invoke("run", str(SCENARIO_2026), "--out", str(first))
@@ -172,7 +166,6 @@ def test_quiet_and_byte_identical_reruns(runs_2026: tuple[Result, Path, Result, 
     assert one == two
 
 
-@needs_sample
 def test_shipped_2025_scenario(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = invoke("run", str(SCENARIO_2025), "--out", str(out), "--quiet")

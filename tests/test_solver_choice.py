@@ -44,8 +44,6 @@ SCENARIOS = {
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 LEVEL_RULES = [Rule.PROPORTIONAL, Rule.EQUAL_AWARDS, Rule.EQUAL_LOSSES, Rule.TALMUD]
 
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
-
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
@@ -318,7 +316,6 @@ def sample_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
     return outs
 
 
-@needs_sample
 @pytest.mark.slow
 @pytest.mark.parametrize("year", list(SCENARIOS))
 def test_samples_agree_under_both_engines(
@@ -341,7 +338,6 @@ def test_samples_agree_under_both_engines(
     assert "objectives differ" not in compared.stdout
 
 
-@needs_sample
 @pytest.mark.slow
 def test_highs_checks_the_2025_sample_by_its_own_search(
     sample_runs: dict[tuple[str, str], Path],
@@ -360,7 +356,6 @@ def test_highs_checks_the_2025_sample_by_its_own_search(
     assert (sample_runs["2025", "highs"] / "awards.csv").read_bytes() == first
 
 
-@needs_sample
 @pytest.mark.slow
 def test_the_2026_sample_gives_the_same_bytes_with_either_engine_and_on_a_rerun(
     sample_runs: dict[tuple[str, str], Path], tmp_path: Path
@@ -375,7 +370,6 @@ def test_the_2026_sample_gives_the_same_bytes_with_either_engine_and_on_a_rerun(
     assert result_json(sample_runs["2026", "highs"])["solver"]["remainder_method"] == "highs"
 
 
-@needs_sample
 @pytest.mark.slow
 def test_both_engines_solve_the_2025_sample_with_crossing_budget_lines(tmp_path: Path) -> None:
     # A firm cap of 30万元 across budget lines for clauses 1 and 6: the rows cross, so the
@@ -436,14 +430,12 @@ def write_scenario(tmp_path: Path, solver: dict[str, object]) -> Path:
     return path
 
 
-@needs_sample
 def test_the_scenario_key_chooses_the_engine(tmp_path: Path) -> None:
     assert load_scenario(write_scenario(tmp_path, {})).spec.solver.solver is Engine.CPSAT
     chosen = load_scenario(write_scenario(tmp_path, {"solver": "highs"})).spec.solver.solver
     assert chosen is Engine.HIGHS
 
 
-@needs_sample
 @pytest.mark.parametrize("value", ["gurobi", "HiGHS", 1])
 def test_the_scenario_key_is_validated(tmp_path: Path, value: object) -> None:
     path = write_scenario(tmp_path, {"solver": value})
@@ -457,7 +449,6 @@ def test_the_scenario_key_is_validated(tmp_path: Path, value: object) -> None:
     assert "key 'solver.solver'" in result.stderr
 
 
-@needs_sample
 def test_the_command_line_overrides_the_scenario(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, {"solver": "highs", "time_limit_s": 30})
     result, out = run_scenario(path, out_dir=tmp_path / "o", solver="cpsat")

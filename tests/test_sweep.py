@@ -31,8 +31,6 @@ SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="the sample data is not there")
-
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
@@ -306,7 +304,6 @@ def test_unknown_key_exits_2(small_scenario: Path) -> None:
 # The 2026 sample: 11 budgets
 
 
-@needs_sample
 @pytest.mark.slow
 def test_sample_2026_eleven_budgets(tmp_path: Path) -> None:
     """The 2026 sample's model and data under the priority rule, 3,000 to 8,000万元.

@@ -11,6 +11,6 @@ Data flows one way::
 
 __version__ = "0.1.0"
 
-from allocator.core.errors import AllocatorError, InputError, Problem
+from allocator.core.errors import AllocatorError, InputError, InputProblem
 
-__all__ = ["AllocatorError", "InputError", "Problem", "__version__"]
+__all__ = ["AllocatorError", "InputError", "InputProblem", "__version__"]

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from allocator.analysis.audit_findings import short
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_file
 from allocator.core.i18n import _
 from allocator.inputs.scenario import LoadedScenario, load_scenario
@@ -52,12 +52,14 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"), parse_int=_whole_number)
     except FileNotFoundError:
         raise InputError(
-            [Problem(str(path), _("the run's result.json"), _("no such file"))]
+            [InputProblem(str(path), _("the run's result.json"), _("no such file"))]
         ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError([Problem(str(path), _("a JSON object"), short(str(exc)))]) from None
+        raise InputError([InputProblem(str(path), _("a JSON object"), short(str(exc)))]) from None
     except RecursionError:
-        raise InputError([Problem(str(path), _("a JSON object"), _("nesting too deep"))]) from None
+        raise InputError(
+            [InputProblem(str(path), _("a JSON object"), _("nesting too deep"))]
+        ) from None
 
 
 def read_result(folder: Path) -> dict[str, Any]:
@@ -72,12 +74,12 @@ def read_result(folder: Path) -> dict[str, Any]:
     """
     if not folder.is_dir():
         raise InputError(
-            [Problem(str(folder), _("an output folder of allocate run"), _("no folder"))]
+            [InputProblem(str(folder), _("an output folder of allocate run"), _("no folder"))]
         )
     path = folder / RESULT
     data = read_json(path)
     if not isinstance(data, dict):
-        raise InputError([Problem(str(path), _("a JSON object"), type(data).__name__)])
+        raise InputError([InputProblem(str(path), _("a JSON object"), type(data).__name__)])
     problems = []
     inputs = data.get("inputs")
     if (
@@ -89,7 +91,7 @@ def read_result(folder: Path) -> dict[str, Any]:
         or sum(i["role"] == "scenario" for i in inputs) != 1
     ):
         problems.append(
-            Problem(
+            InputProblem(
                 str(path),
                 _("a list of role, path and sha256 texts, one of them the scenario"),
                 short(inputs),
@@ -97,7 +99,9 @@ def read_result(folder: Path) -> dict[str, Any]:
             )
         )
     if not isinstance(data.get("status"), str):
-        problems.append(Problem(str(path), _("a status"), short(data.get("status")), key="status"))
+        problems.append(
+            InputProblem(str(path), _("a status"), short(data.get("status")), key="status")
+        )
     if problems:
         raise InputError(problems)
     return data
@@ -145,7 +149,7 @@ def locate_scenario(
     shown = _(", ").join(str(p) for p in tried) or _("none recorded")
     raise InputError(
         [
-            Problem(
+            InputProblem(
                 str(folder / RESULT),
                 _("a scenario file that exists (pass --scenario PATH)"),
                 _("tried {paths}").format(paths=shown),

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.outputs.names import AWARDS, RESULT
 
@@ -115,7 +115,7 @@ def load_runs(paths: Iterable[str | Path]) -> list[Run]:
         For a folder without ``result.json`` or ``awards.csv`` (an infeasible run has no
         awards), or whose files cannot be read; each problem names the folder or file.
     """
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     read: list[tuple[Path, dict[str, Any], pd.DataFrame]] = []
     for p in paths:
         path = Path(p)
@@ -155,10 +155,12 @@ def _unique_labels(labels: list[str], paths: list[Path]) -> list[str]:
     return out
 
 
-def _read_folder(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], pd.DataFrame] | None:
+def _read_folder(
+    path: Path, problems: list[InputProblem]
+) -> tuple[dict[str, Any], pd.DataFrame] | None:
     where = str(path)
     if not path.is_dir():
-        problems.append(Problem(where, _("a run's output folder"), _("no such folder")))
+        problems.append(InputProblem(where, _("a run's output folder"), _("no such folder")))
         return None
     result_file, awards_file = path / RESULT, path / AWARDS
     missing = [f.name for f in (result_file, awards_file) if not f.is_file()]
@@ -171,7 +173,7 @@ def _read_folder(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], p
                     found=found, status=status
                 )
         problems.append(
-            Problem(
+            InputProblem(
                 where,
                 _("a run's output folder with {result} and {awards}").format(
                     result=RESULT, awards=AWARDS
@@ -183,10 +185,10 @@ def _read_folder(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], p
     try:
         doc = json.loads(result_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        problems.append(Problem(str(result_file), _("a JSON document"), type(exc).__name__))
+        problems.append(InputProblem(str(result_file), _("a JSON document"), type(exc).__name__))
         return None
     if not isinstance(doc, dict):
-        problems.append(Problem(str(result_file), _("a JSON object"), type(doc).__name__))
+        problems.append(InputProblem(str(result_file), _("a JSON object"), type(doc).__name__))
         return None
     awards = _read_awards(awards_file, problems)
     if awards is None:
@@ -202,17 +204,17 @@ def _peek_status(path: Path) -> str:
     return str(doc.get("status", "")) if isinstance(doc, dict) else ""
 
 
-def _read_awards(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_awards(path: Path, problems: list[InputProblem]) -> pd.DataFrame | None:
     file = str(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        problems.append(Problem(file, _("a CSV file of awards"), type(exc).__name__))
+        problems.append(InputProblem(file, _("a CSV file of awards"), type(exc).__name__))
         return None
     absent = [c for c in AWARD_NEEDS if c not in frame.columns]
     if absent:
         problems.append(
-            Problem(
+            InputProblem(
                 file,
                 _("the columns {columns}").format(columns=", ".join(AWARD_NEEDS)),
                 _("no {files}").format(files=", ".join(absent)),
@@ -227,7 +229,7 @@ def _read_awards(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         if wrong.any():
             first = int(np.flatnonzero(wrong.to_numpy())[0])
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("a whole number of 万元, 0 or more"),
                     repr(frame[col].iloc[first]),

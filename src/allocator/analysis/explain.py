@@ -39,7 +39,7 @@ from allocator.analysis.audit_folder import (
     read_result,
 )
 from allocator.analysis.audit_recompute import Recomputed, recompute
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs import creditcode
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS
@@ -191,7 +191,7 @@ def explain(
     if changes or loaded is None:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     c.shown,
                     _("the file the run used (allocate audit says more)"),
                     c.message(),
@@ -211,7 +211,7 @@ def explain(
             awards = read_awards(awards_path)
         except ValueError as exc:
             raise InputError(
-                [Problem(str(awards_path), _("a readable awards.csv"), str(exc))]
+                [InputProblem(str(awards_path), _("a readable awards.csv"), str(exc))]
             ) from None
         mine = np.flatnonzero(awards.frame["recipient_id"].to_numpy(dtype=object) == rid)
         for a in mine.tolist():
@@ -323,7 +323,7 @@ def _resolve(rec: Recomputed, recipient: str) -> str:
     ]
     raise InputError(
         [
-            Problem(
+            InputProblem(
                 "RECIPIENT_ID",
                 _(
                     "a credit code, district or park name of the run's data (closest: {names})"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from allocator.commands.options import json_option, quiet_option
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 
 if TYPE_CHECKING:
@@ -50,10 +50,10 @@ def summarise(data: EnterpriseData) -> dict[str, Any]:
     }
 
 
-def no_firm_problems(summary: dict[str, Any]) -> list[Problem]:
+def no_firm_problems(summary: dict[str, Any]) -> list[InputProblem]:
     """A problem for each file of the summary that holds a header row and no firm."""
     return [
-        Problem(entry["path"], "at least one firm: a row under the header row", "no firm rows")
+        InputProblem(entry["path"], "at least one firm: a row under the header row", "no firm rows")
         for entry in summary["files"]
         if entry["rows"] == 0
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 
 #: What a scenario file is called; anything else handed to ``run`` is refused before loading.
@@ -32,7 +32,7 @@ def check_scenario_path(path: Path) -> None:
         return
     raise InputError(
         [
-            Problem(
+            InputProblem(
                 str(path),
                 "a scenario file (.yaml) naming the policy model, the data and the budget",
                 f"a {path.suffix or 'suffix-less'} file; an enterprise data file is checked with "

@@ -21,7 +21,7 @@ class AllocatorError(Exception):
 
 
 @dataclass(frozen=True)
-class Problem:
+class InputProblem:
     """One thing wrong with an input, located as precisely as the input allows.
 
     ``row`` is the 1-based row number as a spreadsheet shows it (the header is row 1 for CSV;
@@ -54,15 +54,15 @@ class Problem:
 class InputError(AllocatorError):
     """A file the user handed over is not acceptable; nothing has been written.
 
-    Carries every :class:`Problem` found, so the message lists them all.
+    Carries every :class:`InputProblem` found, so the message lists them all.
     """
 
     exit_code = 2
 
-    def __init__(self, problems: Iterable[Problem] | str, *, file: str = "") -> None:
+    def __init__(self, problems: Iterable[InputProblem] | str, *, file: str = "") -> None:
         if isinstance(problems, str):
-            problems = [Problem(file=file or "<input>", expected=problems)]
-        self.problems: list[Problem] = list(problems)
+            problems = [InputProblem(file=file or "<input>", expected=problems)]
+        self.problems: list[InputProblem] = list(problems)
         super().__init__(self._render())
 
     def _render(self) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.cells import cell_text
 from allocator.inputs.headers import match_header
@@ -109,7 +109,7 @@ class _Parsed:
     order: dict[str, int]  # header as written -> its position, to sort messages by
 
 
-class _Found(list[Problem]):
+class _Found(list[InputProblem]):
     """The problems found, at most :data:`MAX_REPORTED` of them, and how many more there were.
 
     A file of a million junk rows has millions of bad cells; each is counted, but only the
@@ -193,7 +193,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
         for i in problems.take(np.flatnonzero(beyond)):
             used = max(int(p) for p in np.flatnonzero(cells.iloc[i].to_numpy() != "")) + 1
             problems.append(
-                Problem(
+                InputProblem(
                     file=label,
                     row=int(rows[i]),
                     column=_("column {number}").format(number=used),
@@ -219,7 +219,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
             if matched.resembles is not None:
                 near = matched.resembles
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file=label,
                         row=raw.header_row,
                         column=head,
@@ -235,7 +235,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
             continue
         if f.name in by_field:
             problems.append(
-                Problem(
+                InputProblem(
                     file=label,
                     row=raw.header_row,
                     column=head,
@@ -257,7 +257,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     for f in FIELDS:
         if f.required and f.name not in by_field:
             problems.append(
-                Problem(
+                InputProblem(
                     file=label,
                     row=raw.header_row,
                     column=f.name,
@@ -271,7 +271,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     totals = _totals_rows(cells, by_field, raw.headers)
     for i, pos in problems.take_pairs(totals):
         problems.append(
-            Problem(
+            InputProblem(
                 file=label,
                 row=int(rows[i]),
                 column=raw.headers[pos],
@@ -303,7 +303,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
             if i in col.detail:
                 expected += f": {col.detail[int(i)]}"
             problems.append(
-                Problem(
+                InputProblem(
                     file=label,
                     row=int(rows[i]),
                     column=headers[name],
@@ -354,7 +354,7 @@ def _duplicates(parsed: Sequence[_Parsed], problems: _Found) -> None:
             else _("{file} row {row}").format(file=a.label, row=rows[j])
         )
         problems.append(
-            Problem(
+            InputProblem(
                 file=b.label,
                 row=int(rows[i]),
                 column=b.headers["credit_code"],
@@ -416,7 +416,7 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
         )
         if problems.more:
             problems.append(
-                Problem(
+                InputProblem(
                     file=str(files[-1]) if len(files) == 1 else "<data files>",
                     expected=_(
                         "the first {count} problems are listed above; fix them and load again"

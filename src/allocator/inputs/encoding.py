@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 
 # Two or more CJK characters: a line of GBK bytes that also decodes as UTF-8 to Chinese text
@@ -29,7 +29,7 @@ def _refuse_utf8_lines(data: bytes, label: str) -> None:
         if _CJK_RUN.search(as_utf8):
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         file=label,
                         row=number,
                         expected=_(
@@ -53,7 +53,7 @@ def decode_text(data: bytes, label: str) -> str:
         # UTF-16 (Excel's "Unicode text") would decode as GB18030 into nonsense.
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     row=1,
                     expected=_(
@@ -89,7 +89,7 @@ def decode_text(data: bytes, label: str) -> str:
     line = data.count(b"\n", 0, offset) + 1
     raise InputError(
         [
-            Problem(
+            InputProblem(
                 file=label,
                 row=line,
                 expected=_(

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.cells import HEADERS, cell_text, header_key
 from allocator.inputs.encoding import decode_text
@@ -77,7 +77,7 @@ class RawTable:
     rows: IntArray
     header_row: int = 1
     notes: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)  # found while reading, not fatal
+    problems: list[InputProblem] = field(default_factory=list)  # found while reading, not fatal
     typed: bool = False  # cells may be numbers, flags, timestamps or missing (Parquet)
     strict_width: bool = False  # a cell right of the last header is an error (CSV)
 
@@ -99,7 +99,7 @@ def _read_csv(path: Path, label: str, data: bytes) -> pd.DataFrame | list[list[s
         # The csv module's own limit on a field is MAX_CELL_CHARS (131,072 characters).
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     row=reader.line_num,
                     expected=_("cells of at most {count} characters, in valid CSV").format(
@@ -125,7 +125,7 @@ def _check_lengths(table: Any, label: str, first_row: int = 1) -> None:
             at = pc.index(lengths, longest).as_py()
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         file=label,
                         row=first_row + at,
                         column=_("column {number}").format(number=pos + 1),
@@ -180,7 +180,7 @@ def _open_book(data: bytes, label: str, *, values: bool) -> Any:
     except _XLSX_ERRORS as exc:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     expected=_("an Excel .xlsx workbook"),
                     found=_("a file openpyxl cannot open ({error})").format(
@@ -211,7 +211,7 @@ class _Sheet:
         return any(any(v.strip() for v in row) for row in body)
 
 
-def _read_xlsx(data: bytes, label: str) -> tuple[list[list[str]], list[Problem]]:
+def _read_xlsx(data: bytes, label: str) -> tuple[list[list[str]], list[InputProblem]]:
     """The rows of the workbook's data sheet (:func:`_choose_sheet`), and its formula cells
     without a saved value (:func:`_uncached_formulas`)."""
     from allocator.inputs.template import FIELDS_SHEET, LISTS_SHEET
@@ -233,7 +233,7 @@ def _read_xlsx(data: bytes, label: str) -> tuple[list[list[str]], list[Problem]]
         # A sheet's XML is parsed only as its rows are read: malformed XML shows here.
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     expected=_("an Excel .xlsx workbook whose sheets are well-formed XML"),
                     found=_("a sheet openpyxl cannot read ({error})").format(
@@ -272,7 +272,7 @@ def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
         if others:
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         file=label,
                         expected=_(
                             "every firm on the sheet {sheet} the template names: move the rows "
@@ -289,7 +289,7 @@ def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
     if len(visible) > 1:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     expected=_(
                         "firms on one sheet only, named {sheet} as in the template; the file "
@@ -306,7 +306,7 @@ def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
     if with_firms:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     expected=_(
                         "firms on a visible sheet (in Excel: right-click a sheet tab, Unhide)"
@@ -322,7 +322,7 @@ def _choose_sheet(sheets: list[_Sheet], label: str) -> _Sheet:
             return sheet
     raise InputError(
         [
-            Problem(
+            InputProblem(
                 file=label,
                 expected=_("a sheet with a header row and one row per firm"),
                 found=_("no sheet has any data (sheets: {sheets})").format(sheets=names),
@@ -344,7 +344,7 @@ def _has_formulas(data: bytes) -> bool:
     return False
 
 
-def _uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> list[Problem]:
+def _uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> list[InputProblem]:
     """A problem for each formula cell with no value saved with it.
 
     A workbook written by a program other than Excel (or saved by Excel before it computed)
@@ -357,7 +357,7 @@ def _uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> list[Problem]:
         formulas = book[sheet.title]
         formulas.reset_dimensions()
         heads = sheet.rows[sheet.header_at] if sheet.header_at is not None else []
-        found: list[Problem] = []
+        found: list[InputProblem] = []
         for r, cells in enumerate(formulas.iter_rows()):
             for c, cell in enumerate(cells):
                 text = cell.value
@@ -368,7 +368,7 @@ def _uncached_formulas(data: bytes, label: str, sheet: _Sheet) -> list[Problem]:
                     continue
                 head = heads[c] if c < len(heads) and heads[c] else get_column_letter(c + 1)
                 found.append(
-                    Problem(
+                    InputProblem(
                         file=label,
                         row=r + 1,
                         column=head,
@@ -418,7 +418,7 @@ def _sheet_rows(sheet: Any, label: str) -> list[list[str]]:
             at = next(i for i, v in enumerate(out[-1]) if len(v) > MAX_CELL_CHARS)
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         file=label,
                         row=len(out),
                         column=_("column {number}").format(number=at + 1),
@@ -443,7 +443,7 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises a family of its own errors
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     expected=_("a Parquet file"),
                     found=_("a file pyarrow cannot read ({error})").format(
@@ -458,7 +458,7 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
         ):
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         file=label,
                         row=1,
                         column=str(f.name),
@@ -534,8 +534,8 @@ def _is_unit_row(headers: Sequence[str], cells: Sequence[Any]) -> bool:
     return matched > 0 and 2 * matched >= nonblank
 
 
-def _empty(label: str) -> Problem:
-    return Problem(
+def _empty(label: str) -> InputProblem:
+    return InputProblem(
         file=label,
         expected=_("a header row naming the columns, then one row per firm"),
         found=_("an empty file"),
@@ -575,7 +575,7 @@ def read_table(path: Path, label: str) -> tuple[RawTable, bytes]:
         )
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file=label,
                     expected=expected,
                     found=_("a {suffix} file").format(suffix=suffix)

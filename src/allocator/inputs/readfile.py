@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 
 MIB = 1024 * 1024
@@ -33,24 +33,26 @@ def read_input(path: str | Path, max_bytes: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise InputError([Problem(file, _("an existing file"), _("no such file"))]) from None
+        raise InputError([InputProblem(file, _("an existing file"), _("no such file"))]) from None
     except OSError as exc:
-        raise InputError([Problem(file, _("a readable file"), exc.strerror or str(exc))]) from None
+        raise InputError(
+            [InputProblem(file, _("a readable file"), exc.strerror or str(exc))]
+        ) from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise InputError([Problem(file, _("a regular file"), _kind(info.st_mode))])
+            raise InputError([InputProblem(file, _("a regular file"), _kind(info.st_mode))])
         if info.st_size > max_bytes:
-            raise InputError([Problem(file, _at_most(max_bytes), _size(info.st_size))])
+            raise InputError([InputProblem(file, _at_most(max_bytes), _size(info.st_size))])
         try:
             # One byte more than allowed: a file that grows while it is read is still caught.
             data = handle.read(max_bytes + 1)
         except OSError as exc:
             raise InputError(
-                [Problem(file, _("a readable file"), exc.strerror or str(exc))]
+                [InputProblem(file, _("a readable file"), exc.strerror or str(exc))]
             ) from None
     if len(data) > max_bytes:
-        raise InputError([Problem(file, _at_most(max_bytes), _("a file that kept growing"))])
+        raise InputError([InputProblem(file, _at_most(max_bytes), _("a file that kept growing"))])
     return data
 
 

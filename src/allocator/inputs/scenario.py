@@ -33,7 +33,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_bytes
 from allocator.core.i18n import _
 from allocator.inputs.choices import Engine, Rule
@@ -336,7 +336,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     raw = read_input(path, MAX_YAML_BYTES)
     data = parse_yaml(raw, file)
     if not isinstance(data, dict):
-        raise InputError([Problem(file, _("a mapping of keys at the top level"), _kind(data))])
+        raise InputError([InputProblem(file, _("a mapping of keys at the top level"), _kind(data))])
     spec = validate_as(Scenario, data, file, phrases=_phrases())
     problems = _check_names(spec, file)
     base = path.parent
@@ -359,7 +359,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     )
 
 
-def _not_a_file(file: str, path: Path, key: str) -> Problem:
+def _not_a_file(file: str, path: Path, key: str) -> InputProblem:
     """A missing model or data file (``key`` says which), or one that is no regular file."""
     model = key == "model"
     if path.exists():
@@ -367,14 +367,14 @@ def _not_a_file(file: str, path: Path, key: str) -> Problem:
         expected = (
             _("an existing regular model file") if model else _("an existing regular data file")
         )
-        return Problem(file, expected, found, key=key)
+        return InputProblem(file, expected, found, key=key)
     expected = _("an existing model file") if model else _("an existing data file")
-    return Problem(file, expected, str(path), key=key)
+    return InputProblem(file, expected, str(path), key=key)
 
 
-def _check_names(spec: Scenario, file: str) -> list[Problem]:
+def _check_names(spec: Scenario, file: str) -> list[InputProblem]:
     """Districts, industries, data fields and unique names: what needs no model."""
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     districts = _(", ").join(DISTRICTS)
     for section, mapping in (
         ("district_caps", spec.district_caps),
@@ -384,7 +384,7 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
         for name in mapping:
             if name not in DISTRICTS:
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file,
                         _("a district ({districts})").format(districts=districts),
                         repr(name),
@@ -394,7 +394,7 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
     for name in spec.weights.industries:
         if name not in INDUSTRIES:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("an industry code ({codes})").format(codes=_(", ").join(INDUSTRIES)),
                     repr(name),
@@ -405,7 +405,7 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
         cap = spec.district_caps.get(name)
         if cap is not None and floor > cap:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("a floor no higher than district_caps[{name}] = {cap}").format(
                         name=name, cap=cap
@@ -421,7 +421,7 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
             value = getattr(contribution, attr)
             if value not in money:
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file,
                         _("a money field of the data schema ({fields})").format(
                             fields=_(", ").join(money)
@@ -437,7 +437,7 @@ def _check_names(spec: Scenario, file: str) -> list[Problem]:
         for i, name in enumerate(names):
             if name in names[:i]:
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file, _("a name not used before"), repr(name), key=f"{section}[{i}].name"
                     )
                 )
@@ -473,7 +473,7 @@ def time_limit_override(value: float | None, where: str | None = None) -> float 
     if not (math.isfinite(value) and 0 < value <= MAX_TIME_LIMIT_S):
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     where or _("the command line"),
                     _("a time limit in seconds, more than 0 and at most {most}").format(
                         most=f"{MAX_TIME_LIMIT_S:g}"
@@ -502,7 +502,7 @@ def solver_override(value: str | None, where: str | None = None) -> Engine | Non
     except ValueError:
         known = _(" or ").join(repr(e.value) for e in Engine)
         place = where or _("the command line")
-        raise InputError([Problem(place, known, repr(value), key="solver")]) from None
+        raise InputError([InputProblem(place, known, repr(value), key="solver")]) from None
 
 
 def json_schema() -> str:

@@ -14,7 +14,7 @@ import io
 import re
 import zipfile
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.inputs.readfile import MIB
 
 MAX_UNPACKED = 1024 * MIB
@@ -45,7 +45,7 @@ def check_xlsx_archive(data: bytes, label: str) -> None:
                 if total > MAX_UNPACKED:
                     raise InputError(
                         [
-                            Problem(
+                            InputProblem(
                                 label,
                                 f"a workbook of at most {MAX_UNPACKED // MIB:,} MiB unpacked",
                                 f"more than that by part {info.filename!r}",
@@ -56,7 +56,7 @@ def check_xlsx_archive(data: bytes, label: str) -> None:
                 if info.file_size > MIB and ratio > MAX_RATIO:
                     raise InputError(
                         [
-                            Problem(
+                            InputProblem(
                                 label,
                                 f"a workbook whose parts are compressed at most {MAX_RATIO}:1 "
                                 "(a zip bomb is refused)",
@@ -71,7 +71,7 @@ def check_xlsx_archive(data: bytes, label: str) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     label,
                     "an Excel .xlsx workbook",
                     f"a file that is not a readable zip archive ({type(exc).__name__}: {exc})",
@@ -86,7 +86,7 @@ def _check_prolog(prolog: bytes, name: str, label: str) -> None:
     if _DOCTYPE.search(head):
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     label,
                     "a workbook whose XML has no document type declaration (Excel writes none; "
                     "entities and external references are refused)",
@@ -97,7 +97,7 @@ def _check_prolog(prolog: bytes, name: str, label: str) -> None:
     if root is None and len(prolog) == _PROLOG_BYTES:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     label,
                     "a workbook whose XML parts start their content within 64 KiB",
                     f"part {name!r} with a longer prolog",

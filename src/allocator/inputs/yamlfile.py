@@ -14,7 +14,7 @@ is what the program reads:
 - at most 100 levels of nesting.
 
 :func:`validate_as` validates the data against a pydantic class and turns its errors into
-:class:`~allocator.core.errors.Problem` records naming the file and the key path
+:class:`~allocator.core.errors.InputProblem` records naming the file and the key path
 (``clauses[3].items[0].params.rate.basis``, ``weights.clauses[3.9]``).
 """
 
@@ -31,7 +31,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.readfile import MIB, read_input
 
@@ -70,7 +70,7 @@ _Base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class _RefusedError(Exception):
     """A node the strict rules refuse; carries the problem with its line."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: InputProblem) -> None:
         super().__init__(str(problem))
         self.problem = problem
 
@@ -88,7 +88,7 @@ class _StrictLoader(_Base):  # type: ignore[misc]
             line = key_node.start_mark.line + 1
             if not isinstance(key, Hashable):
                 raise _RefusedError(
-                    Problem(
+                    InputProblem(
                         self.file,
                         _("a key that is text or a number"),
                         _("a list at line {line}").format(line=line),
@@ -96,7 +96,7 @@ class _StrictLoader(_Base):  # type: ignore[misc]
                 )
             if key in seen:
                 raise _RefusedError(
-                    Problem(
+                    InputProblem(
                         self.file,
                         _("each key once in a mapping (YAML would keep only the last)"),
                         _("{key} at line {first} and again at line {line}").format(
@@ -113,7 +113,7 @@ def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
     digits = text.lstrip("+-")
     if len(digits) > MAX_INT_DIGITS:
         raise _RefusedError(
-            Problem(
+            InputProblem(
                 loader.file,
                 _("a whole number of at most {digits} digits").format(digits=MAX_INT_DIGITS),
                 _("a number of {digits} digits at line {line}").format(
@@ -132,7 +132,7 @@ def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
     value = float(text)
     if not math.isfinite(value) or len(text) > 40:
         raise _RefusedError(
-            Problem(
+            InputProblem(
                 loader.file,
                 _("a number of at most 40 characters within ±1.7e308"),
                 _("{start}... at line {line}").format(
@@ -146,7 +146,7 @@ def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
 def _construct_ambiguous(loader: _StrictLoader, node: yaml.ScalarNode) -> None:
     text = str(node.value)
     raise _RefusedError(
-        Problem(
+        InputProblem(
             loader.file,
             _("a number in plain decimal (e.g. 20 or 0.5), or text in quotes"),
             _(
@@ -199,7 +199,7 @@ def parse_yaml(raw: bytes, file: str) -> object:
     except UnicodeDecodeError as exc:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     file,
                     _("UTF-8 text"),
                     _("a byte that is not UTF-8 at offset {offset}").format(offset=exc.start),
@@ -228,21 +228,21 @@ def parse_yaml(raw: bytes, file: str) -> object:
             if mark
             else what
         )
-        raise InputError([Problem(file, _("valid YAML"), found)]) from None
+        raise InputError([InputProblem(file, _("valid YAML"), found)]) from None
     except RecursionError:
-        deep = Problem(
+        deep = InputProblem(
             file, _("at most {depth} levels of nesting").format(depth=MAX_DEPTH), _("more")
         )
         raise InputError([deep]) from None
 
 
-def _scan(text: str, file: str) -> list[Problem]:
+def _scan(text: str, file: str) -> list[InputProblem]:
     """Anchors, aliases, tags, merge keys and depth, from the parser's events alone.
 
     Nothing is built: an alias bomb or a 20,000-deep nesting is refused before it costs
     memory or recursion.
     """
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     seen: set[tuple[bool, str]] = set()
     depth = 0
     for event in yaml.parse(text, Loader=_Base):
@@ -251,7 +251,7 @@ def _scan(text: str, file: str) -> list[Problem]:
             depth += 1
             if depth > MAX_DEPTH:
                 return [
-                    Problem(
+                    InputProblem(
                         file,
                         _("at most {depth} levels of nested mappings and lists").format(
                             depth=MAX_DEPTH
@@ -276,7 +276,7 @@ def _scan(text: str, file: str) -> list[Problem]:
                     else _("an anchor {name} first at line {line}")
                 )
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file,
                         _("plain YAML without anchors (&name) or aliases (*name)"),
                         first.format(name=repr(anchor), line=line),
@@ -286,7 +286,7 @@ def _scan(text: str, file: str) -> list[Problem]:
             event, yaml.ScalarEvent | yaml.MappingStartEvent | yaml.SequenceStartEvent
         ):
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("plain YAML without tags (!!int, !!python/...)"),
                     _("{tag} at line {line}").format(tag=tag, line=line),
@@ -294,7 +294,7 @@ def _scan(text: str, file: str) -> list[Problem]:
             )
         elif isinstance(event, yaml.ScalarEvent) and event.value == _MERGE and event.implicit[0]:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("plain YAML without merge keys (<<)"),
                     _("'<<' at line {line}").format(line=line),
@@ -391,8 +391,8 @@ def validation_problems(
     labels: Mapping[str, str] | None = None,
     phrases: Mapping[str, str] | None = None,
     dotted_keys: bool = False,
-) -> list[Problem]:
-    """One :class:`Problem` per offending key of a pydantic ValidationError.
+) -> list[InputProblem]:
+    """One :class:`InputProblem` per offending key of a pydantic ValidationError.
 
     Key paths name fields with dots, list positions and mapping keys in brackets
     (``sub_budgets[0].clauses[1]``, ``weights.clauses[3.9]``); the errors of the alternatives
@@ -429,7 +429,7 @@ def validation_problems(
         else:
             merged[key] = ([expected], found)
     return [
-        Problem(file, _(" or ").join(expected), found, key=key)
+        InputProblem(file, _(" or ").join(expected), found, key=key)
         for key, (expected, found) in merged.items()
     ]
 

@@ -35,8 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.errors import InputError
-from allocator.core.errors import Problem as Issue
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.choices import Rule
 from allocator.inputs.scenario import Scenario
@@ -374,7 +373,7 @@ def check_limits(
     upper = problem.upper.astype(np.int64)
     v = problem.claims
     files = _(", ").join(str(f) for f in data.files)
-    issues: list[Issue] = []
+    issues: list[InputProblem] = []
 
     def claim(i: int) -> str:
         return _("{recipient} under item {item}").format(
@@ -387,7 +386,7 @@ def check_limits(
             firm = int(firm_row[i])
             file, row = data.locate(firm) if firm >= 0 else (str(model), None)
             issues.append(
-                Issue(
+                InputProblem(
                     file,
                     _(
                         "a claim of at most {most}万元 (2^20), the largest the proportional "
@@ -403,7 +402,7 @@ def check_limits(
     if total >= MAX_TOTAL_CLAIM:
         total = sum(upper.tolist())  # exactly
         issues.append(
-            Issue(
+            InputProblem(
                 files,
                 _(
                     "claims totalling less than {most}万元 (2^52, below which the engine's "
@@ -418,7 +417,7 @@ def check_limits(
         top = int(np.argmax(weight.astype(np.float64) * upper.astype(np.float64)))
         weighted_by = bool((weight != WEIGHT_SCALE).any())
         issues.append(
-            Issue(
+            InputProblem(
                 str(scenario) if weighted_by else files,
                 _(
                     "Σ weight × claim (weights in thousandths) of at most {most} (2^62 − 1, the "
@@ -438,7 +437,7 @@ def check_limits(
     ranked = _exact_dot(tie, upper)
     if ranked > MAX_LINEAR:
         issues.append(
-            Issue(
+            InputProblem(
                 files,
                 _(
                     "Σ (n − rank) × claim, the priority tie-break, of at most {most} "

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from allocator.core import interrupt
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.model.problem import Status
 from allocator.outputs.csvfile import csv_bytes
 from allocator.outputs.names import (
@@ -93,7 +93,7 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
         target = os.readlink(out)
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     where,
                     "an output folder or a link to one",
                     f"a link to {target}, which is missing",
@@ -101,14 +101,14 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
             ]
         )
     if out.exists() and not out.is_dir():
-        raise InputError([Problem(where, "an output folder", "a file")])
+        raise InputError([InputProblem(where, "an output folder", "a file")])
     parent = _existing_parent(where, out)
     for part in [out.name, *(p.name for p in _missing_folders(out.parent))]:
         size = len(part.encode("utf-8"))
         if size + SIBLING_EXTRA_BYTES > _NAME_MAX:
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         where,
                         f"folder names of at most {_NAME_MAX - SIBLING_EXTRA_BYTES} bytes",
                         f"{part[:40]}… of {size} bytes",
@@ -122,7 +122,7 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
         if folder == real or real in folder.parents:
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         where,
                         "an output folder apart from the inputs (it is replaced on every run)",
                         f"it holds the input file {p}",
@@ -135,7 +135,7 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
         if foreign or (entries and RESULT not in entries):
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         where,
                         "an empty folder or the output of an earlier run, which is replaced",
                         f"other content: {', '.join(foreign or entries)[:200]}",
@@ -157,7 +157,7 @@ def _existing_parent(where: str, out: Path) -> Path:
         if folder.is_symlink():
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         where,
                         "an output folder whose parent folders exist or can be made",
                         f"{folder} is a link to {os.readlink(folder)}, which is missing",
@@ -168,7 +168,7 @@ def _existing_parent(where: str, out: Path) -> Path:
     if not folder.is_dir():
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     where,
                     "an output folder whose parent folders exist or can be made",
                     f"{folder} is a file",
@@ -196,7 +196,7 @@ def _check_writable(where: str, parent: Path) -> None:
             found = f"cannot create a folder in {parent}: {exc.strerror}"
     if found:
         raise InputError(
-            [Problem(where, "an output folder allocate can create and replace", found)]
+            [InputProblem(where, "an output folder allocate can create and replace", found)]
         )
 
 

@@ -42,7 +42,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQL
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql import Executable
 
-from allocator.core.errors import AllocatorError, InputError, Problem
+from allocator.core.errors import AllocatorError, InputError, InputProblem
 from allocator.outputs.ledger_entry import Finding, RunEntry, existing_dir, hash_outputs
 from allocator.outputs.recovery import describe
 
@@ -377,7 +377,7 @@ def _parse(url: str, source: str) -> URL:
         return make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise InputError(
-            [Problem(file=source, expected="a SQLAlchemy database URL", found=str(exc))]
+            [InputProblem(file=source, expected="a SQLAlchemy database URL", found=str(exc))]
         ) from None
 
 
@@ -414,8 +414,8 @@ def _check_creatable(url: str, path: Path) -> None:
         raise InputError([_ledger_problem(url, f"cannot create the file in {folder}")])
 
 
-def _ledger_problem(url: str, found: str) -> Problem:
-    return Problem(
+def _ledger_problem(url: str, found: str) -> InputProblem:
+    return InputProblem(
         file=safe_url(url),
         expected="a ledger this run can record in (--ledger or ALLOCATE_LEDGER)",
         found=found,
@@ -456,7 +456,7 @@ def _engine(
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         # Unknown dialect or driver not installed (psycopg for PostgreSQL, say).
         found = f"{safe_url(url)}: {exc}"
-        problem = Problem(file="ledger", expected="a usable database URL", found=found)
+        problem = InputProblem(file="ledger", expected="a usable database URL", found=found)
         raise InputError([problem]) from None
     if engine.dialect.name == "sqlite":
         event.listen(

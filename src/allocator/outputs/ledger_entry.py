@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from allocator import __version__
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_file
 from allocator.outputs.names import RESULT
 
@@ -298,7 +298,7 @@ def existing_dir(path: str | os.PathLike[str]) -> Path:
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise InputError(
-            [Problem(file=str(folder), expected="an output folder", found="no such folder")]
+            [InputProblem(file=str(folder), expected="an output folder", found="no such folder")]
         )
     return folder
 
@@ -308,15 +308,15 @@ def _read_result(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(
-            [Problem(file=str(path), expected="the run's result file", found="no such file")]
+            [InputProblem(file=str(path), expected="the run's result file", found="no such file")]
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(
-            [Problem(file=str(path), expected="a JSON object", found=str(exc))]
+            [InputProblem(file=str(path), expected="a JSON object", found=str(exc))]
         ) from None
     if not isinstance(data, dict):
         raise InputError(
-            [Problem(file=str(path), expected="a JSON object", found=type(data).__name__)]
+            [InputProblem(file=str(path), expected="a JSON object", found=type(data).__name__)]
         )
     return data
 
@@ -333,11 +333,11 @@ class _Required(TypedDict):
 
 def _result_facts(result: Mapping[str, Any], file: str) -> _Required:
     """The keys a ledger entry cannot do without, all checked before raising."""
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     status = _opt_str(result.get("status"))
     if status is None:
         problems.append(
-            Problem(
+            InputProblem(
                 file=file,
                 key="status",
                 expected="a solver status string",
@@ -352,7 +352,7 @@ def _result_facts(result: Mapping[str, Any], file: str) -> _Required:
             value = 0 if result.get(key) is None else None
         if value is None:
             problems.append(
-                Problem(
+                InputProblem(
                     file=file,
                     key=key,
                     expected="a whole number of 万元",

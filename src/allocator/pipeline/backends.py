@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -237,7 +237,7 @@ def _init_ray(ray: Any, address: str | None, jobs: int | None) -> None:
         except (ConnectionError, RuntimeError, ValueError) as exc:
             found = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(
-                [Problem("--ray-address", f"a running Ray cluster at {address}", found[:300])]
+                [InputProblem("--ray-address", f"a running Ray cluster at {address}", found[:300])]
             ) from None
     else:
         ray.init(
@@ -304,7 +304,11 @@ def make_backend(jobs: int | None, *, ray: bool = False, ray_address: str | None
         if importlib.util.find_spec("ray") is None:
             option = "--ray-address" if ray_address else "--ray"
             raise InputError(
-                [Problem(option, "Ray installed: pip install 'allocate[ray]'", "no module ray")]
+                [
+                    InputProblem(
+                        option, "Ray installed: pip install 'allocate[ray]'", "no module ray"
+                    )
+                ]
             )
         return RayBackend(ray_address or None, jobs)
     count = jobs or os.cpu_count() or 1

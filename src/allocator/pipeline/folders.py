@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.outputs.names import OUTPUT_FILES, RESULT
 
 
@@ -54,14 +54,14 @@ def check_folder(
     """
     where = str(out)
     if out.exists() and not out.is_dir():
-        raise InputError([Problem(where, f"a folder for the {what}", "a file")])
+        raise InputError([InputProblem(where, f"a folder for the {what}", "a file")])
     real = out.resolve()
     for p in inputs:
         folder = p.resolve().parent
         if folder == real or real in folder.parents:
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         where,
                         f"a {what} folder apart from the inputs (it is replaced on every {what})",
                         f"it holds the input file {p}",
@@ -79,7 +79,7 @@ def check_folder(
     if foreign or not marked:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     where,
                     f"an empty folder or an earlier {what} (with {' or '.join(markers)}), "
                     "which is replaced",

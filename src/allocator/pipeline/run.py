@@ -29,8 +29,8 @@ from allocator import __version__
 from allocator.core.errors import (
     InfeasibleError,
     InputError,
+    InputProblem,
     NoSolutionError,
-    Problem,
     RunInterruptedError,
 )
 from allocator.core.files import sha256_bytes, sha256_file
@@ -331,14 +331,16 @@ def run_scenario(
         # among no firms would publish a fund as spent on nobody.
         raise InputError(
             [
-                Problem(str(p), "at least one firm: a row under the header row", "no firm rows")
+                InputProblem(
+                    str(p), "at least one firm: a row under the header row", "no firm rows"
+                )
                 for p in loaded.data_paths
             ]
         )
     warnings = [*data.warnings, *_district_warnings(model, data)]
     if strict and warnings:
         raise InputError(
-            [Problem("--strict", _("data without warnings"), text) for text in warnings]
+            [InputProblem("--strict", _("data without warnings"), text) for text in warnings]
         )
     done("load")
 

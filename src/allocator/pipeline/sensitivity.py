@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.inputs.scenario import LoadedScenario
 from allocator.inputs.sensitivity import ParamRange, Sensitivity
 from allocator.policy.bind import Budget
@@ -153,13 +153,13 @@ def plan(
         address(c.id, i.id, name): p for c, i in model.items() for name, p in i.params.items()
     }
     known = [BUDGET, *params]
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     for addr in [*spec.ranges, *options.only]:
         if addr not in known:
             key = f"sensitivity.ranges[{addr}]" if addr in spec.ranges else None
             where = file if key else "--param"
             problems.append(
-                Problem(
+                InputProblem(
                     where,
                     "a parameter address <clause>/<item>/<name> or budget_wan"
                     f"{suggest(addr, known)}",
@@ -184,14 +184,16 @@ def plan(
         if wanted is None and not named and document and not spec.include_document:
             continue
         factor = _factor(addr, basis, unit, description, value, spec.ranges.get(addr), spec.spread)
-        if isinstance(factor, Problem):
-            problems.append(Problem(file, factor.expected, factor.found, key=factor.key))
+        if isinstance(factor, InputProblem):
+            problems.append(InputProblem(file, factor.expected, factor.found, key=factor.key))
             continue
         factors.append(
             Factor(**{**factor.__dict__, "steps_table": addr in steps}) if addr in steps else factor
         )
     if not problems and not factors:
-        problems.append(Problem(file, "at least one parameter to vary", "none", key="sensitivity"))
+        problems.append(
+            InputProblem(file, "at least one parameter to vary", "none", key="sensitivity")
+        )
     if problems:
         raise InputError(problems)
     return factors
@@ -205,15 +207,17 @@ def _factor(
     value: ParamValue,
     given: ParamRange | None,
     spread: float,
-) -> Factor | Problem:
+) -> Factor | InputProblem:
     key = f"sensitivity.ranges[{addr}]"
     if given is not None and given.low is not None and given.high is not None:
         if param_shape(value) != "scalar":
-            return Problem(
+            return InputProblem(
                 "", "scale: [lowest, highest multiple], for a list or table", "low/high", key=key
             )
         if addr == BUDGET and not (isinstance(given.low, int) and isinstance(given.high, int)):
-            return Problem("", "whole 万元 for the budget", f"{given.low}, {given.high}", key=key)
+            return InputProblem(
+                "", "whole 万元 for the budget", f"{given.low}, {given.high}", key=key
+            )
         return Factor(
             addr, basis, unit, description, value, float(given.low), float(given.high), False
         )

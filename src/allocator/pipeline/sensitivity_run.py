@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.analysis.compare import csv_bytes, format_value
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import write_atomic
 from allocator.inputs.scenario import LoadedScenario, load_scenario, solver_override
 from allocator.pipeline.backends import Backend, Outcome, make_backend
@@ -232,7 +232,7 @@ def _tasks(
     settings: RunSettings,
 ) -> list[SensitivityTask]:
     """Each variant as a scenario checked against the model; every problem names its variant."""
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     tasks: list[SensitivityTask] = []
     for v in variants:
         try:
@@ -240,10 +240,12 @@ def _tasks(
             tasks.append(SensitivityTask(changed, check_against_model(changed, model), settings))
         except InputError as exc:
             where = f"{loaded.path} with {v.describe(factors)}"
-            problems.extend(Problem(where, p.expected, p.found, key=p.key) for p in exc.problems)
+            problems.extend(
+                InputProblem(where, p.expected, p.found, key=p.key) for p in exc.problems
+            )
         except ValueError as exc:  # pydantic's, for a value the scenario's fields refuse
             where = f"{loaded.path} with {v.describe(factors)}"
-            problems.append(Problem(where, "values the scenario accepts", str(exc)[:300]))
+            problems.append(InputProblem(where, "values the scenario accepts", str(exc)[:300]))
     if problems:
         raise InputError(problems)
     return tasks

@@ -40,7 +40,7 @@ import yaml
 from allocator.analysis.charts import SVG_RC, WAN_UNIT, svg_text
 from allocator.analysis.compare import csv_bytes, format_value
 from allocator.analysis.metrics import RunMetrics
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_bytes, sha256_file, write_atomic
 from allocator.inputs.scenario import LoadedScenario, load_scenario, solver_override
 from allocator.outputs.result import InputFile
@@ -300,7 +300,7 @@ def _check_variants(
 
     Returns the models the variants name, loaded once each.
     """
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     models: dict[Path, PolicyModel] = {}
     with tempfile.TemporaryDirectory(prefix="allocate-sweep-") as tmp:
         base = load_scenario(path)

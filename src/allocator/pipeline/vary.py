@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.inputs.scenario import Scenario
 
 # A grid bigger than this is a typo more often than a plan (each variant is a full run).
@@ -86,7 +86,9 @@ def parse_vary(text: str) -> Vary:
     key, sep, values = text.partition("=")
     key = KEY_ALIASES.get(key.strip(), key.strip())
     if not sep or not key:
-        raise InputError([Problem(VARY, "KEY=VALUES, e.g. budget_wan=3000:8000:500", repr(text))])
+        raise InputError(
+            [InputProblem(VARY, "KEY=VALUES, e.g. budget_wan=3000:8000:500", repr(text))]
+        )
     return Vary(key=key, path=key_path(key), values=parse_values(values, key=key))
 
 
@@ -116,7 +118,7 @@ def key_path(key: str) -> tuple[PathPart, ...]:
             if match is None or name not in fields:
                 raise InputError(
                     [
-                        Problem(
+                        InputProblem(
                             VARY,
                             f"a key of the scenario ({', '.join(fields)})",
                             repr(name),
@@ -127,7 +129,7 @@ def key_path(key: str) -> tuple[PathPart, ...]:
             if not path and name in RESERVED_KEYS:
                 raise InputError(
                     [
-                        Problem(
+                        InputProblem(
                             VARY,
                             f"a key other than {' and '.join(RESERVED_KEYS)}, which the sweep "
                             "sets for each variant",
@@ -142,18 +144,22 @@ def key_path(key: str) -> tuple[PathPart, ...]:
         elif origin is dict:
             part, rest = _mapping_key(rest)
             if not part:
-                raise InputError([Problem(VARY, "a mapping key after the field", key=key)])
+                raise InputError([InputProblem(VARY, "a mapping key after the field", key=key)])
             path.append(part)
             node = typing.get_args(node)[1]
         elif origin is list:
             match = re.match(r"(?:\.(\d+)|\[(\d+)\])", rest)
             if match is None:
-                raise InputError([Problem(VARY, "a list position ([0], [1] ...)", rest, key=key)])
+                raise InputError(
+                    [InputProblem(VARY, "a list position ([0], [1] ...)", rest, key=key)]
+                )
             path.append(int(match.group(1) or match.group(2)))
             rest = rest[match.end() :]
             node = typing.get_args(node)[0]
         else:
-            raise InputError([Problem(VARY, "nothing after a value's key", repr(rest), key=key)])
+            raise InputError(
+                [InputProblem(VARY, "nothing after a value's key", repr(rest), key=key)]
+            )
     return tuple(path)
 
 
@@ -207,12 +213,12 @@ def parse_values(text: str, *, key: str = "") -> tuple[Any, ...]:
             start, stop, step = (Decimal(p) for p in parts)
         except InvalidOperation:
             raise InputError(
-                [Problem(VARY, "start:stop:step of numbers", repr(text), key=key)]
+                [InputProblem(VARY, "start:stop:step of numbers", repr(text), key=key)]
             ) from None
         if not all(d.is_finite() for d in (start, stop, step)) or step <= 0 or stop < start:
             raise InputError(
                 [
-                    Problem(
+                    InputProblem(
                         VARY,
                         "start:stop:step with a positive step and stop not below start",
                         repr(text),
@@ -222,21 +228,23 @@ def parse_values(text: str, *, key: str = "") -> tuple[Any, ...]:
             )
         count = int((stop - start) // step) + 1
         if count > MAX_VARIANTS:
-            raise InputError([Problem(VARY, f"at most {MAX_VARIANTS} values", f"{count}", key=key)])
+            raise InputError(
+                [InputProblem(VARY, f"at most {MAX_VARIANTS} values", f"{count}", key=key)]
+            )
         whole = not any(c in p for p in parts for c in ".eE")
         grid = [start + k * step for k in range(count)]
         return tuple(int(v) if whole else float(v) for v in grid)
     items = [t.strip() for t in text.split(",")]
     if not text.strip() or any(not t for t in items):
         raise InputError(
-            [Problem(VARY, "start:stop:step or a comma list of values", repr(text), key=key)]
+            [InputProblem(VARY, "start:stop:step or a comma list of values", repr(text), key=key)]
         )
     values = []
     for item in items:
         try:
             values.append(yaml.safe_load(item))
         except yaml.YAMLError:
-            raise InputError([Problem(VARY, "a plain value", repr(item), key=key)]) from None
+            raise InputError([InputProblem(VARY, "a plain value", repr(item), key=key)]) from None
     return tuple(values)
 
 
@@ -283,11 +291,11 @@ def variants(varies: Sequence[Vary]) -> list[Variant]:
     paths = [v.path for v in varies]
     for n, p in enumerate(paths):
         if p in paths[:n]:
-            raise InputError([Problem(VARY, "each key once", "a repeated key", key=keys[n])])
+            raise InputError([InputProblem(VARY, "each key once", "a repeated key", key=keys[n])])
     total = math.prod(len(v.values) for v in varies) if varies else 0
     if not varies or total > MAX_VARIANTS:
         raise InputError(
-            [Problem(VARY, f"1 to {MAX_VARIANTS} variants", f"{total}", key=", ".join(keys))]
+            [InputProblem(VARY, f"1 to {MAX_VARIANTS} variants", f"{total}", key=", ".join(keys))]
         )
     width = max(2, len(str(total)))
     out = []
@@ -352,7 +360,7 @@ def _assign(doc: dict[str, Any], path: tuple[PathPart, ...], value: object, key:
             if not isinstance(node, list) or part >= len(node):
                 raise InputError(
                     [
-                        Problem(
+                        InputProblem(
                             VARY,
                             f"a list position the scenario has (0..{_size(node) - 1})",
                             str(part),
@@ -361,10 +369,12 @@ def _assign(doc: dict[str, Any], path: tuple[PathPart, ...], value: object, key:
                     ]
                 )
         elif not isinstance(node, dict):
-            raise InputError([Problem(VARY, "a key path through mappings", key=key)])
+            raise InputError([InputProblem(VARY, "a key path through mappings", key=key)])
         elif not last and not isinstance(node.get(part), dict | list):
             if isinstance(path[n + 1], int):
-                raise InputError([Problem(VARY, f"a list {part} in the scenario", "none", key=key)])
+                raise InputError(
+                    [InputProblem(VARY, f"a list {part} in the scenario", "none", key=key)]
+                )
             node[part] = {}
         if last:
             node[part] = value

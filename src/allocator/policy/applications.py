@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _, ngettext
 from allocator.inputs.schema import FIELD_BY_NAME
 from allocator.policy.model import PolicyModel
@@ -110,14 +110,14 @@ def check_applications(model: PolicyModel, data: Any) -> None:
     present = present or frozenset()
     column = model.applications
     field = FIELD_BY_NAME[column]
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     if column != GENERIC and GENERIC in present and GENERIC in frame.columns:
         cells = _cells(frame, GENERIC)
         filled = np.flatnonzero(cells != "")
         if filled.size:
             file, line, key = _where(data, int(filled[0]))
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _(
                         "the clauses applied for in column {column} ({name}), which names the "
@@ -152,7 +152,7 @@ def check_applications(model: PolicyModel, data: Any) -> None:
                 file, line, key = _where(data, int(row))
                 unknown = bad_cells[int(codes[row])]
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file,
                         _("clause ids or labels of {title} (award clauses: {ids})").format(
                             title=model.title, ids=ids

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.scenario import LoadedScenario, Scenario
 from allocator.policy.model import PolicyModel
@@ -66,12 +66,12 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
     either = set(award_clauses) | set(item_keys)
     clause_list = _(", ").join(award_clauses)
     item_list = _(", ").join(item_keys)
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
 
     def ref(value: str, key: str, *, items_only: bool = False) -> None:
         if items_only and value not in item_keys:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("an item key of the model ({items})").format(items=item_list),
                     repr(value),
@@ -80,7 +80,7 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
             )
         elif not items_only and value not in either:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("an award clause id ({clauses}) or item key ({items}) of the model").format(
                         clauses=clause_list, items=item_list
@@ -95,7 +95,7 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
             ref(c, f"sub_budgets[{i}].clauses[{j}]")
         if len(set(sb.clauses)) != len(sb.clauses):
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("each clause once"),
                     _("a repeated entry"),
@@ -110,7 +110,7 @@ def check_against_model(scenario: LoadedScenario, model: PolicyModel) -> Budget:
             ref(key, f"exclusive_groups[{i}].items[{j}]", items_only=True)
         if g.name in model_groups:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("a name other than the model's own groups ({groups})").format(
                         groups=_(", ").join(model_groups)
@@ -140,7 +140,7 @@ def settle_budget(spec: Scenario, model: PolicyModel, *, file: str = "<scenario>
         When the budget is missing and the model states no cap, or exceeds the cap without
         ``allow_budget_above_document_cap``.
     """
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     budget = _settle_budget(spec, model, file, problems)
     if budget is None:
         raise InputError(problems)
@@ -148,7 +148,7 @@ def settle_budget(spec: Scenario, model: PolicyModel, *, file: str = "<scenario>
 
 
 def _settle_budget(
-    spec: Scenario, model: PolicyModel, file: str, problems: list[Problem]
+    spec: Scenario, model: PolicyModel, file: str, problems: list[InputProblem]
 ) -> Budget | None:
     cap = model.rules.fund_cap.value_wan
     cap_clause = model.rules.fund_cap.clause
@@ -156,7 +156,7 @@ def _settle_budget(
     if spec.budget_wan is None:
         if cap is None:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _(
                         "budget_wan: the model states no fund cap ({where} of {title} names "
@@ -170,7 +170,7 @@ def _settle_budget(
         return Budget(cap, "document", cap_clause or "fund_cap", cap)
     if cap is not None and spec.budget_wan > cap and not spec.allow_budget_above_document_cap:
         problems.append(
-            Problem(
+            InputProblem(
                 file,
                 _(
                     "at most the document's fund cap of {cap}万元 ({where}), unless "

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.schema import (
     DISTRICT_ALIASES,
@@ -79,12 +79,12 @@ def frame_from_records(
         For an unknown field (with a close match) or a value of the wrong kind, each
         located as ``[row].field``.
     """
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     for k, record in enumerate(records):
         for name in record:
             if name not in FIELD_BY_NAME:
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file,
                         _("a field of the data schema") + expr.suggest(str(name), FIELD_BY_NAME),
                         repr(name),
@@ -99,7 +99,7 @@ def frame_from_records(
             try:
                 converted.append(_cell(f.name, f.kind, value, k))
             except (TypeError, ValueError) as exc:
-                problems.append(Problem(file, str(exc), repr(value), key=f"[{k}].{f.name}"))
+                problems.append(InputProblem(file, str(exc), repr(value), key=f"[{k}].{f.name}"))
                 converted.append(None)
         columns[f.name] = _array(f.kind, converted)
     if problems:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.policy.load import load_model
 from allocator.policy.model import Basis, PolicyModel, address
@@ -129,10 +129,10 @@ class CheckReport:
     assumptions: list[AssumptionCheck] = field(default_factory=list)
 
     @property
-    def problems(self) -> list[Problem]:
+    def problems(self) -> list[InputProblem]:
         """Every failed check, as a problem located by the model's key path."""
         out = [
-            Problem(
+            InputProblem(
                 self.model_file,
                 _("the quote verbatim in {source}").format(source=self.source_file),
                 q.quote,
@@ -142,7 +142,7 @@ class CheckReport:
             if not q.found
         ]
         out += [
-            Problem(
+            InputProblem(
                 self.model_file,
                 _("the number {value} stated by its quote (basis: document)").format(
                     value=_shown(n.value)
@@ -154,7 +154,9 @@ class CheckReport:
             if not n.reading
         ]
         out += [
-            Problem(self.model_file, _("a rationale for the assumption"), _("none"), key=a.where)
+            InputProblem(
+                self.model_file, _("a rationale for the assumption"), _("none"), key=a.where
+            )
             for a in self.assumptions
             if not a.ok
         ]
@@ -315,7 +317,7 @@ def find_source(model: PolicyModel, model_path: Path) -> Path:
                 return candidate
     raise InputError(
         [
-            Problem(
+            InputProblem(
                 str(model_path),
                 _("the path of the source text, relative to the repository root"),
                 _("{source}, which no folder above the model holds").format(

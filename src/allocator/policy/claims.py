@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.policy import expr
 from allocator.policy.applications import applied_masks, check_applications, has_column
@@ -238,7 +238,7 @@ def _check_columns(frame: pd.DataFrame, needed: Iterable[str]) -> None:
     if missing:
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     DATA_FILE,
                     _("a column {name}").format(name=repr(name)),
                     _("none"),
@@ -283,7 +283,9 @@ def evaluate(
     if unknown:
         raise InputError(
             [
-                Problem("<items>", _("an item address") + expr.suggest(k, compiled.items), repr(k))
+                InputProblem(
+                    "<items>", _("an item address") + expr.suggest(k, compiled.items), repr(k)
+                )
                 for k in unknown
             ]
         )
@@ -321,7 +323,9 @@ def evaluate(
     return Claims(table=claims_table(pieces), items=evaluations, params=params, model=model)
 
 
-def _beyond_domain(c: CompiledItem, params: ResolvedParams, who: str, amount: float) -> Problem:
+def _beyond_domain(
+    c: CompiledItem, params: ResolvedParams, who: str, amount: float
+) -> InputProblem:
     """A claim too large for whole-万元 integers, naming the parameters that made it."""
     prefix = c.key + "/"
     named = [
@@ -332,7 +336,7 @@ def _beyond_domain(c: CompiledItem, params: ResolvedParams, who: str, amount: fl
     overridden = [
         a for a in params.values if a.startswith(prefix) and params.basis[a] == "override"
     ]
-    return Problem(
+    return InputProblem(
         file=_("item {item}").format(item=c.key),
         expected=_(
             "a claim of at most {most}万元 (2^52), the whole numbers the claims table and the "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.schema import (
     DISTRICT_ALIASES,
@@ -130,10 +130,10 @@ class _Problems:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.items: list[Problem] = []
+        self.items: list[InputProblem] = []
 
     def add(self, key: str, expected: str, found: str = "") -> None:
-        self.items.append(Problem(file=self.file, expected=expected, found=found, key=key))
+        self.items.append(InputProblem(file=self.file, expected=expected, found=found, key=key))
 
     def expression(self, key: str, where: str, text: str, error: expr.ExprError) -> None:
         if error.cascade:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_file
 from allocator.core.i18n import _
 from allocator.inputs.yamlfile import read_yaml, validate_as
@@ -43,7 +43,7 @@ def load_model(path: str | Path) -> PolicyModel:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(
-            [Problem(file, _("a mapping of keys (title, rules, clauses ...)"), _kind(data))]
+            [InputProblem(file, _("a mapping of keys (title, rules, clauses ...)"), _kind(data))]
         )
     model = validate_as(PolicyModel, data, file, labels=model_labels(), dotted_keys=True)
     compile_model(model, file=file)

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.policy import expr
 from allocator.policy.model import (
@@ -175,11 +175,11 @@ def resolve_params(
             addr = address(clause.id, item.id, name)
             values[addr] = param.value
             basis[addr] = param.basis.value
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     for addr, value in overrides.items():
         if addr not in values:
             problems.append(
-                Problem(
+                InputProblem(
                     file,
                     _("the address <clause>/<item>/<param> of a model parameter")
                     + expr.suggest(addr, values),
@@ -198,11 +198,11 @@ def resolve_params(
                 else _("{value}, which is none of those").format(value=shown)
             )
             expected = _("{shape}, as the model's value").format(shape=shape_name(want))
-            problems.append(Problem(file, expected, found, key=addr))
+            problems.append(InputProblem(file, expected, found, key=addr))
             continue
         big = beyond_range(value)
         if big is not None:
-            problems.append(Problem(file, range_words(), f"{big:g}", key=addr))
+            problems.append(InputProblem(file, range_words(), f"{big:g}", key=addr))
             continue
         assert isinstance(value, int | float | list)
         values[addr] = value
@@ -214,7 +214,7 @@ def resolve_params(
             for message, field_name, found in table_problems(item.formula, mine):
                 name = str(getattr(item.formula, field_name))
                 problems.append(
-                    Problem(
+                    InputProblem(
                         file,
                         _("{expected} (formula {field} of {item})").format(
                             expected=message, field=field_name, item=prefix

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.schema import FIELD_BY_NAME
 from allocator.policy.model import PolicyModel
@@ -72,7 +72,7 @@ def refuse_pending(model: PolicyModel, table: pd.DataFrame, data: Any) -> None:
     sub = table.loc[hit, ["firm_row", "provincial_type", "item_key"]]
     clause = model.rules.provincial.clause
     locate = getattr(data, "locate", None)
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     for (_row, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True):
         row = int(g["firm_row"].iloc[0])
         award = FIELD_BY_NAME[f"prov_award_{ptype}"]
@@ -84,7 +84,7 @@ def refuse_pending(model: PolicyModel, table: pd.DataFrame, data: Any) -> None:
         else:
             file, line, key = DATA_FILE, None, f"[{row}]"
         problems.append(
-            Problem(
+            InputProblem(
                 file,
                 (
                     _(

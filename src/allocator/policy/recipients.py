@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from allocator.core.errors import InputError, Problem
+from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.schema import DISTRICTS, FIELD_BY_NAME, Kind
 from allocator.policy import expr
@@ -54,7 +54,7 @@ def _column(frame: pd.DataFrame, name: str) -> npt.NDArray[Any] | expr.Text:
     except (TypeError, ValueError):
         raise InputError(
             [
-                Problem(
+                InputProblem(
                     DATA_FILE,
                     _("column {name} of kind {kind} as the data loader gives it").format(
                         name=repr(name), kind=kind.value

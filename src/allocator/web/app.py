@@ -188,7 +188,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", http_status=exc.status_code, key=key, detail=exc.detail)
 
 
-def problem_rows(problems: list[library.Problem], shown: dict[str, str]) -> list[dict[str, Any]]:
+def problem_rows(
+    problems: list[library.InputProblem], shown: dict[str, str]
+) -> list[dict[str, Any]]:
     """Problems as table rows, the stored file's path replaced by the name the clerk knows."""
     labels = library.field_labels()
     rows = []

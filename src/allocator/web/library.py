@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from allocator.policy.model import PolicyModel
 
 # Re-exported names the pages use as types or to catch: the error hierarchy is the library's.
-from allocator.core.errors import AllocatorError, InputError, Problem
+from allocator.core.errors import AllocatorError, InputError, InputProblem
 from allocator.core.files import sha256_bytes, sha256_file, write_atomic
 from allocator.inputs.choices import Rule
 from allocator.outputs.names import AWARD_COLUMNS, AWARDS, CONSTRAINTS, REPORT, RESULT, WORKBOOK
@@ -283,7 +283,7 @@ __all__ = [
     "WORKBOOK",
     "AllocatorError",
     "InputError",
-    "Problem",
+    "InputProblem",
     "Rule",
     "audit",
     "check_scenario",

@@ -153,7 +153,7 @@ async def template_file(request: Request) -> Response:
     )
 
 
-def _number(text: str, key: str, problems: list[library.Problem], *, whole: bool) -> Any:
+def _number(text: str, key: str, problems: list[library.InputProblem], *, whole: bool) -> Any:
     text = text.strip().replace(",", "")
     if not text:
         return None
@@ -163,14 +163,16 @@ def _number(text: str, key: str, problems: list[library.Problem], *, whole: bool
         value = math.nan
     if not math.isfinite(value) or (whole and not value.is_integer()) or value <= 0:
         expected = "a positive whole number" if whole else "a positive number"
-        problems.append(library.Problem("form", expected, repr(text), key=key))
+        problems.append(library.InputProblem("form", expected, repr(text), key=key))
         return None
     return int(value) if value.is_integer() else value
 
 
-def scenario_document(form: FormData, model: Any) -> tuple[dict[str, Any], list[library.Problem]]:
+def scenario_document(
+    form: FormData, model: Any
+) -> tuple[dict[str, Any], list[library.InputProblem]]:
     """The scenario a submitted form describes, and the form's own problems."""
-    problems: list[library.Problem] = []
+    problems: list[library.InputProblem] = []
     name = str(form.get("name", "")).strip()
     doc: dict[str, Any] = {"name": name}
     notes = str(form.get("notes", "")).strip()
@@ -193,7 +195,9 @@ def scenario_document(form: FormData, model: Any) -> tuple[dict[str, Any], list[
             overrides[address] = yaml.safe_load(raw)
         except yaml.YAMLError:
             problems.append(
-                library.Problem("form", "a number, or a list or table of numbers", raw, key=address)
+                library.InputProblem(
+                    "form", "a number, or a list or table of numbers", raw, key=address
+                )
             )
     if overrides:
         doc["overrides"] = overrides
@@ -215,7 +219,7 @@ async def save_scenario(request: Request, form: FormData) -> Response:
     doc, problems = scenario_document(form, model)
     if not problems and not re.fullmatch(library.scenario_name_pattern(), doc["name"]):
         problems.append(
-            library.Problem(
+            library.InputProblem(
                 "form",
                 "letters, digits, '.', '-' or '_' (at most 100)",
                 repr(doc["name"]),
@@ -252,7 +256,7 @@ async def run_scenario(request: Request, form: FormData) -> Response:
     path = _workspace(request).scenario(request.path_params["name"])
     if path is None:
         raise HTTPException(404, "scenario")
-    problems: list[library.Problem] = []
+    problems: list[library.InputProblem] = []
     limit = _number(str(form.get("time_limit_s", "")), "time_limit_s", problems, whole=False)
     if problems:
         raise HTTPException(400, str(problems[0]))

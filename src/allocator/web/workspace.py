@@ -165,7 +165,7 @@ class Workspace:
         if path.exists() and path.read_bytes() != text:
             raise library.InputError(
                 [
-                    library.Problem(
+                    library.InputProblem(
                         "form",
                         "a name no other saved scenario has",
                         repr(doc["name"]),
