@@ -478,3 +478,49 @@ def test_an_infeasible_result_is_an_entry_with_nothing_awarded(tmp_path: Path) -
     (folder / "result.json").write_text(json.dumps({**doc, "status": "OPTIMAL"}), encoding="utf-8")
     with pytest.raises(InputError, match="total_awarded_wan"):
         entry_for(folder, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Warnings the data gave
+
+
+def test_the_data_warnings_of_a_run_are_recorded_and_listed(tmp_path: Path, url: str) -> None:
+    folder = make_output(tmp_path, "warned")
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    doc["warnings"] = [
+        "企业.csv，第 5 行：26,890,000 万元超过任何企业可能填报的数额",
+        "县区数据不完整",
+    ]
+    (folder / "result.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    record_run(url, entry_for(folder, 0))
+    (listed,) = list_runs(url)
+    assert listed.warnings == tuple(doc["warnings"])
+    result = CliRunner().invoke(main, ["history", "--ledger", url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["warnings"] == doc["warnings"]
+
+
+def test_a_ledger_from_before_the_warnings_column_is_read_then_extended(
+    tmp_path: Path, url: str
+) -> None:
+    first = make_output(tmp_path, "first")
+    record_run(url, entry_for(first, 0))
+    path = url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN warnings")
+        conn.commit()
+    # Read as it is: the earlier run, without warnings, and nothing written.
+    (old,) = list_runs(url)
+    assert old.warnings == ()
+    with closing(sqlite3.connect(path)) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(runs)")]
+    assert "warnings" not in columns
+    # The next record adds the column; the earlier row keeps every value it had.
+    record_run(url, entry_for(make_output(tmp_path, "second"), 5))
+    runs = list_runs(url)
+    assert [r.output_dir for r in runs] == [
+        str((tmp_path / "second").resolve()),
+        str(first.resolve()),
+    ]
+    assert runs[1].outputs_sha256 == old.outputs_sha256
+    assert runs[1].run_id == old.run_id

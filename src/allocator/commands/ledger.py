@@ -85,6 +85,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
     table.add_column("budget 万元", justify="right")
     table.add_column("awarded 万元", justify="right")
     table.add_column("recipients", justify="right")
+    table.add_column("warnings", justify="right")
     table.add_column("output folder", overflow="fold")
     table.add_column("run id", no_wrap=True)
     for run in runs:
@@ -97,6 +98,7 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
             f"{run.budget_wan:,}",
             f"{run.total_awarded_wan:,}",
             "" if run.recipients is None else f"{run.recipients:,}",
+            str(len(run.warnings)) if run.warnings else "",
             run.output_dir,
             run.short_id,
         )

@@ -36,10 +36,11 @@ from sqlalchemy import (
     event,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_column
 from sqlalchemy.sql import Executable
 
 from allocator.core.errors import AllocatorError, InputError, InputProblem
@@ -113,6 +114,8 @@ class _RunRow(_Base):
     finished_at: Mapped[str] = mapped_column(String(32), index=True)
     allocator_version: Mapped[str] = mapped_column(String(64))
     command_line: Mapped[str] = mapped_column(Text)
+    # JSON list; added after the first ledgers were written (see _add_missing_columns).
+    warnings: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,6 +471,7 @@ def _engine(
             try:
                 # Inside one write transaction, so two first runs do not both create the table.
                 _Base.metadata.create_all(engine.execution_options(**{_WRITE: True}))
+                _add_missing_columns(engine)
             except SQLAlchemyError as exc:
                 raise LedgerError(f"ledger {safe_url(url)}: cannot open ({exc})") from None
         yield engine
@@ -482,9 +486,13 @@ def _query(url: str, stmt: Executable) -> list[RunEntry]:
         try:
             if not inspect(engine).has_table(_RunRow.__tablename__):
                 return []
+            # A ledger written before the warnings column is read as it is (no warnings).
+            full = _has_columns(engine)
+            if not full:
+                stmt = stmt.options(defer(_RunRow.warnings))
             with Session(engine) as session:
                 rows = session.scalars(stmt).all()
-                return [_from_row(r) for r in rows]
+                return [_from_row(r, warnings=full) for r in rows]
         except SQLAlchemyError as exc:
             raise LedgerError(f"ledger {safe_url(url)}: cannot read ({exc})") from None
 
@@ -494,10 +502,28 @@ def _to_row(entry: RunEntry) -> _RunRow:
     values.pop("id")
     values["data_sha256"] = json.dumps(values["data_sha256"])
     values["outputs_sha256"] = json.dumps(values["outputs_sha256"], sort_keys=True)
+    values["warnings"] = json.dumps(values["warnings"], ensure_ascii=False)
     return _RunRow(**values)
 
 
-def _from_row(row: _RunRow) -> RunEntry:
+def _has_columns(engine: Engine) -> bool:
+    """Whether the runs table has every column of this version (``warnings`` came later)."""
+    names = {c["name"] for c in inspect(engine).get_columns(_RunRow.__tablename__)}
+    return "warnings" in names
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Give a ledger written by an earlier version the columns added since, empty.
+
+    Additive only: rows already recorded keep every value, so their hashes still verify.
+    """
+    if _has_columns(engine):
+        return
+    with engine.execution_options(**{_WRITE: True}).begin() as conn:
+        conn.execute(text("ALTER TABLE runs ADD COLUMN warnings TEXT"))
+
+
+def _from_row(row: _RunRow, *, warnings: bool = True) -> RunEntry:
     return RunEntry(
         run_id=row.run_id,
         scenario_name=row.scenario_name,
@@ -519,5 +545,6 @@ def _from_row(row: _RunRow) -> RunEntry:
         finished_at=row.finished_at,
         allocator_version=row.allocator_version,
         command_line=row.command_line,
+        warnings=tuple(json.loads(row.warnings)) if warnings and row.warnings else (),
         id=row.id,
     )

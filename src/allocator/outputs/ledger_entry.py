@@ -64,6 +64,9 @@ class RunEntry:
         Version of allocate that produced the outputs.
     command_line:
         The command as typed, shell-quoted.
+    warnings:
+        What the data gave warnings of (``result.json``'s ``warnings``): implausible amounts,
+        incomplete district figures.
     id:
         Row number in the ledger; ``None`` until recorded.
     """
@@ -88,6 +91,7 @@ class RunEntry:
     finished_at: str
     allocator_version: str
     command_line: str
+    warnings: tuple[str, ...] = ()
     id: int | None = field(default=None, compare=False)
 
     @property
@@ -100,6 +104,7 @@ class RunEntry:
         out = asdict(self)
         out["data_sha256"] = list(self.data_sha256)
         out["outputs_sha256"] = dict(self.outputs_sha256)
+        out["warnings"] = list(self.warnings)
         return out
 
     @classmethod
@@ -253,6 +258,7 @@ class RunEntry:
             finished_at=finish,
             allocator_version=_opt_str(_get(result, "versions", "allocator")) or __version__,
             command_line=command,
+            warnings=_warnings(result.get("warnings")),
         )
 
 
@@ -423,6 +429,13 @@ def _host() -> str:
         return socket.gethostname() or "unknown"
     except OSError:
         return "unknown"
+
+
+def _warnings(value: object) -> tuple[str, ...]:
+    """result.json's ``warnings``: a list of texts; anything else records none."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(w) for w in value)
 
 
 __all__ = ["Finding", "RunEntry", "existing_dir", "hash_outputs"]
