@@ -146,3 +146,13 @@ def test_cli_exits_2_listing_the_failures(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "1.2/continuous_production/amount.quote" in result.output
+
+
+def test_policy_check_is_also_a_word_after_policy() -> None:
+    # `allocate policy check MODEL`, as the check is usually asked for, means policy --check.
+    model = str(Path(__file__).resolve().parents[1] / "models" / "liuzhou-2025-q1.yaml")
+    as_word = CliRunner().invoke(main, ["--lang", "en", "policy", "check", model])
+    as_option = CliRunner().invoke(main, ["--lang", "en", "policy", "--check", model])
+    assert as_word.exit_code == as_option.exit_code == 0, as_word.output
+    assert as_word.output == as_option.output
+    assert "39/39" in as_word.output

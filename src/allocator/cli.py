@@ -55,6 +55,9 @@ class _AllocateGroup(click.Group):
         k = self._first_argument(args)
         if k is not None and args[k] not in self.list_commands(ctx) and _names_a_file(args[k]):
             args = [*args[:k], "run", *args[k:]]
+        elif k is not None and args[k : k + 2] == ["policy", "check"]:
+            # `allocate policy check MODEL` reads as the check it names: policy --check MODEL.
+            args = [*args[: k + 1], "--check", *args[k + 2 :]]
         return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
