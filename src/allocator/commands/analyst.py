@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from allocator.commands.options import backend_options, json_option, quiet_option, solver_option
+from allocator.commands.options import (
+    backend_options,
+    json_option,
+    quiet_option,
+    solver_option,
+    time_limit_option,
+)
 from allocator.core.i18n import _
 
 if TYPE_CHECKING:
@@ -202,11 +208,7 @@ def _table(
     type=click.Path(file_okay=False, path_type=Path),
     help="Sweep folder (default: out/<name>-sweep); an earlier sweep there is replaced.",
 )
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Solver time limit of each run in seconds (overrides the scenario).",
-)
+@time_limit_option
 @solver_option
 @quiet_option
 def sweep_command(

@@ -50,3 +50,10 @@ def backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Variants run at once: processes (default: the number of cores) or, with Ray, "
         "tasks in flight (default: as many as the cluster takes).",
     )(command)
+
+
+time_limit_option = click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Solver time limit of each run in seconds (overrides the scenario).",
+)

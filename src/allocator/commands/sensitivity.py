@@ -12,7 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from allocator.commands.options import backend_options, quiet_option, solver_option
+from allocator.commands.options import (
+    backend_options,
+    quiet_option,
+    solver_option,
+    time_limit_option,
+)
 from allocator.inputs.scenario import load_scenario
 from allocator.inputs.sensitivity import MAX_SAMPLES
 from allocator.pipeline.backends import make_backend
@@ -72,11 +77,7 @@ _SHOWN = 10
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder (default: out/<name>-sensitivity); an earlier analysis there is replaced.",
 )
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Solver time limit of each run in seconds (overrides the scenario).",
-)
+@time_limit_option
 @solver_option
 @backend_options
 @quiet_option

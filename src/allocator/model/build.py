@@ -44,27 +44,11 @@ from allocator.model.limits import MAX_LINEAR, MAX_PROPORTIONAL_CLAIM, MAX_TOTAL
 from allocator.model.problem import IntArray, Problem
 from allocator.model.weights import WEIGHT_SCALE, weights
 from allocator.policy.bind import Budget, settle_budget
+from allocator.policy.columns import TABLE_COLUMNS
 from allocator.policy.model import PolicyModel
 
-CLAIM_COLUMNS = (
-    "recipient_kind",
-    "recipient_id",
-    "recipient_name",
-    "district",
-    "industry",
-    "clause_id",
-    "item_id",
-    "item_key",
-    "eligible",
-    "applied",
-    "claim_wan",
-    "exclusive_group",
-    "all_or_nothing",
-    "provincial_type",
-    "provincial_applied",
-    "provincial_award_wan",
-    "firm_row",
-)
+#: The claims table's columns the builder reads: all of them but the unrounded ``amount``.
+CLAIM_COLUMNS = tuple(c for c in TABLE_COLUMNS if c != "amount")
 _TEXT = ("recipient_kind", "recipient_id", "recipient_name")
 _TEXT_OPTIONAL = ("exclusive_group", "provincial_type")
 FloatArray = npt.NDArray[np.float64]
