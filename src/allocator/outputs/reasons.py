@@ -111,12 +111,8 @@ def stopping_rows(build: Build, allocation: Allocation) -> npt.NDArray[np.int64]
     frozen = list(allocation.frozen_by)
     if not frozen:
         return rows
-    index: dict[str, int] = {}
-    for fam in p.families:
-        index.update(zip(fam.labels, range(len(index), len(index) + len(fam.labels)), strict=True))
-    groups = len(p.exclusive_labels)
-    index.update(zip(p.exclusive_labels, range(len(index), len(index) + groups), strict=True))
-    index[_AON_LABEL] = len(index)
+    labels = [*p.rows.labels, *p.exclusive_labels, _AON_LABEL]
+    index = dict(zip(labels, range(len(labels)), strict=True))
     codes, uniques = pd.factorize(pd.Series(frozen, dtype=object))
     lookup = np.array([index.get(label, NOT_STOPPED) for label in uniques], dtype=np.int64)
     known = codes >= 0
@@ -144,7 +140,7 @@ def _solver_reasons(
         return np.full(p.size, "", dtype=object)
     if constraints is None:
         constraints = constraints_table(build, allocation)
-    n_rows = sum(len(fam.labels) for fam in p.families)
+    n_rows = p.rows.count
     aon_row = n_rows + len(p.exclusive)
     none_row = aon_row + 1
 

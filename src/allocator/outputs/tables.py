@@ -39,36 +39,27 @@ def constraints_table(build: Build, allocation: Allocation) -> pd.DataFrame:
     p = build.problem
     award = np.asarray(allocation.award, dtype=np.int64)
     step = _steps(build, award)
-    frames = []
-    for fam in p.families:
-        lengths = np.array([m.size for m in fam.members], dtype=np.int64)
-        flat = np.concatenate(fam.members) if fam.members else np.zeros(0, np.int64)
-        row = np.repeat(np.arange(len(fam.labels)), lengths)
-        lhs = np.bincount(row, weights=award[flat], minlength=len(fam.labels)).astype(np.int64)
-        rhs = np.asarray(fam.rhs, dtype=np.int64)
-        if fam.sense == "<=":
-            slack = rhs - lhs
-            min_step = np.full(len(fam.labels), np.inf)
-            np.minimum.at(min_step, row, step[flat])
-            binding = (slack == 0) | (slack < min_step)
-        else:
-            slack = lhs - rhs
-            binding = slack == 0
-        frames.append(
-            pd.DataFrame(
-                {
-                    "name": fam.labels,
-                    "family": fam.name,
-                    "clause_id": fam.clause_id,
-                    "sense": fam.sense,
-                    "lhs": lhs,
-                    "rhs": rhs,
-                    "slack": slack,
-                    "binding": binding,
-                    "members": lengths,
-                }
-            )
+    rows = p.rows
+    lhs = rows.sums(award)
+    min_step = np.full(rows.count, np.inf)
+    np.minimum.at(min_step, rows.row, step[rows.var])
+    slack = np.where(rows.is_cap, rows.rhs - lhs, lhs - rows.rhs)
+    binding = (slack == 0) | (rows.is_cap & (slack < min_step))
+    frames = [
+        pd.DataFrame(
+            {
+                "name": rows.labels,
+                "family": rows.families,
+                "clause_id": [fam.clause_id for fam in p.families for _ in fam.labels],
+                "sense": np.where(rows.is_cap, "<=", ">="),
+                "lhs": lhs,
+                "rhs": rows.rhs,
+                "slack": slack,
+                "binding": binding,
+                "members": np.bincount(rows.row, minlength=rows.count),
+            }
         )
+    ]
     if p.exclusive:
         lengths = np.array([m.size for m in p.exclusive], dtype=np.int64)
         row = np.repeat(np.arange(len(p.exclusive)), lengths)
@@ -90,8 +81,6 @@ def constraints_table(build: Build, allocation: Allocation) -> pd.DataFrame:
                 }
             )
         )
-    if not frames:
-        return pd.DataFrame({c: [] for c in CONSTRAINT_COLUMNS})
     out = pd.concat(frames, ignore_index=True)
     for col in ("lhs", "rhs", "slack", "members"):
         out[col] = out[col].astype(np.int64)
