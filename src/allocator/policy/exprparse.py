@@ -1,6 +1,6 @@
-"""Reading and checking an expression of the policy language (:mod:`allocator.policy.expr`).
+"""Checking and compiling an expression of the policy language (:mod:`allocator.policy.expr`).
 
-:func:`parse` reads the text with :func:`ast.parse` (``mode="eval"``), walks the tree against
+:func:`parse` takes the tree :class:`~allocator.policy.exprsource.Source` reads, walks it against
 the language's whitelist and the names in scope, checks the types, and builds closures over
 numpy arrays; nothing is ever passed to ``eval``, ``exec`` or ``compile``.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,9 +20,7 @@ from allocator.policy.expr import (
     BROKEN,
     COMPARE_DECIMALS,
     FUNCTIONS,
-    MAX_DEPTH,
     MAX_EXPONENT,
-    MAX_LENGTH,
     BoolArray,
     Comparison,
     Env,
@@ -42,6 +39,7 @@ from allocator.policy.expr import (
     rounded,
     suggest,
 )
+from allocator.policy.exprsource import CMP_NAMES, Source, describe
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,7 +66,7 @@ def parse(text: str, scope: Mapping[str, Symbol], *, want: Type | None = None) -
     ExprError
         With the reason and the 1-based column of the offending part.
     """
-    source = _Source.read(text)
+    source = Source.read(text)
     compiler = _Compiler(source, scope)
     node = source.tree.body
     typed = compiler.visit(node)
@@ -102,68 +100,11 @@ def parse(text: str, scope: Mapping[str, Symbol], *, want: Type | None = None) -
 def names_in(text: str) -> set[str]:
     """Names an expression reads (empty when it does not parse); for ordering derived names."""
     try:
-        tree = _Source.read(text).tree
+        tree = Source.read(text).tree
     except ExprError:
         return set()
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called}
-
-
-@dataclass(frozen=True)
-class _Source:
-    """The parsed text; ``lead`` is the number of characters stripped from its start."""
-
-    tree: ast.Expression
-    text: str
-    lead: int
-
-    @classmethod
-    def read(cls, text: str) -> _Source:
-        if len(text) > MAX_LENGTH:
-            raise ExprError(
-                _("an expression of at most {length} characters").format(length=MAX_LENGTH),
-                MAX_LENGTH + 1,
-                _("{length} characters").format(length=len(text)),
-            )
-        # YAML folded strings carry line breaks; a space keeps every character's column.
-        flat = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-        stripped = flat.strip()
-        lead = len(flat) - len(flat.lstrip())
-        if not stripped:
-            raise ExprError(_("an expression"), 1, _("an empty string"))
-        try:
-            with warnings.catch_warnings():
-                # The parser warns about e.g. invalid escapes; the checks below judge the text.
-                warnings.simplefilter("ignore")
-                tree = ast.parse(stripped, mode="eval")
-        except SyntaxError as exc:
-            raise ExprError(
-                _("valid syntax ({detail})").format(detail=exc.msg), lead + (exc.offset or 1)
-            ) from None
-        except (RecursionError, MemoryError, ValueError):
-            raise ExprError(
-                _("an expression simple enough to read"), 1, _("too much nesting")
-            ) from None
-        source = cls(tree, stripped, lead)
-        source.check_depth()
-        return source
-
-    def column(self, node: ast.AST) -> int:
-        """1-based character column of a node in the text as written (ast counts bytes)."""
-        offset = getattr(node, "col_offset", 0)
-        return self.lead + len(self.text.encode()[:offset].decode(errors="ignore")) + 1
-
-    def check_depth(self) -> None:
-        stack: list[tuple[ast.AST, int]] = [(self.tree.body, 1)]
-        while stack:
-            node, depth = stack.pop()
-            if depth > MAX_DEPTH:
-                raise ExprError(
-                    _("nesting at most {depth} levels deep").format(depth=MAX_DEPTH),
-                    self.column(node),
-                    _("deeper"),
-                )
-            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 @dataclass(frozen=True)
@@ -173,46 +114,8 @@ class _Typed:
     literal: float | bool | None = None  # set for a number or True/False literal
 
 
-def _describe(node: ast.AST) -> str:
-    refused: dict[type[ast.AST], str] = {
-        ast.Attribute: _("attribute access (.)"),
-        ast.Subscript: _("indexing or slicing ([...])"),
-        ast.Lambda: _("a lambda"),
-        ast.ListComp: _("a comprehension"),
-        ast.SetComp: _("a comprehension"),
-        ast.DictComp: _("a comprehension"),
-        ast.GeneratorExp: _("a generator expression"),
-        ast.JoinedStr: _("an f-string"),
-        ast.FormattedValue: _("an f-string"),
-        ast.NamedExpr: _("an assignment expression (:=)"),
-        ast.Starred: _("a starred expression (*)"),
-        ast.IfExp: _("an if-else expression (use where(cond, a, b))"),
-        ast.Dict: _("a dict"),
-        ast.Set: _("a set"),
-        ast.Await: "await",
-        ast.Yield: "yield",
-        ast.YieldFrom: "yield",
-        ast.Slice: _("a slice"),
-    }
-    return refused.get(type(node)) or _("a {node} node").format(node=type(node).__name__)
-
-
-_CMP_NAMES: dict[type[ast.cmpop], str] = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-    ast.Is: "is",
-    ast.IsNot: "is not",
-}
-
-
 class _Compiler:
-    def __init__(self, source: _Source, scope: Mapping[str, Symbol]) -> None:
+    def __init__(self, source: Source, scope: Mapping[str, Symbol]) -> None:
         self.src = source
         self.scope = scope
         self.names: set[str] = set()
@@ -248,7 +151,7 @@ class _Compiler:
                 _("a tuple or list only on the right of 'in' or 'not in'"),
                 _("a tuple/list"),
             )
-        raise self.error(node, _("an expression of the policy language"), _describe(node))
+        raise self.error(node, _("an expression of the policy language"), describe(node))
 
     def constant(self, node: ast.Constant) -> _Typed:
         value = node.value
@@ -427,7 +330,7 @@ class _Compiler:
         operands = [node.left, *node.comparators]
         ops: list[str] = []
         for cmpop in node.ops:
-            symbol = _CMP_NAMES.get(type(cmpop), "?")
+            symbol = CMP_NAMES.get(type(cmpop), "?")
             if symbol in ("is", "is not"):
                 raise self.error(node, _("==, !=, <, <=, >, >=, in or not in"), repr(symbol))
             ops.append(symbol)
@@ -564,7 +467,7 @@ class _Compiler:
             raise self.error(
                 node.func,
                 _("a call to one of {functions}").format(functions=", ".join(FUNCTIONS)),
-                _("a call on {what}").format(what=_describe(node.func)),
+                _("a call on {what}").format(what=describe(node.func)),
             )
         fname = node.func.id
         if fname not in FUNCTIONS:
