@@ -464,7 +464,7 @@ def _locate(
     k = 0
     while k < len(loc):
         part = loc[k]
-        tp = _strip(tp)
+        tp = bare_type(tp)
         members = _members(tp)
         if members:
             tp = _member(members, part)
@@ -495,8 +495,11 @@ def _has(node: object, part: int | str) -> bool:
     )
 
 
-def _strip(tp: object) -> object:
-    """Strip Annotated and Optional so that the walk reaches the model, list, dict or union."""
+def bare_type(tp: object) -> object:
+    """``tp`` without Annotated and Optional: the model, list, dict or union a walk reaches.
+
+    A union of several types (a parameter's values) is returned as it is.
+    """
     while True:
         origin = typing.get_origin(tp)
         if origin is Annotated:
@@ -528,7 +531,7 @@ def _member(members: list[object], tag: int | str) -> object:
             if m.__name__ == tag:
                 return m
     for m in members:
-        if getattr(_strip(m), "__name__", None) == tag:
+        if getattr(bare_type(m), "__name__", None) == tag:
             return m
     return members[0]
 

@@ -14,19 +14,19 @@ import itertools
 import json
 import math
 import re
-import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
 
 from allocator.core.errors import InputError, InputProblem
 from allocator.inputs.scenario import Scenario
+from allocator.inputs.yamlfile import bare_type
 
 # A grid bigger than this is a typo more often than a plan (each variant is a full run).
 MAX_VARIANTS = 1000
@@ -109,7 +109,7 @@ def key_path(key: str) -> tuple[PathPart, ...]:
     node: Any = Scenario
     rest = key
     while rest:
-        node = _unwrap(node)
+        node = bare_type(node)
         origin = typing.get_origin(node)
         if isinstance(node, type) and issubclass(node, BaseModel):
             match = re.match(r"\.?([A-Za-z_]\w*)" if path else r"([A-Za-z_]\w*)", rest)
@@ -171,21 +171,6 @@ def _mapping_key(rest: str) -> tuple[str, str]:
             return "", rest
         return rest[1:end], rest[end + 1 :]
     return rest.removeprefix("."), ""
-
-
-def _unwrap(tp: Any) -> Any:
-    """Strip Annotated and Optional, so that the walk sees the model, dict or list."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp  # a union of values (a parameter), not a container to walk into
-            tp = args[0]
-        else:
-            return tp
 
 
 _RANGE = re.compile(r"^\s*([^:,]+):([^:,]+):([^:,]+)\s*$")
