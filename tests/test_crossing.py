@@ -51,7 +51,7 @@ def meets_every_constraint(problem: Problem, award: np.ndarray) -> bool:
     return all(int((award[m] > 0).sum()) <= 1 for m in problem.exclusive)
 
 
-@pytest.mark.parametrize(("n_vars", "seed"), [(200, 1), (500, 4), (2_000, 0), (6_000, 3)])
+@pytest.mark.parametrize(("n_vars", "seed"), [(200, 1), (500, 4), (2_000, 0)])
 def test_both_engines_give_the_same_awards(n_vars: int, seed: int) -> None:
     problem = crossing(n_vars, seed)
     runs = {
@@ -75,11 +75,11 @@ def test_both_engines_give_the_same_awards(n_vars: int, seed: int) -> None:
 
 
 def test_at_scale_the_bound_proves_the_rounded_lp_solution() -> None:
-    # 8,000 claims with the blocks too many for one CP-SAT model (as from about 20,000):
+    # 4,000 claims with the blocks too many for one CP-SAT model (as from about 20,000):
     # every row relaxed, the groups bounded in closed form. The LP's solution, rounded down
     # and filled greedily, meets the bound in both phases, so the weights and the tie-break
     # need no search at all, and the canonical pick searches a small part of the claims.
-    problem = crossing(8_000, 0)
+    problem = crossing(4_000, 0)
     settings = SolverSettings(time_limit_s=120.0, workers=2, seed=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fixing, "_BLOCK_LIMIT", 0)
@@ -90,7 +90,9 @@ def test_at_scale_the_bound_proves_the_rounded_lp_solution() -> None:
     assert "priority" not in searched
     assert "priority:tie-break" not in searched
     assert searched.get("priority:canonical", 0) <= problem.size // 4, searched
-    highs = allocate(problem, Rule.PRIORITY, SolverSettings(time_limit_s=120.0, solver=Engine.HIGHS))
+    highs = allocate(
+        problem, Rule.PRIORITY, SolverSettings(time_limit_s=120.0, solver=Engine.HIGHS)
+    )
     assert highs.status is Status.OPTIMAL
     assert int(problem.weight @ run.award) == int(problem.weight @ highs.award)
     tie = rank_coefficients(problem)

@@ -121,10 +121,10 @@ def canonical_pick(
         return Solved(hint, Status.OPTIMAL, best, best, "bound" if method == "cpsat" else method)
     canonical = f"{phase}:canonical"
     first, second = narrowed if narrowed is not None else (None, None)
-    redo = first is None or not (first.direct and first.value_used == best)
+    redo = first is None or first.value_used != best
     if redo or first is None:
         first = _narrow(ctx, [], weight, lower, upper, award, f"{canonical}:weights", kernel=False)
-    if redo or second is None or not (second.direct and second.value_used == tie_best):
+    if redo or second is None or second.value_used != tie_best:
         second = _narrow(ctx, held, tie, first.lower, first.upper, award, canonical, kernel=False)
     face = _Phase(second.lower, second.upper, None, award)
     third = _search(
@@ -154,10 +154,8 @@ class _Phase:
 
     ``proven`` is an optimal allocation of the phase when one is known; ``hint`` the start of
     a search (feasible when it came from :func:`_narrow`); ``value_used`` the value the
-    fixing was proven against: every allocation worth at least that lies within the bounds.
-    ``direct`` is true when the bounds are one fixing of the phase's own bounds against
-    ``value_used``: a function of those two alone, which a fixing that followed a kernel
-    search (on bounds that depend on the search's luck) is not.
+    fixing was proven against: every allocation worth at least that lies within the bounds,
+    which are one fixing of the phase's own bounds against it, a function of those two alone.
     """
 
     lower: IntArray
@@ -165,7 +163,6 @@ class _Phase:
     proven: IntArray | None
     hint: IntArray
     value_used: int | None = None
-    direct: bool = True
 
 
 def _narrow(
@@ -208,11 +205,10 @@ def _narrow(
 
     red = reduce(lower, upper, value)
     if red.better is not None:
-        # The rounded LP solution beat ``award``: a function of the phase's bounds and
-        # ``value`` still, so the bounds stay direct.
+        # The rounded LP solution beat ``award``; it is a function of the phase's bounds
+        # and ``value``, and so are the bounds fixed against it.
         award = red.better
         value = int(np.dot(cost, award))
-    direct = True
     inside = _kernel(red, award) if kernel and not red.proven else None
     if inside is not None:
         k_lo = np.where(inside, red.lower, award)
@@ -228,8 +224,10 @@ def _narrow(
         if found.award is not None and int(np.dot(cost, found.award)) > value:
             award = found.award
             value = int(np.dot(cost, award))
-            red = reduce(red.lower, red.upper, value)
-            direct = False
+            # Fixed again from the phase's own bounds, not from the first fixing's (which
+            # the search's luck shaped): a function of the phase's bounds and the value
+            # alone, which the canonical phase can take as they are.
+            red = reduce(lower, upper, value)
             if red.better is not None:
                 award = red.better
                 value = int(np.dot(cost, award))
@@ -237,8 +235,8 @@ def _narrow(
     if red.proven:
         if ctx.progress is not None:
             ctx.progress(phase, float(value), float(value))
-        return _Phase(red.lower, red.upper, award, award, value, direct)
-    return _Phase(red.lower, red.upper, None, award, value, direct)
+        return _Phase(red.lower, red.upper, award, award, value)
+    return _Phase(red.lower, red.upper, None, award, value)
 
 
 def _kernel(red: fixing.Reduction, award: IntArray) -> BoolArray | None:
