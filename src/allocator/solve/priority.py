@@ -94,10 +94,17 @@ def _priority_highs(
         nan = float("nan")
         return Solved(None, Status.UNKNOWN, nan, solution.bound, "highs")
     best = int(np.dot(weight, solution.award))
-    if solution.status is Status.OPTIMAL:
+    if solution.status is Status.OPTIMAL and ctx.canonical_after_highs:
         # The same canonical pick as after CP-SAT's phases: the award does not depend on
         # which engine proved the two optima.
-        return canonical_pick(ctx, lower, upper, solution.award, phase, "highs")
+        picked = canonical_pick(ctx, lower, upper, solution.award, phase, "highs")
+        if picked.canonical:
+            return picked
+        # No canonical pick within its work limit: HiGHS's optima stand, proven, but the
+        # award is HiGHS's own (``canonical`` false, as in result.json).
+        return Solved(solution.award, Status.OPTIMAL, best, best, "highs", False)
+    if solution.status is Status.OPTIMAL:
+        return Solved(solution.award, Status.OPTIMAL, best, best, "highs")
     return Solved(solution.award, Status.FEASIBLE, best, solution.bound, "highs", False)
 
 
