@@ -716,6 +716,11 @@ def bench_national(args: argparse.Namespace) -> dict[str, Any]:
         _say(f"  crossing, {engine}: {status} {seconds:.1f} s")
     out["loads"] = bench_targets.loads_of(out)
     out["bench_s"] = time.perf_counter() - started
+    sizes = ", ".join(f"{int(f):,} firms" for f in out["sizes"])
+    what = "the command" + (f", {sizes}" if sizes else "") + ", the crossing family"
+    out["parts"] = [
+        {k: out[k] for k in ("code", "measured", "loads")} | {"what": what},
+    ]
     return out
 
 
@@ -957,6 +962,9 @@ def _comparison_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         row["pulp_objective"] = pulp.get("objective")
         row["pulp_model_s"] = pulp.get("pulp_model_s")
         row["pulp_ratio"] = row["pulp_s"] / solve if row["pulp_s"] and solve else None
+        highs = entry.get("highs") or {}
+        row["highs_solve_s"] = (highs.get("phases") or {}).get("solve")
+        row["highs_status"] = highs.get("status")
         out.append(row)
     return out
 
@@ -988,6 +996,8 @@ def render_compare(results: dict[str, Any]) -> str:
                 str(r["pulp_status"]),
                 "same" if r["pulp_objective"] == r["objective"] else _n(r["pulp_objective"]),
                 f"**{_ratio(r['pulp_ratio'])}**",
+                _s(r["highs_solve_s"]),
+                str(r["highs_status"] or "not measured"),
             ]
         )
     header = [
@@ -1002,8 +1012,10 @@ def render_compare(results: dict[str, Any]) -> str:
         "CBC status",
         "CBC objective",
         "PuLP+CBC ÷ allocate",
+        "HiGHS MIP (`--solver highs`) solve s",
+        "HiGHS status",
     ]
-    return _table(header, rows, "l" + "r" * 7 + "lrr")
+    return _table(header, rows, "l" + "r" * 7 + "lrrrl")
 
 
 def _targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
@@ -1435,6 +1447,8 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             for part, item in value.items():
                 if part == "sizes":
                     targets["sizes"] = {**(targets.get("sizes") or {}), **item}
+                elif part == "parts":
+                    targets["parts"] = [*(targets.get("parts") or []), *item]
                 else:
                     targets[part] = item
             out["targets"] = targets

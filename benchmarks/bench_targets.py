@@ -244,7 +244,9 @@ def rows(doc: dict[str, Any] | None) -> dict[str, tuple[str, bool | None]]:
             met.append(r["ratio"] >= PULP_RATIO)
         else:
             parts.append(f"{firms:,}: not measured")
-    out["pulp"] = ("; ".join(parts), (all(met) if len(met) == 2 else False) if met else None)
+    # Met when both sizes are measured and meet it; missed when one measured misses it.
+    verdict = False if not all(met) else (True if len(met) == 2 else None)
+    out["pulp"] = ("; ".join(parts), verdict)
     return out
 
 
@@ -284,16 +286,18 @@ def render(now: dict[str, Any] | None, before: dict[str, Any] | None) -> str:
         if not doc:
             lines.append(f"* **{label}:** not measured.")
             continue
-        loads = doc.get("loads") or []
-        load_text = (
-            f"load average (1 min) {min(loads):.2f}–{max(loads):.2f} at the starts of the runs"
-            if loads
-            else "load average not recorded"
-        )
-        lines.append(
-            f"* **{label}:** {doc.get('code', '?')}, {doc.get('measured', '?')}; {load_text}. "
-            + str(doc.get("note", ""))
-        )
+        parts = doc.get("parts") or [doc]
+        texts = []
+        for part in parts:
+            loads = part.get("loads") or []
+            load_text = (
+                f"load average (1 min) {min(loads):.2f}–{max(loads):.2f} at the starts of the runs"
+                if loads
+                else "load average not recorded"
+            )
+            what = f" ({part['what']})" if part.get("what") else ""
+            texts.append(f"{part.get('code', '?')}, {part.get('measured', '?')}{what}; {load_text}")
+        lines.append(f"* **{label}:** " + "; ".join(texts) + ". " + str(doc.get("note", "")))
     return "\n".join(lines)
 
 
