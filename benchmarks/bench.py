@@ -880,6 +880,18 @@ def render_machine(results: dict[str, Any]) -> str:
     s = results["settings"]
     libs = ", ".join(f"{k} {v[k]}" for k in VERSIONS_SHOWN if k in v)
     minutes = results.get("bench_s", 0.0) / 60
+    parts = results.get("parts") or []
+    made_of = [
+        f"  * {p['generated']}: `{p['invoked']}`, {float(p['bench_s'] or 0) / 60:.1f} minutes, "
+        + (
+            f"load average (1 min) {p['load_before']:.2f} before and {p['load_after']:.2f} after."
+            if p.get("load_before") is not None and p.get("load_after") is not None
+            else "load average at the start of each run in the results."
+        )
+        for p in parts
+    ]
+    if made_of:
+        made_of.insert(0, f"* **Made of {len(parts)} runs** ({minutes:.1f} minutes in all):")
     return "\n".join(
         [
             f"* **Machine:** {m['cpu']}, {m['cores']} cores, "
@@ -893,6 +905,7 @@ def render_machine(results: dict[str, Any]) -> str:
             f"{s['large_repeats']} from {s['large_from']:,} (medians); solver time limit "
             f"{s['time_limit_s']:g} s, {s['workers']} workers, engine {s['engine']}; fund "
             f"{s['budget']}; population seed {s['seed']}.",
+            *made_of,
         ]
     )
 
@@ -1425,6 +1438,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def _parts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs that made a results document: when, by what, how long, how busy."""
+    if results.get("parts"):
+        parts: list[dict[str, Any]] = results["parts"]
+        return parts
+    keys = ("generated", "bench_s", "load_before", "load_after")
+    return [{"invoked": _invoked(results), **{k: results.get(k) for k in keys}}]
+
+
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """``old`` results with what ``new`` measured put in: per size, per rule, per section.
 
@@ -1432,6 +1454,7 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     stay with each measurement.
     """
     out = dict(old)
+    out["parts"] = [*_parts(old), *_parts(new)]
     for key, value in new.items():
         if key == "sizes":
             sizes = dict(old.get("sizes") or {})
