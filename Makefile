@@ -53,11 +53,14 @@ docs: setup
 messages: setup
 	$(BIN)/python tools/messages.py
 
-# Time every fairness rule on 1,500, 10,000 and 100,000 synthetic firms, beside HiGHS's LP
-# relaxation and PuLP + CBC, and the allocate command itself (--help, the sample); rewrites benchmarks/results/latest.json, the tables of
-# docs/performance.md and docs/img/bench-scaling.svg (docs/performance.md).
+# Time every fairness rule on 1,500, 10,000, 100,000 and 1,000,000 synthetic firms, beside
+# HiGHS (LP and MIP) and PuLP + CBC, the allocate command itself (--help, the sample, every
+# rule at 100,000 and 1,000,000 firms) and the crossing family at 100,000 firms; rewrites
+# benchmarks/results/latest.json, the tables of docs/performance.md (the targets table
+# among them), docs/img/bench-scaling.svg and docs/img/bench-growth.svg. One part:
+# make bench BENCH_ARGS='--only targets --sizes 100000' (docs/performance.md).
 bench: setup
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out workbench .pytest_cache .mypy_cache .ruff_cache

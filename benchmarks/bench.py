@@ -53,17 +53,21 @@ from pathlib import Path
 from typing import Any
 
 import bench_command
+import bench_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / "cache"
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 DOC = ROOT / "docs" / "performance.md"
 PLOT = ROOT / "docs" / "img" / "bench-scaling.svg"
+GROWTH_PLOT = ROOT / "docs" / "img" / "bench-growth.svg"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
 GENERATOR = ROOT / "src" / "allocator" / "inputs" / "generate.py"
 
-SIZES = (1_500, 10_000, 100_000)
+SIZES = (1_500, 10_000, 100_000, 1_000_000)
+#: What ``--only`` may name: the sections ``make bench`` runs, in this order.
+ONLY = ("runs", "compare", "items", "profile", "command", "targets")
 RULES = ("priority", "proportional", "equal_awards", "equal_losses", "talmud")
 PHASES = ("load", "claims", "build", "solve", "write")
 BASE_FIRMS = 1_500
@@ -297,7 +301,8 @@ def child_pulp(scenario: Path, time_limit: float) -> dict[str, Any]:
         "priority_s": timings.get("priority"),
         "tie_break_s": timings.get("tie_break"),
         "variables": problem.size,
-        "peak_rss_bytes": _peak_rss_bytes(),
+        # CBC runs as a child process of PuLP: the larger of the two peaks.
+        "peak_rss_bytes": max(_peak_rss_bytes(), _peak_rss_bytes(resource.RUSAGE_CHILDREN)),
     }
 
 
@@ -610,7 +615,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     results: dict[str, Any] = {
         "generated": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "command": _command(args.argv),
+        "invoked": _command(args.argv),
         "machine": machine(),
         "settings": {
             "sizes": args.sizes,
@@ -629,15 +634,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "load_before": os.getloadavg()[0],
         "sizes": {},
     }
-    for firms in args.sizes:
+    for firms in args.sizes if {"runs", "compare"} & args.only else ():
         data = population(firms)
         repeats = args.large_repeats if firms >= args.large_from else args.repeats
         entry: dict[str, Any] = {"budget_wan": budget_for(firms), "rules": {}}
-        for rule in args.rules:
+        for rule in args.rules if "runs" in args.only else ():
             name = f"bench-{firms}-{rule}"
             scenario = write_scenario(name, MODEL_2026, data, budget_for(firms), rule, args)
             entry["rules"][rule] = run_cell(name, scenario, repeats, _timeout(args.time_limit))
-        if args.compare:
+        if "compare" in args.only:
             scenario = write_scenario(
                 f"bench-{firms}-priority", MODEL_2026, data, budget_for(firms), "priority", args
             )
@@ -651,17 +656,100 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 _timeout(args.pulp_time_limit),
             )
             _say(f"  {firms:,} PuLP/CBC: {_brief(entry['pulp'], 'status')}")
+            highs = argparse.Namespace(**{**vars(args), "engine": "highs"})
+            scenario = write_scenario(
+                f"bench-{firms}-priority-highs", MODEL_2026, data, budget_for(firms), "priority",
+                highs,
+            )  # fmt: skip
+            entry["highs"] = run_cell(
+                f"bench-{firms}-priority-highs", scenario, 1, _timeout(args.time_limit)
+            )
         results["sizes"][str(firms)] = entry
-    if args.items:
+    if "items" in args.only:
         results["items"] = bench_items(args)
-    if args.profile:
+    if "profile" in args.only:
         results["profile"] = bench_profile(args)
-    if args.command_repeats:
+    if "command" in args.only and args.command_repeats:
         _say(f"the allocate command, {args.command_repeats} fresh processes each")
         results["command"] = bench_command.measure(args.command_repeats)
+    if "targets" in args.only:
+        results["targets"] = bench_national(args)
     results["load_after"] = os.getloadavg()[0]
     results["bench_s"] = time.perf_counter() - started
     return results
+
+
+def bench_national(args: argparse.Namespace) -> dict[str, Any]:
+    """The national-scale targets (benchmarks/bench_targets.py), on ``--src`` if given."""
+    started = time.perf_counter()
+    src = args.src
+    out: dict[str, Any] = {
+        "measured": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "code": f"src of {src}" if src else f"commit {_git('rev-parse', '--short', 'HEAD')}",
+        "sizes": {},
+    }
+    _say(f"targets: the allocate command, {args.command_repeats} fresh processes each")
+    out["command"] = bench_command.measure(args.command_repeats, src)
+    for firms in (f for f in args.sizes if f in (bench_targets.CITY, bench_targets.NATION)):
+        data = population(firms)
+        runs = {}
+        for rule in args.rules:
+            name = f"bench-{firms}-{rule}"
+            scenario = write_scenario(name, MODEL_2026, data, budget_for(firms), rule, args)
+            runs[rule] = bench_targets.through_command(
+                scenario, src, _timeout(args.time_limit), _say
+            )
+        out["sizes"][str(firms)] = runs
+    out["crossing"] = {}
+    for engine in ("cpsat", "highs"):
+        record = bench_targets.crossing(
+            bench_targets.CROSSING_FIRMS,
+            engine,
+            args.crossing_time_limit,
+            args.workers,
+            src,
+            _timeout(args.crossing_time_limit) + 120,
+        )
+        out["crossing"][engine] = record
+        seconds = record.get("solve_s", record["seconds"])
+        status = record.get("status", "killed")
+        _say(f"  crossing, {engine}: {status} {seconds:.1f} s")
+    out["loads"] = bench_targets.loads_of(out)
+    out["bench_s"] = time.perf_counter() - started
+    sizes = ", ".join(f"{int(f):,} firms" for f in out["sizes"])
+    what = "the command" + (f", {sizes}" if sizes else "") + ", the crossing family"
+    out["parts"] = [
+        {k: out[k] for k in ("code", "measured", "loads")} | {"what": what},
+    ]
+    return out
+
+
+def _national(results: dict[str, Any]) -> dict[str, Any] | None:
+    """The targets document with PuLP + CBC ÷ allocate taken from the comparison."""
+    doc = results.get("targets")
+    if doc is None:
+        return None
+    ratios = {}
+    for row in _comparison_rows(results):
+        if row["pulp_ratio"] is not None:
+            ratios[str(row["firms"])] = {
+                "ratio": row["pulp_ratio"],
+                "pulp_s": row["pulp_s"],
+                "solve_s": row["solve_s"],
+                "pulp_status": row["pulp_status"],
+            }
+    return {**doc, "pulp_ratio": ratios}
+
+
+def _national_before() -> dict[str, Any] | None:
+    if not bench_targets.BEFORE.exists():
+        return None
+    before: dict[str, Any] = json.loads(bench_targets.BEFORE.read_text(encoding="utf-8"))
+    return before
+
+
+def render_national(results: dict[str, Any]) -> str:
+    return bench_targets.render(_national(results), _national_before())
 
 
 def _command(argv: Sequence[str]) -> str:
@@ -780,25 +868,44 @@ def _priority(results: dict[str, Any], firms: int) -> dict[str, Any] | None:
     return cell
 
 
+def _invoked(results: dict[str, Any]) -> str:
+    """How the benchmark was started (older results kept it under ``command``)."""
+    invoked = results.get("invoked", results.get("command"))
+    return invoked if isinstance(invoked, str) else "benchmarks/bench.py"
+
+
 def render_machine(results: dict[str, Any]) -> str:
     m = results["machine"]
     v = m["versions"]
     s = results["settings"]
     libs = ", ".join(f"{k} {v[k]}" for k in VERSIONS_SHOWN if k in v)
     minutes = results.get("bench_s", 0.0) / 60
+    parts = results.get("parts") or []
+    made_of = [
+        f"  * {p['generated']}: `{p['invoked']}`, {float(p['bench_s'] or 0) / 60:.1f} minutes, "
+        + (
+            f"load average (1 min) {p['load_before']:.2f} before and {p['load_after']:.2f} after."
+            if p.get("load_before") is not None and p.get("load_after") is not None
+            else "load average at the start of each run in the results."
+        )
+        for p in parts
+    ]
+    if made_of:
+        made_of.insert(0, f"* **Made of {len(parts)} runs** ({minutes:.1f} minutes in all):")
     return "\n".join(
         [
             f"* **Machine:** {m['cpu']}, {m['cores']} cores, "
             f"{_gib(m['ram_bytes'])} GiB RAM, {m['os']}.",
             f"* **Software:** Python {v['python']}; {libs}.",
             f"* **Measured:** {results['generated']} at commit {m['commit'] or 'unknown'}, "
-            f"by `{results['command']}`, which took {minutes:.1f} minutes; load average "
+            f"by `{_invoked(results)}`, which took {minutes:.1f} minutes; load average "
             f"(1 min) {results['load_before']:.2f} before and {results['load_after']:.2f} "
             "after.",
             f"* **Runs:** {s['repeats']} per size and rule below {s['large_from']:,} firms, "
             f"{s['large_repeats']} from {s['large_from']:,} (medians); solver time limit "
             f"{s['time_limit_s']:g} s, {s['workers']} workers, engine {s['engine']}; fund "
             f"{s['budget']}; population seed {s['seed']}.",
+            *made_of,
         ]
     )
 
@@ -868,6 +975,9 @@ def _comparison_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         row["pulp_objective"] = pulp.get("objective")
         row["pulp_model_s"] = pulp.get("pulp_model_s")
         row["pulp_ratio"] = row["pulp_s"] / solve if row["pulp_s"] and solve else None
+        highs = entry.get("highs") or {}
+        row["highs_solve_s"] = (highs.get("phases") or {}).get("solve")
+        row["highs_status"] = highs.get("status")
         out.append(row)
     return out
 
@@ -899,6 +1009,8 @@ def render_compare(results: dict[str, Any]) -> str:
                 str(r["pulp_status"]),
                 "same" if r["pulp_objective"] == r["objective"] else _n(r["pulp_objective"]),
                 f"**{_ratio(r['pulp_ratio'])}**",
+                _s(r["highs_solve_s"]),
+                str(r["highs_status"] or "not measured"),
             ]
         )
     header = [
@@ -913,8 +1025,10 @@ def render_compare(results: dict[str, Any]) -> str:
         "CBC status",
         "CBC objective",
         "PuLP+CBC ÷ allocate",
+        "HiGHS MIP (`--solver highs`) solve s",
+        "HiGHS status",
     ]
-    return _table(header, rows, "l" + "r" * 7 + "lrr")
+    return _table(header, rows, "l" + "r" * 7 + "lrrrl")
 
 
 def _targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
@@ -1240,6 +1354,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "scaling": render_scaling,
     "profile": render_profile,
     "command": lambda results: bench_command.render(results.get("command"), _command_before()),
+    "national": render_national,
 }
 
 
@@ -1275,7 +1390,17 @@ def _ints(text: str) -> list[int]:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1500 10000 100000", help="firms, space-separated")
+    parser.add_argument(
+        "--sizes", default="1500 10000 100000 1000000", help="firms, space-separated"
+    )
+    parser.add_argument(
+        "--only",
+        default=" ".join(ONLY),
+        help=f"sections to measure, space-separated, of: {' '.join(ONLY)}; the results of the "
+        "others are kept from --results",
+    )
+    parser.add_argument("--src", type=Path, help="targets: run another checkout's src instead")
+    parser.add_argument("--crossing-time-limit", type=float, default=60.0)
     parser.add_argument("--rules", default=" ".join(RULES), help="rules, space-separated")
     parser.add_argument("--repeats", type=int, default=3, help="runs per size and rule")
     parser.add_argument("--large-repeats", type=int, default=1, help="runs from --large-from")
@@ -1284,7 +1409,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--engine", choices=("cpsat", "highs"), help="override the engine")
     parser.add_argument("--lp-time-limit", type=float, default=120.0)
-    parser.add_argument("--pulp-time-limit", type=float, default=300.0)
+    parser.add_argument("--pulp-time-limit", type=float, default=600.0)
     parser.add_argument("--items-firms", type=int, default=10_000)
     parser.add_argument("--items-repeats", type=int, default=1)
     parser.add_argument("--no-compare", dest="compare", action="store_false")
@@ -1299,11 +1424,64 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.sizes = _ints(args.sizes)
     args.rules = args.rules.split()
+    args.only = set(args.only.split())
+    if args.only - set(ONLY):
+        parser.error(f"unknown sections: {', '.join(sorted(args.only - set(ONLY)))}")
+    # The older switches, kept: each takes its section out.
+    for flag, section in (("compare", "compare"), ("items", "items"), ("profile", "profile")):
+        if not getattr(args, flag):
+            args.only.discard(section)
     unknown = set(args.rules) - set(RULES)
     if unknown:
         parser.error(f"unknown rules: {', '.join(sorted(unknown))}")
     args.argv = list(argv)
     return args
+
+
+def _parts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs that made a results document: when, by what, how long, how busy."""
+    if results.get("parts"):
+        parts: list[dict[str, Any]] = results["parts"]
+        return parts
+    keys = ("generated", "bench_s", "load_before", "load_after")
+    return [{"invoked": _invoked(results), **{k: results.get(k) for k in keys}}]
+
+
+def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` results with what ``new`` measured put in: per size, per rule, per section.
+
+    The total time becomes the sum of the runs that made the document; the load averages
+    stay with each measurement.
+    """
+    out = dict(old)
+    out["parts"] = [*_parts(old), *_parts(new)]
+    for key, value in new.items():
+        if key == "sizes":
+            sizes = dict(old.get("sizes") or {})
+            for firms, entry in value.items():
+                merged = dict(sizes.get(firms) or {})
+                rules = {**(merged.get("rules") or {}), **entry.get("rules", {})}
+                merged.update({k: v for k, v in entry.items() if k != "rules"})
+                merged["rules"] = rules
+                sizes[firms] = merged
+            out["sizes"] = sizes
+        elif key == "targets" and isinstance(old.get("targets"), dict):
+            targets = dict(old["targets"])
+            for part, item in value.items():
+                if part == "sizes":
+                    targets["sizes"] = {**(targets.get("sizes") or {}), **item}
+                elif part == "parts":
+                    targets["parts"] = [*(targets.get("parts") or []), *item]
+                else:
+                    targets[part] = item
+            out["targets"] = targets
+        elif key == "bench_s":
+            out["bench_s"] = float(old.get("bench_s") or 0.0) + float(value)
+        elif key == "settings":
+            out.setdefault("settings_of_parts", []).append(value)
+        else:
+            out[key] = value
+    return out
 
 
 def main(argv: Sequence[str]) -> None:
@@ -1315,6 +1493,8 @@ def main(argv: Sequence[str]) -> None:
         results = json.loads(args.results.read_text(encoding="utf-8"))
     else:
         results = bench(args)
+        if args.only != set(ONLY) and args.results.exists():
+            results = merge(json.loads(args.results.read_text(encoding="utf-8")), results)
         args.results.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(results, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
         args.results.write_text(text, encoding="utf-8")
@@ -1323,9 +1503,11 @@ def main(argv: Sequence[str]) -> None:
     if args.doc:
         render_doc(results)
         render_plot(results, PLOT)
-        _say(f"wrote {DOC.relative_to(ROOT)} and {PLOT.relative_to(ROOT)}")
+        bench_targets.render_growth(results, GROWTH_PLOT)
+        _say(f"wrote {DOC.relative_to(ROOT)}, {PLOT.relative_to(ROOT)} and {GROWTH_PLOT.name}")
     else:
         print(render_targets(results))
+        print(render_national(results))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ fixing and by HiGHS without it, to the same optimum.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 import pandas as pd
@@ -122,7 +122,10 @@ def test_a_weaker_incumbent_fixes_fewer_claims() -> None:
     weight = problem.weight.astype(np.int64)
     tie = np.asarray(tie_coefficients(problem), dtype=np.int64)
     worse = np.array([2, 2, 2, 1, 2, 0, 0, 0, 0, 0])
-    result = reduce(problem, tie, worse, held=[(weight, 9)])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fixing, "_rounded", lambda *args: None)  # the incumbent alone
+        result = reduce(problem, tie, worse, held=[(weight, 9)])
+    assert result.better is None
     assert not result.proven
     assert result.bound == 74
     assert result.lower.tolist() == [2, 2, 2, 0, 0, 0, 0, 0, 0, 0]
@@ -199,17 +202,61 @@ def optima(problem: Problem) -> tuple[IntArray, IntArray, int, IntArray]:
     return x, face, best, face[tie == tie.max()]
 
 
-def check(result: fixing.Reduction, cost: IntArray, incumbent: IntArray, optimal: IntArray) -> None:
+def check(
+    result: fixing.Reduction,
+    cost: IntArray,
+    incumbent: IntArray,
+    optimal: IntArray,
+    allowed: IntArray,
+) -> None:
+    """``allowed``: every allocation meeting the rows, groups, items and held rows."""
     optimum = int((optimal @ cost)[0])
     assert result.bound is not None
     assert result.bound >= optimum
+    if result.better is not None:
+        # The LP's rounded solution is one of the allocations, and better than the incumbent.
+        assert (allowed == result.better).all(axis=1).any()
+        assert int(cost @ result.better) > int(cost @ incumbent)
+        incumbent = result.better
+    assert result.incumbent == int(cost @ incumbent)
     if result.proven:
         assert int(cost @ incumbent) == optimum
     inside = ((optimal >= result.lower) & (optimal <= result.upper)).all(axis=1)
     assert inside.all(), "an optimal allocation was fixed out"
 
 
-@pytest.mark.parametrize("relaxed", [False, True], ids=["blocks", "relaxed"])
+def test_the_lp_solution_rounded_replaces_a_weaker_incumbent() -> None:
+    # The same instance and weaker incumbent (73). The LP's vertex is the greedy fill
+    # 2, 2, 2, 2, 1 (integral already), worth 74 = Z: it becomes the incumbent and is proven.
+    problem = fund_problem([2] * 10, 9)
+    weight = problem.weight.astype(np.int64)
+    tie = np.asarray(tie_coefficients(problem), dtype=np.int64)
+    worse = np.array([2, 2, 2, 1, 2, 0, 0, 0, 0, 0])
+    result = reduce(problem, tie, worse, held=[(weight, 9)])
+    assert result.better is not None
+    assert result.better.tolist() == [2, 2, 2, 2, 1, 0, 0, 0, 0, 0]
+    assert result.incumbent == 74
+    assert result.proven
+    assert result.lower.tolist() == [2, 2, 2, 2, 0, 0, 0, 0, 0, 0]
+    assert result.upper.tolist() == [2, 2, 2, 2, 2, 0, 0, 0, 0, 0]
+
+
+@contextmanager
+def groups_in_closed_form() -> Iterator[None]:
+    """No CP-SAT model of the blocks: rows relaxed, groups bounded one by one
+    (allocator.solve.group_bound), as at 100,000 firms."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fixing, "_BLOCK_LIMIT", 0)
+        yield
+
+
+def mode(name: str) -> AbstractContextManager[None]:
+    return {"blocks": nullcontext(), "relaxed": rows_relaxed(), "groups": groups_in_closed_form()}[
+        name
+    ]
+
+
+@pytest.mark.parametrize("relaxed", ["blocks", "relaxed", "groups"])
 @settings(
     max_examples=100,
     deadline=None,
@@ -218,7 +265,7 @@ def check(result: fixing.Reduction, cost: IntArray, incumbent: IntArray, optimal
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(problem=problems())
-def test_bounds_and_fixings_never_cut_off_an_optimum(relaxed: bool, problem: Problem) -> None:
+def test_bounds_and_fixings_never_cut_off_an_optimum(relaxed: str, problem: Problem) -> None:
     x, face, best, tie_optimal = optima(problem)
     weight = problem.weight.astype(np.int64)
     tie = np.asarray(tie_coefficients(problem), dtype=np.int64)
@@ -226,14 +273,14 @@ def test_bounds_and_fixings_never_cut_off_an_optimum(relaxed: bool, problem: Pro
     # weakest starting points, which leave the most to prove.
     worst = x[int(np.argmin(x @ weight))]
     worst_on_face = face[int(np.argmin(face @ tie))]
-    with rows_relaxed() if relaxed else nullcontext():
+    with mode(relaxed):
         first = reduce(problem, weight, worst)
         second = reduce(problem, tie, worst_on_face, held=[(weight, best)])
         proven = reduce(problem, tie, tie_optimal[0], held=[(weight, best)])
-    check(first, weight, worst, face)
-    check(second, tie, worst_on_face, tie_optimal)
-    check(proven, tie, tie_optimal[0], tie_optimal)
-    if not relaxed:
+    check(first, weight, worst, face, x)
+    check(second, tie, worst_on_face, tie_optimal, face)
+    check(proven, tie, tie_optimal[0], tie_optimal, face)
+    if relaxed == "blocks":
         # Small rows and groups are kept whole, and every row of these instances is small:
         # the bound is the optimum itself.
         assert proven.proven

@@ -87,6 +87,12 @@ class Context:
     phases: list[tuple[str, float]] = field(default_factory=list)
     #: Claims open in each CP-SAT search, by phase: what reduced-cost fixing left to search.
     searched: dict[str, int] = field(default_factory=dict)
+    #: Whether HiGHS's optima are followed by CP-SAT's canonical pick, so that the award does
+    #: not depend on the engine (docs/solvers.md). :func:`make_context` sets it; a phase that
+    #: builds its own context for a model HiGHS settles alone (a level rule's rounding: one
+    #: thread, a totally unimodular box, where CP-SAT's search is what HiGHS replaces) leaves
+    #: it off.
+    canonical_after_highs: bool = False
 
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
@@ -106,6 +112,7 @@ def make_context(
         covering=problem.rows.floors,
         ptr=ptr,
         var_rows=var_rows,
+        canonical_after_highs=True,
     )
 
 

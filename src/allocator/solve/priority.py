@@ -21,7 +21,7 @@ from allocator.model.problem import (
 from allocator.solve import highs
 from allocator.solve.context import Context, Solved, failed, infeasible
 from allocator.solve.greedy import greedy, is_polymatroid, tighten
-from allocator.solve.search import priority_cpsat
+from allocator.solve.search import canonical_pick, priority_cpsat
 
 
 def solve_priority(
@@ -33,7 +33,8 @@ def solve_priority(
     three phases (weights; rank tie-break; a canonical single-worker search of the optimal
     face, see docs/fairness.md), the same whatever the number of workers. HiGHS: always its
     own branch and bound, weights then tie-break, never the greedy, so that a run with
-    ``--solver highs`` checks the default engine's answer independently (docs/solvers.md).
+    ``--solver highs`` checks the default engine's optima independently (docs/solvers.md);
+    then the same canonical pick, so that both engines give the same awards.
     Infeasibility is explained by CP-SAT either way.
     """
     problem = ctx.problem
@@ -59,10 +60,12 @@ def solve_priority(
 def _priority_highs(
     ctx: Context, lower: IntArray, upper: IntArray, given: IntArray, phase: str, explain: bool
 ) -> Solved:
-    """HiGHS phases of :func:`solve_priority`: the weights, then the rank tie-break.
+    """HiGHS phases of :func:`solve_priority`: the weights, then the rank tie-break, then
+    CP-SAT's canonical pick among the optima (:func:`allocator.solve.search.canonical_pick`).
 
-    HiGHS starts from the greedy vector when it meets every row. Its branch and bound is
-    deterministic, so the award is a function of the inputs, seed and thread count.
+    HiGHS starts from the greedy vector when it meets every row. The canonical pick makes
+    the award the one CP-SAT's phases lead to: a function of the inputs and the seed, not of
+    the engine or the thread count.
     """
     problem = ctx.problem
     weight = problem.weight.astype(np.int64)
@@ -91,6 +94,15 @@ def _priority_highs(
         nan = float("nan")
         return Solved(None, Status.UNKNOWN, nan, solution.bound, "highs")
     best = int(np.dot(weight, solution.award))
+    if solution.status is Status.OPTIMAL and ctx.canonical_after_highs:
+        # The same canonical pick as after CP-SAT's phases: the award does not depend on
+        # which engine proved the two optima.
+        picked = canonical_pick(ctx, lower, upper, solution.award, phase, "highs")
+        if picked.canonical:
+            return picked
+        # No canonical pick within its work limit: HiGHS's optima stand, proven, but the
+        # award is HiGHS's own (``canonical`` false, as in result.json).
+        return Solved(solution.award, Status.OPTIMAL, best, best, "highs", False)
     if solution.status is Status.OPTIMAL:
         return Solved(solution.award, Status.OPTIMAL, best, best, "highs")
     return Solved(solution.award, Status.FEASIBLE, best, solution.bound, "highs", False)

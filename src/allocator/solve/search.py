@@ -37,7 +37,7 @@ def priority_cpsat(
     (:func:`_narrow`); when the known allocation is proven optimal there is no search, and
     otherwise CP-SAT sees only the claims that an optimum may still move.
     """
-    problem, settings = ctx.problem, ctx.settings
+    problem = ctx.problem
     weight = problem.weight.astype(np.int64)
     tie = rank_coefficients(problem)
     hint = greedy(ctx, lower, upper)
@@ -79,25 +79,52 @@ def priority_cpsat(
             return Solved(award, Status.FEASIBLE, best, best, "cpsat", False)
         second = dataclasses.replace(second, proven=result.award, hint=result.award)
     award = second.proven if second.proven is not None else second.hint
-    tie_best = int(np.dot(tie, award))
-    if award is hint:
-        # The greedy allocation, proven optimal without a search: a function of the inputs
-        # already, whatever the number of workers.
-        return Solved(award, Status.OPTIMAL, best, best, "bound")
+    return canonical_pick(ctx, lower, upper, award, phase, "cpsat", hint, (first, second))
 
-    # Phase 3: distinct tie-break coefficients do not make the optimum unique when the caps
-    # cross (two firms x two clauses can swap awards at equal cost), and parallel workers may
-    # stop at different optima. One worker, a deterministic work limit and a hint computed
-    # from the inputs make the final pick a function of the inputs and the seed alone. Its
-    # bounds are one fixing of the phase's bounds against each optimum, which are the same for
-    # any number of workers, so the model it searches is too.
+
+def canonical_pick(
+    ctx: Context,
+    lower: IntArray,
+    upper: IntArray,
+    award: IntArray,
+    phase: str,
+    method: str,
+    hint: IntArray | None = None,
+    narrowed: tuple[_Phase, _Phase] | None = None,
+) -> Solved:
+    """The priority phase's third step: one award among the optima, whoever found them.
+
+    ``award`` is optimal for the weights and, among those optima, for the rank tie-break,
+    within ``[lower, upper]`` (the bounds :func:`allocator.solve.priority.solve_priority`
+    tightened). Distinct tie-break coefficients do not make the optimum unique when the caps
+    cross (two firms x two clauses can swap awards at equal cost), and parallel workers, or
+    another engine, may stop at different optima. One worker, a deterministic work limit and
+    a hint computed from the inputs make the final pick a function of the inputs and the
+    seed alone. Its bounds are one fixing of the phase's bounds against each optimum's value,
+    which are the same whichever engine found them, with any number of workers, so the model
+    it searches is too. When the greedy allocation (``hint``, computed here when not given)
+    is itself optimal in both phases, it is the pick, without a search (method ``bound``
+    under CP-SAT). ``narrowed``: the weights' and tie-break's narrowings of a CP-SAT solve,
+    reused where they are that one fixing already.
+    """
+    problem, settings = ctx.problem, ctx.settings
+    weight = problem.weight.astype(np.int64)
+    tie = rank_coefficients(problem)
+    best = int(np.dot(weight, award))
+    tie_best = int(np.dot(tie, award))
+    held = [(weight, best)]
+    if hint is None:
+        hint = greedy(ctx, lower, upper)
+    on_face = int(np.dot(weight, hint)) == best and int(np.dot(tie, hint)) == tie_best
+    if on_face and bool((ctx.covering.sums(hint) >= ctx.covering.rhs).all()):
+        # A function of the inputs already, whatever the engine or the number of workers.
+        return Solved(hint, Status.OPTIMAL, best, best, "bound" if method == "cpsat" else method)
     canonical = f"{phase}:canonical"
-    redo = not (first.direct and first.value_used == best)
-    if redo:
-        first = _narrow(
-            ctx, [], weight, lower, upper, optimum, f"{canonical}:weights", kernel=False
-        )
-    if redo or not (second.direct and second.value_used == tie_best):
+    first, second = narrowed if narrowed is not None else (None, None)
+    redo = first is None or first.value_used != best
+    if redo or first is None:
+        first = _narrow(ctx, [], weight, lower, upper, award, f"{canonical}:weights", kernel=False)
+    if redo or second is None or second.value_used != tie_best:
         second = _narrow(ctx, held, tie, first.lower, first.upper, award, canonical, kernel=False)
     face = _Phase(second.lower, second.upper, None, award)
     third = _search(
@@ -111,8 +138,8 @@ def priority_cpsat(
         deterministic_limit=max(1.0, settings.time_limit_s),
     )
     if third.award is None:
-        return Solved(award, Status.FEASIBLE, best, best, "cpsat", False)
-    return Solved(third.award, Status.OPTIMAL, best, best, "cpsat")
+        return Solved(award, Status.FEASIBLE, best, best, method, False)
+    return Solved(third.award, Status.OPTIMAL, best, best, method)
 
 
 #: When reduced-cost fixing leaves more claims open than this, a first search over the
@@ -127,10 +154,8 @@ class _Phase:
 
     ``proven`` is an optimal allocation of the phase when one is known; ``hint`` the start of
     a search (feasible when it came from :func:`_narrow`); ``value_used`` the value the
-    fixing was proven against: every allocation worth at least that lies within the bounds.
-    ``direct`` is true when the bounds are one fixing of the phase's own bounds against
-    ``value_used``: a function of those two alone, which a fixing that followed a kernel
-    search (on bounds that depend on the search's luck) is not.
+    fixing was proven against: every allocation worth at least that lies within the bounds,
+    which are one fixing of the phase's own bounds against it, a function of those two alone.
     """
 
     lower: IntArray
@@ -138,7 +163,6 @@ class _Phase:
     proven: IntArray | None
     hint: IntArray
     value_used: int | None = None
-    direct: bool = True
 
 
 def _narrow(
@@ -172,14 +196,22 @@ def _narrow(
             bounds_hi,
             v,
             held=held,
-            time_limit=max(ctx.remaining() / 4, 0.1),
+            # Half the time left: on a large model the fixing is what makes the phase
+            # tractable at all (400,000 claims of the crossing family: an LP of 10-15 s on a
+            # busy machine, and without it a search that proves nothing in a minute).
+            time_limit=max(ctx.remaining() / 2, 0.1),
             seed=ctx.settings.seed,
+            complete=lambda start, top: greedy(ctx, start, top),
         )
         seconds += reduction.seconds
         return reduction
 
     red = reduce(lower, upper, value)
-    direct = True
+    if red.better is not None:
+        # The rounded LP solution beat ``award``; it is a function of the phase's bounds
+        # and ``value``, and so are the bounds fixed against it.
+        award = red.better
+        value = int(np.dot(cost, award))
     inside = _kernel(red, award) if kernel and not red.proven else None
     if inside is not None:
         k_lo = np.where(inside, red.lower, award)
@@ -195,14 +227,19 @@ def _narrow(
         if found.award is not None and int(np.dot(cost, found.award)) > value:
             award = found.award
             value = int(np.dot(cost, award))
-            red = reduce(red.lower, red.upper, value)
-            direct = False
+            # Fixed again from the phase's own bounds, not from the first fixing's (which
+            # the search's luck shaped): a function of the phase's bounds and the value
+            # alone, which the canonical phase can take as they are.
+            red = reduce(lower, upper, value)
+            if red.better is not None:
+                award = red.better
+                value = int(np.dot(cost, award))
     ctx.phases.append((f"{phase}:fixing", seconds))
     if red.proven:
         if ctx.progress is not None:
             ctx.progress(phase, float(value), float(value))
-        return _Phase(red.lower, red.upper, award, award, value, direct)
-    return _Phase(red.lower, red.upper, None, award, value, direct)
+        return _Phase(red.lower, red.upper, award, award, value)
+    return _Phase(red.lower, red.upper, None, award, value)
 
 
 def _kernel(red: fixing.Reduction, award: IntArray) -> BoolArray | None:
@@ -272,4 +309,4 @@ def _search(
     return result
 
 
-__all__ = ["priority_cpsat"]
+__all__ = ["canonical_pick", "priority_cpsat"]
