@@ -41,7 +41,7 @@ import pandas as pd
 
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
-from allocator.inputs.cells import cell_text
+from allocator.inputs.cells import arrow_cells, cell_text, nonblank
 from allocator.inputs.headers import match_header
 from allocator.inputs.parse import PARSERS, Bad, blank_column, expected_text
 from allocator.inputs.plausible import plausibility_warnings
@@ -150,7 +150,9 @@ def _totals_rows(
     )
     found: dict[int, int] = {}
     for pos in look:
-        text = pd.Series(cells[pos].to_numpy(), dtype=object).map(cell_text, na_action="ignore")
+        at = _short_cells(cells[pos])
+        column = cells[pos] if at is None else cells[pos].iloc[at]
+        text = pd.Series(column.to_numpy(), dtype=object).map(cell_text, na_action="ignore")
         keys = (
             text.fillna("")
             .astype(str)
@@ -159,8 +161,29 @@ def _totals_rows(
             .str.lower()
         )
         for i in np.flatnonzero(keys.isin(_TOTALS).to_numpy()):
-            found.setdefault(int(i), pos)
+            found.setdefault(int(i) if at is None else int(at[i]), pos)
     return sorted(found.items())
+
+
+# Whitespace as Python's str.isspace knows it (RE2's \s is ASCII only), and the colons a label
+# may end with: a cell that is a totals label has at most _LONGEST_TOTAL other characters.
+_SPACE_OR_COLON = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}:：]"
+_LONGEST_TOTAL = max(len(t) for t in _TOTALS)
+
+
+def _short_cells(column: pd.Series) -> npt.NDArray[np.intp] | None:
+    """The rows of an Arrow text column short enough to be a totals label; None otherwise.
+
+    A firm's name or credit code is longer, so a million rows leave a handful to look at.
+    """
+    cells = arrow_cells(column)
+    if cells is None:
+        return None
+    import pyarrow.compute as pc
+
+    bare = pc.replace_substring_regex(cells, _SPACE_OR_COLON, "")
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(bare), _LONGEST_TOTAL), False)
+    return np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
 
 
 def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
@@ -171,13 +194,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     cells = raw.cells
     filled = np.zeros(len(cells), dtype=bool)
     for pos in range(cells.shape[1]):
-        values = cells[pos].to_numpy()
-        if values.dtype != object:
-            filled |= pd.notna(values)
-        elif raw.typed:
-            filled |= pd.notna(values) & (values != "")
-        else:
-            filled |= values != ""
+        filled |= nonblank(cells[pos], typed=raw.typed)
     if not filled.all():
         cells = cells[filled].reset_index(drop=True)
     rows = raw.rows[filled]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
-from allocator.inputs.cells import HEADERS, cell_text, header_key
+from allocator.inputs.cells import ARROW_TEXT, HEADERS, cell_text, header_key, nonblank
 from allocator.inputs.encoding import decode_text
 from allocator.inputs.readfile import MIB, read_input
 from allocator.inputs.schema import (
@@ -163,7 +163,8 @@ def _read_csv_arrow(text: str, label: str) -> pd.DataFrame | None:
     except (pa.ArrowInvalid, StopIteration):
         return None
     _check_lengths(table, label)
-    frame: pd.DataFrame = table.to_pandas()
+    # Arrow-backed text: the cells stay in Arrow's buffers, not one Python string each.
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): ARROW_TEXT}.get)
     return frame.set_axis(range(frame.shape[1]), axis=1)
 
 
@@ -478,7 +479,7 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
 def _raw_from_rows(rows: list[list[str]] | pd.DataFrame, label: str) -> RawTable:
     """Find the header row (and the template's unit row under it) in a grid of text."""
     grid = rows if isinstance(rows, pd.DataFrame) else _grid(rows)
-    if grid.shape[0] == 0 or not any((grid[c].to_numpy() != "").any() for c in grid.columns):
+    if grid.shape[0] == 0 or not any(nonblank(grid[c]).any() for c in grid.columns):
         raise InputError([_empty(label)])
     top = grid.head(_HEADER_SEARCH_ROWS)
     header_at = 0
