@@ -11,6 +11,7 @@ slack stays ``-3``. :func:`csv_text` gives back the text as it was (docs/outputs
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 #: The first characters that make a spreadsheet read a cell as a formula.
@@ -28,10 +29,7 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
         column = out[col]
         if not (pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column)):
             continue
-        # Judge each distinct value once: districts, kinds and reasons repeat across rows.
-        codes, uniques = pd.factorize(column)
-        judged = np.array([_quoted(v) for v in uniques] + [False], dtype=bool)
-        hit = judged[codes]
+        hit = _formula_like(column)
         if hit.any():
             values = column.to_numpy(dtype=object).copy()
             values[hit] = np.asarray([QUOTE + v for v in values[hit]], dtype=object)
@@ -39,14 +37,33 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# _quoted as a pattern: any quotes, then a formula start.
+_FORMULA_LIKE = "^'*[=+\\-@\t\r]"
+
+
+def _formula_like(column: pd.Series) -> npt.NDArray[np.bool_]:
+    """Which cells of a text column :func:`_quoted` quotes, judged in compiled code.
+
+    A column that is not all text and gaps (which Arrow will not take as text) is judged one
+    distinct value at a time instead.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(column, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        codes, uniques = pd.factorize(column)
+        judged = np.array([_quoted(v) for v in uniques] + [False], dtype=bool)
+        return np.asarray(judged[codes], dtype=bool)
+    hit = pc.fill_null(pc.match_substring_regex(text, _FORMULA_LIKE), False)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _quoted(value: object) -> bool:
-    # A text that already starts with the quote before a formula start is quoted once more,
-    # so that csv_text gives every text back exactly.
-    if not isinstance(value, str):
-        return False
-    return value.startswith(FORMULA_STARTS) or (
-        value.startswith(QUOTE) and value[1:].startswith(FORMULA_STARTS)
-    )
+    # A text that already starts with quotes before a formula start gets one more, so that
+    # csv_text gives every text back exactly (a quote and '=x' is written with two quotes).
+    return isinstance(value, str) and value.lstrip(QUOTE).startswith(FORMULA_STARTS)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -62,7 +79,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def csv_text(value: str) -> str:
     """A text field of a run's CSV file as it was before :func:`neutralised` quoted it."""
-    if value.startswith(QUOTE) and _quoted(value[1:]):
+    if value.startswith(QUOTE) and _quoted(value):
         return value[1:]
     return value
 
