@@ -353,33 +353,16 @@ def _parse_number(f: Field, raw: pd.Series) -> Column:
             cells = _cells(raw)
             blank = cells == ""
             values = np.full(n, np.nan)
-            todo = np.flatnonzero(~blank)
+            _read_numbers(f, cells, np.flatnonzero(~blank), values, bad, blank)
         else:
             # Only the cells that are not plain decimals become Python strings.
             values, todo, blank = plain
-            cells = np.full(n, "", dtype=object)
-            cells[todo] = np.asarray(_texts_at(raw, todo), dtype=object)
-        if todo.size:
-            # to_numeric tolerates surrounding spaces but also reads 'nan' and 'inf'.
-            values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
-                dtype=np.float64
-            )
-
-        # The cells pandas did not read: thousands separators, full-width digits, '45%'.
-        def judge(text: str) -> tuple[float, Bad, bool]:
-            cell = text.strip()
-            if cell == "":
-                return np.nan, Bad.OK, True
-            if cell.lower() in _NAN_LITERALS:
-                return np.nan, Bad.NAN, False
-            value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
-            if value is None:
-                return np.nan, Bad.TYPE, False
-            return value, Bad.OK, False
-
-        _by_spelling(
-            cells, np.flatnonzero(~blank & ~np.isfinite(values)), judge, values, bad, blank
-        )
+            if todo.size:
+                some = np.asarray(_texts_at(raw, todo), dtype=object)
+                some_values, some_bad = values[todo], bad[todo]
+                some_blank = np.zeros(len(todo), dtype=bool)
+                _read_numbers(f, some, np.arange(len(todo)), some_values, some_bad, some_blank)
+                values[todo], bad[todo], blank[todo] = some_values, some_bad, some_blank
     ok = ~blank & (bad == 0)
     with np.errstate(invalid="ignore"):
         if f.kind is Kind.INT:
@@ -393,6 +376,37 @@ def _parse_number(f: Field, raw: pd.Series) -> Column:
         bad[blank] = Bad.MISSING
     values[bad > 0] = np.nan
     return Column(values, bad)
+
+
+def _read_numbers(
+    f: Field,
+    cells: npt.NDArray[np.object_],
+    todo: npt.NDArray[np.intp],
+    values: npt.NDArray[np.float64],
+    bad: npt.NDArray[np.int8],
+    blank: npt.NDArray[np.bool_],
+) -> None:
+    """Read the non-empty text cells at ``todo``, writing values, reasons and blanks in place."""
+    if todo.size:
+        # to_numeric tolerates surrounding spaces but also reads 'nan' and 'inf'.
+        values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
+            dtype=np.float64
+        )
+
+    # The cells pandas did not read: thousands separators, full-width digits, '45%'.
+    def judge(text: str) -> tuple[float, Bad, bool]:
+        cell = text.strip()
+        if cell == "":
+            return np.nan, Bad.OK, True
+        if cell.lower() in _NAN_LITERALS:
+            return np.nan, Bad.NAN, False
+        value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
+        if value is None:
+            return np.nan, Bad.TYPE, False
+        return value, Bad.OK, False
+
+    unread = todo[~np.isfinite(values[todo])]
+    _by_spelling(cells, unread, judge, values, bad, blank)
 
 
 # A plain decimal, as a data export writes numbers: read in compiled code, the same float as
