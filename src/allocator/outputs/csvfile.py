@@ -74,7 +74,63 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     out = neutralised(frame)
     if "binding" in out:
         out["binding"] = np.where(out["binding"].to_numpy(dtype=bool), "true", "false")
+    fast = _arrow_csv(out)
+    if fast is not None:
+        return fast
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+# A field the csv module quotes (QUOTE_MINIMAL, "\n" line ends): a comma, a double quote or a
+# "\n" in it (a lone "\r" is written as it is, as pandas writes it).
+_NEEDS_QUOTES = '[,"\n]'
+
+
+def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
+    """The bytes ``to_csv`` writes for a table of whole numbers and text, made in Arrow.
+
+    The same bytes as pandas (a field quoted when it holds a comma, a quote or a ``\\n``, its
+    quotes doubled; a missing text an empty field), several times faster on a large table.
+    None for a table with other columns (floats, dates) or a single column (where the csv
+    module quotes an empty field), which pandas then writes.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if frame.shape[1] < 2:
+        return None
+
+    def text_of(value: str) -> pa.Scalar:
+        return pa.scalar(value, pa.large_string())
+
+    quote, nothing = text_of('"'), text_of("")
+    fields = []
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == np.int64:
+            fields.append(pc.cast(pa.array(column.to_numpy()), pa.large_string()))
+            continue
+        if not pd.api.types.is_object_dtype(column.dtype):
+            return None
+        try:
+            text = pa.array(column, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        doubled = pc.replace_substring(text, '"', '""')
+        quoted = pc.binary_join_element_wise(quote, doubled, quote, nothing)
+        needs = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
+        fields.append(pc.fill_null(pc.if_else(needs, quoted, text), nothing))
+    header = pd.DataFrame(columns=frame.columns).to_csv(index=False, lineterminator="\n")
+    if len(frame) == 0:
+        return header.encode("utf-8")
+    # Every row ends with "\n"; the rows' characters lie end to end in the array's data buffer.
+    rows = pc.binary_join_element_wise(*fields, text_of(","))
+    rows = pc.binary_join_element_wise(rows, nothing, text_of("\n"))
+    joined = pa.concat_arrays([rows]) if isinstance(rows, pa.Array) else rows.combine_chunks()
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset :]
+    data = joined.buffers()[2]
+    assert data is not None
+    body = data.to_pybytes()[int(offsets[0]) : int(offsets[len(joined)])]
+    return header.encode("utf-8") + body
 
 
 def csv_text(value: str) -> str:
