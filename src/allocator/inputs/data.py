@@ -30,6 +30,7 @@ one, to word their messages.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from allocator.inputs.read import RawTable, read_table
 from allocator.inputs.schema import (
     FIELD_BY_NAME,
     FIELDS,
+    Field,
     Kind,
 )
 
@@ -383,6 +385,30 @@ def _duplicates(parsed: Sequence[_Parsed], problems: _Found) -> None:
         )
 
 
+def _joined(
+    columns: list[npt.NDArray[Any] | None], f: Field, parsed: Sequence[_Parsed]
+) -> npt.NDArray[Any]:
+    """One field's values over all files; a single file's own array, not a copy of it."""
+    parts = [
+        blank_column(f, len(p.rows)) if col is None else col
+        for col, p in zip(columns, parsed, strict=True)
+    ]
+    if not parts:
+        return blank_column(f, 0)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _free_arrow_memory() -> None:
+    """Give the memory Arrow held for the raw cells back to the system.
+
+    Arrow's allocator keeps freed memory for reuse; a million rows of raw cells would
+    otherwise stay resident through the claims, the solve and the writing.
+    """
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+
+
 def load_enterprises(*paths: Path | str) -> EnterpriseData:
     """Load, check and combine enterprise data files.
 
@@ -418,7 +444,10 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
             problems.extend(exc.problems)
             continue
         digests.append(hashlib.sha256(data).hexdigest())
+        del data  # the file's bytes, no longer needed: a large file is freed before checking
         parsed.append(_check_file(raw, label, problems))
+        del raw  # the raw cells: freed before the next file is read and the table is built
+    _free_arrow_memory()
     _duplicates(parsed, problems)
     if problems:
         # A clerk works down a sheet: file by file, row by row, left to right.
@@ -445,14 +474,7 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
 
     n = sum(len(p.rows) for p in parsed)
     frame = pd.DataFrame(
-        {
-            f.name: np.concatenate(
-                [p.columns.get(f.name, blank_column(f, len(p.rows))) for p in parsed]
-            )
-            if parsed
-            else blank_column(f, 0)
-            for f in FIELDS
-        },
+        {f.name: _joined([p.columns.get(f.name) for p in parsed], f, parsed) for f in FIELDS},
         index=pd.RangeIndex(n),
     )
     return EnterpriseData(
