@@ -71,13 +71,14 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
     ``binding`` columns are written ``true`` / ``false``.
     """
-    out = neutralised(frame)
-    if "binding" in out:
-        out["binding"] = np.where(out["binding"].to_numpy(dtype=bool), "true", "false")
-    fast = _arrow_csv(out)
+    if "binding" in frame:
+        frame = frame.assign(
+            binding=np.where(frame["binding"].to_numpy(dtype=bool), "true", "false")
+        )
+    fast = _arrow_csv(frame)
     if fast is not None:
         return fast
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return neutralised(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 # A field the csv module quotes (QUOTE_MINIMAL, "\n" line ends): a comma, a double quote or a
@@ -86,10 +87,11 @@ _NEEDS_QUOTES = '[,"\n]'
 
 
 def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
-    """The bytes ``to_csv`` writes for a table of whole numbers and text, made in Arrow.
+    """The bytes ``to_csv`` writes for the :func:`neutralised` table, made in Arrow.
 
     The same bytes as pandas (a field quoted when it holds a comma, a quote or a ``\\n``, its
-    quotes doubled; a missing text an empty field), several times faster on a large table.
+    quotes doubled; a missing text an empty field), several times faster on a large table:
+    each text column goes to Arrow once, and is neutralised, quoted and joined there.
     None for a table with other columns (floats, dates) or a single column (where the csv
     module quotes an empty field), which pandas then writes.
     """
@@ -102,7 +104,7 @@ def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
     def text_of(value: str) -> pa.Scalar:
         return pa.scalar(value, pa.large_string())
 
-    quote, nothing = text_of('"'), text_of("")
+    quote, apostrophe, nothing = text_of('"'), text_of(QUOTE), text_of("")
     fields = []
     for name in frame.columns:
         column = frame[name]
@@ -115,16 +117,23 @@ def _arrow_csv(frame: pd.DataFrame) -> bytes | None:
             text = pa.array(column, type=pa.large_string(), from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
-        doubled = pc.replace_substring(text, '"', '""')
-        quoted = pc.binary_join_element_wise(quote, doubled, quote, nothing)
+        # Most columns have no cell to change: those are left as they are, not rebuilt.
+        formula = pc.fill_null(pc.match_substring_regex(text, _FORMULA_LIKE), False)
+        if pc.any(formula).as_py():
+            marked = pc.binary_join_element_wise(apostrophe, text, nothing)
+            text = pc.if_else(formula, marked, text)
         needs = pc.fill_null(pc.match_substring_regex(text, _NEEDS_QUOTES), False)
-        fields.append(pc.fill_null(pc.if_else(needs, quoted, text), nothing))
+        if pc.any(needs).as_py():
+            doubled = pc.replace_substring(text, '"', '""')
+            quoted = pc.binary_join_element_wise(quote, doubled, quote, nothing)
+            text = pc.if_else(needs, quoted, text)
+        fields.append(pc.fill_null(text, nothing))
     header = pd.DataFrame(columns=frame.columns).to_csv(index=False, lineterminator="\n")
     if len(frame) == 0:
         return header.encode("utf-8")
     # Every row ends with "\n"; the rows' characters lie end to end in the array's data buffer.
+    fields[-1] = pc.binary_join_element_wise(fields[-1], nothing, text_of("\n"))
     rows = pc.binary_join_element_wise(*fields, text_of(","))
-    rows = pc.binary_join_element_wise(rows, nothing, text_of("\n"))
     joined = pa.concat_arrays([rows]) if isinstance(rows, pa.Array) else rows.combine_chunks()
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset :]
     data = joined.buffers()[2]
