@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from allocator.inputs.schema import (
@@ -73,10 +74,45 @@ def cell_text(value: Any, percent: bool = False) -> str:
     return str(value)
 
 
+#: How a reader hands on a column of text cells: Arrow-backed, so that a million cells are
+#: one buffer rather than a million Python strings.
+ARROW_TEXT = pd.StringDtype("pyarrow")
+
+
+def arrow_cells(column: pd.Series) -> Any | None:
+    """The column's cells as a pyarrow string array, when the reader stored them so.
+
+    Returns None for a column of Python objects (an XLSX sheet, a CSV read row by row) or of
+    typed values (Parquet); those take the per-cell paths.
+    """
+    if column.dtype != ARROW_TEXT:
+        return None
+    import pyarrow as pa
+
+    cells = pa.array(column.array)
+    return cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells
+
+
+def nonblank(column: pd.Series, *, typed: bool = False) -> npt.NDArray[np.bool_]:
+    """Which cells of a raw column hold something: not ``""``, and not missing when typed."""
+    cells = arrow_cells(column)
+    if cells is not None:
+        import pyarrow.compute as pc
+
+        filled = pc.fill_null(pc.not_equal(cells, ""), False)
+        return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+    values = column.to_numpy()
+    if values.dtype != object:
+        return np.asarray(pd.notna(values), dtype=bool)
+    if typed:
+        return np.asarray(pd.notna(values) & (values != ""), dtype=bool)
+    return np.asarray(values != "", dtype=bool)
+
+
 def _float_text(v: float) -> str:
     if v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     return repr(v)
 
 
-__all__ = ["HEADERS", "cell_text", "header_key"]
+__all__ = ["ARROW_TEXT", "HEADERS", "arrow_cells", "cell_text", "header_key", "nonblank"]

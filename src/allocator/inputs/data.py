@@ -30,6 +30,7 @@ one, to word their messages.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ import pandas as pd
 
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
-from allocator.inputs.cells import cell_text
+from allocator.inputs.cells import arrow_cells, cell_text, nonblank
 from allocator.inputs.headers import match_header
 from allocator.inputs.parse import PARSERS, Bad, blank_column, expected_text
 from allocator.inputs.plausible import plausibility_warnings
@@ -49,6 +50,7 @@ from allocator.inputs.read import RawTable, read_table
 from allocator.inputs.schema import (
     FIELD_BY_NAME,
     FIELDS,
+    Field,
     Kind,
 )
 
@@ -150,7 +152,9 @@ def _totals_rows(
     )
     found: dict[int, int] = {}
     for pos in look:
-        text = pd.Series(cells[pos].to_numpy(), dtype=object).map(cell_text, na_action="ignore")
+        at = _short_cells(cells[pos])
+        column = cells[pos] if at is None else cells[pos].iloc[at]
+        text = pd.Series(column.to_numpy(), dtype=object).map(cell_text, na_action="ignore")
         keys = (
             text.fillna("")
             .astype(str)
@@ -159,8 +163,29 @@ def _totals_rows(
             .str.lower()
         )
         for i in np.flatnonzero(keys.isin(_TOTALS).to_numpy()):
-            found.setdefault(int(i), pos)
+            found.setdefault(int(i) if at is None else int(at[i]), pos)
     return sorted(found.items())
+
+
+# Whitespace as Python's str.isspace knows it (RE2's \s is ASCII only), and the colons a label
+# may end with: a cell that is a totals label has at most _LONGEST_TOTAL other characters.
+_SPACE_OR_COLON = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}:：]"
+_LONGEST_TOTAL = max(len(t) for t in _TOTALS)
+
+
+def _short_cells(column: pd.Series) -> npt.NDArray[np.intp] | None:
+    """The rows of an Arrow text column short enough to be a totals label; None otherwise.
+
+    A firm's name or credit code is longer, so a million rows leave a handful to look at.
+    """
+    cells = arrow_cells(column)
+    if cells is None:
+        return None
+    import pyarrow.compute as pc
+
+    bare = pc.replace_substring_regex(cells, _SPACE_OR_COLON, "")
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(bare), _LONGEST_TOTAL), False)
+    return np.flatnonzero(np.asarray(short.to_numpy(zero_copy_only=False), dtype=bool))
 
 
 def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
@@ -171,13 +196,7 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
     cells = raw.cells
     filled = np.zeros(len(cells), dtype=bool)
     for pos in range(cells.shape[1]):
-        values = cells[pos].to_numpy()
-        if values.dtype != object:
-            filled |= pd.notna(values)
-        elif raw.typed:
-            filled |= pd.notna(values) & (values != "")
-        else:
-            filled |= values != ""
+        filled |= nonblank(cells[pos], typed=raw.typed)
     if not filled.all():
         cells = cells[filled].reset_index(drop=True)
     rows = raw.rows[filled]
@@ -366,6 +385,30 @@ def _duplicates(parsed: Sequence[_Parsed], problems: _Found) -> None:
         )
 
 
+def _joined(
+    columns: list[npt.NDArray[Any] | None], f: Field, parsed: Sequence[_Parsed]
+) -> npt.NDArray[Any]:
+    """One field's values over all files; a single file's own array, not a copy of it."""
+    parts = [
+        blank_column(f, len(p.rows)) if col is None else col
+        for col, p in zip(columns, parsed, strict=True)
+    ]
+    if not parts:
+        return blank_column(f, 0)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _free_arrow_memory() -> None:
+    """Give the memory Arrow held for the raw cells back to the system.
+
+    Arrow's allocator keeps freed memory for reuse; a million rows of raw cells would
+    otherwise stay resident through the claims, the solve and the writing.
+    """
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+
+
 def load_enterprises(*paths: Path | str) -> EnterpriseData:
     """Load, check and combine enterprise data files.
 
@@ -401,7 +444,10 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
             problems.extend(exc.problems)
             continue
         digests.append(hashlib.sha256(data).hexdigest())
+        del data  # the file's bytes, no longer needed: a large file is freed before checking
         parsed.append(_check_file(raw, label, problems))
+        del raw  # the raw cells: freed before the next file is read and the table is built
+    _free_arrow_memory()
     _duplicates(parsed, problems)
     if problems:
         # A clerk works down a sheet: file by file, row by row, left to right.
@@ -428,14 +474,7 @@ def load_enterprises(*paths: Path | str) -> EnterpriseData:
 
     n = sum(len(p.rows) for p in parsed)
     frame = pd.DataFrame(
-        {
-            f.name: np.concatenate(
-                [p.columns.get(f.name, blank_column(f, len(p.rows))) for p in parsed]
-            )
-            if parsed
-            else blank_column(f, 0)
-            for f in FIELDS
-        },
+        {f.name: _joined([p.columns.get(f.name) for p in parsed], f, parsed) for f in FIELDS},
         index=pd.RangeIndex(n),
     )
     return EnterpriseData(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from allocator.core.errors import InputError, InputProblem
@@ -42,6 +43,21 @@ def _refuse_utf8_lines(data: bytes, label: str) -> None:
             )
 
 
+def utf8_body(data: bytes) -> bytes | None:
+    """The bytes of a file that may be UTF-8, without its byte-order mark; None for UTF-16.
+
+    Whether the bytes are valid UTF-8 is left to the reader (Arrow checks as it reads); a file
+    that is not goes through :func:`decode_text`, which names its encoding problem.
+    """
+    if _utf16_or_binary(data):
+        return None
+    return data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+
+
+def _utf16_or_binary(data: bytes) -> bool:
+    return data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]
+
+
 def decode_text(data: bytes, label: str) -> str:
     """Bytes of a CSV to text: UTF-8 (with or without BOM), else GB18030 (a superset of GBK).
 
@@ -49,7 +65,7 @@ def decode_text(data: bytes, label: str) -> str:
     GB18030: that reading would succeed and silently turn every Chinese character into
     another one.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+    if _utf16_or_binary(data):
         # UTF-16 (Excel's "Unicode text") would decode as GB18030 into nonsense.
         raise InputError(
             [
@@ -104,4 +120,4 @@ def decode_text(data: bytes, label: str) -> str:
     )
 
 
-__all__ = ["decode_text"]
+__all__ = ["decode_text", "utf8_body"]

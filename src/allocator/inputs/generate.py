@@ -28,8 +28,6 @@ import pandas as pd
 
 from allocator.inputs import creditcode
 from allocator.inputs.firms import (
-    CLAUSES_2025,
-    CLAUSES_2026,
     DISTRICT_WEIGHTS,
     INDUSTRY,
     PARKS,
@@ -41,6 +39,7 @@ from allocator.inputs.firms import (
     lognormal,
     quota,
 )
+from allocator.inputs.generate_applications import draw_applications
 from allocator.inputs.schema import FIELDS, PROVINCIAL_TYPES, Kind
 
 FloatArray = npt.NDArray[np.float64]
@@ -443,93 +442,13 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
         for t, pool in prov_pools.items()
     }
 
-    # --- what each firm applied for ------------------------------------------------------------
-    def grew_by(new: FloatArray, old: FloatArray, rate: float = 0.0) -> BoolArray:
-        with np.errstate(invalid="ignore"):
-            return (old > 0) & (new > old * (1 + rate))
-
-    mfg = above_scale & manufacturing
     # Parts makers among the machinery firms (2025 （十）: 汽车和机械零部件企业), drawn from a
     # stream of their own so that every other column keeps its values.
     machinery_parts = ind["machinery"] & ~cm & (np.random.default_rng([seed, 10]).random(n) < 0.6)
-    parts_exporter = ind["auto_parts"] | machinery_parts
-    with np.errstate(invalid="ignore"):
-        g_24 = out24 / out23 - 1
-        g_25 = out25 / out24 - 1
-        g_26 = out26 / out25 - 1
-        q = {
-            "1": mfg & (g_24 > 0) & (g_25 >= 0.05),
-            "2": mfg & (g_24 < 0) & (g_25 > 0),
-            "3": mfg & (cohort == 2) & (out25 >= 1000),
-            "4": maker & ((pv >= 150000) | (cv >= 7000)),
-            "5": steel & (s25 > 40) & (s25 > s24),
-            "10": above_scale
-            & (export25 > export24)
-            & ((parts_exporter & (export25 >= 1000)) | (light_exporter & (export25 >= 500))),
-            "11": above_scale & (booth25 > 0),
-            "12": grew_by(oem25, oem24, 0.08),
-            "13": loan & (loan25 > 0),
-            "1.1": above_scale & (out26 >= 500) & ~two_high & (power_26 > power_25),
-            "1.2": above_scale
-            & (out26 >= 500)
-            & ~continuous
-            & (power_feb / 28 >= 0.9 * power_q4 / 92),
-            "2.1": above_scale & (g_25 > 0) & (g_26 >= 0.05),
-            "2.2": above_scale & (g_25 < 0) & (g_26 > 0),
-            "2.3": above_scale & np.isnan(out24) & (out26 >= 1000),
-            "3.1": accepted & ind["ai_robotics"]
-            | (ind["ai_robotics"] & above_scale & (ai_units > 0)),
-            "3.2": maker & above_scale & (nev26 > nev25),
-            "3.3": (steel_normative & above_scale) | key_metal,
-            "3.4": ind["machinery"] & above_scale & (ne_equipment > 0),
-            "3.5": accepted & ind["low_altitude"],
-            "3.6": cells & above_scale & (cells26 > cells25),
-            "3.12": mould_maker & ind["mould"] & above_scale & (mould26 > mould25),
-            "3.8": (shale_gas > 0) | (shale_products > 0),
-            "4.1": (inv26 >= 2000) & compliant,
-            "5.1": (booth26 > 0) | (launch26 > 0),
-            "5.2": grew_by(oem26, oem25, 0.08),
-        }
-        # "6", "7" and "8" are clauses of both documents, each its own: one column per document.
-        q25 = {
-            "6": (cm & (ne25 > 500) & (ne25 > ne24)) | (parts_validated > 0),
-            "7": (traditional & above_scale & (g_25 > 0) & (vol25 > vol24 * 1.1))
-            | (luosifen & above_scale & (g_25 > 0) & (parcels25 > parcels24)),
-            "8": (inv25 >= 2000) & compliant & ~gov_platform,
-        }
-        q26 = {
-            "6": grew_by(sc26, sc25),
-            "7": loan & (loan26 > 0),
-            "8": first_time & (revenue_2025 >= 2000),
-        }
-        sector_up = above_scale & (g_26 > 0) & ((vol26 > vol25) | (rev26q1 > rev25q1))
-    for cid, sector in (("3.7", "green_food"), ("3.9", "chemical"), ("3.10", "biomedicine"),
-                        ("3.11", "forestry_paper")):  # fmt: skip
-        q[cid] = ind[sector] & sector_up
-    ids = list(dict.fromkeys(CLAUSES_2025 + CLAUSES_2026))
-    applies = rng.random((n, len(ids))) < 0.92
-    stray = rng.random((n, len(ids))) < 0.01
-
-    def listed(
-        clauses: tuple[str, ...], qualifies: dict[str, BoolArray]
-    ) -> npt.NDArray[np.object_]:
-        cells = np.full(n, "", dtype=object)
-        for cid in clauses:
-            j = ids.index(cid)
-            take = (qualifies.get(cid, np.zeros(n, dtype=bool)) & applies[:, j]) | stray[:, j]
-            cells = np.where(take, cells + cid + ";", cells)
-        return pd.Series(cells, dtype=object).str.rstrip(";").to_numpy(dtype=object)
-
-    applied_2025 = listed(CLAUSES_2025, {**q, **q25})
-    applied_2026 = listed(CLAUSES_2026, {**q, **q26})
 
     # --- assemble -----------------------------------------------------------------------------
     start_dates = np.where(start_known, start, np.datetime64("NaT")).astype("datetime64[ns]")
-    names = draw_names(rng, industry)
-    credit = creditcode.generate(district, rng)
     values: dict[str, npt.ArrayLike] = {
-        "credit_code": credit,
-        "name": names,
         "district": district,
         "industry": industry,
         "main_product": main_product,
@@ -605,9 +524,17 @@ def generate_population(n: int, seed: int) -> pd.DataFrame:
         **{f"prov_applied_{t}": prov_applied[t] for t in PROVINCIAL_TYPES},
         **{f"prov_award_{t}": prov_award[t] for t in PROVINCIAL_TYPES},
         "applied_clauses": np.full(n, "", dtype=object),
-        "applied_clauses_2025q1": applied_2025,
-        "applied_clauses_2026q1": applied_2026,
     }
+    # Drawn in this order (applications, names, credit codes), so that a seed gives the same
+    # firms as it always has.
+    unrounded = {"export_2024q1": export24, "export_2025q1": export25}
+    more = {"cohort": cohort, "light_exporter": light_exporter, "traditional": traditional,
+            "luosifen": luosifen, "battery_maker": cells, "mould_maker": mould_maker,
+            "key_metal": key_metal}  # fmt: skip
+    applied = draw_applications(rng, {**values, **unrounded}, more, ind)
+    values["applied_clauses_2025q1"], values["applied_clauses_2026q1"] = applied
+    values["name"] = draw_names(rng, industry)
+    values["credit_code"] = creditcode.generate(district, rng)
     return _typed_frame(values, n)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from allocator.core.i18n import _
 from allocator.inputs import creditcode
-from allocator.inputs.cells import cell_text, header_key
+from allocator.inputs.cells import arrow_cells, cell_text, header_key
 from allocator.inputs.schema import (
     DISTRICT_ALIASES,
     DISTRICTS,
@@ -194,7 +194,7 @@ def _arrow_text(cells: npt.NDArray[np.object_]) -> pd.Series:
 
 
 def _parse_text(f: Field, raw: pd.Series) -> Column:
-    text = _arrow_text(_cells(raw))
+    text = raw.str.strip() if arrow_cells(raw) is not None else _arrow_text(_cells(raw))
     if f.name == "credit_code":
         # Full-width characters and lower case are typing accidents, not other codes.
         text = text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
@@ -244,18 +244,45 @@ def _by_spelling(
     blank[rows] = np.array([e for _, _, e in judged], dtype=bool)[found]
 
 
+def _distinct(raw: pd.Series) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """The column as codes into its distinct texts.
+
+    A yes/no or category column of a million rows has a handful of spellings: each is judged
+    once, and Arrow text makes no Python string per row.
+    """
+    cells = arrow_cells(raw)
+    if cells is None:
+        codes, uniques = pd.factorize(pd.Series(_cells(raw), dtype=object))
+        return np.asarray(codes, dtype=np.intp), [str(v) for v in uniques]
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(cells)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    return codes, [str(v) for v in encoded.dictionary.to_pylist()]
+
+
+def _spread(
+    codes: npt.NDArray[np.intp], judged: list[tuple[float, Bad, bool]]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """Per-row values, reasons and blanks from the judgement of each distinct text."""
+    values = np.array([v for v, _, _ in judged] or [np.nan], dtype=np.float64)[codes]
+    bad = np.array([int(w) for _, w, _ in judged] or [0], dtype=np.int8)[codes]
+    blank = np.array([e for _, _, e in judged] or [True], dtype=bool)[codes]
+    return values, bad, blank
+
+
 def _parse_category(f: Field, raw: pd.Series) -> Column:
-    cells = _cells(raw)
     spellings = _CATEGORY_SPELLINGS.get(f.name) or {header_key(c): c for c in f.choices}
     exact = _CATEGORY_EXACT.get(f.name) or {c: c for c in f.choices}
     canonical = sorted(set(exact.values()))
     number = {c: float(i) for i, c in enumerate(canonical)}
-    codes = pd.Series(cells).map({k: number[v] for k, v in exact.items()}).to_numpy(np.float64)
-    blank = cells == ""
-    bad = np.zeros(len(cells), dtype=np.int8)
 
-    # Only cells not spelled exactly as an accepted form are normalised.
+    # A cell spelled exactly as an accepted form is taken as it is; others are normalised.
     def judge(cell: str) -> tuple[float, Bad, bool]:
+        if cell == "":
+            return np.nan, Bad.OK, True
+        if cell in exact:
+            return number[exact[cell]], Bad.OK, False
         key = header_key(cell)
         if key == "":
             return np.nan, Bad.OK, True
@@ -263,12 +290,12 @@ def _parse_category(f: Field, raw: pd.Series) -> Column:
             return number[spellings[key]], Bad.OK, False
         return np.nan, Bad.CATEGORY, False
 
-    _by_spelling(cells, np.flatnonzero(np.isnan(codes) & ~blank), judge, codes, bad, blank)
+    codes, texts = _distinct(raw)
+    found, bad, blank = _spread(codes, [judge(t) for t in texts])
     if f.required:
         bad[blank] = Bad.MISSING
     lookup = np.array([*canonical, ""], dtype=object)
-    values = lookup[np.where(np.isnan(codes), len(canonical), codes).astype(np.int64)]
-    return Column(values, bad)
+    return Column(lookup[np.where(np.isnan(found), len(canonical), found).astype(np.int64)], bad)
 
 
 def _parse_list(f: Field, raw: pd.Series) -> Column:
@@ -293,14 +320,12 @@ def _parse_list(f: Field, raw: pd.Series) -> Column:
 
 def _parse_bool(f: Field, raw: pd.Series) -> Column:
     n = len(raw)
-    bad = np.zeros(n, dtype=np.int8)
     if pd.api.types.is_bool_dtype(raw.dtype):
-        return Column(raw.to_numpy(dtype=bool), bad)
-    cells = _cells(raw)
-    codes = pd.Series(cells).map(_BOOLS_EXACT).to_numpy(dtype=np.float64)
-    blank = cells == ""
+        return Column(raw.to_numpy(dtype=bool), np.zeros(n, dtype=np.int8))
 
     def judge(cell: str) -> tuple[float, Bad, bool]:
+        if cell in _BOOLS_EXACT:
+            return _BOOLS_EXACT[cell], Bad.OK, False
         key = cell.strip().lower()
         if key == "":
             return np.nan, Bad.OK, True
@@ -308,10 +333,11 @@ def _parse_bool(f: Field, raw: pd.Series) -> Column:
             return float(_BOOLS[key]), Bad.OK, False
         return np.nan, Bad.TYPE, False
 
-    _by_spelling(cells, np.flatnonzero(np.isnan(codes) & ~blank), judge, codes, bad, blank)
+    codes, texts = _distinct(raw)
+    found, bad, blank = _spread(codes, [judge(t) for t in texts])
     if f.required:
         bad[blank] = Bad.MISSING
-    return Column(codes == 1, bad)
+    return Column(found == 1, bad)
 
 
 def _parse_number(f: Field, raw: pd.Series) -> Column:
@@ -322,31 +348,21 @@ def _parse_number(f: Field, raw: pd.Series) -> Column:
         bad[np.isinf(values)] = Bad.NAN
         blank = np.isnan(values)
     else:
-        cells = _cells(raw)
-        blank = cells == ""
-        values = np.full(n, np.nan)
-        todo = np.flatnonzero(~blank)
-        if todo.size:
-            # to_numeric tolerates surrounding spaces but also reads 'nan' and 'inf'.
-            values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
-                dtype=np.float64
-            )
-
-        # The cells pandas did not read: thousands separators, full-width digits, '45%'.
-        def judge(text: str) -> tuple[float, Bad, bool]:
-            cell = text.strip()
-            if cell == "":
-                return np.nan, Bad.OK, True
-            if cell.lower() in _NAN_LITERALS:
-                return np.nan, Bad.NAN, False
-            value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
-            if value is None:
-                return np.nan, Bad.TYPE, False
-            return value, Bad.OK, False
-
-        _by_spelling(
-            cells, np.flatnonzero(~blank & ~np.isfinite(values)), judge, values, bad, blank
-        )
+        plain = _plain_numbers(raw)
+        if plain is None:
+            cells = _cells(raw)
+            blank = cells == ""
+            values = np.full(n, np.nan)
+            _read_numbers(f, cells, np.flatnonzero(~blank), values, bad, blank)
+        else:
+            # Only the cells that are not plain decimals become Python strings.
+            values, todo, blank = plain
+            if todo.size:
+                some = np.asarray(_texts_at(raw, todo), dtype=object)
+                some_values, some_bad = values[todo], bad[todo]
+                some_blank = np.zeros(len(todo), dtype=bool)
+                _read_numbers(f, some, np.arange(len(todo)), some_values, some_bad, some_blank)
+                values[todo], bad[todo], blank[todo] = some_values, some_bad, some_blank
     ok = ~blank & (bad == 0)
     with np.errstate(invalid="ignore"):
         if f.kind is Kind.INT:
@@ -360,6 +376,73 @@ def _parse_number(f: Field, raw: pd.Series) -> Column:
         bad[blank] = Bad.MISSING
     values[bad > 0] = np.nan
     return Column(values, bad)
+
+
+def _read_numbers(
+    f: Field,
+    cells: npt.NDArray[np.object_],
+    todo: npt.NDArray[np.intp],
+    values: npt.NDArray[np.float64],
+    bad: npt.NDArray[np.int8],
+    blank: npt.NDArray[np.bool_],
+) -> None:
+    """Read the non-empty text cells at ``todo``, writing values, reasons and blanks in place."""
+    if todo.size:
+        # to_numeric tolerates surrounding spaces but also reads 'nan' and 'inf'.
+        values[todo] = pd.to_numeric(pd.Series(cells[todo]), errors="coerce").to_numpy(
+            dtype=np.float64
+        )
+
+    # The cells pandas did not read: thousands separators, full-width digits, '45%'.
+    def judge(text: str) -> tuple[float, Bad, bool]:
+        cell = text.strip()
+        if cell == "":
+            return np.nan, Bad.OK, True
+        if cell.lower() in _NAN_LITERALS:
+            return np.nan, Bad.NAN, False
+        value = _lenient_number(cell, percent=f.kind is Kind.PERCENT)
+        if value is None:
+            return np.nan, Bad.TYPE, False
+        return value, Bad.OK, False
+
+    unread = todo[~np.isfinite(values[todo])]
+    _by_spelling(cells, unread, judge, values, bad, blank)
+
+
+# A plain decimal, as a data export writes numbers: read in compiled code, the same float as
+# pandas reads (both round the decimal to the nearest double).
+_PLAIN_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
+
+
+def _plain_numbers(
+    raw: pd.Series,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp], npt.NDArray[np.bool_]] | None:
+    """Arrow text read as numbers where a cell is a plain decimal.
+
+    Returns the values (NaN where a cell is not plain), the rows of the other non-empty cells,
+    and which cells are empty; None when the column is not Arrow text.
+    """
+    cells = arrow_cells(raw)
+    if cells is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = pc.fill_null(pc.match_substring_regex(cells, _PLAIN_NUMBER), False)
+    numbers = pc.cast(pc.if_else(plain, cells, pa.scalar(None, cells.type)), pa.float64())
+    values = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.float64).copy()
+    empty = np.asarray(
+        pc.fill_null(pc.equal(cells, ""), True).to_numpy(zero_copy_only=False), dtype=bool
+    )
+    is_plain = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool)
+    return values, np.flatnonzero(~is_plain & ~empty), empty
+
+
+def _texts_at(raw: pd.Series, rows: npt.NDArray[np.intp]) -> list[str]:
+    """The text of the cells at ``rows`` of an Arrow text column."""
+    cells = arrow_cells(raw)
+    assert cells is not None
+    return [str(v) for v in cells.take(rows).to_pylist()]
 
 
 def _lenient_number(cell: str, *, percent: bool) -> float | None:

@@ -23,8 +23,8 @@ import pandas as pd
 
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
-from allocator.inputs.cells import HEADERS, cell_text, header_key
-from allocator.inputs.encoding import decode_text
+from allocator.inputs.cells import ARROW_TEXT, HEADERS, cell_text, header_key, nonblank
+from allocator.inputs.encoding import decode_text, utf8_body
 from allocator.inputs.readfile import MIB, read_input
 from allocator.inputs.schema import (
     Kind,
@@ -84,10 +84,17 @@ class RawTable:
 
 def _read_csv(path: Path, label: str, data: bytes) -> pd.DataFrame | list[list[str]]:
     """Cells of a CSV as text (``""`` for an empty cell), a table or a list of rows."""
+    body = utf8_body(data)
+    if body is not None and body.strip():
+        # A UTF-8 file goes to Arrow as it is: no text of the whole file is made in Python.
+        fast = _read_csv_arrow(body, label)
+        if fast is not None:
+            return fast
     text = decode_text(data, label)
     if not text.strip():
         raise InputError([_empty(label)])
-    fast = _read_csv_arrow(text, label)
+    # A GBK file, now as UTF-8 (a ragged UTF-8 file fails here again, and is read below).
+    fast = _read_csv_arrow(text.encode("utf-8"), label)
     if fast is not None:
         return fast
     # Rows of different lengths (a title row, a blank line, a stray comma): read them as
@@ -138,24 +145,29 @@ def _check_lengths(table: Any, label: str, first_row: int = 1) -> None:
             )
 
 
-def _read_csv_arrow(text: str, label: str) -> pd.DataFrame | None:
+def _read_csv_arrow(body: bytes, label: str) -> pd.DataFrame | None:
     """pyarrow's CSV reader: several times faster, but strict about every row's cell count.
 
-    Returns None for a file it will not read (a blank line, a short row), which the more
-    lenient pandas reader then handles.
+    Returns None for a file it will not read (a blank line, a short row, bytes that are not
+    UTF-8), which the more lenient reader then handles.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    first = next(csv.reader(io.StringIO(text[: text.find("\n") + 1 or len(text)])), [])
+    try:
+        line = body[: body.find(b"\n") + 1 or len(body)].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    first = next(csv.reader(io.StringIO(line)), [])
     names = [f"c{i}" for i in range(len(first))]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=names),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                # Large strings: the form pandas keeps Arrow text in, so none is copied.
+                column_types=dict.fromkeys(names, pa.large_string()),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -163,7 +175,8 @@ def _read_csv_arrow(text: str, label: str) -> pd.DataFrame | None:
     except (pa.ArrowInvalid, StopIteration):
         return None
     _check_lengths(table, label)
-    frame: pd.DataFrame = table.to_pandas()
+    # Arrow-backed text: the cells stay in Arrow's buffers, not one Python string each.
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.large_string(): ARROW_TEXT}.get)
     return frame.set_axis(range(frame.shape[1]), axis=1)
 
 
@@ -478,7 +491,7 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
 def _raw_from_rows(rows: list[list[str]] | pd.DataFrame, label: str) -> RawTable:
     """Find the header row (and the template's unit row under it) in a grid of text."""
     grid = rows if isinstance(rows, pd.DataFrame) else _grid(rows)
-    if grid.shape[0] == 0 or not any((grid[c].to_numpy() != "").any() for c in grid.columns):
+    if grid.shape[0] == 0 or not any(nonblank(grid[c]).any() for c in grid.columns):
         raise InputError([_empty(label)])
     top = grid.head(_HEADER_SEARCH_ROWS)
     header_at = 0

@@ -3,35 +3,31 @@
 The page is rendered from the run's outputs alone (the content of ``result.json``, the awards
 and the constraints tables), never from the solver, so it can be rebuilt from an output
 folder (:func:`report_from_folder`) and says nothing the files do not. It is Chinese with
-English labels, and self-contained: CSS inline, charts as inline SVG drawn by matplotlib, no
-script, font or image fetched from anywhere. ``docs/report.md`` describes every section.
+English labels, and self-contained: CSS inline, charts as inline SVG
+(:mod:`allocator.outputs.svgchart`), no script, font or image fetched from anywhere.
+``docs/report.md`` describes every section.
 
-The same outputs give the same bytes: no time stamp, no timings, SVG ids salted with a fixed
-string, and charts laid out with DejaVu Sans (bundled with matplotlib), whatever fonts the
-machine has. Chart text stays text (``svg.fonttype = none``), so the browser draws the Chinese
-glyphs with the CJK fonts listed in the page's font stack.
+The same outputs give the same bytes: no time stamp, no timings, chart coordinates written
+with fixed decimals and chart ids prefixed with the chart's name. Chart text stays text, so
+the browser draws the Chinese glyphs with the CJK fonts listed in the page's font stack.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import json
 import math
 import re
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-    from matplotlib.typing import RcKeyType
+from allocator.outputs.svgchart import bars, histogram
 
 TEMPLATE = "report.html.j2"
 
@@ -53,11 +49,6 @@ FONT_STACK = ", ".join(f"'{f}'" for f in ("DejaVu Sans", *CJK_FONTS)) + ", sans-
 #: More constraint rows than this are summarised by family; constraints.csv has them all.
 MAX_CONSTRAINT_ROWS = 300
 
-_CLAIM_COLOUR = "#c7d2e0"
-_AWARD_COLOUR = "#2f6db5"
-# DejaVu Sans has no CJK glyphs; measuring without them is expected (the browser draws them),
-# and the warning would otherwise fire once per character.
-_MISSING_GLYPH = r"Glyph \d+ \(.*\) missing from font\(s\)"
 
 # A unified social credit code: 18 digits and capitals. Reasons naming a firm's row
 # (firm_cap[9145...]) are counted together.
@@ -173,10 +164,10 @@ def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
     if not below.any():
         return []
     reason = awards["reason"].fillna("").astype(str)[below]
-    kind = reason.str.replace(_CREDIT_CODE, "<credit code>", regex=True)
-    kind = kind.str.replace(_WAN, "N万元", regex=True)
-    kind = kind.where(kind != "", "(no reason given)")
-    frame = pd.DataFrame({"reason": kind.to_numpy(), "claim": claim[below], "award": award[below]})
+    # Each distinct reason is generalised once: a run of 100,000 firms has few of them.
+    codes, uniques = pd.factorize(reason)
+    kinds = np.array([_reason_kind(text) for text in uniques], dtype=object)
+    frame = pd.DataFrame({"reason": kinds[codes], "claim": claim[below], "award": award[below]})
     g = frame.groupby("reason", sort=True)
     out = pd.DataFrame(
         {"claims": g.size(), "claim_wan": g["claim"].sum(), "award_wan": g["award"].sum()}
@@ -187,6 +178,12 @@ def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
         {str(k): (int(v) if isinstance(v, np.integer) else v) for k, v in rec.items()}
         for rec in out.to_dict(orient="records")
     ]
+
+
+def _reason_kind(text: str) -> str:
+    """A reason with its credit codes and amounts generalised; a blank one named."""
+    kind = _WAN.sub("N万元", _CREDIT_CODE.sub("<credit code>", text))
+    return kind or "(no reason given)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +218,7 @@ def _solver_facts(solver: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _renderer_versions() -> dict[str, str]:
     out = {}
-    for dist in ("Jinja2", "matplotlib"):
+    for dist in ("Jinja2",):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - installed deps
@@ -284,112 +281,25 @@ def _charts(
     per_district: Sequence[dict[str, Any]],
     ratios: np.ndarray[Any, np.dtype[np.float64]],
 ) -> dict[str, Markup]:
-    # Imported here: every run writes a report, but the other commands never draw.
-    import matplotlib as mpl
-
-    rc: dict[RcKeyType, Any] = {
-        "svg.fonttype": "none",  # text stays text: the browser draws the CJK glyphs
-        "svg.hashsalt": "allocate-report",  # fixed clip-path ids: the same bytes every run
-        "font.family": ["sans-serif"],
-        "font.sans-serif": ["DejaVu Sans", *CJK_FONTS],
-        "font.size": 9.0,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-    with warnings.catch_warnings(), mpl.rc_context(rc):
-        warnings.filterwarnings("ignore", message=_MISSING_GLYPH, category=UserWarning)
-        return {
-            "clause": _bars(
+    return {
+        "clause": Markup(
+            bars(
                 "chart-clause",
                 [str(r["clause_id"]) for r in per_clause],
                 [int(r["claim_wan"]) for r in per_clause],
                 [int(r["award_wan"]) for r in per_clause],
-            ),
-            "district": _bars(
+            )
+        ),
+        "district": Markup(
+            bars(
                 "chart-district",
                 [str(r["district"]) for r in per_district],
                 [int(r["claim_wan"]) for r in per_district],
                 [int(r["award_wan"]) for r in per_district],
-            ),
-            "ratio": _histogram("chart-ratio", ratios),
-        }
-
-
-def _label_width_in(labels: Sequence[str], size_pt: float) -> float:
-    """Width of the widest label in inches, counting CJK characters a full em.
-
-    Matplotlib measures with DejaVu Sans, which has no CJK glyphs and so underestimates them;
-    the browser draws them a full em wide, so the margin is sized here instead.
-    """
-    widest = max((sum(1.0 if ord(ch) > 0x2E80 else 0.62 for ch in s) for s in labels), default=1)
-    return widest * size_pt / 72.0
-
-
-def _bars(name: str, labels: list[str], claimed: list[int], awarded: list[int]) -> Markup:
-    """Horizontal bars, claim behind award, one pair per label, in the given order."""
-    from matplotlib.figure import Figure
-
-    n = max(len(labels), 1)
-    width, row = 8.0, 0.3
-    height = 0.9 + row * n
-    fig = Figure(figsize=(width, height))
-    left = (_label_width_in(labels, 9.0) + 0.25) / width
-    fig.subplots_adjust(left=left, right=0.9, top=1 - 0.45 / height, bottom=0.45 / height)
-    ax = fig.add_subplot()
-    y = np.arange(len(labels))
-    ax.barh(y, claimed, height=0.75, color=_CLAIM_COLOUR, label="Claimed 测算")
-    ax.barh(y, awarded, height=0.45, color=_AWARD_COLOUR, label="Awarded 奖补")
-    ax.set_yticks(y, labels)
-    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)  # first label on top, as in the tables
-    ax.set_xlabel("万元")
-    top = max(claimed, default=0)
-    for k, (c, a) in enumerate(zip(claimed, awarded, strict=True)):
-        ax.text(c + top * 0.01, k, f"{a:,} / {c:,}", va="center", fontsize=7, color="#333333")
-    ax.set_xlim(0, max(top * 1.18, 1))
-    ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    # Frameless, spaced out: the CJK in the labels is drawn wider than it was measured.
-    ax.legend(
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.0),
-        ncols=2,
-        frameon=False,
-        columnspacing=3.0,
-        borderaxespad=0.2,
-    )
-    return _svg(fig, name)
-
-
-def _histogram(name: str, ratios: np.ndarray[Any, np.dtype[np.float64]]) -> Markup:
-    """Claims by award ÷ claim, in 5% bins; a full award falls in the last bin."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8.0, 3.0))
-    fig.subplots_adjust(left=0.09, right=0.96, top=0.92, bottom=0.17)
-    ax = fig.add_subplot()
-    edges = np.linspace(0.0, 1.0, 21)
-    counts, _ = np.histogram(ratios, bins=edges)
-    ax.bar(edges[:-1], counts, width=0.05, align="edge", color=_AWARD_COLOUR, edgecolor="white")
-    ax.set_xlim(0, 1)
-    ax.set_xticks(np.linspace(0, 1, 11), [f"{k * 10}%" for k in range(11)])
-    ax.set_xlabel("Award ÷ claim 奖补 ÷ 测算")
-    ax.set_ylabel("Claims 申报数")
-    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    return _svg(fig, name)
-
-
-def _svg(fig: Figure, name: str) -> Markup:
-    """The figure as an SVG element for inline use, its ids prefixed to be unique on the page."""
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]  # no XML prolog nor DOCTYPE inside HTML
-    text = text.replace(' id="', f' id="{name}-')
-    text = text.replace("url(#", f"url(#{name}-")
-    text = text.replace('href="#', f'href="#{name}-')
-    text = text.replace("<svg ", f'<svg role="img" aria-labelledby="{name}-title" ', 1)
-    return Markup(text.strip())
+            )
+        ),
+        "ratio": Markup(histogram("chart-ratio", ratios)),
+    }
 
 
 __all__ = [

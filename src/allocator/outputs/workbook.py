@@ -22,7 +22,7 @@ import pandas as pd
 import rustpy_xlsxwriter as rx
 
 from allocator.core.files import fixed_zip
-from allocator.outputs.names import AWARDS
+from allocator.outputs.names import AWARDS, CONSTRAINTS
 
 # The workbook's fixed creation and modification time, so that equal content gives equal bytes.
 FIXED_TIME = "2000-01-01T00:00:00Z"
@@ -141,6 +141,9 @@ def _one_type(column: pd.Series) -> bool:
     """Whether the column holds values of one kind: numbers, booleans, or text and gaps."""
     if not pd.api.types.is_object_dtype(column.dtype):
         return True
+    # All text: told in one pass in compiled code, without hashing a million names.
+    if pd.api.types.infer_dtype(column, skipna=False) in ("string", "empty"):
+        return True
     return all(v is None or isinstance(v, str) for v in column.unique())
 
 
@@ -167,11 +170,23 @@ def _workbook_sheets(
         columns=["项目", "内容"],
     )
     summary["内容"] = summary["内容"].astype(object)
+    # A table longer than a sheet holds: the sheet lists its first rows, the summary says so,
+    # and the CSV file beside the workbook holds every row (docs/scaling.md).
     detail = awards
     if len(detail) > EXCEL_MAX_ROWS:
         detail = detail.iloc[:EXCEL_MAX_ROWS]
-        note = f"奖补明细超过 Excel 行数上限，只列前 {EXCEL_MAX_ROWS} 行；完整明细见 {AWARDS}"
+        note = (
+            f"奖补明细共 {len(awards):,} 行，超过 Excel 工作表行数上限，只列前 "
+            f"{EXCEL_MAX_ROWS:,} 行；完整明细见 {AWARDS}"
+        )
         summary.loc[len(summary)] = ["说明", note]
+    if len(constraints) > EXCEL_MAX_ROWS:
+        note = (
+            f"约束共 {len(constraints):,} 行，超过 Excel 工作表行数上限，只列前 "
+            f"{EXCEL_MAX_ROWS:,} 行；完整约束见 {CONSTRAINTS}"
+        )
+        summary.loc[len(summary)] = ["说明", note]
+        constraints = constraints.iloc[:EXCEL_MAX_ROWS]
     per_clause = pd.DataFrame(doc["totals"]["per_clause"]).rename(columns=_TOTAL_ZH)
     per_district = pd.DataFrame(doc["totals"]["per_district"]).rename(columns=_TOTAL_ZH)
     cons = constraints.assign(binding=constraints["binding"].map({True: "是", False: "否"}))

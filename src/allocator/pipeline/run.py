@@ -311,10 +311,6 @@ def run_scenario(
     inputs = [
         InputFile("scenario", loaded.path, str(path), loaded.sha256),
         InputFile("model", loaded.model_path, str(spec.model), sha256_file(loaded.model_path)),
-        *(
-            InputFile("data", p, str(shown), sha256_file(p))
-            for p, shown in zip(loaded.data_paths, spec.data, strict=True)
-        ),
     ]
     # Refuse a bad ledger or output folder now rather than after the solve.
     if ledger is not None:
@@ -324,8 +320,13 @@ def run_scenario(
     for line in repairs:
         if on_notice is not None:
             on_notice(line)
-    check_out_dir(out, [f.path for f in inputs])
+    check_out_dir(out, [*(f.path for f in inputs), *loaded.data_paths])
     data = load_enterprises(*loaded.data_paths)
+    # The data files' hashes are those of the bytes loaded, not of a second reading.
+    inputs += [
+        InputFile("data", p, str(shown), digest)
+        for p, shown, digest in zip(loaded.data_paths, spec.data, data.sha256, strict=True)
+    ]
     if len(data) == 0:
         # A header row alone is a valid empty table for `allocate validate`, but an allocation
         # among no firms would publish a fund as spent on nobody.
