@@ -25,7 +25,7 @@ PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
 MO = PO.with_suffix(".mo")
 # The console script of the environment the tests run in.
 ALLOCATE = str(Path(sys.executable).with_name("allocate"))
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
 OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
 

@@ -7,8 +7,9 @@ import math
 import re
 
 from allocator.analysis.explain import ConditionCheck, Explanation, ItemExplanation, number_text
-from allocator.analysis.labels import district_name, industry_name, rule_name, status_name
+from allocator.analysis.labels import rule_name, status_name
 from allocator.core.i18n import _, language, set_language
+from allocator.inputs.choices import district_name, industry_name
 
 # A title with a CJK character; the English item titles of a model are left out in Chinese.
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -50,6 +50,7 @@ from allocator.outputs.reasons import awards_table
 from allocator.outputs.report import report_bytes
 from allocator.outputs.result import RunResult, json_bytes, result_document, timings_document
 from allocator.outputs.tables import constraints_table
+from allocator.outputs.wording import for_the_reader
 from allocator.outputs.workbook import workbook_bytes
 
 #: Environment variable naming a point where the process kills itself (SIGKILL), so that the
@@ -285,7 +286,7 @@ def _write_files(folder: Path, run: RunResult) -> list[str]:
     _write(folder / AWARDS, csv_bytes(awards))
     _write(folder / CONSTRAINTS, csv_bytes(constraints))
     doc = result_document(run, awards, constraints)
-    _write(folder / WORKBOOK, workbook_bytes(doc, awards, constraints))
+    _write(folder / WORKBOOK, workbook_bytes(*for_the_reader(doc, awards, constraints)))
     _write(folder / REPORT, report_bytes(doc, awards, constraints))
     run.timings["write"] = time.perf_counter() - start
     doc["timings"] = timings_document(run.timings)
