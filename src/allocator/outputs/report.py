@@ -2,9 +2,11 @@
 
 The page is rendered from the run's outputs alone (the content of ``result.json``, the awards
 and the constraints tables), never from the solver, so it can be rebuilt from an output
-folder (:func:`report_from_folder`) and says nothing the files do not. It is Chinese with
-English labels, and self-contained: CSS inline, charts as inline SVG drawn by matplotlib, no
-script, font or image fetched from anywhere. ``docs/report.md`` describes every section.
+folder (:func:`report_from_folder`) and says nothing the files do not. It speaks the
+reader's language (Chinese by default, English under ``--lang en``: every text through the
+catalogue, the codes of the files shown by their names), and is self-contained: CSS
+inline, charts as inline SVG drawn by matplotlib, no script, font or image fetched from
+anywhere. ``docs/report.md`` describes every section.
 
 The same outputs give the same bytes: no time stamp, no timings, SVG ids salted with a fixed
 string, and charts laid out with DejaVu Sans (bundled with matplotlib), whatever fonts the
@@ -28,6 +30,10 @@ import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
+
+from allocator.core.i18n import _, language
+from allocator.inputs.choices import district_name, label
+from allocator.outputs.wording import family_name, reason_text, row_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,6 +104,10 @@ def render_report(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.Dat
     awarded = int(doc["total_awarded_wan"]) if doc.get("total_awarded_wan") is not None else 0
     context = {
         "doc": doc,
+        "html_lang": "en" if language() == "en" else "zh-CN",
+        "status_name": label(str(doc.get("status"))),
+        "rule_name": label(str(doc.get("rule"))),
+        "document_status": _document_status(str((doc.get("policy") or {}).get("status"))),
         # Inside <style>, HTML escapes are not undone: the quotes must go in as they are.
         "font_stack": Markup(FONT_STACK),
         "summary": {
@@ -159,7 +169,8 @@ def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
     """Awards below their claim, counted by reason.
 
     Reasons that differ only in a firm's credit code or an amount in 万元 count as one
-    (``firm_cap[<credit code>] binding``, ``... award of the same type (N万元) ...``).
+    (``firm_cap[<credit code>] binding``, ``... award of the same type (N万元) ...``); each
+    is given in the reader's words (:func:`allocator.outputs.wording.reason_text`).
 
     Returns
     -------
@@ -173,9 +184,12 @@ def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
     if not below.any():
         return []
     reason = awards["reason"].fillna("").astype(str)[below]
-    kind = reason.str.replace(_CREDIT_CODE, "<credit code>", regex=True)
+    codes, uniques = pd.factorize(reason)
+    words = np.array([reason_text(u) for u in uniques], dtype=object)
+    kind = pd.Series(words[codes], index=reason.index, dtype=object)
+    kind = kind.str.replace(_CREDIT_CODE, "<credit code>", regex=True)
     kind = kind.str.replace(_WAN, "N万元", regex=True)
-    kind = kind.where(kind != "", "(no reason given)")
+    kind = kind.where(kind != "", _("(no reason given)"))
     frame = pd.DataFrame({"reason": kind.to_numpy(), "claim": claim[below], "award": award[below]})
     g = frame.groupby("reason", sort=True)
     out = pd.DataFrame(
@@ -272,7 +286,28 @@ def _environment() -> jinja2.Environment:
     env.filters["pct"] = _pct
     env.filters["text"] = _text
     env.globals["ratio"] = _ratio
+    env.globals["_"] = _
+    env.globals["district"] = district_name
+    env.globals["family"] = family_name
+    env.globals["row"] = row_name
+    env.globals["role"] = _role
+    env.globals["basis"] = _basis
     return env
+
+
+def _document_status(status: str) -> str:
+    words = {"in_force": _("in force"), "draft": _("draft for comment")}
+    return words.get(status, status)
+
+
+def _role(role: str) -> str:
+    words = {"scenario": _("scenario"), "model": _("policy model"), "data": _("data")}
+    return words.get(role, role)
+
+
+def _basis(basis: str) -> str:
+    words = {"document": _("document"), "assumed": _("assumed")}
+    return words.get(basis, basis)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +342,7 @@ def _charts(
             ),
             "district": _bars(
                 "chart-district",
-                [str(r["district"]) for r in per_district],
+                [district_name(str(r["district"])) for r in per_district],
                 [int(r["claim_wan"]) for r in per_district],
                 [int(r["award_wan"]) for r in per_district],
             ),
@@ -337,8 +372,8 @@ def _bars(name: str, labels: list[str], claimed: list[int], awarded: list[int]) 
     fig.subplots_adjust(left=left, right=0.9, top=1 - 0.45 / height, bottom=0.45 / height)
     ax = fig.add_subplot()
     y = np.arange(len(labels))
-    ax.barh(y, claimed, height=0.75, color=_CLAIM_COLOUR, label="Claimed 测算")
-    ax.barh(y, awarded, height=0.45, color=_AWARD_COLOUR, label="Awarded 奖补")
+    ax.barh(y, claimed, height=0.75, color=_CLAIM_COLOUR, label=_("Claimed"))
+    ax.barh(y, awarded, height=0.45, color=_AWARD_COLOUR, label=_("Awarded"))
     ax.set_yticks(y, labels)
     ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)  # first label on top, as in the tables
     ax.set_xlabel("万元")
@@ -368,12 +403,12 @@ def _histogram(name: str, ratios: np.ndarray[Any, np.dtype[np.float64]]) -> Mark
     fig.subplots_adjust(left=0.09, right=0.96, top=0.92, bottom=0.17)
     ax = fig.add_subplot()
     edges = np.linspace(0.0, 1.0, 21)
-    counts, _ = np.histogram(ratios, bins=edges)
+    counts, _edges = np.histogram(ratios, bins=edges)
     ax.bar(edges[:-1], counts, width=0.05, align="edge", color=_AWARD_COLOUR, edgecolor="white")
     ax.set_xlim(0, 1)
     ax.set_xticks(np.linspace(0, 1, 11), [f"{k * 10}%" for k in range(11)])
-    ax.set_xlabel("Award ÷ claim 奖补 ÷ 测算")
-    ax.set_ylabel("Claims 申报数")
+    ax.set_xlabel(_("Award ÷ claim"))
+    ax.set_ylabel(_("Claims"))
     ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
     ax.set_axisbelow(True)
     return _svg(fig, name)
