@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from allocator.core import i18n
@@ -26,14 +27,15 @@ MO = PO.with_suffix(".mo")
 # The console script of the environment the tests run in.
 ALLOCATE = str(Path(sys.executable).with_name("allocate"))
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
-METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
-OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+# babel.cfg is the one mapping of where messages are: the sources and every template.
+with (ROOT / "babel.cfg").open(encoding="utf-8") as _cfg:
+    METHODS, OPTIONS = parse_mapping_cfg(_cfg)
 
 
 def _source_ids() -> set[str]:
     ids: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "src/allocator"), METHODS, OPTIONS, KEYWORDS
+        str(ROOT), METHODS, OPTIONS, KEYWORDS
     ):
         ids.add(message[0] if isinstance(message, tuple) else message)
     return ids

@@ -14,21 +14,23 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
-METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
-OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+# babel.cfg is the one mapping of where messages are: the sources and every template.
+with (ROOT / "babel.cfg").open(encoding="utf-8") as _cfg:
+    METHODS, OPTIONS = parse_mapping_cfg(_cfg)
 
 
 def source_ids() -> dict[str, str | tuple[str, str]]:
     """Every message id in the sources, keyed by its singular form."""
     ids: dict[str, str | tuple[str, str]] = {}
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "src/allocator"), METHODS, OPTIONS, KEYWORDS
+        str(ROOT), METHODS, OPTIONS, KEYWORDS
     ):
         key = message[0] if isinstance(message, tuple) else message
         ids[key] = tuple(message[:2]) if isinstance(message, tuple) else message
