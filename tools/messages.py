@@ -8,6 +8,7 @@ still need a Chinese text; tests/test_i18n.py fails while any does.
 
 from __future__ import annotations
 
+import ast
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +27,37 @@ with (ROOT / "babel.cfg").open(encoding="utf-8") as _cfg:
     METHODS, OPTIONS = parse_mapping_cfg(_cfg)
 
 
+def help_ids() -> list[str]:
+    """The docstrings click shows as the commands' help (``allocate run --help``).
+
+    A command's docstring is its help text; allocator.cli translates it, cleaned as
+    :func:`inspect.cleandoc` cleans it, when the language is known. Babel does not extract
+    docstrings, so the functions decorated with ``*.command(...)`` or ``*.group(...)`` in
+    cli.py and commands/ are read here.
+    """
+    ids = []
+    sources = [
+        ROOT / "src/allocator/cli.py",
+        *sorted((ROOT / "src/allocator/commands").glob("*.py")),
+    ]
+    for path in sources:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            decorated = any(
+                isinstance(d, ast.Call) and getattr(d.func, "attr", None) in ("command", "group")
+                for d in node.decorator_list
+            )
+            doc = ast.get_docstring(node)
+            if decorated and doc:
+                ids.append(doc)
+    return ids
+
+
 def source_ids() -> dict[str, str | tuple[str, str]]:
     """Every message id in the sources, keyed by its singular form."""
-    ids: dict[str, str | tuple[str, str]] = {}
+    ids: dict[str, str | tuple[str, str]] = {doc: doc for doc in help_ids()}
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, OPTIONS, KEYWORDS
     ):

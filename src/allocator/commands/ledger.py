@@ -10,6 +10,7 @@ import click
 
 from allocator.commands.options import json_option, ledger_option
 from allocator.commands.run import SCENARIO_SUFFIXES
+from allocator.core.i18n import N_
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -26,10 +27,10 @@ _PIPE_WIDTH = 200
     "--scenario",
     metavar="SCENARIO.yaml|NAME",
     default=None,
-    help="Only runs of this scenario: its file, as audit and explain take it, or its name.",
+    help=N_("Only runs of this scenario: its file, as audit and explain take it, or its name."),
 )
 @click.option(
-    "--limit", metavar="N", type=click.IntRange(min=1), default=None, help="At most N runs."
+    "--limit", metavar="N", type=click.IntRange(min=1), default=None, help=N_("At most N runs.")
 )
 @json_option
 def history(ledger: str | None, scenario: str | None, limit: int | None, as_json: bool) -> None:

@@ -10,7 +10,7 @@ import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
 from allocator.core.errors import InputError, InputProblem
-from allocator.core.i18n import _
+from allocator.core.i18n import N_, _
 
 #: What a scenario file is called; anything else handed to ``run`` is refused before loading.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -84,29 +84,29 @@ class _Progress:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default: the scenario's output_dir, else out/<name>).",
+    help=N_("Output folder (default: the scenario's output_dir, else out/<name>)."),
 )
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
-    help="Solver time limit in seconds (overrides the scenario).",
+    help=N_("Solver time limit in seconds (overrides the scenario)."),
 )
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="Solver workers (overrides the scenario).",
+    help=N_("Solver workers (overrides the scenario)."),
 )
 @click.option(
     "--strict",
     is_flag=True,
-    help="Refuse the run (exit code 2) when the data gives warnings.",
+    help=N_("Refuse the run (exit code 2) when the data gives warnings."),
 )
 @solver_option
 @ledger_option
 @click.option(
     "--replace",
     is_flag=True,
-    help="Let an infeasible or unsolved run replace an earlier allocation in the folder.",
+    help=N_("Let an infeasible or unsolved run replace an earlier allocation in the folder."),
 )
 @quiet_option
 def run_command(
