@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import click
 from allocator.commands.options import ledger_option, quiet_option, solver_option
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import N_, _
+from allocator.inputs.choices import console_label
 
 #: What a scenario file is called; anything else handed to ``run`` is refused before loading.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -43,6 +45,16 @@ def check_scenario_path(path: Path) -> None:
     )
 
 
+# The pipeline's phases (pipeline.run), as the progress lines name them.
+_PHASES: dict[str, Callable[[], str]] = {
+    "load": lambda: _("load"),
+    "claims": lambda: _("claims"),
+    "build": lambda: _("build"),
+    "solve": lambda: _("solve"),
+    "write": lambda: _("write"),
+}
+
+
 class _Progress:
     """Progress on stderr: each phase with its seconds, and the solver's incumbents.
 
@@ -59,11 +71,19 @@ class _Progress:
 
     def phase(self, name: str, seconds: float) -> None:
         self._flush()
-        click.echo(f"{name:<8} {seconds:8.2f} s", err=True)
+        shown = _PHASES.get(name)
+        click.echo(
+            _("{phase} {seconds} s").format(
+                phase=f"{shown() if shown else name:<8}", seconds=f"{seconds:8.2f}"
+            ),
+            err=True,
+        )
 
     def solver(self, phase: str, incumbent: float, bound: float) -> None:
         gap = abs(bound - incumbent) / max(1.0, abs(bound))
-        line = f"  {phase}: incumbent {incumbent:.6g}, bound {bound:.6g}, gap {gap:.2%}"
+        line = _("  {phase}: incumbent {incumbent}, bound {bound}, gap {gap}").format(
+            phase=phase, incumbent=f"{incumbent:.6g}", bound=f"{bound:.6g}", gap=f"{gap:.2%}"
+        )
         now = time.monotonic()
         if phase != self._phase or now - self._last >= self.interval_s:
             self._flush()
@@ -173,14 +193,20 @@ def run_command(
     if quiet:
         return
     s = summary(result)
-    click.echo(f"status      {s['status']}")
-    click.echo(f"budget      {s['budget_wan']}万元 ({s['budget_source']})")
-    click.echo(f"awarded     {s['awarded_wan']}万元 of {s['claimed_wan']}万元 claimed")
-    click.echo(
-        f"recipients  {s['funded_recipients']} funded of {s['recipients']} eligible "
-        f"({s['funded_claims']} awards)"
-    )
-    click.echo(f"output      {out}")
+    status = console_label(str(s["status"]))
+    source = _("document") if s["budget_source"] == "document" else _("scenario")
+    for line in (
+        _("status      {status}").format(status=status),
+        _("budget      {budget}万元 ({source})").format(budget=s["budget_wan"], source=source),
+        _("awarded     {awarded}万元 of {claimed}万元 claimed").format(
+            awarded=s["awarded_wan"], claimed=s["claimed_wan"]
+        ),
+        _("recipients  {funded} funded of {eligible} eligible ({awards} awards)").format(
+            funded=s["funded_recipients"], eligible=s["recipients"], awards=s["funded_claims"]
+        ),
+        _("output      {folder}").format(folder=out),
+    ):
+        click.echo(line)
 
 
 COMMANDS: list[click.Command] = [run_command]

@@ -69,6 +69,12 @@ def label(value: str) -> str:
     return text() if text else str(value)
 
 
+def console_label(value: str) -> str:
+    """A rule or status in a console line scripts may read: the code in English (``OPTIMAL``,
+    as before there was a catalogue), the reader's word otherwise (最优)."""
+    return str(value) if language() == "en" else label(value)
+
+
 def kind_name(kind: str) -> str:
     """A recipient kind as the reader names it (``enterprise`` → 企业); unknown: as it is."""
     text = _KINDS.get(str(kind))
@@ -93,4 +99,12 @@ def industry_name(code: str) -> str:
     return INDUSTRIES.get(code, code)
 
 
-__all__ = ["Engine", "Rule", "district_name", "industry_name", "kind_name", "label"]
+__all__ = [
+    "Engine",
+    "Rule",
+    "console_label",
+    "district_name",
+    "industry_name",
+    "kind_name",
+    "label",
+]
