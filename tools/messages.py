@@ -55,9 +55,17 @@ def help_ids() -> list[str]:
     return ids
 
 
+def field_ids() -> list[str]:
+    """The data fields' descriptions (inputs/schema.py), which the template's 字段说明 sheet
+    and the data dictionary show through ``_()``; they are data, not literals in a call."""
+    from allocator.inputs.schema import FIELDS
+
+    return [f.description for f in FIELDS]
+
+
 def source_ids() -> dict[str, str | tuple[str, str]]:
     """Every message id in the sources, keyed by its singular form."""
-    ids: dict[str, str | tuple[str, str]] = {doc: doc for doc in help_ids()}
+    ids: dict[str, str | tuple[str, str]] = {doc: doc for doc in [*help_ids(), *field_ids()]}
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, OPTIONS, KEYWORDS
     ):
