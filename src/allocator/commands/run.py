@@ -52,6 +52,13 @@ _PHASES: dict[str, Callable[[], str]] = {
     "build": lambda: _("build"),
     "solve": lambda: _("solve"),
     "write": lambda: _("write"),
+    # The fairness rules' own phases, as the solver reports them (allocator.solve).
+    "filling": lambda: _("filling"),
+    "rounding": lambda: _("rounding"),
+    "one-offs": lambda: _("one-offs"),
+    "priority": lambda: _("priority"),
+    "remainder": lambda: _("remainder"),
+    "floors": lambda: _("floors"),
 }
 
 
@@ -81,8 +88,12 @@ class _Progress:
 
     def solver(self, phase: str, incumbent: float, bound: float) -> None:
         gap = abs(bound - incumbent) / max(1.0, abs(bound))
+        shown = _PHASES.get(phase)
         line = _("  {phase}: incumbent {incumbent}, bound {bound}, gap {gap}").format(
-            phase=phase, incumbent=f"{incumbent:.6g}", bound=f"{bound:.6g}", gap=f"{gap:.2%}"
+            phase=shown() if shown else phase,
+            incumbent=f"{incumbent:.6g}",
+            bound=f"{bound:.6g}",
+            gap=f"{gap:.2%}",
         )
         now = time.monotonic()
         if phase != self._phase or now - self._last >= self.interval_s:
