@@ -310,7 +310,7 @@ def test_a_saved_scenario_is_never_replaced_by_another_of_the_same_name(
     token, digest = upload_sample(client)
     refused = client.post("/scenarios", data=scenario_form(token, digest, "kept", "4000"))
     assert refused.status_code == 400
-    assert "a name no other saved scenario has" in refused.text
+    assert "与其他已保存方案不重复的名称" in refused.text  # the page speaks Chinese by default
     assert path.read_bytes() == before
 
 

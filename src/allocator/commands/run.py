@@ -36,10 +36,12 @@ def check_scenario_path(path: Path) -> None:
         [
             InputProblem(
                 str(path),
-                "a scenario file (.yaml) naming the policy model, the data and the budget",
-                f"a {path.suffix or 'suffix-less'} file; an enterprise data file is checked with "
-                f"'allocate validate {path}' and allocated through a scenario that names it "
-                "under data: (docs/scenario.md)",
+                _("a scenario file (.yaml) naming the policy model, the data and the budget"),
+                _(
+                    "a {suffix} file; an enterprise data file is checked with "
+                    "'allocate validate {path}' and allocated through a scenario that names it "
+                    "under data: (docs/scenario.md)"
+                ).format(suffix=path.suffix or _("suffix-less"), path=path),
             )
         ]
     )

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from allocator.core.i18n import N_
+from allocator.core.i18n import N_, _
 from allocator.web import library
 from allocator.web.app import problem_rows, render
 from allocator.web.jobs import JobQueue
@@ -208,7 +208,7 @@ def scenario_document(
         except yaml.YAMLError:
             problems.append(
                 library.InputProblem(
-                    "form", "a number, or a list or table of numbers", raw, key=address
+                    "form", _("a number, or a list or table of numbers"), raw, key=address
                 )
             )
     if overrides:
@@ -233,7 +233,7 @@ async def save_scenario(request: Request, form: FormData) -> Response:
         problems.append(
             library.InputProblem(
                 "form",
-                "letters, digits, '.', '-' or '_' (at most 100)",
+                _("letters, digits, '.', '-' or '_' (at most 100)"),
                 repr(doc["name"]),
                 key="name",
             )

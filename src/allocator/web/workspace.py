@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from allocator.core.i18n import N_
+from allocator.core.i18n import N_, _
 from allocator.web import library
 
 #: Kinds of data file a clerk may upload, by extension.
@@ -169,7 +169,7 @@ class Workspace:
                 [
                     library.InputProblem(
                         "form",
-                        "a name no other saved scenario has",
+                        _("a name no other saved scenario has"),
                         repr(doc["name"]),
                         key="name",
                     )
