@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from allocator.cli import main
-from allocator.core.i18n import _, speaking
+from allocator.core.i18n import _, set_language, speaking
 from allocator.outputs.ledger import list_runs
 from allocator.web.app import Config, create_app
 from allocator.web.jobs import Job, JobQueue
@@ -331,12 +331,16 @@ def test_a_web_run_and_a_cli_run_of_the_same_scenario_write_identical_awards(
     # budget, rule and data the form repeated.
     cli = tmp_path / "cli"
     shipped = tmp_path / "shipped"
-    for scenario_file, out in ((scenario, cli), (SCENARIO_2026, shipped)):
-        result = CliRunner().invoke(
-            main, ["run", str(scenario_file), "--out", str(out), "--quiet",
-                   "--ledger", str(tmp_path / "cli-ledger.sqlite")],
-        )  # fmt: skip
-        assert result.exit_code == 0, result.output
+    # In the page's language (Chinese, no cookie): the workbook speaks the reader's language.
+    try:
+        for scenario_file, out in ((scenario, cli), (SCENARIO_2026, shipped)):
+            result = CliRunner().invoke(
+                main, ["--lang", "zh", "run", str(scenario_file), "--out", str(out), "--quiet",
+                       "--ledger", str(tmp_path / "cli-ledger.sqlite")],
+            )  # fmt: skip
+            assert result.exit_code == 0, result.output
+    finally:
+        set_language(None)
     for name in ("awards.csv", "constraints.csv", "awards.xlsx"):
         assert (web / name).read_bytes() == (cli / name).read_bytes(), name
     assert (web / "awards.csv").read_bytes() == (shipped / "awards.csv").read_bytes()

@@ -126,7 +126,8 @@ def test_a_level_reason_in_chinese() -> None:
 
 @pytest.mark.slow
 def test_the_sample_run_audits_in_either_language(tmp_path: Path) -> None:
-    """A workbook written in Chinese passes the audit in English, and the other way round."""
+    """``allocate run`` writes the workbook's values in its language (汉字 by default, English
+    with --lang en), and a workbook written in one language passes the audit in the other."""
     env = {k: v for k, v in os.environ.items() if k != "ALLOCATE_LANG"}
     for write, read in (("zh", "en"), ("en", "zh")):
         out = tmp_path / write
@@ -138,6 +139,17 @@ def test_the_sample_run_audits_in_either_language(tmp_path: Path) -> None:
             text=True,
         )
         assert run.returncode == 0, run.stderr
+        detail = _sheet(out / "awards.xlsx", "奖补明细")[1:]
+        summary = dict(r[:2] for r in _sheet(out / "awards.xlsx", "汇总"))
+        kinds = {r[2] for r in detail}
+        if write == "zh":
+            assert kinds == {"企业", "项目", "县区"}
+            assert (summary["求解状态"], summary["分配规则"]) == ("最优", "优先序")
+            assert "汽车零部件" in {r[4] for r in detail}
+        else:
+            assert kinds == {"enterprise", "project", "district"}
+            assert (summary["求解状态"], summary["分配规则"]) == ("optimal", "priority")
+            assert "auto_parts" in {r[4] for r in detail}
         audit = subprocess.run(
             [ALLOCATE, "--lang", read, "audit", str(out)],
             cwd=ROOT,
