@@ -31,9 +31,11 @@ test-fast: setup
 serve: setup
 	$(BIN)/allocate serve --workspace workbench --models models
 
-# Run the workbench's browser tests and keep their screenshots for docs/web.md.
+# Run the browser tests and keep their screenshots for docs/web.md and docs/report.md (the
+# workbench's, and the report, compare page, chart and refused workbook in zh and en).
 web-screenshots: setup
-	ALLOCATE_WEB_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_web_browser.py
+	ALLOCATE_WEB_SCREENSHOTS=docs/img ALLOCATE_SCREENSHOTS=docs/img $(BIN)/python -m pytest -q \
+		-p no:cacheprovider tests/test_web_browser.py tests/test_screenshots.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools

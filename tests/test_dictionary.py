@@ -6,14 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from allocator.inputs.dictionary import COMMAND, DEFAULT_PATH, clause_label, main, render
+from allocator.core.i18n import speaking
+from allocator.inputs.dictionary import COMMAND, DEFAULT_PATH, ZH_PATH, clause_label, main, render
 from allocator.inputs.schema import FIELDS, INDUSTRIES
 
 
 @pytest.mark.change_detector
-def test_committed_dictionary_is_current() -> None:
-    committed = DEFAULT_PATH.read_text(encoding="utf-8")
-    assert committed == render(), f"docs/data-dictionary.md is stale; regenerate it with {COMMAND}"
+@pytest.mark.parametrize(("lang", "path"), [("en", DEFAULT_PATH), ("zh", ZH_PATH)])
+def test_committed_dictionary_is_current(lang: str, path: Path) -> None:
+    committed = path.read_text(encoding="utf-8")
+    with speaking(lang):
+        assert committed == render(), f"{path.name} is stale; regenerate it with {COMMAND}"
+
+
+def test_the_chinese_dictionary_names_every_field_in_chinese() -> None:
+    with speaking("zh"):
+        text = render()
+    assert text.startswith("# 数据字典\n")
+    row = next(line for line in text.splitlines() if line.startswith("| `output_2025q1`"))
+    assert row.startswith("| `output_2025q1` | 2025年一季度工业总产值 | 万元 | 金额 | 选填 | ")
+    assert row.endswith(", 2026 四（二） | 2025年一季度工业总产值 |")
 
 
 def test_clause_labels() -> None:
@@ -37,6 +49,9 @@ def test_every_field_and_code_is_listed() -> None:
 
 
 def test_main_writes_the_file(tmp_path: Path) -> None:
-    out = tmp_path / "dd.md"
-    assert main([str(out)]) == 0
-    assert out.read_text(encoding="utf-8") == render()
+    out, out_zh = tmp_path / "dd.md", tmp_path / "dd.zh.md"
+    assert main([str(out), str(out_zh)]) == 0
+    with speaking("en"):
+        assert out.read_text(encoding="utf-8") == render()
+    with speaking("zh"):
+        assert out_zh.read_text(encoding="utf-8") == render()

@@ -112,7 +112,7 @@ def test_a_firm_cut_by_the_fund_cap(run: Run) -> None:
     assert f"→ {expected}万元" in block
     assert f"测算金额：{expected}万元" in block
     assert f"奖补金额：{award['award_wan']}万元（awards.csv 第 {row} 行）" in block
-    assert "紧约束 fund_cap（fund_cap，条款 scenario）" in block
+    assert "紧约束 资金总额（资金总额，条款 情景）" in block  # the row and family by name
     assert "按比例规则水平" in block
     # The run line names the rule and the status in Chinese, not by their codes.
     assert "分配规则 按比例，求解状态 最优" in text
@@ -192,7 +192,9 @@ def test_a_firm_shut_out_by_a_no_duplicate_group(run: Run) -> None:
         start = text.index(f"{unpaid} ")
         block = text[start : text.find("\n\n", start)]
         assert words in block
-        assert f"no_duplicate[{GROUP}][{firm}]" in block
+        # The binding row by its family's name in the reader's language, its ids as they are.
+        row = {"zh": "不重复享受", "en": "no_duplicate"}[lang]
+        assert f"{row}[{GROUP}][{firm}]" in block
     doc = json.loads(explain(run, firm, "--json").stdout)
     (item,) = [i for i in doc["items"] if i["item_key"] == unpaid]
     assert item["award_wan"] == 0

@@ -8,13 +8,14 @@ not compiled again after the ``.po`` changed.
 from __future__ import annotations
 
 import gettext
+import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from allocator.core import i18n
@@ -25,18 +26,17 @@ PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
 MO = PO.with_suffix(".mo")
 # The console script of the environment the tests run in.
 ALLOCATE = str(Path(sys.executable).with_name("allocate"))
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
-METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
-OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
 
 
 def _source_ids() -> set[str]:
-    ids: set[str] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "src/allocator"), METHODS, OPTIONS, KEYWORDS
-    ):
-        ids.add(message[0] if isinstance(message, tuple) else message)
-    return ids
+    """The ids ``make messages`` extracts (tools/messages.py: babel.cfg's sources and
+    templates, and the commands' docstrings), read by the tool's own code."""
+    spec = importlib.util.spec_from_file_location("messages", ROOT / "tools" / "messages.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return set(tool.source_ids())
 
 
 def _catalogue() -> dict[str, object]:
@@ -117,3 +117,55 @@ def test_the_command_line_speaks_the_chosen_language(tmp_path: Path) -> None:
     assert "应为" in zh.stderr
     assert "expected" in en.stderr
     assert "应为" not in en.stderr
+
+
+def test_the_extraction_reaches_every_kind_of_source() -> None:
+    ids = _source_ids()
+    # One id that only each kind of source holds: the report's template, a workbench page,
+    # a value's word of the workbench, a command's docstring, an option's help, click's own.
+    for only_there in (
+        "Why awards are below their claims",  # outputs/templates/report.html.j2
+        "Step 1: upload the enterprise data",  # web/templates/new.html
+        "failed to run",  # web/words.py
+        "List recorded runs, newest first.\n\n--scenario takes the scenario file, as run, "
+        "audit and explain do (the runs recorded under\nthe name: it sets), or that name itself.",
+        "Print JSON for machines.",  # commands/options.py, N_()
+        "Show this message and exit.",  # cli.py, click's text
+    ):
+        assert only_there in ids, only_there
+
+
+def test_a_translation_names_the_placeholders_of_its_id() -> None:
+    names = re.compile(r"\{(\w*)[^{}]*\}")
+    wrong = []
+    for msgid, text in _catalogue().items():
+        texts = text if isinstance(text, tuple) else (text,)
+        for t in texts:
+            if sorted(set(names.findall(msgid))) != sorted(set(names.findall(str(t)))):
+                wrong.append(msgid)
+    assert wrong == []
+
+
+def _help(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != i18n.ENV}
+    done = subprocess.run([ALLOCATE, *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_help_is_chinese_by_default_and_english_on_request() -> None:
+    zh = _help("--help")
+    assert zh.startswith("用法: allocate")
+    assert "在预算之内，逐条款把工业奖补资金分配给企业。" in zh
+    assert "显示本帮助并退出。" in zh
+    assert "Allocate an industrial-subsidy" not in zh
+    en = _help("--lang", "en", "--help")
+    assert en.startswith("Usage: allocate")
+    assert "Show this message and exit." in en
+    run_zh = _help("run", "--help")
+    assert "输出文件夹（默认：情景的 output_dir，否则 out/<name>）。" in run_zh
+    assert "不在标准错误输出显示进度。" in run_zh  # a shared option (commands/options.py)
+    run_en = _help("--lang", "en", "run", "--help")
+    assert "No progress on stderr." in run_en
+    # A command loaded only when asked for (cli.DEFERRED) speaks too.
+    assert "变动情景 SCENARIO 的假设参数和预算" in _help("sensitivity", "--help")

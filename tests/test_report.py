@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from allocator.core.i18n import speaking
 from allocator.outputs.names import REPORT
 from allocator.outputs.report import reason_counts, render_report, report_from_folder
 from allocator.pipeline.run import run_scenario
@@ -140,7 +141,7 @@ def test_report_is_self_contained(two_runs: tuple[Path, Path]) -> None:
     # Three inline charts, their text kept as text, their ids unique on the page.
     assert html.count("<svg ") == 3
     assert "<?xml" not in html
-    assert "柳东新区</text>" in html
+    assert "Liudong New Area</text>" in html
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     # The font stack went into the CSS unescaped.
@@ -337,5 +338,33 @@ def test_a_run_without_claims_still_renders() -> None:
     doc["totals"] = {"per_clause": [], "per_item": [], "per_district": []}
     html = render_report(doc, awards.iloc[:0], constraints.iloc[:0])
     assert parse(html).by_id["total-awarded"]["data-value"] == "0"
-    assert "每项奖补均达到测算金额" in html  # no award below its claim
+    assert "Every award equals its claim." in html  # no award below its claim
     assert html.count("<svg ") == 3
+
+
+def test_the_report_speaks_chinese_by_default_and_english_on_request() -> None:
+    doc, awards, constraints = small_run()
+    with speaking("zh"):
+        zh = render_report(doc, awards, constraints)
+    with speaking("en"):
+        en = render_report(doc, awards, constraints)
+    assert '<html lang="zh-CN">' in zh
+    assert '<html lang="en">' in en
+    for chinese, english in (
+        ("<h1>奖补资金分配报告</h1>", "<h1>Allocation report</h1>"),
+        (">最优</span>", ">optimal</span>"),
+        ('data-value="priority">优先序</td>', 'data-value="priority">priority</td>'),
+        ("单户上限[&lt;credit code&gt;]已用足", "firm_cap[&lt;credit code&gt;] binding"),
+        ("资金总额已用足（情景预算）；整项奖补", "fund_cap binding (scenario budget); all_or_"),
+        ("柳北区</text>", "Liubei</text>"),  # the district chart's labels
+        ("<td>单户上限</td>", "<td>firm_cap</td>"),
+    ):
+        assert chinese in zh, chinese
+        assert english in en, english
+    # The codes the page's tests and scripts read stay codes in both.
+    for html in (zh, en):
+        assert 'id="status" data-value="OPTIMAL"' in html
+    # Nothing English in the Chinese page's own words: every heading went through the catalogue.
+    headings = re.findall(r"<h[123][^>]*>([^<]*)<", zh)
+    assert headings
+    assert all(not re.search(r"[A-Za-z]{3,}", h) for h in headings), headings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from allocator.cli import main
+from allocator.core.i18n import speaking
 from allocator.inputs.data import load_enterprises
 from allocator.inputs.generate import generate_population
 from allocator.inputs.schema import FIELD_BY_NAME, FIELDS
@@ -55,7 +57,54 @@ def test_field_sheet_lists_every_field(tmp_path: Path) -> None:
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert [r[2] for r in rows] == [f.name for f in FIELDS]
     credit = rows[0]
-    assert credit[:6] == ("A", "统一社会信用代码", "credit_code", "文本", None, "必填")
+    assert credit[:7] == (
+        "A",
+        "统一社会信用代码",
+        "credit_code",
+        "text",
+        None,
+        "required",
+        "Identity",
+    )
+
+
+def test_field_sheet_speaks_chinese_by_default(tmp_path: Path) -> None:
+    out = tmp_path / "模板.xlsx"
+    with speaking("zh"):
+        out.write_bytes(workbook_bytes())
+    ws = openpyxl.load_workbook(out)[FIELDS_SHEET]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == (
+        "列",
+        "中文表头",
+        "字段名",
+        "类型",
+        "单位",
+        "必填",
+        "分组",
+        "说明",
+        "相关条款",
+    )
+    assert rows[1][:8] == (
+        "A",
+        "统一社会信用代码",
+        "credit_code",
+        "文本",
+        None,
+        "必填",
+        "基本信息",
+        "18 位统一社会信用代码（GB 32100-2015），核验校验码",
+    )
+    by_name = {r[2]: r for r in rows[1:]}
+    assert by_name["output_2025q1"][3:8] == (
+        "金额",
+        "万元",
+        "选填",
+        "产值和收入",
+        "2025年一季度工业总产值",
+    )
+    # Every description is Chinese: none is left in the schema's English.
+    assert all(re.search(r"[\u4e00-\u9fff]", r[7]) for r in rows[1:])
 
 
 def test_empty_template_loads_as_a_valid_empty_table(tmp_path: Path) -> None:

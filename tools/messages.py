@@ -8,27 +8,66 @@ still need a Chinese text; tests/test_i18n.py fails while any does.
 
 from __future__ import annotations
 
+import ast
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
-METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2")]
-OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+# babel.cfg is the one mapping of where messages are: the sources and every template.
+with (ROOT / "babel.cfg").open(encoding="utf-8") as _cfg:
+    METHODS, OPTIONS = parse_mapping_cfg(_cfg)
+
+
+def help_ids() -> list[str]:
+    """The docstrings click shows as the commands' help (``allocate run --help``).
+
+    A command's docstring is its help text; allocator.cli translates it, cleaned as
+    :func:`inspect.cleandoc` cleans it, when the language is known. Babel does not extract
+    docstrings, so the functions decorated with ``*.command(...)`` or ``*.group(...)`` in
+    cli.py and commands/ are read here.
+    """
+    ids = []
+    sources = [
+        ROOT / "src/allocator/cli.py",
+        *sorted((ROOT / "src/allocator/commands").glob("*.py")),
+    ]
+    for path in sources:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            decorated = any(
+                isinstance(d, ast.Call) and getattr(d.func, "attr", None) in ("command", "group")
+                for d in node.decorator_list
+            )
+            doc = ast.get_docstring(node)
+            if decorated and doc:
+                ids.append(doc)
+    return ids
+
+
+def field_ids() -> list[str]:
+    """The data fields' descriptions (inputs/schema.py), which the template's 字段说明 sheet
+    and the data dictionary show through ``_()``; they are data, not literals in a call."""
+    from allocator.inputs.schema import FIELDS
+
+    return [f.description for f in FIELDS]
 
 
 def source_ids() -> dict[str, str | tuple[str, str]]:
     """Every message id in the sources, keyed by its singular form."""
-    ids: dict[str, str | tuple[str, str]] = {}
+    ids: dict[str, str | tuple[str, str]] = {doc: doc for doc in [*help_ids(), *field_ids()]}
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "src/allocator"), METHODS, OPTIONS, KEYWORDS
+        str(ROOT), METHODS, OPTIONS, KEYWORDS
     ):
         key = message[0] if isinstance(message, tuple) else message
         ids[key] = tuple(message[:2]) if isinstance(message, tuple) else message

@@ -15,10 +15,13 @@ The command modules import the library inside their functions, so that ``--help`
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import importlib.util
+import inspect
 import io
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -26,7 +29,7 @@ import click
 
 from allocator import __version__
 from allocator.core.errors import AllocatorError
-from allocator.core.i18n import LANGUAGES, _, set_language
+from allocator.core.i18n import LANGUAGES, N_, _, set_language
 
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
@@ -47,9 +50,12 @@ DEFERRED: dict[str, str] = {"sensitivity": "sensitivity"}  # command name -> mod
 class _AllocateGroup(click.Group):
     """A group whose first argument may be a scenario file, and that maps errors to exit codes."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         _tolerant_console()
-        return super().main(*args, **kwargs)
+        given = list(sys.argv[1:] if args is None else args)
+        _choose_language(given)
+        _speak_help(self)
+        return super().main(given, *rest, **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         k = self._first_argument(args)
@@ -67,6 +73,7 @@ class _AllocateGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in DEFERRED:
             module = importlib.import_module(f"allocator.commands.{DEFERRED[cmd_name]}")
             for command in module.COMMANDS:
+                _speak_help(command)
                 self.add_command(command)
         return super().get_command(ctx, cmd_name)
 
@@ -81,7 +88,7 @@ class _AllocateGroup(click.Group):
                 rows.append((name, _short_help(DEFERRED[name], name, limit)))
             elif not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
-        with formatter.section("Commands"):
+        with formatter.section(N_("Commands")):
             formatter.write_dl(rows)
 
     def _first_argument(self, args: list[str]) -> int | None:
@@ -149,9 +156,92 @@ def _short_help(module: str, name: str, limit: int) -> str:
                 and decorator.args[0].value == name
             ):
                 # click's own rule for the short help, on a stand-in holding the docstring.
-                stand_in = click.Command(name, help=ast.get_docstring(node) or "")
+                doc = ast.get_docstring(node)
+                stand_in = click.Command(name, help=_(doc) if doc else "")
                 return stand_in.get_short_help_str(limit)
     return ""
+
+
+def _choose_language(args: list[str]) -> None:
+    """Set the language from ``--lang`` (wherever it stands) or $ALLOCATE_LANG before click
+    parses anything, so that ``--help`` and click's own refusals speak it too. A bad value is
+    left for the option, or the group, to refuse with its message."""
+    lang = None
+    for k, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and k + 1 < len(args):
+            lang = args[k + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    with contextlib.suppress(ValueError):
+        set_language(lang if lang in LANGUAGES else None)
+
+
+# Click's own texts on a help page; their ids are click's, their Chinese in the catalogue.
+_CLICK_TEXTS = (
+    N_("Show this message and exit."),
+    N_("Show the version and exit."),
+    N_("Usage:"),
+    N_("Options"),
+    N_("Arguments"),
+)
+#: The English id of every help text shown, by the object that shows it and the field: a
+#: text is translated from its id each time, so one process may show help in both languages.
+_HELP_IDS: dict[tuple[int, str], tuple[object, str]] = {}
+
+
+def _speak_help(command: click.Command) -> None:
+    """Put ``command``'s help, its options' and its subcommands' in the reader's language.
+
+    The texts are English ids (``help=N_(...)`` and the commands' docstrings, which
+    tools/messages.py extracts too); this is when the language is known.
+    """
+    command.help = _translated(command, "help", command.help)
+    command.short_help = _translated(command, "short_help", command.short_help)
+    command.context_class = _ReaderContext
+    for param in command.params:
+        if isinstance(param, click.Option):
+            param.help = _translated(param, "help", param.help)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _speak_help(sub)
+
+
+def _translated(owner: object, field: str, text: str | None) -> str | None:
+    if not text:
+        return text
+    kept = _HELP_IDS.get((id(owner), field))
+    if kept is None or kept[0] is not owner:
+        # Docstrings keep their source indentation; the id is the cleaned text.
+        kept = (owner, inspect.cleandoc(text))
+        _HELP_IDS[(id(owner), field)] = kept
+    return _(kept[1])
+
+
+class _ReaderFormatter(click.HelpFormatter):
+    """Click's help layout with its headings in the reader's language."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = _("Usage:") + " "
+        super().write_usage(prog, args, prefix)
+
+    def write_dl(
+        self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        # Click adds its --help option when the page is drawn, its text an English id.
+        spoken = [(term, _(text) if text else text) for term, text in rows]
+        super().write_dl(spoken, col_max, col_spacing)
+
+    @contextlib.contextmanager
+    def section(self, name: str) -> Iterator[None]:
+        with super().section(_(name)):
+            yield
+
+
+class _ReaderContext(click.Context):
+    formatter_class = _ReaderFormatter
 
 
 def _names_a_file(arg: str) -> bool:
@@ -165,7 +255,7 @@ def _names_a_file(arg: str) -> bool:
     "--lang",
     type=click.Choice(LANGUAGES),
     default=None,
-    help="Language of messages, sheets and pages: zh (default) or en; also $ALLOCATE_LANG.",
+    help=N_("Language of messages, sheets and pages: zh (default) or en; also $ALLOCATE_LANG."),
 )
 def main(lang: str | None) -> None:
     """Allocate an industrial-subsidy fund among firms, clause by clause, within budget.

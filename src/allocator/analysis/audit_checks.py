@@ -26,8 +26,9 @@ from allocator.analysis.audit_recompute import (
     RowState,
     by_key,
 )
-from allocator.analysis.labels import district_name, rule_name, status_name
+from allocator.analysis.labels import rule_name, status_name
 from allocator.core.i18n import _
+from allocator.inputs.choices import district_name
 from allocator.outputs.names import AWARD_COLUMNS, AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS, RESULT
 
 

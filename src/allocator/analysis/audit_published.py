@@ -14,8 +14,10 @@ import pandas as pd
 from allocator.analysis.audit_findings import Collector, num, short, text_of
 from allocator.analysis.audit_folder import AwardsFile, section
 from allocator.analysis.audit_recompute import Recomputed, RowState
-from allocator.core.i18n import _
+from allocator.core.i18n import LANGUAGES, _, speaking
+from allocator.inputs.choices import district_name, label
 from allocator.outputs.names import AWARDS, CONSTRAINT_COLUMNS, CONSTRAINTS, RESULT, WORKBOOK
+from allocator.outputs.wording import for_the_reader
 
 EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit less the header: the workbook stops there
 
@@ -225,28 +227,31 @@ def check_workbook(
     for name in _SHEETS:
         if name not in sheets:
             out.add("workbook", WORKBOOK, _("sheet {sheet} is missing").format(sheet=name))
+    # The workbook shows codes and reasons in the language it was written in: the audit
+    # compares it with awards.csv in that language, found from its 求解状态 cell.
+    lang = _workbook_language(sheets.get("汇总", []), str(result.get("status")))
+    with speaking(lang):
+        shown_result, shown_awards, shown_constraints = for_the_reader(
+            result, awards.frame, _with_binding(constraints)
+        )
     if "奖补明细" in sheets:
         _compare_sheet(
             out,
             "奖补明细",
             sheets["奖补明细"],
             _AWARD_ZH,
-            awards.frame.to_numpy(dtype=object)[:EXCEL_MAX_ROWS],
+            shown_awards.to_numpy(dtype=object)[:EXCEL_MAX_ROWS],
             AWARDS,
         )
     if "约束" in sheets and constraints is not None:
-        cons = constraints.to_numpy(dtype=object).copy()
-        binding = list(CONSTRAINT_COLUMNS).index("binding")
-        cons[:, binding] = [
-            {"true": "是", "false": "否"}.get(str(v), str(v)) for v in cons[:, binding]
-        ]
+        cons = shown_constraints.to_numpy(dtype=object)
         _compare_sheet(out, "约束", sheets["约束"], _CONSTRAINT_ZH, cons, CONSTRAINTS)
     counts = _counts(awards)
     if "汇总" in sheets:
         summary = {_cell(r[0]): r[1] if len(r) > 1 else None for r in sheets["汇总"][1:]}
         expected = {
-            "求解状态": result.get("status"),
-            "分配规则": result.get("rule"),
+            "求解状态": shown_result.get("status"),
+            "分配规则": shown_result.get("rule"),
             "资金总额（万元）": result.get("budget_wan"),
             "测算总额（万元）": counts["total_claim_wan"],
             "奖补总额（万元）": counts["total_awarded_wan"],
@@ -271,6 +276,9 @@ def check_workbook(
         if sheet not in sheets:
             continue
         mine = _aggregate(awards, key)
+        if key == "district":
+            with speaking(lang):
+                mine = {district_name(k): v for k, v in mine.items()}
         body = sheets[sheet][1:]
         seen = set()
         header = [_cell(h) for h in sheets[sheet][0]] if sheets[sheet] else []
@@ -320,6 +328,26 @@ def check_workbook(
                 _("sheet {sheet} lacks {value} of awards.csv").format(sheet=sheet, value=repr(k)),
             )
     out.done("workbook", _("{n} sheet(s)").format(n=len(sheets)))
+
+
+def _workbook_language(summary: list[tuple[Any, ...]], status: str) -> str:
+    """The language whose word for the run's status the summary sheet holds (else zh)."""
+    cells = {_cell(r[0]): _cell(r[1]) for r in summary[1:] if len(r) > 1}
+    for lang in LANGUAGES:
+        with speaking(lang):
+            if cells.get("求解状态") == label(status):
+                return lang
+    return LANGUAGES[0]
+
+
+def _with_binding(constraints: pd.DataFrame | None) -> pd.DataFrame:
+    """constraints.csv with ``binding`` as booleans; a cell neither true nor false as it is."""
+    if constraints is None:
+        return pd.DataFrame({c: [] for c in CONSTRAINT_COLUMNS})
+    flags = {"true": True, "false": False}
+    return constraints.assign(
+        binding=[flags.get(str(v).lower(), v) for v in constraints["binding"]]
+    )
 
 
 def _compare_sheet(

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from allocator.analysis.compare import Comparison, run_labels
-from allocator.analysis.labels import district_name
 from allocator.analysis.metrics import (
     RATIO_BINS,
     award_ratios,
@@ -31,6 +30,7 @@ from allocator.analysis.metrics import (
     recipient_totals,
 )
 from allocator.core.i18n import _
+from allocator.inputs.choices import district_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

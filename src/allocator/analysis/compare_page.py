@@ -16,8 +16,9 @@ from allocator.analysis.compare import (
     plain_value,
     run_labels,
 )
-from allocator.analysis.labels import district_name, rule_name, status_name
+from allocator.analysis.labels import rule_name, status_name
 from allocator.core.i18n import _, language, ngettext
+from allocator.inputs.choices import district_name
 
 _PERCENT = {"coverage", "gap"}
 _RATIO = {"mean_ratio", "median_ratio", "min_ratio", "gini_awards", "gini_ratios"}

@@ -7,8 +7,10 @@ import math
 import re
 
 from allocator.analysis.explain import ConditionCheck, Explanation, ItemExplanation, number_text
-from allocator.analysis.labels import district_name, industry_name, rule_name, status_name
+from allocator.analysis.labels import rule_name, status_name
 from allocator.core.i18n import _, language, set_language
+from allocator.inputs.choices import district_name, industry_name
+from allocator.outputs.wording import family_name, reason_text, row_name
 
 # A title with a CJK character; the English item titles of a model are left out in Chinese.
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -82,9 +84,9 @@ def _why(item: ItemExplanation, rule: str) -> list[str]:
         lines.append(_("all or nothing: not funded"))
     for b in item.binding:
         values = {
-            "name": b.name,
-            "family": b.family,
-            "clause": b.clause_id,
+            "name": row_name(b.name),
+            "family": family_name(b.family),
+            "clause": _("scenario") if b.clause_id == "scenario" else b.clause_id,
             "lhs": b.lhs,
             "rhs": b.rhs,
             "slack": b.slack,
@@ -220,7 +222,9 @@ def _item_lines(item: ItemExplanation, rule: str) -> list[str]:
         return lines
     if item.reason:
         lines.append(
-            _("  reason below the claim (awards.csv): {reason}").format(reason=item.reason)
+            _("  reason below the claim (awards.csv): {reason}").format(
+                reason=reason_text(item.reason)
+            )
         )
     why = _why(item, rule)
     if why:

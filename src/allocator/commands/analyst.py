@@ -17,7 +17,7 @@ from allocator.commands.options import (
     solver_option,
     time_limit_option,
 )
-from allocator.core.i18n import _
+from allocator.core.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,26 +53,26 @@ def _console() -> Console:
     "--csv",
     "csv_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write every figure as rows metric,run,value to FILE.",
+    help=N_("Write every figure as rows metric,run,value to FILE."),
 )
 @click.option(
     "--html",
     "html_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a self-contained page with the tables and charts to FILE.",
+    help=N_("Write a self-contained page with the tables and charts to FILE."),
 )
 @click.option(
     "--charts",
     "charts_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write the charts as SVG files (clauses, districts, lorenz, ratios) to DIR.",
+    help=N_("Write the charts as SVG files (clauses, districts, lorenz, ratios) to DIR."),
 )
 @click.option(
     "--top",
     type=click.IntRange(min=0),
     default=10,
     show_default=True,
-    help="Winners and losers listed per run.",
+    help=N_("Winners and losers listed per run."),
 )
 @json_option
 def compare_command(
@@ -196,17 +196,19 @@ def _table(
     multiple=True,
     required=True,
     metavar="KEY=VALUES",
-    help="A scenario key and its values: start:stop:step or a comma list "
-    "(budget_wan=3000:8000:500, fairness.rule=priority,proportional, "
-    "overrides.5.1/booth/rate=0.3:0.6:0.1); budget, rule and engine stand for budget_wan, "
-    "fairness.rule and solver.solver. Repeat to vary several; every combination runs.",
+    help=N_(
+        "A scenario key and its values: start:stop:step or a comma list "
+        "(budget_wan=3000:8000:500, fairness.rule=priority,proportional, "
+        "overrides.5.1/booth/rate=0.3:0.6:0.1); budget, rule and engine stand for budget_wan, "
+        "fairness.rule and solver.solver. Repeat to vary several; every combination runs."
+    ),
 )
 @backend_options
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Sweep folder (default: out/<name>-sweep); an earlier sweep there is replaced.",
+    help=N_("Sweep folder (default: out/<name>-sweep); an earlier sweep there is replaced."),
 )
 @time_limit_option
 @solver_option

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from allocator.commands.options import json_option, ledger_option
-from allocator.core.i18n import LANGUAGES, _, set_language
+from allocator.core.i18n import LANGUAGES, N_, _, set_language
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,8 +26,10 @@ scenario_option = click.option(
     metavar="SCENARIO.yaml",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The run's scenario file, when the path result.json records does not lead to it "
-    "(history takes the same file, or the scenario's name).",
+    help=N_(
+        "The run's scenario file, when the path result.json records does not lead to it "
+        "(history takes the same file, or the scenario's name)."
+    ),
 )
 
 
@@ -116,9 +118,11 @@ def _print_report(report: AuditReport) -> None:
     "--lang",
     type=click.Choice(LANGUAGES),
     default=None,
-    help="Language of the explanation: zh or en (default: allocate --lang, $ALLOCATE_LANG, zh).",
+    help=N_(
+        "Language of the explanation: zh or en (default: allocate --lang, $ALLOCATE_LANG, zh)."
+    ),
 )
-@click.option("--all", "show_all", is_flag=True, help="Show ineligible items in full too.")
+@click.option("--all", "show_all", is_flag=True, help=N_("Show ineligible items in full too."))
 @ledger_option
 @scenario_option
 @json_option

@@ -11,7 +11,7 @@ import click
 
 from allocator.commands.options import json_option, quiet_option
 from allocator.core.errors import InputError, InputProblem
-from allocator.core.i18n import _
+from allocator.core.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -132,7 +132,11 @@ def validate(data_files: tuple[Path, ...], as_json: bool) -> None:
 
 @click.command("template")
 @click.option(
-    "--out", "out", required=True, type=click.Path(path_type=Path), help="The .xlsx file to write."
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help=N_("The .xlsx file to write."),
 )
 def template(out: Path) -> None:
     """Write the empty Excel template a clerk fills in (two header rows, drop-downs).
@@ -152,16 +156,16 @@ def template(out: Path) -> None:
 @click.command("generate")
 @click.option(
     "--enterprises", "n", type=click.IntRange(min=1), default=1500, show_default=True,
-    help="How many firms to invent.",
+    help=N_("How many firms to invent."),
 )  # fmt: skip
-@click.option("--seed", type=int, default=2025, show_default=True, help="Random seed.")
+@click.option("--seed", type=int, default=2025, show_default=True, help=N_("Random seed."))
 @click.option(
     "--out", "out", required=True, type=click.Path(path_type=Path),
-    help="File to write; .csv, .xlsx or .parquet.",
+    help=N_("File to write; .csv, .xlsx or .parquet."),
 )  # fmt: skip
 @click.option(
     "--format", "fmt", metavar="csv|xlsx|parquet", default=None,
-    help="Output format; by default from the extension of --out.",
+    help=N_("Output format; by default from the extension of --out."),
 )  # fmt: skip
 @quiet_option
 def generate(n: int, seed: int, out: Path, fmt: str | None, quiet: bool) -> None:

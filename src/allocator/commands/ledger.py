@@ -10,6 +10,7 @@ import click
 
 from allocator.commands.options import json_option, ledger_option
 from allocator.commands.run import SCENARIO_SUFFIXES
+from allocator.core.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -26,10 +27,10 @@ _PIPE_WIDTH = 200
     "--scenario",
     metavar="SCENARIO.yaml|NAME",
     default=None,
-    help="Only runs of this scenario: its file, as audit and explain take it, or its name.",
+    help=N_("Only runs of this scenario: its file, as audit and explain take it, or its name."),
 )
 @click.option(
-    "--limit", metavar="N", type=click.IntRange(min=1), default=None, help="At most N runs."
+    "--limit", metavar="N", type=click.IntRange(min=1), default=None, help=N_("At most N runs.")
 )
 @json_option
 def history(ledger: str | None, scenario: str | None, limit: int | None, as_json: bool) -> None:
@@ -50,12 +51,12 @@ def history(ledger: str | None, scenario: str | None, limit: int | None, as_json
         click.echo(json.dumps([run.to_dict() for run in runs], ensure_ascii=False, indent=2))
         return
     if not runs:
-        click.echo(f"No runs recorded in {safe_url(url)}.")
+        click.echo(_("No runs recorded in {ledger}.").format(ledger=safe_url(url)))
         return
     console = Console()
     if not console.is_terminal:
         console = Console(width=_PIPE_WIDTH)
-    console.print(_table(runs, title=f"Runs in {safe_url(url)}"))
+    console.print(_table(runs, title=_("Runs in {ledger}").format(ledger=safe_url(url))))
     # Leftovers of a run killed while it replaced its folder (the next run repairs them).
     for folder in sorted({Path(run.output_dir) for run in runs}):
         for line in describe(folder):
@@ -75,26 +76,28 @@ def _table(runs: list[RunEntry], *, title: str) -> Table:
     from rich.table import Table
     from rich.text import Text
 
+    from allocator.inputs.choices import console_label
+
     # Every cell is plain Text: a folder or user name such as "[/b]" is not rich markup.
     table = Table(title=Text(title), title_justify="left")
-    table.add_column("finished (UTC)", no_wrap=True)
-    table.add_column("user")
-    table.add_column("scenario")
-    table.add_column("status")
-    table.add_column("rule")
-    table.add_column("budget 万元", justify="right")
-    table.add_column("awarded 万元", justify="right")
-    table.add_column("recipients", justify="right")
-    table.add_column("warnings", justify="right")
-    table.add_column("output folder", overflow="fold")
-    table.add_column("run id", no_wrap=True)
+    table.add_column(_("finished (UTC)"), no_wrap=True)
+    table.add_column(_("user"))
+    table.add_column(_("scenario"))
+    table.add_column(_("status"))
+    table.add_column(_("rule"))
+    table.add_column(_("budget 万元"), justify="right")
+    table.add_column(_("awarded 万元"), justify="right")
+    table.add_column(_("recipients"), justify="right")
+    table.add_column(_("warnings"), justify="right")
+    table.add_column(_("output folder"), overflow="fold")
+    table.add_column(_("run id"), no_wrap=True)
     for run in runs:
         cells = (
             run.finished_at[:19].replace("T", " "),
             run.user,
             run.scenario_name,
-            run.status,
-            run.rule or "",
+            console_label(run.status),
+            console_label(run.rule) if run.rule else "",
             f"{run.budget_wan:,}",
             f"{run.total_awarded_wan:,}",
             "" if run.recipients is None else f"{run.recipients:,}",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from allocator.commands.options import json_option
-from allocator.core.i18n import _
+from allocator.core.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -26,8 +26,10 @@ _PIPE_WIDTH = 200
     "--check",
     "check",
     is_flag=True,
-    help="Hold the model against its source text instead: every quote verbatim, every "
-    "document number in its quote, every assumption with a rationale (exit 2 on a failure).",
+    help=N_(
+        "Hold the model against its source text instead: every quote verbatim, every "
+        "document number in its quote, every assumption with a rationale (exit 2 on a failure)."
+    ),
 )
 @json_option
 def policy(model_path: Path, as_json: bool, check: bool) -> None:

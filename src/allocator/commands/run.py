@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from allocator.commands.options import ledger_option, quiet_option, solver_option
 from allocator.core.errors import InputError, InputProblem
-from allocator.core.i18n import _
+from allocator.core.i18n import N_, _
+from allocator.inputs.choices import console_label
 
 #: What a scenario file is called; anything else handed to ``run`` is refused before loading.
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -34,13 +36,32 @@ def check_scenario_path(path: Path) -> None:
         [
             InputProblem(
                 str(path),
-                "a scenario file (.yaml) naming the policy model, the data and the budget",
-                f"a {path.suffix or 'suffix-less'} file; an enterprise data file is checked with "
-                f"'allocate validate {path}' and allocated through a scenario that names it "
-                "under data: (docs/scenario.md)",
+                _("a scenario file (.yaml) naming the policy model, the data and the budget"),
+                _(
+                    "a {suffix} file; an enterprise data file is checked with "
+                    "'allocate validate {path}' and allocated through a scenario that names it "
+                    "under data: (docs/scenario.md)"
+                ).format(suffix=path.suffix or _("suffix-less"), path=path),
             )
         ]
     )
+
+
+# The pipeline's phases (pipeline.run), as the progress lines name them.
+_PHASES: dict[str, Callable[[], str]] = {
+    "load": lambda: _("load"),
+    "claims": lambda: _("claims"),
+    "build": lambda: _("build"),
+    "solve": lambda: _("solve"),
+    "write": lambda: _("write"),
+    # The fairness rules' own phases, as the solver reports them (allocator.solve).
+    "filling": lambda: _("filling"),
+    "rounding": lambda: _("rounding"),
+    "one-offs": lambda: _("one-offs"),
+    "priority": lambda: _("priority"),
+    "remainder": lambda: _("remainder"),
+    "floors": lambda: _("floors"),
+}
 
 
 class _Progress:
@@ -59,11 +80,23 @@ class _Progress:
 
     def phase(self, name: str, seconds: float) -> None:
         self._flush()
-        click.echo(f"{name:<8} {seconds:8.2f} s", err=True)
+        shown = _PHASES.get(name)
+        click.echo(
+            _("{phase} {seconds} s").format(
+                phase=f"{shown() if shown else name:<8}", seconds=f"{seconds:8.2f}"
+            ),
+            err=True,
+        )
 
     def solver(self, phase: str, incumbent: float, bound: float) -> None:
         gap = abs(bound - incumbent) / max(1.0, abs(bound))
-        line = f"  {phase}: incumbent {incumbent:.6g}, bound {bound:.6g}, gap {gap:.2%}"
+        shown = _PHASES.get(phase)
+        line = _("  {phase}: incumbent {incumbent}, bound {bound}, gap {gap}").format(
+            phase=shown() if shown else phase,
+            incumbent=f"{incumbent:.6g}",
+            bound=f"{bound:.6g}",
+            gap=f"{gap:.2%}",
+        )
         now = time.monotonic()
         if phase != self._phase or now - self._last >= self.interval_s:
             self._flush()
@@ -84,29 +117,29 @@ class _Progress:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default: the scenario's output_dir, else out/<name>).",
+    help=N_("Output folder (default: the scenario's output_dir, else out/<name>)."),
 )
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
-    help="Solver time limit in seconds (overrides the scenario).",
+    help=N_("Solver time limit in seconds (overrides the scenario)."),
 )
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="Solver workers (overrides the scenario).",
+    help=N_("Solver workers (overrides the scenario)."),
 )
 @click.option(
     "--strict",
     is_flag=True,
-    help="Refuse the run (exit code 2) when the data gives warnings.",
+    help=N_("Refuse the run (exit code 2) when the data gives warnings."),
 )
 @solver_option
 @ledger_option
 @click.option(
     "--replace",
     is_flag=True,
-    help="Let an infeasible or unsolved run replace an earlier allocation in the folder.",
+    help=N_("Let an infeasible or unsolved run replace an earlier allocation in the folder."),
 )
 @quiet_option
 def run_command(
@@ -173,14 +206,20 @@ def run_command(
     if quiet:
         return
     s = summary(result)
-    click.echo(f"status      {s['status']}")
-    click.echo(f"budget      {s['budget_wan']}万元 ({s['budget_source']})")
-    click.echo(f"awarded     {s['awarded_wan']}万元 of {s['claimed_wan']}万元 claimed")
-    click.echo(
-        f"recipients  {s['funded_recipients']} funded of {s['recipients']} eligible "
-        f"({s['funded_claims']} awards)"
-    )
-    click.echo(f"output      {out}")
+    status = console_label(str(s["status"]))
+    source = _("document") if s["budget_source"] == "document" else _("scenario")
+    for line in (
+        _("status      {status}").format(status=status),
+        _("budget      {budget}万元 ({source})").format(budget=s["budget_wan"], source=source),
+        _("awarded     {awarded}万元 of {claimed}万元 claimed").format(
+            awarded=s["awarded_wan"], claimed=s["claimed_wan"]
+        ),
+        _("recipients  {funded} funded of {eligible} eligible ({awards} awards)").format(
+            funded=s["funded_recipients"], eligible=s["recipients"], awards=s["funded_claims"]
+        ),
+        _("output      {folder}").format(folder=out),
+    ):
+        click.echo(line)
 
 
 COMMANDS: list[click.Command] = [run_command]

@@ -18,6 +18,7 @@ from allocator.commands.options import (
     solver_option,
     time_limit_option,
 )
+from allocator.core.i18n import N_
 from allocator.inputs.scenario import load_scenario
 from allocator.inputs.sensitivity import MAX_SAMPLES
 from allocator.pipeline.backends import make_backend
@@ -41,41 +42,45 @@ _SHOWN = 10
     type=click.Choice(METHODS),
     default="both",
     show_default=True,
-    help="one-at-a-time: each factor at the ends of its range, the rest held; joint: samples "
-    "of every factor at once (Latin hypercube); both.",
+    help=N_(
+        "one-at-a-time: each factor at the ends of its range, the rest held; joint: samples "
+        "of every factor at once (Latin hypercube); both."
+    ),
 )
 @click.option(
     "--samples",
     type=click.IntRange(min=0, max=MAX_SAMPLES),
     default=None,
-    help="Joint samples (default: the scenario's sensitivity.samples, else 50).",
+    help=N_("Joint samples (default: the scenario's sensitivity.samples, else 50)."),
 )
 @click.option(
     "--spread",
     type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
     default=None,
-    help="Default range of every factor: ±SPREAD of its value (default: the scenario's "
-    "sensitivity.spread, else 0.2).",
+    help=N_(
+        "Default range of every factor: ±SPREAD of its value (default: the scenario's "
+        "sensitivity.spread, else 0.2)."
+    ),
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the samples.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help=N_("Seed of the samples."))
 @click.option(
     "--include-document",
     is_flag=True,
     default=None,
-    help="Vary the parameters the document states too, not only the assumed ones.",
+    help=N_("Vary the parameters the document states too, not only the assumed ones."),
 )
 @click.option(
     "--param",
     "params",
     multiple=True,
     metavar="ADDRESS",
-    help="Vary only this parameter (<clause>/<item>/<name>, or budget_wan); repeat for more.",
+    help=N_("Vary only this parameter (<clause>/<item>/<name>, or budget_wan); repeat for more."),
 )
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder (default: out/<name>-sensitivity); an earlier analysis there is replaced.",
+    help=N_("Folder (default: out/<name>-sensitivity); an earlier analysis there is replaced."),
 )
 @time_limit_option
 @solver_option

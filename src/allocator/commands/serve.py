@@ -8,28 +8,29 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option
+from allocator.core.i18n import N_
 
 TOKEN_ENV = "ALLOCATE_TOKEN"
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help=N_("Address to listen on."))
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help=N_("Port.")
 )
 @click.option(
     "--workspace",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("workbench"),
     show_default=True,
-    help="Folder of uploads, scenarios, runs and sweeps.",
+    help=N_("Folder of uploads, scenarios, runs and sweeps."),
 )
 @click.option(
     "--models",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("models"),
     show_default=True,
-    help="Folder of the policy model files offered.",
+    help=N_("Folder of the policy model files offered."),
 )
 @click.option(
     "--token",
@@ -42,7 +43,7 @@ TOKEN_ENV = "ALLOCATE_TOKEN"
     type=click.IntRange(1, 2048),
     default=50,
     show_default=True,
-    help="Largest data file accepted.",
+    help=N_("Largest data file accepted."),
 )
 @ledger_option
 def serve(

@@ -13,8 +13,11 @@ may put them in any order.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import gettext
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 DOMAIN = "allocator"
@@ -59,21 +62,61 @@ def resolve_language(lang: str | None = None) -> str:
 def set_language(lang: str | None = None) -> str:
     """Choose the language of every later message; returns the language chosen."""
     chosen = resolve_language(lang)
-    if chosen == "en":
-        _Current.translations = gettext.NullTranslations()
-    else:
-        _Current.translations = gettext.translation(
-            DOMAIN, localedir=LOCALE_DIR, languages=[chosen]
-        )
+    _Current.translations = _translations(chosen)
     _Current.language = chosen
     return chosen
 
 
+# A language chosen for one stretch of work (a web request, an audit reading a workbook
+# written in the other language), over the process's own; None: the process's.
+_SPOKEN: contextvars.ContextVar[tuple[str, gettext.NullTranslations] | None] = (
+    contextvars.ContextVar("allocate_language", default=None)
+)
+_LOADED: dict[str, gettext.NullTranslations] = {}
+
+
+def _translations(lang: str) -> gettext.NullTranslations:
+    if lang not in _LOADED:
+        _LOADED[lang] = (
+            gettext.NullTranslations()
+            if lang == "en"
+            else gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang])
+        )
+    return _LOADED[lang]
+
+
+@contextlib.contextmanager
+def speaking(lang: str) -> Iterator[str]:
+    """Give every message inside the ``with`` block in ``lang`` (``zh`` or ``en``).
+
+    The choice holds for the current thread or task only (a context variable), so that a
+    server answers each request in its reader's language while the process keeps its own.
+    """
+    chosen = _normalise(lang) or DEFAULT
+    token = _SPOKEN.set((chosen, _translations(chosen)))
+    try:
+        yield chosen
+    finally:
+        _SPOKEN.reset(token)
+
+
 def language() -> str:
     """The language messages are given in now (``zh`` or ``en``)."""
+    spoken = _SPOKEN.get()
+    if spoken is not None:
+        return spoken[0]
     if not _Current.language:
         _default()
     return _Current.language
+
+
+def _active() -> gettext.NullTranslations:
+    spoken = _SPOKEN.get()
+    if spoken is not None:
+        return spoken[1]
+    if not _Current.language:
+        _default()
+    return _Current.translations
 
 
 def _default() -> None:
@@ -86,25 +129,32 @@ def _default() -> None:
 
 def _(message: str) -> str:
     """The reader's text for the English message id ``message``."""
-    if not _Current.language:
-        _default()
-    return _Current.translations.gettext(message)
+    return _active().gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's own name for the marker
+    """Mark ``message`` for the catalogue without translating it now.
+
+    For texts fixed before the language is known (a command's ``--help``, written when the
+    module is imported): the id is extracted here and translated with :func:`_` when shown.
+    """
+    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The reader's text for a message with a count (``1 problem`` / ``3 problems``)."""
-    if not _Current.language:
-        _default()
-    return _Current.translations.ngettext(singular, plural, n)
+    return _active().ngettext(singular, plural, n)
 
 
 __all__ = [
     "DEFAULT",
     "ENV",
     "LANGUAGES",
+    "N_",
     "_",
     "language",
     "ngettext",
     "resolve_language",
     "set_language",
+    "speaking",
 ]

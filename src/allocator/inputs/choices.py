@@ -1,12 +1,14 @@
 """The choices a scenario names by word (the fairness rule, the solver engine), and the words
-a reader sees for them and for a solve's status."""
+a reader sees for them, for a solve's status, and for the values of the data a run's tables
+hold by code (recipient kinds, industries, districts)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
 
-from allocator.core.i18n import _
+from allocator.core.i18n import _, language
+from allocator.inputs.schema import DISTRICTS, INDUSTRIES
 
 
 class Rule(StrEnum):
@@ -47,6 +49,14 @@ _LABELS: dict[str, Callable[[], str]] = {
     "UNKNOWN": lambda: _("no solution found"),
 }
 
+# The kinds of recipient an award item pays (policy model ``recipient``).
+_KINDS: dict[str, Callable[[], str]] = {
+    "enterprise": lambda: _("enterprise"),
+    "project": lambda: _("project"),
+    "district": lambda: _("district"),
+    "park": lambda: _("chemical park"),
+}
+
 
 def label(value: str) -> str:
     """The reader's word for a rule, an engine or a solve status (``proportional`` → 按比例).
@@ -59,4 +69,42 @@ def label(value: str) -> str:
     return text() if text else str(value)
 
 
-__all__ = ["Engine", "Rule", "label"]
+def console_label(value: str) -> str:
+    """A rule or status in a console line scripts may read: the code in English (``OPTIMAL``,
+    as before there was a catalogue), the reader's word otherwise (最优)."""
+    return str(value) if language() == "en" else label(value)
+
+
+def kind_name(kind: str) -> str:
+    """A recipient kind as the reader names it (``enterprise`` → 企业); unknown: as it is."""
+    text = _KINDS.get(str(kind))
+    return text() if text else str(kind)
+
+
+def district_name(name: str) -> str:
+    """A district as the reader names it: the Chinese name, or its English name (schema).
+
+    A name the schema does not list (a chemical park, a district of another city) is shown
+    as it is.
+    """
+    if language() == "en":
+        return DISTRICTS.get(name) or name
+    return name
+
+
+def industry_name(code: str) -> str:
+    """An industry code as the reader names it: the Chinese label (schema), or the code."""
+    if language() == "en":
+        return code
+    return INDUSTRIES.get(code, code)
+
+
+__all__ = [
+    "Engine",
+    "Rule",
+    "console_label",
+    "district_name",
+    "industry_name",
+    "kind_name",
+    "label",
+]

@@ -320,7 +320,9 @@ def _check_file(raw: RawTable, label: str, problems: _Found) -> _Parsed:
             found = repr(cell_text(cell).strip()) if why is not Bad.MISSING else _("a blank cell")
             expected = expected_text(f, why)
             if i in col.detail:
-                expected += f": {col.detail[int(i)]}"
+                expected = _("{expected}: {detail}").format(
+                    expected=expected, detail=col.detail[int(i)]
+                )
             problems.append(
                 InputProblem(
                     file=label,

@@ -1,16 +1,18 @@
-"""The data dictionary, ``docs/data-dictionary.md``, rendered from :mod:`allocator.inputs.schema`.
+"""The data dictionary, ``docs/data-dictionary.md`` and its Chinese ``data-dictionary.zh.md``,
+rendered from :mod:`allocator.inputs.schema`, and the words the template shares with it.
 
-Run ``python -m allocator.inputs.dictionary`` to regenerate it; a test fails when the committed
-file differs from what this module renders, so the two cannot drift apart.
+Run ``python -m allocator.inputs.dictionary`` to regenerate both; a test fails when a committed
+file differs from what this module renders, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from allocator.core.files import write_atomic
+from allocator.core.i18n import _, speaking
 from allocator.inputs.schema import (
     DISTRICT_ALIASES,
     DISTRICTS,
@@ -23,50 +25,87 @@ from allocator.inputs.schema import (
 )
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "docs" / "data-dictionary.md"
+ZH_PATH = DEFAULT_PATH.with_name("data-dictionary.zh.md")
 COMMAND = ".venv/bin/python -m allocator.inputs.dictionary"
 
-_GROUP_TITLES = {
-    "identity": "Identity",
-    "flags": "Flags and dates",
-    "output": "Output value and revenue",
-    "power": "Electricity",
-    "investment": "Investment and projects",
-    "markets": "Markets",
-    "volumes": "Volumes and sector figures",
-    "finance": "Finance",
-    "chemical park": "Chemical park",
-    "provincial": "Provincial awards",
-    "applications": "Applications",
+# The schema's groups, kinds and their reading rules as the reader names them; looked up
+# when the dictionary or the template is written, in the language chosen then.
+_GROUP_TITLES: dict[str, Callable[[], str]] = {
+    "identity": lambda: _("Identity"),
+    "flags": lambda: _("Flags and dates"),
+    "output": lambda: _("Output value and revenue"),
+    "power": lambda: _("Electricity"),
+    "investment": lambda: _("Investment and projects"),
+    "markets": lambda: _("Markets"),
+    "volumes": lambda: _("Volumes and sector figures"),
+    "finance": lambda: _("Finance"),
+    "chemical park": lambda: _("Chemical park"),
+    "provincial": lambda: _("Provincial awards"),
+    "applications": lambda: _("Applications"),
 }
 
-_KIND_TEXT = {
-    Kind.TEXT: "text",
-    Kind.CATEGORY: "category",
-    Kind.BOOL: "yes/no",
-    Kind.INT: "whole number",
-    Kind.MONEY: "money",
-    Kind.QUANTITY: "quantity",
-    Kind.PERCENT: "per cent",
-    Kind.DATE: "date",
-    Kind.LIST: "list",
+_KIND_TEXT: dict[Kind, Callable[[], str]] = {
+    Kind.TEXT: lambda: _("text"),
+    Kind.CATEGORY: lambda: _("category"),
+    Kind.BOOL: lambda: _("yes/no"),
+    Kind.INT: lambda: _("whole number"),
+    Kind.MONEY: lambda: _("money"),
+    Kind.QUANTITY: lambda: _("quantity"),
+    Kind.PERCENT: lambda: _("per cent"),
+    Kind.DATE: lambda: _("date"),
+    Kind.LIST: lambda: _("list"),
 }
 
-_KIND_RULES = {
-    Kind.TEXT: 'Trimmed text; blank is `""`. The credit code is also upper-cased, its '
-    "full-width characters folded, and checked against GB 32100-2015.",
-    Kind.CATEGORY: "One of the code lists below, by code, Chinese label or (districts) English "
-    "name; stored as the canonical value.",
-    Kind.BOOL: "是/否, Y/N, yes/no, true/false, 1/0, √/×; blank is 否 for an optional flag "
-    "and an error for a required one.",
-    Kind.INT: "A whole number of 0 or more; blank is unknown (NaN).",
-    Kind.MONEY: "万元, 0 or more, thousands separators allowed (`1,234.5`); blank is unknown.",
-    Kind.QUANTITY: "In the unit shown, 0 or more; blank is unknown.",
-    Kind.PERCENT: "Per cent from 0 to 100 (`45` or `45%`; an Excel cell formatted as a "
-    "percentage is read as it shows).",
-    Kind.DATE: "`2024-04-01`, `2024/4/1`, `2024.4.1`, `2024年4月1日`, `20240401` or an Excel "
-    "date; blank is unknown.",
-    Kind.LIST: "Items separated by `;` (also `；` `,` `，` `、`), stored as `a;b`.",
+_KIND_RULES: dict[Kind, Callable[[], str]] = {
+    Kind.TEXT: lambda: _(
+        'Trimmed text; blank is `""`. The credit code is also upper-cased, its full-width '
+        "characters folded, and checked against GB 32100-2015."
+    ),
+    Kind.CATEGORY: lambda: _(
+        "One of the code lists below, by code, Chinese label or (districts) English name; "
+        "stored as the canonical value."
+    ),
+    Kind.BOOL: lambda: _(
+        "是/否, Y/N, yes/no, true/false, 1/0, √/×; blank is 否 for an optional flag and an "
+        "error for a required one."
+    ),
+    Kind.INT: lambda: _("A whole number of 0 or more; blank is unknown (NaN)."),
+    Kind.MONEY: lambda: _(
+        "万元, 0 or more, thousands separators allowed (`1,234.5`); blank is unknown."
+    ),
+    Kind.QUANTITY: lambda: _("In the unit shown, 0 or more; blank is unknown."),
+    Kind.PERCENT: lambda: _(
+        "Per cent from 0 to 100 (`45` or `45%`; an Excel cell formatted as a percentage is "
+        "read as it shows)."
+    ),
+    Kind.DATE: lambda: _(
+        "`2024-04-01`, `2024/4/1`, `2024.4.1`, `2024年4月1日`, `20240401` or an Excel date; "
+        "blank is unknown."
+    ),
+    Kind.LIST: lambda: _("Items separated by `;` (also `；` `,` `，` `、`), stored as `a;b`."),
 }
+
+
+def group_title(group: str) -> str:
+    """A field group as the reader names it (``identity`` → 基本信息)."""
+    title = _GROUP_TITLES.get(group)
+    return title() if title else group.capitalize()
+
+
+def kind_name(kind: Kind) -> str:
+    """A field's type as the reader names it (``Kind.MONEY`` → 金额)."""
+    return _KIND_TEXT[kind]()
+
+
+def required_word(required: bool) -> str:
+    """必填 or 选填 (required or optional) in the reader's language."""
+    return _("required") if required else _("optional")
+
+
+def description(field: Field) -> str:
+    """A field's description in the reader's language (tools/messages.py extracts them)."""
+    return _(field.description)
+
 
 _NUMERALS = "零一二三四五六七八九十"
 
@@ -108,10 +147,10 @@ def _field_row(f: Field) -> str:
                 f"`{f.name}`",
                 f.zh,
                 f.unit,
-                _KIND_TEXT[f.kind],
-                "required" if f.required else "optional",
+                kind_name(f.kind),
+                required_word(f.required),
                 clauses,
-                f.description,
+                description(f),
             )
         )
         + " |"
@@ -119,44 +158,53 @@ def _field_row(f: Field) -> str:
 
 
 def render() -> str:
-    """The whole data dictionary as Markdown."""
+    """The whole data dictionary as Markdown, in the language messages are given in."""
     lines = [
-        "# Data dictionary",
+        _("# Data dictionary"),
         "",
         "<!-- Generated from src/allocator/inputs/schema.py; do not edit. "
         f"Regenerate: {COMMAND} -->",
         "",
-        "The enterprise table has one row per firm and one column per field below. A file may",
-        "use the English field names or the Chinese headers (surrounding spaces and full-width",
-        "brackets do not matter); fields a file lacks are blank, and only the required fields",
-        "must be present. The Excel template (`allocate template --out FILE.xlsx`) writes both",
-        "headers. `allocate validate FILE` checks a file and lists every problem.",
+        _(
+            "The enterprise table has one row per firm and one column per field below. A file "
+            "may use the English field names or the Chinese headers (surrounding spaces and "
+            "full-width brackets do not matter); fields a file lacks are blank, and only the "
+            "required fields must be present. The Excel template (`allocate template --out "
+            "FILE.xlsx`) writes both headers. `allocate validate FILE` checks a file and lists "
+            "every problem."
+        ),
         "",
-        "Money is in 万元 throughout. Clause references name the 2025 measures",
-        "(柳政规〔2025〕1号, （一）…（二十）) and the 2026 draft (一（一）…十一（三）).",
+        _(
+            "Money is in 万元 throughout. Clause references name the 2025 measures "
+            "(柳政规〔2025〕1号, （一）…（二十）) and the 2026 draft (一（一）…十一（三）)."
+        ),
         "",
-        f"{len(FIELDS)} fields, {sum(f.required for f in FIELDS)} of them required.",
+        _("{fields} fields, {required} of them required.").format(
+            fields=len(FIELDS), required=sum(f.required for f in FIELDS)
+        ),
         "",
-        "## Types",
+        _("## Types"),
         "",
-        "| type | how a cell is read |",
+        _("| type | how a cell is read |"),
         "| --- | --- |",
     ]
-    lines += [f"| {_KIND_TEXT[k]} | {_cell(_KIND_RULES[k])} |" for k in Kind]
+    lines += [f"| {kind_name(k)} | {_cell(_KIND_RULES[k]())} |" for k in Kind]
     lines += [
         "",
-        "NaN, inf and N/A literals are refused in number columns (a blank cell means unknown),",
-        "and so are values above 1e12.",
+        _(
+            "NaN, inf and N/A literals are refused in number columns (a blank cell means "
+            "unknown), and so are values above 1e12."
+        ),
         "",
-        "## Fields",
+        _("## Fields"),
     ]
     groups = list(dict.fromkeys(f.group for f in FIELDS))
     for group in groups:
         lines += [
             "",
-            f"### {_GROUP_TITLES.get(group, group.capitalize())}",
+            f"### {group_title(group)}",
             "",
-            "| field | Chinese header | unit | type | required | clauses | description |",
+            _("| field | Chinese header | unit | type | required | clauses | description |"),
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += [_field_row(f) for f in FIELDS if f.group == group]
@@ -165,35 +213,35 @@ def render() -> str:
         aliases.setdefault(name, []).append(alias)
     lines += [
         "",
-        "## Code lists",
+        _("## Code lists"),
         "",
-        "### Districts (`district`)",
+        _("### Districts (`district`)"),
         "",
-        "| Chinese name (stored) | English name | also accepted |",
+        _("| Chinese name (stored) | English name | also accepted |"),
         "| --- | --- | --- |",
     ]
     lines += [f"| {zh} | {en} | {'、'.join(aliases.get(zh, []))} |" for zh, en in DISTRICTS.items()]
     lines += [
         "",
-        "### Industries (`industry`)",
+        _("### Industries (`industry`)"),
         "",
-        "| code (stored) | Chinese label |",
+        _("| code (stored) | Chinese label |"),
         "| --- | --- |",
     ]
     lines += [f"| `{code}` | {label} |" for code, label in INDUSTRIES.items()]
     lines += [
         "",
-        "### Main products (`main_product`)",
+        _("### Main products (`main_product`)"),
         "",
-        "| code (stored) | Chinese label |",
+        _("| code (stored) | Chinese label |"),
         "| --- | --- |",
     ]
     lines += [f"| `{code}` | {label} |" for code, label in MAIN_PRODUCTS.items()]
     lines += [
         "",
-        "### Provincial award types",
+        _("### Provincial award types"),
         "",
-        "| type | Chinese label | fields |",
+        _("| type | Chinese label | fields |"),
         "| --- | --- | --- |",
     ]
     lines += [
@@ -205,11 +253,14 @@ def render() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the dictionary to the path given (default ``docs/data-dictionary.md``)."""
+    """Write the dictionary in English and in Chinese to the two paths given (default
+    ``docs/data-dictionary.md`` and ``docs/data-dictionary.zh.md``)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    path = Path(args[0]) if args else DEFAULT_PATH
-    write_atomic(path, render().encode("utf-8"))
-    print(f"wrote {path}", file=sys.stderr)
+    paths = (Path(args[0]), Path(args[1])) if len(args) >= 2 else (DEFAULT_PATH, ZH_PATH)
+    for lang, path in zip(("en", "zh"), paths, strict=True):
+        with speaking(lang):
+            write_atomic(path, render().encode("utf-8"))
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

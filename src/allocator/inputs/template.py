@@ -30,6 +30,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from allocator.core.files import fixed_zip
+from allocator.core.i18n import _
+from allocator.inputs.dictionary import description, group_title, kind_name, required_word
 from allocator.inputs.schema import DISTRICTS, FIELDS, INDUSTRIES, MAIN_PRODUCTS, Field, Kind
 
 DATA_SHEET = "企业数据"
@@ -45,17 +47,6 @@ _KIND_HINT = {
     Kind.DATE: "日期",
     Kind.LIST: "以;分隔",
     Kind.CATEGORY: "下拉选择",
-}
-_KIND_ZH = {
-    Kind.TEXT: "文本",
-    Kind.CATEGORY: "选项",
-    Kind.BOOL: "是/否",
-    Kind.INT: "整数",
-    Kind.MONEY: "金额",
-    Kind.QUANTITY: "数量",
-    Kind.PERCENT: "百分比",
-    Kind.DATE: "日期",
-    Kind.LIST: "列表",
 }
 _NUMBER_FORMATS = {
     Kind.TEXT: "@",
@@ -124,7 +115,7 @@ def workbook_bytes(frame: pd.DataFrame | None = None, *, note: str = "") -> byte
     """
     book = Workbook(write_only=True)
     book.properties.creator = "allocate"
-    book.properties.title = "企业数据模板"
+    book.properties.title = _("Enterprise data template")
     book.properties.created = _FIXED_TIME
     book.properties.modified = _FIXED_TIME
     if note:
@@ -151,7 +142,7 @@ def _data_sheet(book: Workbook, rows: Iterable[Sequence[Any]]) -> None:
     lists = _lists()
     list_cols = {name: get_column_letter(i + 1) for i, name in enumerate(lists)}
     yes_no = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
-    yes_no.error = "请选择 是 或 否"
+    yes_no.error = _("Choose 是 or 否")
     validations = {"bool": yes_no}
     for name, values in lists.items():
         col = list_cols[name]
@@ -160,7 +151,7 @@ def _data_sheet(book: Workbook, rows: Iterable[Sequence[Any]]) -> None:
             formula1=f"'{LISTS_SHEET}'!${col}$1:${col}${len(values)}",
             allow_blank=True,
         )
-        dv.error = "请从下拉列表中选择"
+        dv.error = _("Choose from the drop-down list")
         validations[name] = dv
     for i, f in enumerate(FIELDS, start=1):
         letter = get_column_letter(i)
@@ -202,7 +193,17 @@ def _data_sheet(book: Workbook, rows: Iterable[Sequence[Any]]) -> None:
 def _fields_sheet(book: Workbook) -> None:
     ws = book.create_sheet(FIELDS_SHEET)
     ws.freeze_panes = "A2"
-    head = ["列", "中文表头", "字段名", "类型", "单位", "必填", "分组", "说明", "相关条款"]
+    head = [
+        _("Column"),
+        _("Chinese header"),
+        _("Field name"),
+        _("Type"),
+        _("Unit"),
+        _("Required"),
+        _("Group"),
+        _("Description"),
+        _("Clauses"),
+    ]
     widths = [6, 40, 30, 8, 10, 6, 14, 80, 40]
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
@@ -219,11 +220,11 @@ def _fields_sheet(book: Workbook) -> None:
                 get_column_letter(i),
                 f.zh,
                 f.name,
-                _KIND_ZH[f.kind],
+                kind_name(f.kind),
                 f.unit,
-                "必填" if f.required else "选填",
-                f.group,
-                f.description,
+                required_word(f.required),
+                group_title(f.group),
+                description(f),
                 " ".join(f.clauses),
             ]
         )

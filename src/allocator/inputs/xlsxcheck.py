@@ -15,6 +15,7 @@ import re
 import zipfile
 
 from allocator.core.errors import InputError, InputProblem
+from allocator.core.i18n import _
 from allocator.inputs.readfile import MIB
 
 MAX_UNPACKED = 1024 * MIB
@@ -47,8 +48,10 @@ def check_xlsx_archive(data: bytes, label: str) -> None:
                         [
                             InputProblem(
                                 label,
-                                f"a workbook of at most {MAX_UNPACKED // MIB:,} MiB unpacked",
-                                f"more than that by part {info.filename!r}",
+                                _("a workbook of at most {size} MiB unpacked").format(
+                                    size=f"{MAX_UNPACKED // MIB:,}"
+                                ),
+                                _("more than that by part {part}").format(part=repr(info.filename)),
                             )
                         ]
                     )
@@ -58,9 +61,13 @@ def check_xlsx_archive(data: bytes, label: str) -> None:
                         [
                             InputProblem(
                                 label,
-                                f"a workbook whose parts are compressed at most {MAX_RATIO}:1 "
-                                "(a zip bomb is refused)",
-                                f"part {info.filename!r} compressed {ratio:,.0f}:1",
+                                _(
+                                    "a workbook whose parts are compressed at most {ratio}:1 "
+                                    "(a zip bomb is refused)"
+                                ).format(ratio=MAX_RATIO),
+                                _("part {part} compressed {ratio}:1").format(
+                                    part=repr(info.filename), ratio=f"{ratio:,.0f}"
+                                ),
                             )
                         ]
                     )
@@ -73,8 +80,10 @@ def check_xlsx_archive(data: bytes, label: str) -> None:
             [
                 InputProblem(
                     label,
-                    "an Excel .xlsx workbook",
-                    f"a file that is not a readable zip archive ({type(exc).__name__}: {exc})",
+                    _("an Excel .xlsx workbook"),
+                    _("a file that is not a readable zip archive ({problem})").format(
+                        problem=f"{type(exc).__name__}: {exc}"
+                    ),
                 )
             ]
         ) from None
@@ -88,9 +97,11 @@ def _check_prolog(prolog: bytes, name: str, label: str) -> None:
             [
                 InputProblem(
                     label,
-                    "a workbook whose XML has no document type declaration (Excel writes none; "
-                    "entities and external references are refused)",
-                    f"<!DOCTYPE or <!ENTITY in part {name!r}",
+                    _(
+                        "a workbook whose XML has no document type declaration (Excel writes "
+                        "none; entities and external references are refused)"
+                    ),
+                    _("<!DOCTYPE or <!ENTITY in part {part}").format(part=repr(name)),
                 )
             ]
         )
@@ -99,8 +110,8 @@ def _check_prolog(prolog: bytes, name: str, label: str) -> None:
             [
                 InputProblem(
                     label,
-                    "a workbook whose XML parts start their content within 64 KiB",
-                    f"part {name!r} with a longer prolog",
+                    _("a workbook whose XML parts start their content within 64 KiB"),
+                    _("part {part} with a longer prolog").format(part=repr(name)),
                 )
             ]
         )

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.inputs.readfile import MIB, read_input
+from allocator.inputs.yamlsyntax import yaml_problem
 
 MAX_YAML_BYTES = 5 * MIB
 MAX_DEPTH = 100  # levels of nested mappings and lists
@@ -220,7 +221,7 @@ def parse_yaml(raw: bytes, file: str) -> object:
         raise InputError([exc.problem]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        what = str(getattr(exc, "problem", None) or type(exc).__name__).removeprefix("found ")
+        what = yaml_problem(str(getattr(exc, "problem", None) or type(exc).__name__))
         found = (
             _("{what} at line {line}, column {column}").format(
                 what=what, line=mark.line + 1, column=mark.column + 1

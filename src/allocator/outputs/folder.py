@@ -32,6 +32,7 @@ from pathlib import Path
 
 from allocator.core import interrupt
 from allocator.core.errors import InputError, InputProblem
+from allocator.core.i18n import _
 from allocator.model.problem import Status
 from allocator.outputs.csvfile import csv_bytes
 from allocator.outputs.names import (
@@ -50,6 +51,7 @@ from allocator.outputs.reasons import awards_table
 from allocator.outputs.report import report_bytes
 from allocator.outputs.result import RunResult, json_bytes, result_document, timings_document
 from allocator.outputs.tables import constraints_table
+from allocator.outputs.wording import for_the_reader
 from allocator.outputs.workbook import workbook_bytes
 
 #: Environment variable naming a point where the process kills itself (SIGKILL), so that the
@@ -95,13 +97,13 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
             [
                 InputProblem(
                     where,
-                    "an output folder or a link to one",
-                    f"a link to {target}, which is missing",
+                    _("an output folder or a link to one"),
+                    _("a link to {target}, which is missing").format(target=target),
                 )
             ]
         )
     if out.exists() and not out.is_dir():
-        raise InputError([InputProblem(where, "an output folder", "a file")])
+        raise InputError([InputProblem(where, _("an output folder"), _("a file"))])
     parent = _existing_parent(where, out)
     for part in [out.name, *(p.name for p in _missing_folders(out.parent))]:
         size = len(part.encode("utf-8"))
@@ -110,8 +112,10 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
                 [
                     InputProblem(
                         where,
-                        f"folder names of at most {_NAME_MAX - SIBLING_EXTRA_BYTES} bytes",
-                        f"{part[:40]}… of {size} bytes",
+                        _("folder names of at most {limit} bytes").format(
+                            limit=_NAME_MAX - SIBLING_EXTRA_BYTES
+                        ),
+                        _("{name}… of {size} bytes").format(name=part[:40], size=size),
                     )
                 ]
             )
@@ -124,8 +128,8 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
                 [
                     InputProblem(
                         where,
-                        "an output folder apart from the inputs (it is replaced on every run)",
-                        f"it holds the input file {p}",
+                        _("an output folder apart from the inputs (it is replaced on every run)"),
+                        _("it holds the input file {path}").format(path=p),
                     )
                 ]
             )
@@ -137,8 +141,10 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
                 [
                     InputProblem(
                         where,
-                        "an empty folder or the output of an earlier run, which is replaced",
-                        f"other content: {', '.join(foreign or entries)[:200]}",
+                        _("an empty folder or the output of an earlier run, which is replaced"),
+                        _("other content: {entries}").format(
+                            entries=", ".join(foreign or entries)[:200]
+                        ),
                     )
                 ]
             )
@@ -159,8 +165,10 @@ def _existing_parent(where: str, out: Path) -> Path:
                 [
                     InputProblem(
                         where,
-                        "an output folder whose parent folders exist or can be made",
-                        f"{folder} is a link to {os.readlink(folder)}, which is missing",
+                        _("an output folder whose parent folders exist or can be made"),
+                        _("{folder} is a link to {target}, which is missing").format(
+                            folder=folder, target=os.readlink(folder)
+                        ),
                     )
                 ]
             )
@@ -170,8 +178,8 @@ def _existing_parent(where: str, out: Path) -> Path:
             [
                 InputProblem(
                     where,
-                    "an output folder whose parent folders exist or can be made",
-                    f"{folder} is a file",
+                    _("an output folder whose parent folders exist or can be made"),
+                    _("{folder} is a file").format(folder=folder),
                 )
             ]
         )
@@ -188,15 +196,19 @@ def _check_writable(where: str, parent: Path) -> None:
     kernel = [k for k in _KERNEL_FOLDERS if real == k or k in real.parents]
     found = ""
     if kernel:
-        found = f"{parent} is on the kernel's file system {kernel[0]}"
+        found = _("{parent} is on the kernel's file system {system}").format(
+            parent=parent, system=kernel[0]
+        )
     else:
         try:
             os.rmdir(tempfile.mkdtemp(prefix=".allocate-probe-", dir=parent))
         except OSError as exc:
-            found = f"cannot create a folder in {parent}: {exc.strerror}"
+            found = _("cannot create a folder in {parent}: {problem}").format(
+                parent=parent, problem=exc.strerror
+            )
     if found:
         raise InputError(
-            [InputProblem(where, "an output folder allocate can create and replace", found)]
+            [InputProblem(where, _("an output folder allocate can create and replace"), found)]
         )
 
 
@@ -285,7 +297,7 @@ def _write_files(folder: Path, run: RunResult) -> list[str]:
     _write(folder / AWARDS, csv_bytes(awards))
     _write(folder / CONSTRAINTS, csv_bytes(constraints))
     doc = result_document(run, awards, constraints)
-    _write(folder / WORKBOOK, workbook_bytes(doc, awards, constraints))
+    _write(folder / WORKBOOK, workbook_bytes(*for_the_reader(doc, awards, constraints)))
     _write(folder / REPORT, report_bytes(doc, awards, constraints))
     run.timings["write"] = time.perf_counter() - start
     doc["timings"] = timings_document(run.timings)

@@ -2,10 +2,11 @@
 
 The page is rendered from the run's outputs alone (the content of ``result.json``, the awards
 and the constraints tables), never from the solver, so it can be rebuilt from an output
-folder (:func:`report_from_folder`) and says nothing the files do not. It is Chinese with
-English labels, and self-contained: CSS inline, charts as inline SVG
-(:mod:`allocator.outputs.svgchart`), no script, font or image fetched from anywhere.
-``docs/report.md`` describes every section.
+folder (:func:`report_from_folder`) and says nothing the files do not. It speaks the
+reader's language (Chinese by default, English under ``--lang en``: every text through the
+catalogue, the codes of the files shown by their names), and is self-contained: CSS
+inline, charts as inline SVG (:mod:`allocator.outputs.svgchart`), no script, font or image
+fetched from anywhere. ``docs/report.md`` describes every section.
 
 The same outputs give the same bytes: no time stamp, no timings, chart coordinates written
 with fixed decimals and chart ids prefixed with the chart's name. Chart text stays text, so
@@ -27,7 +28,10 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from allocator.core.i18n import _, language
+from allocator.inputs.choices import district_name, label
 from allocator.outputs.svgchart import bars, histogram
+from allocator.outputs.wording import family_name, reason_text, row_name
 
 TEMPLATE = "report.html.j2"
 
@@ -89,6 +93,10 @@ def render_report(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.Dat
     awarded = int(doc["total_awarded_wan"]) if doc.get("total_awarded_wan") is not None else 0
     context = {
         "doc": doc,
+        "html_lang": "en" if language() == "en" else "zh-CN",
+        "status_name": label(str(doc.get("status"))),
+        "rule_name": label(str(doc.get("rule"))),
+        "document_status": _document_status(str((doc.get("policy") or {}).get("status"))),
         # Inside <style>, HTML escapes are not undone: the quotes must go in as they are.
         "font_stack": Markup(FONT_STACK),
         "summary": {
@@ -150,7 +158,8 @@ def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
     """Awards below their claim, counted by reason.
 
     Reasons that differ only in a firm's credit code or an amount in 万元 count as one
-    (``firm_cap[<credit code>] binding``, ``... award of the same type (N万元) ...``).
+    (``firm_cap[<credit code>] binding``, ``... award of the same type (N万元) ...``); each
+    is given in the reader's words (:func:`allocator.outputs.wording.reason_text`).
 
     Returns
     -------
@@ -164,10 +173,13 @@ def reason_counts(awards: pd.DataFrame) -> list[dict[str, Any]]:
     if not below.any():
         return []
     reason = awards["reason"].fillna("").astype(str)[below]
-    # Each distinct reason is generalised once: a run of 100,000 firms has few of them.
     codes, uniques = pd.factorize(reason)
-    kinds = np.array([_reason_kind(text) for text in uniques], dtype=object)
-    frame = pd.DataFrame({"reason": kinds[codes], "claim": claim[below], "award": award[below]})
+    words = np.array([reason_text(u) for u in uniques], dtype=object)
+    kind = pd.Series(words[codes], index=reason.index, dtype=object)
+    kind = kind.str.replace(_CREDIT_CODE, "<credit code>", regex=True)
+    kind = kind.str.replace(_WAN, "N万元", regex=True)
+    kind = kind.where(kind != "", _("(no reason given)"))
+    frame = pd.DataFrame({"reason": kind.to_numpy(), "claim": claim[below], "award": award[below]})
     g = frame.groupby("reason", sort=True)
     out = pd.DataFrame(
         {"claims": g.size(), "claim_wan": g["claim"].sum(), "award_wan": g["award"].sum()}
@@ -269,7 +281,28 @@ def _environment() -> jinja2.Environment:
     env.filters["pct"] = _pct
     env.filters["text"] = _text
     env.globals["ratio"] = _ratio
+    env.globals["_"] = _
+    env.globals["district"] = district_name
+    env.globals["family"] = family_name
+    env.globals["row"] = row_name
+    env.globals["role"] = _role
+    env.globals["basis"] = _basis
     return env
+
+
+def _document_status(status: str) -> str:
+    words = {"in_force": _("in force"), "draft": _("draft for comment")}
+    return words.get(status, status)
+
+
+def _role(role: str) -> str:
+    words = {"scenario": _("scenario"), "model": _("policy model"), "data": _("data")}
+    return words.get(role, role)
+
+
+def _basis(basis: str) -> str:
+    words = {"document": _("document"), "assumed": _("assumed")}
+    return words.get(basis, basis)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +326,7 @@ def _charts(
         "district": Markup(
             bars(
                 "chart-district",
-                [str(r["district"]) for r in per_district],
+                [district_name(str(r["district"])) for r in per_district],
                 [int(r["claim_wan"]) for r in per_district],
                 [int(r["award_wan"]) for r in per_district],
             )

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from allocator.core.i18n import _
+
 #: Pixels per inch of the page: a chart 8 inches wide is 768 pixels wide.
 _DPI = 96
 _FONT_PX = 12.0  # 9 pt, the charts' text
@@ -144,10 +146,11 @@ def bars(name: str, labels: Sequence[str], claimed: Sequence[int], awarded: Sequ
     body.append(_text((left + right) / 2, bottom + 30, "万元", "middle"))
     legend_y = top_margin - 14
     body.append(_rect(left, legend_y - 5, 18, 10, _CLAIM_COLOUR))
-    body.append(_text(left + 24, legend_y, "Claimed 测算"))
-    second = left + 24 + _text_width_px("Claimed 测算", _FONT_PX) + 36
+    claimed_word = _("Claimed")
+    body.append(_text(left + 24, legend_y, claimed_word))
+    second = left + 24 + _text_width_px(claimed_word, _FONT_PX) + 36
     body.append(_rect(second, legend_y - 5, 18, 10, _AWARD_COLOUR))
-    body.append(_text(second + 24, legend_y, "Awarded 奖补"))
+    body.append(_text(second + 24, legend_y, _("Awarded")))
     return _svg(name, width, height, body)
 
 
@@ -170,7 +173,7 @@ def histogram(name: str, ratios: np.ndarray[Any, np.dtype[np.float64]]) -> str:
     left, right = 0.09 * width, 0.96 * width
     top, bottom = 0.08 * height, 0.83 * height
     edges = np.linspace(0.0, 1.0, 21)
-    counts, _ = np.histogram(ratios, bins=edges)
+    counts, _edges = np.histogram(ratios, bins=edges)
     highest = int(counts.max()) if counts.size else 0
     ticks = nice_ticks(max(highest * 1.05, 1.0))
     y_max = max(ticks[-1], 1.0)
@@ -194,9 +197,9 @@ def histogram(name: str, ratios: np.ndarray[Any, np.dtype[np.float64]]) -> str:
         body.append(_text(x(k / 10), bottom + 12, f"{k * 10}%", "middle"))
     body.append(_line(left, top, left, bottom, _TEXT_COLOUR, 0.8))
     body.append(_line(left, bottom, right, bottom, _TEXT_COLOUR, 0.8))
-    body.append(_text((left + right) / 2, bottom + 32, "Award ÷ claim 奖补 ÷ 测算", "middle"))
+    body.append(_text((left + right) / 2, bottom + 32, _("Award ÷ claim"), "middle"))
     turn = f' transform="rotate(-90 {_n(left - 52)} {_n((top + bottom) / 2)})"'
-    body.append(_text(left - 52, (top + bottom) / 2, "Claims 申报数", "middle", turn))
+    body.append(_text(left - 52, (top + bottom) / 2, _("Claims"), "middle", turn))
     return _svg(name, width, height, body)
 
 

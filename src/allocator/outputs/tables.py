@@ -1,5 +1,6 @@
-"""The tables of a run: the award per claim, the constraint rows with slack and binding, and
-the totals per clause, item and district (docs/outputs.md, ``constraints.csv`` and ``totals``).
+"""The tables of a run: the award per claim, the constraint rows with slack and binding, the
+totals per clause, item and district (docs/outputs.md, ``constraints.csv`` and ``totals``).
+The workbook shows them in the reader's words (:func:`allocator.outputs.wording.for_the_reader`).
 """
 
 from __future__ import annotations
@@ -164,4 +165,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["award_vector", "blocked_by_group", "constraints_table", "totals"]
+__all__ = [
+    "award_vector",
+    "blocked_by_group",
+    "constraints_table",
+    "totals",
+]

@@ -76,7 +76,8 @@ def workbook_bytes(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.Da
     doc:
         The content of ``result.json`` (:func:`allocator.outputs.result.result_document`).
     awards, constraints:
-        The awards and constraints tables.
+        The awards and constraints tables, their values in the reader's words
+        (:func:`allocator.outputs.wording.for_the_reader`).
 
     Returns
     -------
@@ -189,13 +190,12 @@ def _workbook_sheets(
         constraints = constraints.iloc[:EXCEL_MAX_ROWS]
     per_clause = pd.DataFrame(doc["totals"]["per_clause"]).rename(columns=_TOTAL_ZH)
     per_district = pd.DataFrame(doc["totals"]["per_district"]).rename(columns=_TOTAL_ZH)
-    cons = constraints.assign(binding=constraints["binding"].map({True: "是", False: "否"}))
     return {
         "汇总": summary,
         "奖补明细": detail.rename(columns=_AWARD_ZH),
         "按条款": per_clause,
         "按县区": per_district,
-        "约束": cons.rename(columns=_CONSTRAINT_ZH),
+        "约束": constraints.rename(columns=_CONSTRAINT_ZH),
     }
 
 

@@ -333,7 +333,7 @@ def run_scenario(
         raise InputError(
             [
                 InputProblem(
-                    str(p), "at least one firm: a row under the header row", "no firm rows"
+                    str(p), _("at least one firm: a row under the header row"), _("no firm rows")
                 )
                 for p in loaded.data_paths
             ]

@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel
 
 from allocator.core.errors import InputError, InputProblem
+from allocator.core.i18n import _
 from allocator.inputs.scenario import Scenario
 from allocator.inputs.yamlfile import bare_type
 
@@ -87,7 +88,7 @@ def parse_vary(text: str) -> Vary:
     key = KEY_ALIASES.get(key.strip(), key.strip())
     if not sep or not key:
         raise InputError(
-            [InputProblem(VARY, "KEY=VALUES, e.g. budget_wan=3000:8000:500", repr(text))]
+            [InputProblem(VARY, _("KEY=VALUES, e.g. budget_wan=3000:8000:500"), repr(text))]
         )
     return Vary(key=key, path=key_path(key), values=parse_values(values, key=key))
 
@@ -120,7 +121,7 @@ def key_path(key: str) -> tuple[PathPart, ...]:
                     [
                         InputProblem(
                             VARY,
-                            f"a key of the scenario ({', '.join(fields)})",
+                            _("a key of the scenario ({keys})").format(keys=", ".join(fields)),
                             repr(name),
                             key=key,
                         )
@@ -131,8 +132,9 @@ def key_path(key: str) -> tuple[PathPart, ...]:
                     [
                         InputProblem(
                             VARY,
-                            f"a key other than {' and '.join(RESERVED_KEYS)}, which the sweep "
-                            "sets for each variant",
+                            _(
+                                "a key other than {keys}, which the sweep sets for each variant"
+                            ).format(keys=" and ".join(RESERVED_KEYS)),
                             repr(name),
                             key=key,
                         )
@@ -144,21 +146,21 @@ def key_path(key: str) -> tuple[PathPart, ...]:
         elif origin is dict:
             part, rest = _mapping_key(rest)
             if not part:
-                raise InputError([InputProblem(VARY, "a mapping key after the field", key=key)])
+                raise InputError([InputProblem(VARY, _("a mapping key after the field"), key=key)])
             path.append(part)
             node = typing.get_args(node)[1]
         elif origin is list:
             match = re.match(r"(?:\.(\d+)|\[(\d+)\])", rest)
             if match is None:
                 raise InputError(
-                    [InputProblem(VARY, "a list position ([0], [1] ...)", rest, key=key)]
+                    [InputProblem(VARY, _("a list position ([0], [1] ...)"), rest, key=key)]
                 )
             path.append(int(match.group(1) or match.group(2)))
             rest = rest[match.end() :]
             node = typing.get_args(node)[0]
         else:
             raise InputError(
-                [InputProblem(VARY, "nothing after a value's key", repr(rest), key=key)]
+                [InputProblem(VARY, _("nothing after a value's key"), repr(rest), key=key)]
             )
     return tuple(path)
 
@@ -198,14 +200,14 @@ def parse_values(text: str, *, key: str = "") -> tuple[Any, ...]:
             start, stop, step = (Decimal(p) for p in parts)
         except InvalidOperation:
             raise InputError(
-                [InputProblem(VARY, "start:stop:step of numbers", repr(text), key=key)]
+                [InputProblem(VARY, _("start:stop:step of numbers"), repr(text), key=key)]
             ) from None
         if not all(d.is_finite() for d in (start, stop, step)) or step <= 0 or stop < start:
             raise InputError(
                 [
                     InputProblem(
                         VARY,
-                        "start:stop:step with a positive step and stop not below start",
+                        _("start:stop:step with a positive step and stop not below start"),
                         repr(text),
                         key=key,
                     )
@@ -214,7 +216,11 @@ def parse_values(text: str, *, key: str = "") -> tuple[Any, ...]:
         count = int((stop - start) // step) + 1
         if count > MAX_VARIANTS:
             raise InputError(
-                [InputProblem(VARY, f"at most {MAX_VARIANTS} values", f"{count}", key=key)]
+                [
+                    InputProblem(
+                        VARY, _("at most {n} values").format(n=MAX_VARIANTS), f"{count}", key=key
+                    )
+                ]
             )
         whole = not any(c in p for p in parts for c in ".eE")
         grid = [start + k * step for k in range(count)]
@@ -222,14 +228,20 @@ def parse_values(text: str, *, key: str = "") -> tuple[Any, ...]:
     items = [t.strip() for t in text.split(",")]
     if not text.strip() or any(not t for t in items):
         raise InputError(
-            [InputProblem(VARY, "start:stop:step or a comma list of values", repr(text), key=key)]
+            [
+                InputProblem(
+                    VARY, _("start:stop:step or a comma list of values"), repr(text), key=key
+                )
+            ]
         )
     values = []
     for item in items:
         try:
             values.append(yaml.safe_load(item))
         except yaml.YAMLError:
-            raise InputError([InputProblem(VARY, "a plain value", repr(item), key=key)]) from None
+            raise InputError(
+                [InputProblem(VARY, _("a plain value"), repr(item), key=key)]
+            ) from None
     return tuple(values)
 
 
@@ -276,11 +288,20 @@ def variants(varies: Sequence[Vary]) -> list[Variant]:
     paths = [v.path for v in varies]
     for n, p in enumerate(paths):
         if p in paths[:n]:
-            raise InputError([InputProblem(VARY, "each key once", "a repeated key", key=keys[n])])
+            raise InputError(
+                [InputProblem(VARY, _("each key once"), _("a repeated key"), key=keys[n])]
+            )
     total = math.prod(len(v.values) for v in varies) if varies else 0
     if not varies or total > MAX_VARIANTS:
         raise InputError(
-            [InputProblem(VARY, f"1 to {MAX_VARIANTS} variants", f"{total}", key=", ".join(keys))]
+            [
+                InputProblem(
+                    VARY,
+                    _("1 to {n} variants").format(n=MAX_VARIANTS),
+                    f"{total}",
+                    key=", ".join(keys),
+                )
+            ]
         )
     width = max(2, len(str(total)))
     out = []
@@ -347,18 +368,27 @@ def _assign(doc: dict[str, Any], path: tuple[PathPart, ...], value: object, key:
                     [
                         InputProblem(
                             VARY,
-                            f"a list position the scenario has (0..{_size(node) - 1})",
+                            _("a list position the scenario has (0..{last})").format(
+                                last=_size(node) - 1
+                            ),
                             str(part),
                             key=key,
                         )
                     ]
                 )
         elif not isinstance(node, dict):
-            raise InputError([InputProblem(VARY, "a key path through mappings", key=key)])
+            raise InputError([InputProblem(VARY, _("a key path through mappings"), key=key)])
         elif not last and not isinstance(node.get(part), dict | list):
             if isinstance(path[n + 1], int):
                 raise InputError(
-                    [InputProblem(VARY, f"a list {part} in the scenario", "none", key=key)]
+                    [
+                        InputProblem(
+                            VARY,
+                            _("a list {key} in the scenario").format(key=part),
+                            _("none"),
+                            key=key,
+                        )
+                    ]
                 )
             node[part] = {}
         if last:

@@ -21,10 +21,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from allocator.web import i18n, library
+from allocator.core.i18n import N_, _, speaking
+from allocator.inputs.choices import district_name, industry_name
+from allocator.web import library
 from allocator.web.jobs import JobQueue
 from allocator.web.security import CSRF_FIELD, Guard, GuardMiddleware, csrf_field
+from allocator.web.words import word
 from allocator.web.workspace import Workspace
 
 _HERE = Path(__file__).parent
@@ -90,7 +94,7 @@ def create_app(config: Config) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(GuardMiddleware, guard=guard)],
+        middleware=[Middleware(LanguageMiddleware), Middleware(GuardMiddleware, guard=guard)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
@@ -103,6 +107,9 @@ def create_app(config: Config) -> Starlette:
 
 
 def _environment() -> jinja2.Environment:
+    # pandas: loaded with the pages, not with `allocate serve --help`
+    from allocator.outputs.wording import family_name, reason_text, row_name
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("allocator.web", "templates"),
         autoescape=True,
@@ -112,6 +119,14 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["wan"] = _wan
     env.filters["pct"] = _pct
+    # The catalogue's messages, in the language the request's context speaks (LanguageMiddleware).
+    env.globals["_"] = _
+    env.globals["word"] = word
+    env.globals["district"] = district_name
+    env.globals["industry"] = industry_name
+    env.globals["reason"] = reason_text
+    env.globals["row"] = row_name
+    env.globals["family"] = family_name
     return env
 
 
@@ -135,6 +150,25 @@ def language(request: Request) -> str:
     return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
 
 
+class LanguageMiddleware:
+    """Answer each request in its reader's language: the cookie's, else Chinese.
+
+    Every message of the request, the library's included (a refused upload's problems, an
+    audit's findings), goes through the catalogue in that language
+    (:func:`allocator.core.i18n.speaking`); the process's own language is left as it is.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with speaking(language(Request(scope))):
+            await self.app(scope, receive, send)
+
+
 def render(
     request: Request, template: str, /, http_status: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -142,21 +176,17 @@ def render(
     lang = language(request)
     env: jinja2.Environment = request.app.state.templates
     jobs: JobQueue = request.app.state.jobs
-
-    def t(key: str, **values: Any) -> str:
-        return i18n.translate(lang, key, **values)
-
-    page = env.get_template(template).render(
-        request=request,
-        lang=lang,
-        t=t,
-        csrf_name=CSRF_FIELD,
-        csrf=csrf_field(request),
-        active=[j for j in jobs.jobs() if not j.finished],
-        path=request.url.path,
-        query=request.url.query,
-        **context,
-    )
+    with speaking(lang):
+        page = env.get_template(template).render(
+            request=request,
+            lang=lang,
+            csrf_name=CSRF_FIELD,
+            csrf=csrf_field(request),
+            active=[j for j in jobs.jobs() if not j.finished],
+            path=request.url.path,
+            query=request.url.query,
+            **context,
+        )
     headers = {
         # Nothing is loaded from elsewhere: no scripts, styles, fonts or frames of other sites.
         "content-security-policy": "default-src 'self'; img-src 'self' data:; "
@@ -178,11 +208,17 @@ async def switch_language(request: Request) -> Response:
     return response
 
 
+# An error page's heading, translated when the page is drawn (error.html: _(key)).
+_CSRF = N_("Request refused: the form lacks a valid security token; go back, reload and retry.")
+_NOT_FOUND = N_("No such page or record.")
+_GENERIC = N_("The request could not be completed.")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    key = {403: "error.csrf", 404: "error.not_found"}.get(exc.status_code, "error.generic")
+    key = {403: _CSRF, 404: _NOT_FOUND}.get(exc.status_code, _GENERIC)
     if exc.status_code == 403 and exc.detail != "csrf":
-        key = "error.generic"
+        key = _GENERIC
     if "csrf_cookie" not in request.scope.get("state", {}):
         return Response(str(exc.detail), status_code=exc.status_code)
     return render(request, "error.html", http_status=exc.status_code, key=key, detail=exc.detail)
@@ -209,4 +245,4 @@ def problem_rows(
     return rows
 
 
-__all__ = ["Config", "create_app", "language", "problem_rows", "render"]
+__all__ = ["Config", "LanguageMiddleware", "create_app", "language", "problem_rows", "render"]

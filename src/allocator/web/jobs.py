@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from allocator.core.i18n import language, set_language
 from allocator.web import library
 from allocator.web.workspace import Workspace
 
@@ -48,6 +49,8 @@ class Job:
     scenario: Path
     time_limit_s: float | None = None
     budgets: str = ""
+    # The language of the reader who queued it: the run's workbook and report speak it.
+    lang: str = "zh"
     state: State = "queued"
     phases: list[tuple[str, float]] = field(default_factory=list)
     solver_phase: str = ""
@@ -96,8 +99,10 @@ def _child(
     budgets: str,
     command: str,
     reports: Any,
+    lang: str = "zh",
 ) -> None:
     """The solving process: run, report, and say how it ended (spawned; arguments pickle)."""
+    set_language(lang)
     last_at, last_phase = [0.0], [""]
     pending: list[Any] = []
 
@@ -186,8 +191,15 @@ class JobQueue:
     def submit(
         self, kind: Kind, scenario: Path, *, time_limit_s: float | None = None, budgets: str = ""
     ) -> Job:
-        """Queue a run (or a budget sweep) of a saved scenario."""
-        job = Job(secrets.token_hex(8), kind, scenario, time_limit_s=time_limit_s, budgets=budgets)
+        """Queue a run (or a budget sweep) of a saved scenario, in the reader's language."""
+        job = Job(
+            secrets.token_hex(8),
+            kind,
+            scenario,
+            time_limit_s=time_limit_s,
+            budgets=budgets,
+            lang=language(),
+        )
         with self._lock:
             self._jobs[job.id] = job
         self._waiting.put(job)
@@ -233,10 +245,11 @@ class JobQueue:
                 shutil.rmtree(self.workspace.work_dir(job.id), ignore_errors=True)
 
     def _command(self, job: Job, final: Path) -> list[str]:
+        allocate = ["allocate", "--lang", "en"] if job.lang == "en" else ["allocate"]
         if job.kind == "sweep":
-            argv = ["allocate", "sweep", str(job.scenario), "--vary", f"budget_wan={job.budgets}"]
+            argv = [*allocate, "sweep", str(job.scenario), "--vary", f"budget_wan={job.budgets}"]
             return [*argv, "--jobs", "1", "--out", str(final)]
-        argv = ["allocate", "run", str(job.scenario), "--out", str(final)]
+        argv = [*allocate, "run", str(job.scenario), "--out", str(final)]
         if job.time_limit_s is not None:
             argv += ["--time-limit", f"{job.time_limit_s:g}"]
         return argv
@@ -259,6 +272,7 @@ class JobQueue:
                 job.budgets,
                 shlex.join(argv),
                 reports,
+                job.lang,
             ),
             name=f"allocate-{job.kind}-{job.id}",
             daemon=True,

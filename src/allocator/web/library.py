@@ -93,13 +93,6 @@ def districts() -> list[str]:
     return list(DISTRICTS)
 
 
-def industries() -> dict[str, str]:
-    """Industry code → Chinese name."""
-    from allocator.inputs.schema import INDUSTRIES
-
-    return dict(INDUSTRIES)
-
-
 def template_bytes() -> bytes:
     """The empty Excel template a clerk fills in (``allocate template``)."""
     from allocator.inputs.template import workbook_bytes
@@ -292,7 +285,6 @@ __all__ = [
     "districts",
     "explain_text",
     "field_labels",
-    "industries",
     "ledger_url",
     "list_runs",
     "load_enterprises",

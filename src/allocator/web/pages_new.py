@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from allocator.core.i18n import N_, _
 from allocator.web import library
 from allocator.web.app import problem_rows, render
 from allocator.web.jobs import JobQueue
@@ -131,11 +132,22 @@ async def upload_data(request: Request, form: FormData) -> Response:
     file = form.get("data")
     model_name = str(form.get("model", ""))
     if not isinstance(file, UploadFile) or not file.filename:
-        return await _new_page(request, workspace, None, model_name, {}, [], 400, "upload.none")
+        return await _new_page(
+            request, workspace, None, model_name, {}, [], 400, N_("Choose a file to upload.")
+        )
     limit = request.app.state.config.max_upload_mb * 1024 * 1024
     data = await file.read(limit + 1)
     if len(data) > limit:
-        return await _new_page(request, workspace, None, model_name, {}, [], 413, "upload.large")
+        return await _new_page(
+            request,
+            workspace,
+            None,
+            model_name,
+            {},
+            [],
+            413,
+            N_("The file is larger than the limit."),
+        )
     try:
         upload = workspace.store_upload(data, file.filename)
     except UploadRefusedError as exc:
@@ -196,7 +208,7 @@ def scenario_document(
         except yaml.YAMLError:
             problems.append(
                 library.InputProblem(
-                    "form", "a number, or a list or table of numbers", raw, key=address
+                    "form", _("a number, or a list or table of numbers"), raw, key=address
                 )
             )
     if overrides:
@@ -221,7 +233,7 @@ async def save_scenario(request: Request, form: FormData) -> Response:
         problems.append(
             library.InputProblem(
                 "form",
-                "letters, digits, '.', '-' or '_' (at most 100)",
+                _("letters, digits, '.', '-' or '_' (at most 100)"),
                 repr(doc["name"]),
                 key="name",
             )

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from allocator.core import i18n
 from allocator.web import library
 from allocator.web.app import render
 from allocator.web.jobs import Job, JobQueue
@@ -109,8 +110,9 @@ class RunTables:
 
 
 @functools.lru_cache(maxsize=4)
-def _tables(path: str, stamp: tuple[int, int]) -> RunTables:
-    """Read once per run (keyed by mtime and size), kept for the next page of the same run."""
+def _tables(path: str, stamp: tuple[int, int], lang: str) -> RunTables:
+    """Read once per run (keyed by mtime and size) and language, kept for the next page of the
+    same run; the reasons are counted in the reader's words."""
     import pandas as pd
 
     text = {"recipient_id": str, "recipient_name": str, "clause_id": str, "item_key": str}
@@ -122,7 +124,7 @@ def run_tables(folder: Path) -> RunTables:
     """The run's awards table and reasons (cached)."""
     path = folder / library.AWARDS
     stat = path.stat()
-    return _tables(str(path), (stat.st_mtime_ns, stat.st_size))
+    return _tables(str(path), (stat.st_mtime_ns, stat.st_size), i18n.language())
 
 
 def warm(folder: Path) -> None:
@@ -196,7 +198,6 @@ async def result_page(request: Request) -> Response:
         run=entry.run_id[:_SHORT_ID],
         q=q,
         downloads=downloads,
-        industries=library.industries(),
         **context,
     )
 

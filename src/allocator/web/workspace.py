@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from allocator.core.i18n import N_, _
 from allocator.web import library
 
 #: Kinds of data file a clerk may upload, by extension.
@@ -29,7 +30,8 @@ _JOB = re.compile(r"[0-9a-f]{16}")
 
 
 class UploadRefusedError(ValueError):
-    """An upload that is not a data file the loader could read; the message is a catalogue id."""
+    """An upload that is not a data file the loader could read; the message is a catalogue id,
+    shown in the reader's language by the page."""
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,14 @@ class Workspace:
         """
         ext = Path(filename).suffix.lower()
         if ext not in UPLOAD_TYPES:
-            raise UploadRefusedError("upload.bad_type")
+            raise UploadRefusedError(N_("Only .xlsx or .csv files are accepted."))
         if not data:
-            raise UploadRefusedError("upload.empty")
+            raise UploadRefusedError(N_("The uploaded file is empty."))
         if ext == ".xlsx" and not _is_xlsx(data):
-            raise UploadRefusedError("upload.not_xlsx")
+            raise UploadRefusedError(N_("The file is not an Excel workbook (.xlsx)."))
         if ext == ".csv" and data.startswith(b"PK\x03\x04"):
             # A workbook renamed .csv; other encodings are the loader's to judge, by row.
-            raise UploadRefusedError("upload.not_csv")
+            raise UploadRefusedError(N_("The file is a workbook, not a CSV: upload it as .xlsx."))
         digest = library.sha256_bytes(data)
         path = self.uploads / f"{digest}{ext}"
         if not path.exists():
@@ -167,7 +169,7 @@ class Workspace:
                 [
                     library.InputProblem(
                         "form",
-                        "a name no other saved scenario has",
+                        _("a name no other saved scenario has"),
                         repr(doc["name"]),
                         key="name",
                     )
