@@ -20,6 +20,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -313,13 +314,22 @@ class LoadedScenario:
 # Loading
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
+def load_scenario(
+    path: str | Path,
+    *,
+    model_path: Path | None = None,
+    data_paths: Sequence[Path] | None = None,
+) -> LoadedScenario:
     """Read and validate a scenario file on its own (no model needed).
 
     Parameters
     ----------
     path:
         The YAML file.
+    model_path, data_paths:
+        The model and data files to use instead of those the file names (relative to its
+        folder): a run folder's own copies (:mod:`allocator.outputs.copies`). ``data_paths``
+        must list as many files as the scenario's ``data``.
 
     Returns
     -------
@@ -340,8 +350,19 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     spec = validate_as(Scenario, data, file, phrases=_phrases())
     problems = _check_names(spec, file)
     base = path.parent
-    model_path = base / spec.model
-    data_paths = tuple(base / p for p in spec.data)
+    model_path = base / spec.model if model_path is None else model_path
+    if data_paths is None:
+        data_paths = tuple(base / p for p in spec.data)
+    elif len(data_paths) != len(spec.data):
+        problems.append(
+            InputProblem(
+                file,
+                _("{n} data file(s)").format(n=len(data_paths)),
+                _("{n} data file(s)").format(n=len(spec.data)),
+                key="data",
+            )
+        )
+    data_paths = tuple(data_paths)
     if not model_path.is_file():
         problems.append(_not_a_file(file, model_path, "model"))
     for i, p in enumerate(data_paths):
