@@ -20,6 +20,7 @@ import json
 import math
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,9 +78,27 @@ def _unquoted(value: object) -> object:
     )
 
 
+# A whole amount grouped by thousands, as a clerk types it and the data accepts it: 5,000 or
+# 5，000 (NFKC makes the full-width comma and digits plain). Nothing else is read from text.
+_GROUPED_WHOLE = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
+
+
+def _wan(value: object) -> object:
+    """An amount in 万元: ``5,000`` (YAML text) is 5000, as in the enterprise data.
+
+    Only a whole number grouped by thousands is read from text; any other text goes to
+    :func:`_unquoted`, which says how to write it.
+    """
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if _GROUPED_WHOLE.fullmatch(text):
+            return int(text.replace(",", ""))
+    return _unquoted(value)
+
+
 # Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500. The
 # YAML reader keeps whole numbers within 18 digits, inside the solver's 64-bit integers.
-Wan = Annotated[int, BeforeValidator(_unquoted), Field(strict=True, ge=0)]
+Wan = Annotated[int, BeforeValidator(_wan), Field(strict=True, ge=0)]
 # Strict: YAML's ``yes`` is the text 'yes', and text is not true/false.
 Flag = Annotated[bool, Strict()]
 # Weights multiply; build.check_limits keeps Σ weight × 1000 × claim within CP-SAT's sums.
