@@ -649,6 +649,10 @@ def set_copy_outside(doc: dict[str, Any]) -> None:
     doc["inputs"][2]["copy"] = "inputs/../../data.csv"
 
 
+def set_copy_outside_windows(doc: dict[str, Any]) -> None:
+    doc["inputs"][2]["copy"] = "inputs/..\\..\\data.csv"
+
+
 def drop_scenario_input(doc: dict[str, Any]) -> None:
     doc["inputs"] = [i for i in doc["inputs"] if i["role"] != "scenario"]
 
@@ -771,6 +775,14 @@ EDITS: list[tuple[str, Callable[[Path], None], int, str, int, str]] = [
     (
         "a copy named outside the folder",
         edit_json(set_copy_outside),
+        2,
+        "inputs",
+        2,
+        "inputs",
+    ),
+    (
+        "a copy named outside the folder, Windows-style",
+        edit_json(set_copy_outside_windows),
         2,
         "inputs",
         2,

@@ -176,3 +176,12 @@ def test_copies_of_one_batch_are_hard_links_to_the_first(tmp_path: Path) -> None
     first, second = (tmp_path / n / "inputs" / f"{digest[:16]}-data.csv" for n in ("a", "b"))
     assert first.stat().st_ino == second.stat().st_ino
     assert first.stat().st_ino != source.stat().st_ino
+
+
+def test_a_name_windows_refuses_is_copied_under_a_name_it_takes(tmp_path: Path) -> None:
+    source = tmp_path / 'firms: "q1"?.csv'
+    source.write_bytes(b"credit_code\n")
+    digest = sha(source)
+    (copy,) = copy_inputs(tmp_path, [InputFile("data", source, source.name, digest)])
+    assert copy == f"inputs/{digest[:16]}-firms_ _q1__.csv"
+    assert (tmp_path / copy).read_bytes() == b"credit_code\n"

@@ -118,7 +118,13 @@ def _copy_ok(copy: object) -> bool:
     if not isinstance(copy, str):
         return False
     parts = copy.split("/")
-    return len(parts) == 2 and parts[0] == INPUTS_DIR and parts[1] not in ("", ".", "..")
+    # No backslash or drive colon either: on Windows they would lead out of the folder.
+    return (
+        len(parts) == 2
+        and parts[0] == INPUTS_DIR
+        and parts[1] not in ("", ".", "..")
+        and not any(c in parts[1] for c in "\\:")
+    )
 
 
 def run_ledger(result: dict[str, Any], explicit: str | None = None) -> str:

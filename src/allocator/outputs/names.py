@@ -25,9 +25,14 @@ def copy_name(sha256: str, file_name: str) -> str:
     """Where a run folder keeps its copy of an input: ``inputs/<sha256 prefix>-<file name>``.
 
     Named by content, so that the same bytes always get the same name (no time, no absolute
-    path) and two different versions of one file never overwrite each other.
+    path) and two different versions of one file never overwrite each other. A character
+    Windows refuses in a file name becomes ``_``, so that the folder can be copied there.
     """
-    return f"{INPUTS_DIR}/{sha256[:COPY_DIGITS]}-{file_name}"
+    safe = "".join("_" if c in _NOT_ON_WINDOWS or ord(c) < 32 else c for c in file_name)
+    return f"{INPUTS_DIR}/{sha256[:COPY_DIGITS]}-{safe}"
+
+
+_NOT_ON_WINDOWS = frozenset('\\/:*?"<>|')
 
 
 # While a run replaces a folder NAME, its siblings ``.NAME.partial-XXXXXXXX`` (the new run being
