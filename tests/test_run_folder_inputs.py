@@ -117,9 +117,12 @@ def test_a_copy_elsewhere_audits_from_anywhere_and_names_the_edited_source(
 def test_a_copy_edited_inside_the_folder_is_a_finding(run: tuple[Path, str]) -> None:
     out, _ = run
     (copy,) = (out / "inputs").glob("*-data.csv")
-    with copy.open("a", encoding="utf-8") as handle:
-        handle.write("\n")
+    # The copy and the original edited alike: nothing may call the copy intact.
+    for edited in (copy, out.parent / "data.csv"):
+        with edited.open("a", encoding="utf-8") as handle:
+            handle.write("\n")
     code, report = audit_json(out)
+    assert not any("intact" in f["message"] for f in report["findings"])
     assert code == 1
     edited = [f for f in by_severity(report, "error") if f["check"] == "inputs"]
     assert len(edited) == 1

@@ -386,9 +386,10 @@ def run_inputs(
             )
     if entry is not None:
         changes += _against_ledger(recorded, entry)
-    notes = _source_notes(recorded, entry)
     if changes:
-        return RunInputs(None, changes, notes, copies=True)
+        # The originals are not looked at: their note says the copies are intact.
+        return RunInputs(None, changes, [], copies=True)
+    notes = _source_notes(recorded, entry)
     scenario = next(i for i in recorded if i["role"] == "scenario")
     model = [folder / i["copy"] for i in recorded if i["role"] == "model"]
     data = [folder / i["copy"] for i in recorded if i["role"] == "data"]
