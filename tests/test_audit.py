@@ -318,29 +318,26 @@ def test_money_left_unspent_under_priority_is_caught(runs: Runs, tmp_path: Path)
 # Inputs and the ledger
 
 
-def test_a_changed_data_file_is_caught_by_its_sha256(runs: Runs, tmp_path: Path) -> None:
-    # A copy of the scenario with the same bytes, beside a copy of its data, is audited
-    # through --scenario; one value of the copied data is then changed.
-    shutil.copy(runs.scenarios["equal_losses"], tmp_path / "equal_losses.yaml")
-    shutil.copy(runs.root / "data.csv", tmp_path / "data.csv")
+def test_a_changed_data_copy_is_caught_by_its_sha256(runs: Runs, tmp_path: Path) -> None:
+    # The folder's own copy of the data is audited, wherever the original is; one value of
+    # the copy is changed.
     folder = copy_run(runs, "equal_losses", tmp_path)
-    scenario = str(tmp_path / "equal_losses.yaml")
-    code, _ = audit_json(folder, runs.ledger, "--scenario", scenario)
+    code, _ = audit_json(folder, runs.ledger)
     assert code == 0
-    text = (tmp_path / "data.csv").read_text(encoding="utf-8")
+    (copy,) = (folder / "inputs").glob("*-data.csv")
+    text = copy.read_text(encoding="utf-8")
     lines = text.split("\n")
     header = lines[0].split(",")
     column = header.index("output_2026q1")
     cells = lines[1].split(",")
     cells[column] = str(float(cells[column]) + 1)
     lines[1] = ",".join(cells)
-    (tmp_path / "data.csv").write_text("\n".join(lines), encoding="utf-8")
-    code, report = audit_json(folder, runs.ledger, "--scenario", scenario)
+    copy.write_text("\n".join(lines), encoding="utf-8")
+    code, report = audit_json(folder, runs.ledger)
     assert code == 1
     (changed,) = findings(report, "inputs")
     assert changed["file"] == "data.csv"
-    assert "data file data.csv" in changed["message"]
-    assert "changed since the run" in changed["message"]
+    assert f"copy inputs/{copy.name} of the data file data.csv was edited" in changed["message"]
     # Nothing is recomputed from inputs that changed.
     status = {c["name"]: c["status"] for c in report["checks"]}
     assert status["claims"] == status["fairness"] == "skipped"
@@ -368,7 +365,11 @@ def test_an_edited_output_folder_is_caught_by_the_ledger(runs: Runs, tmp_path: P
 
 
 def test_a_folder_without_a_ledger_entry_is_a_warning_only(runs: Runs, tmp_path: Path) -> None:
+    # A copy whose result.json is not that of any recorded run (what no check reads changed).
     folder = copy_run(runs, "equal_losses", tmp_path)
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    doc["timings"]["solve"] = 0.001
+    (folder / "result.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     code, report = audit_json(folder, runs.ledger)
     assert code == 0
     (warning,) = [f for f in report["findings"] if f["severity"] == "warning"]
@@ -385,9 +386,12 @@ def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
     result = invoke("audit", str(folder), "--ledger", runs.ledger)
     assert result.exit_code == 2
     assert "result.json" in result.stderr
-    # A scenario that can be found nowhere: the message says how to point at it.
+    # A folder without copies of its inputs (written before runs carried them) whose scenario
+    # can be found nowhere: the message says how to point at it.
     folder = copy_run(runs, "talmud", tmp_path / "other")
     doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    for entry in doc["inputs"]:
+        del entry["copy"]
     doc["inputs"][0]["path"] = str(tmp_path / "gone.yaml")
     (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
     result = invoke("audit", str(folder), "--ledger", runs.ledger)
@@ -641,6 +645,14 @@ def set_input_path(doc: dict[str, Any]) -> None:
     doc["inputs"][0]["path"] = ["scenario.yaml"]
 
 
+def set_copy_outside(doc: dict[str, Any]) -> None:
+    doc["inputs"][2]["copy"] = "inputs/../../data.csv"
+
+
+def set_copy_outside_windows(doc: dict[str, Any]) -> None:
+    doc["inputs"][2]["copy"] = "inputs/..\\..\\data.csv"
+
+
 def drop_scenario_input(doc: dict[str, Any]) -> None:
     doc["inputs"] = [i for i in doc["inputs"] if i["role"] != "scenario"]
 
@@ -745,20 +757,36 @@ EDITS: list[tuple[str, Callable[[Path], None], int, str, int, str]] = [
         "",
     ),
     (
-        "the data file gone",
-        lambda root: (root / "data.csv").unlink(),
+        "the data copy gone",
+        lambda root: next((root / "out" / "inputs").glob("*-data.csv")).unlink(),
+        1,
+        "of the data file data.csv is missing",
         2,
-        "key 'data': expected an existing data file",
-        2,
-        "key 'data'",
+        "of the data file data.csv is missing",
     ),
     (
-        "the model file gone",
-        lambda root: (root / "model.yaml").unlink(),
+        "the model copy gone",
+        lambda root: next((root / "out" / "inputs").glob("*-model.yaml")).unlink(),
+        1,
+        "of the model file model.yaml is missing",
         2,
-        "key 'model': expected an existing model file",
+        "of the model file model.yaml is missing",
+    ),
+    (
+        "a copy named outside the folder",
+        edit_json(set_copy_outside),
         2,
-        "key 'model'",
+        "inputs",
+        2,
+        "inputs",
+    ),
+    (
+        "a copy named outside the folder, Windows-style",
+        edit_json(set_copy_outside_windows),
+        2,
+        "inputs",
+        2,
+        "inputs",
     ),
 ]
 

@@ -86,6 +86,30 @@ def gbk_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["run", "data.csv"], 2),
         (["validate", "absent.csv"], 2),
         (["policy", "absent.yaml"], 2),
+        # Every other command, with its progress on stderr, and their help.
+        (["compare", "out", "out"], 0),
+        (["--lang", "en", "compare", "out", "out"], 0),
+        (["compare", "out", "absent"], 2),
+        (["sweep", "scenario.yaml", "--vary", "budget_wan=20,30", "--out", "sw", "--jobs", "1"], 0),
+        (
+            [
+                "sensitivity",
+                "scenario.yaml",
+                "--param",
+                "budget_wan",
+                "--method",
+                "one-at-a-time",
+                "--out",
+                "sens",
+            ],
+            0,
+        ),
+        (["template", "--out", "模板 文件.xlsx"], 0),
+        (["generate", "--enterprises", "20", "--out", "generated.csv"], 0),
+        (["history", "--ledger", "l.sqlite", "--json"], 0),
+        (["audit", "absent", "--ledger", "l.sqlite"], 2),
+        (["--help"], 0),
+        (["run", "--help"], 0),
     ],
 )
 def test_a_gbk_console_never_raises(gbk_run: Path, args: list[str], code: int) -> None:

@@ -41,7 +41,9 @@ def scenario_with_rule(tmp_path: Path, rule: str) -> Path:
 def run(scenario: Path, out: Path, *options: str) -> dict[str, bytes]:
     result = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "-q", *options])
     assert result.exit_code == 0, result.output
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
 
 
 def result_doc(files: dict[str, bytes], *drop: str) -> dict[str, Any]:
@@ -80,7 +82,11 @@ def test_reruns_and_worker_counts_give_the_same_files(
     else:
         one_worker = run(one_worker_scenario(tmp_path, scenario), tmp_path / "one-worker")
 
-    assert first.keys() == second.keys() == one_worker.keys()
+    # The same copies of the inputs, byte for byte (the one-worker scenario is another file).
+    assert first.keys() == second.keys()
+    scenario_copy = json.loads(first["result.json"])["inputs"][0]["copy"]
+    one_scenario = json.loads(one_worker["result.json"])["inputs"][0]["copy"]
+    assert {k for k in first if k != scenario_copy} == {k for k in one_worker if k != one_scenario}
     for name in SAME_BYTES:
         assert first[name] == second[name], name
         assert first[name] == one_worker[name], name

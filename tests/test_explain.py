@@ -256,12 +256,13 @@ def test_an_unknown_recipient_lists_close_matches(run: Run) -> None:
 
 
 def test_explain_refuses_inputs_that_changed(run: Run, tmp_path: Path) -> None:
-    # The same scenario bytes beside a changed copy of the data.
-    shutil.copy(run.scenario, tmp_path / "explain.yaml")
-    data = (run.scenario.parent / "data.csv").read_bytes()
-    (tmp_path / "data.csv").write_bytes(data + b"\n")  # any change of bytes counts
+    # A copy of the folder whose own copy of the data was changed.
+    folder = tmp_path / "copy"
+    shutil.copytree(run.folder, folder)
+    (data,) = (folder / "inputs").glob("*-data.csv")
+    data.write_bytes(data.read_bytes() + b"\n")  # any change of bytes counts
     _, award = cut_by_the_fund(run)
-    result = explain(run, award["recipient_id"], "--scenario", str(tmp_path / "explain.yaml"))
+    result = invoke("explain", str(folder), award["recipient_id"], "--ledger", run.ledger)
     assert result.exit_code == 2
     assert "data.csv" in result.stderr
-    assert "changed since the run" in result.stderr
+    assert f"copy inputs/{data.name} of the data file data.csv was edited" in result.stderr

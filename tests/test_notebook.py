@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,3 +57,27 @@ def test_notebook_runs_without_errors(kernel_name: str) -> None:
     svgs = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
     # Lorenz, clauses, districts and ratios for each year, then the budget sweep.
     assert len(svgs) == 9
+    # Each year's four charts carry its own document in the title, never the other year's.
+    text = ["".join(o["data"]["image/svg+xml"]) for o in svgs]
+    y2026, y2025 = (False, True), (True, False)
+    assert [("柳政规〔2025〕1号" in t, "2026 draft" in t) for t in text] == [
+        *(y2026, y2025),  # Lorenz
+        *(y2026, y2026, y2025, y2025),  # clauses and districts
+        *(y2026, y2025),  # ratios
+        y2026,  # the budget sweep
+    ]
+
+
+def test_the_notebook_copied_elsewhere_says_what_it_needs(tmp_path: Path) -> None:
+    # Its first cell, run from a folder with no scenarios/ above it (a copy of the notebook
+    # on its own): one clear error naming the folder, not a bare StopIteration.
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code").source
+    done = subprocess.run(
+        [sys.executable, "-c", first], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("FileNotFoundError: no scenarios/ folder in "), done.stderr
+    assert "copy scenarios/ and models/ beside it" in last
+    assert "StopIteration" not in done.stderr

@@ -3,6 +3,7 @@ atomic replacement. Allocations are written by hand, so every expectation is exa
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -187,6 +188,10 @@ def make_run(tmp_path: Path, alloc: Allocation | None = None, **kw: Any) -> RunR
         spec, files["scenario.yaml"], files["model.yaml"], (files["data.csv"],), "0" * 64
     )
     b = example()
+
+    def digest(name: str) -> str:
+        return hashlib.sha256(files[name].read_bytes()).hexdigest()
+
     return RunResult(
         scenario=loaded,
         model=tiny_model(),
@@ -195,9 +200,9 @@ def make_run(tmp_path: Path, alloc: Allocation | None = None, **kw: Any) -> RunR
         status=kw.pop("status", Status.OPTIMAL),
         message=kw.pop("message", ""),
         inputs=[
-            InputFile("scenario", files["scenario.yaml"], "scenario.yaml", "1" * 64),
-            InputFile("model", files["model.yaml"], "model.yaml", "2" * 64),
-            InputFile("data", files["data.csv"], "data.csv", "3" * 64),
+            InputFile("scenario", files["scenario.yaml"], "scenario.yaml", digest("scenario.yaml")),
+            InputFile("model", files["model.yaml"], "model.yaml", digest("model.yaml")),
+            InputFile("data", files["data.csv"], "data.csv", digest("data.csv")),
         ],
         command="allocate run scenario.yaml",
         timings={"load": 0.1, "solve": 0.2},
@@ -208,8 +213,15 @@ def make_run(tmp_path: Path, alloc: Allocation | None = None, **kw: Any) -> RunR
 def test_folder_contents_and_result_json(tmp_path: Path) -> None:
     out = tmp_path / "out" / "t"
     written = write_outputs(out, make_run(tmp_path))
-    assert sorted(p.name for p in written) == sorted(OUTPUT_FILES)
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    scenario_sha = hashlib.sha256((tmp_path / "inputs" / "scenario.yaml").read_bytes()).hexdigest()
+    copies = [
+        f"inputs/{hashlib.sha256((tmp_path / 'inputs' / n).read_bytes()).hexdigest()[:16]}-{n}"
+        for n in ("scenario.yaml", "model.yaml", "data.csv")
+    ]
+    assert sorted(p.relative_to(out).as_posix() for p in written) == sorted(
+        [*OUTPUT_FILES, *copies]
+    )
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUT_FILES, "inputs"])
     doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
     # Claims of eligible rows: 30 + 20 + 8 + 6 + 8 + 50 = 122; awarded 25 + 15 = 40.
     assert (doc["status"], doc["budget_wan"], doc["budget_source"]) == ("OPTIMAL", 40, "scenario")
@@ -236,7 +248,13 @@ def test_folder_contents_and_result_json(tmp_path: Path) -> None:
         "1/growth/amount",
         "2/recovery/amount",
     ]
-    assert doc["inputs"][0] == {"role": "scenario", "path": "scenario.yaml", "sha256": "1" * 64}
+    assert doc["inputs"][0] == {
+        "role": "scenario",
+        "path": "scenario.yaml",
+        "sha256": scenario_sha,
+        "copy": copies[0],
+    }
+    assert doc["ledger"] is None
     assert set(doc["timings"]) == {"load", "solve", "write"}
 
 
@@ -385,7 +403,7 @@ def test_a_failure_mid_write_leaves_the_earlier_run(
 ) -> None:
     out = tmp_path / "out"
     write_outputs(out, make_run(tmp_path))
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
 
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("disk full")
@@ -393,7 +411,7 @@ def test_a_failure_mid_write_leaves_the_earlier_run(
     monkeypatch.setattr(folder, "workbook_bytes", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         write_outputs(out, make_run(tmp_path, allocation([20, 0, 0, 0, 20], [""] * 5)))
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     # No temporary folder is left behind.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs", "out"]
 
@@ -413,7 +431,9 @@ def test_infeasible_run_writes_result_json_alone(tmp_path: Path) -> None:
     run = make_run(tmp_path, status=Status.INFEASIBLE, message="floors exceed the budget")
     run.allocation = None
     write_outputs(out, run)
-    assert [p.name for p in out.iterdir()] == ["result.json"]
+    # result.json and the copies of the inputs, which the audit reads.
+    assert sorted(p.name for p in out.iterdir()) == ["inputs", "result.json"]
+    assert len(list((out / "inputs").iterdir())) == 3
     doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert (doc["status"], doc["message"]) == ("INFEASIBLE", "floors exceed the budget")
     assert doc["total_awarded_wan"] is None

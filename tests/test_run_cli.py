@@ -79,7 +79,7 @@ def test_infeasible_floors_exit_3_with_result_json_alone(tmp_path: Path) -> None
     result = invoke("run", str(path), "--out", str(out), "--quiet")
     assert result.exit_code == 3
     assert "infeasible" in result.stderr
-    assert [p.name for p in out.iterdir()] == ["result.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["inputs", "result.json"]
     doc = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert doc["status"] == "INFEASIBLE"
     assert "the district floors add up to 120万元" in doc["message"]
@@ -102,7 +102,7 @@ def test_infeasible_found_by_the_solver_names_the_rows(tmp_path: Path) -> None:
     assert doc["status"] == "INFEASIBLE"
     assert "sub_budget[all]" in doc["message"]
     assert "district_floor[柳东新区]" in doc["message"]
-    assert [p.name for p in out.iterdir()] == ["result.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["inputs", "result.json"]
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +137,14 @@ def test_shipped_2026_scenario(runs_2026: tuple[Result, Path, Result, Path]) -> 
     fund = cons[cons["family"] == "fund_cap"].iloc[0]
     assert (fund["lhs"], fund["rhs"]) == (total, 5000)
     assert sorted(p.name for p in out.iterdir()) == [
+        "awards.csv",
+        "awards.xlsx",
+        "constraints.csv",
+        "inputs",
+        "report.html",
+        "result.json",
+    ]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [
         "awards.csv",
         "awards.xlsx",
         "constraints.csv",

@@ -60,7 +60,11 @@ def _run(scenario: Path, out: Path | str, *extra: str, env: dict[str, str] | Non
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _siblings(folder: Path) -> list[str]:
@@ -219,10 +223,11 @@ def test_an_infeasible_run_is_recorded(tmp_path: Path) -> None:
     out, url = tmp_path / "out", f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     result = _run(scenario, out, "--ledger", url)
     assert result.exit_code == 3, result.output
-    assert sorted(_files(out)) == ["result.json"]
+    assert [n for n in sorted(_files(out)) if not n.startswith("inputs/")] == ["result.json"]
     [entry] = list_runs(url)
     assert (entry.status, entry.total_awarded_wan) == ("INFEASIBLE", 0)
-    assert list(entry.outputs_sha256) == ["result.json"]
+    assert [n for n in entry.outputs_sha256 if not n.startswith("inputs/")] == ["result.json"]
+    assert len(entry.outputs_sha256) == 4  # and the copies of scenario, model and data
     assert check_against_ledger(url, out) == []
 
 
@@ -244,7 +249,7 @@ def test_an_infeasible_run_keeps_an_earlier_allocation_and_says_so(
 
     replaced = _run(scenario, out, "--ledger", url, "--replace")
     assert replaced.exit_code == 3, replaced.output
-    assert sorted(_files(out)) == ["result.json"]
+    assert [n for n in sorted(_files(out)) if not n.startswith("inputs/")] == ["result.json"]
     assert check_against_ledger(url, out) == []
 
 

@@ -74,6 +74,24 @@ def test_a_minimal_scenario_and_its_defaults(tmp_path: Path) -> None:
     assert loaded.out_dir(Path("elsewhere")) == Path("elsewhere")
 
 
+@pytest.mark.parametrize(
+    ("written", "wan"),
+    [("5,000", 5000), ("5，000", 5000), ("1,250,000", 1250000), (" 12,500 ", 12500)],
+)
+def test_a_budget_grouped_by_thousands_is_read_as_the_data_reads_it(
+    tmp_path: Path, written: str, wan: int
+) -> None:
+    loaded = load_scenario(write(tmp_path, {"budget_wan": written, "firm_cap_wan": written}))
+    assert (loaded.spec.budget_wan, loaded.spec.firm_cap_wan) == (wan, wan)
+
+
+@pytest.mark.parametrize("written", ["5,00", "05,000", "5,000.5", "5000", "1e3"])
+def test_other_text_is_no_amount(tmp_path: Path, written: str) -> None:
+    with pytest.raises(InputError) as caught:
+        load_scenario(write(tmp_path, {"budget_wan": written}))
+    assert "budget_wan" in problems(caught)
+
+
 def test_output_dir_in_the_file_is_relative_to_the_file(tmp_path: Path) -> None:
     loaded = load_scenario(write(tmp_path, {"output_dir": "results"}))
     assert loaded.out_dir() == tmp_path / "results"
@@ -356,8 +374,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("written", "message"),
     [
-        ('"5,000"', "write 5000, not '5,000'"),
-        ('"5，000"', "write 5000, not '5，000'"),
+        ('"5,000.0"', "write 5000.0, not '5,000.0'"),
         ('"5000"', "write 5000, not '5000'"),
         ("five", "expected a whole number"),
     ],
@@ -410,8 +427,8 @@ def test_a_duplicate_key_in_chinese(tmp_path: Path, chinese: None) -> None:
 
 def test_a_budget_with_separators_in_chinese(tmp_path: Path, chinese: None) -> None:
     with pytest.raises(InputError) as exc:
-        load_scenario(write(tmp_path, {"budget_wan": "5,000"}))
-    assert "应为不加引号、不带千位分隔符的数：请写 5000，而不是 '5,000'" in str(exc.value)
+        load_scenario(write(tmp_path, {"budget_wan": "5,000.0"}))
+    assert "应为不加引号、不带千位分隔符的数：请写 5000.0，而不是 '5,000.0'" in str(exc.value)
 
 
 def test_a_budget_above_the_cap_in_chinese(

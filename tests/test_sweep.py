@@ -240,7 +240,7 @@ def test_infeasible_variant_is_a_row(small_scenario: Path, tmp_path: Path) -> No
     assert table.loc[1, "budget_wan"] == "300"
     assert table.loc[1, "coverage"] == ""
     assert table.loc[0, "budget_used_wan"] == "300"
-    assert sorted(p.name for p in (out / bad.variant.name).iterdir()) == ["result.json"]
+    assert sorted(p.name for p in (out / bad.variant.name).iterdir()) == ["inputs", "result.json"]
     svg = (out / SWEEP_SVG).read_text(encoding="utf-8")
     assert "1 without an allocation" in svg
 

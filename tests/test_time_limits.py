@@ -213,6 +213,13 @@ def test_a_search_cut_short_gives_the_best_allocation_found_with_its_gap(
 # Ctrl-C
 
 
+def folder_bytes(out: Path) -> dict[str, bytes]:
+    """Every file of a run folder (its copies of the inputs too) by its path in the folder."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
+
+
 def _hear_ctrl_c() -> None:
     """In the child before it starts: Ctrl-C at its default, whatever the parent had.
 
@@ -284,7 +291,7 @@ def test_ctrl_c_while_solving_writes_nothing(hard: Path, tmp_path: Path) -> None
     out.mkdir()
     (out / "result.json").write_text('{"status": "OPTIMAL", "earlier": true}\n', "utf-8")
     (out / "awards.csv").write_text("recipient_id,award_wan\nearlier,1\n", "utf-8")
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = folder_bytes(out)
     listing = sorted(p.name for p in work.iterdir())
 
     code, stderr = interrupt_once_solving(["run", "scenario.yaml", "--out", "out"], work)
@@ -294,7 +301,7 @@ def test_ctrl_c_while_solving_writes_nothing(hard: Path, tmp_path: Path) -> None
     assert code == 130, stderr
     assert stderr.endswith("allocate: interrupted; nothing written\n"), stderr
     assert "Traceback" not in stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert folder_bytes(out) == before
     assert sorted(p.name for p in work.iterdir()) == listing  # no .out.partial-* left
     assert not Path(os.environ["ALLOCATE_LEDGER"]).exists()  # the ledger records nothing
 
@@ -353,11 +360,11 @@ def _earlier_run(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
     done = CliRunner().invoke(main, ["run", str(inputs / "scenario.yaml"), "--out", str(out), "-q"])
     assert done.exit_code == 0, done.output
     Path(os.environ["ALLOCATE_LEDGER"]).unlink()
-    return inputs, out, {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    return inputs, out, folder_bytes(out)
 
 
 def _check_nothing_written(tmp_path: Path, out: Path, before: dict[str, bytes]) -> None:
-    assert {p.name: p.read_bytes() for p in sorted(out.iterdir())} == before
+    assert folder_bytes(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no partial, no old
     assert not Path(os.environ["ALLOCATE_LEDGER"]).exists()
 
@@ -368,8 +375,8 @@ def test_ctrl_c_while_writing_removes_the_temporary_folder(
     inputs, out, before = _earlier_run(tmp_path)
     write_files = folder._write_files
 
-    def interrupted(folder: Path, run: RunResult) -> list[str]:
-        write_files(folder, run)  # every file in the temporary folder, then Ctrl-C
+    def interrupted(folder: Path, run: RunResult, *, copies: bool) -> list[str]:
+        write_files(folder, run, copies=copies)  # every file and copy written, then Ctrl-C
         raise KeyboardInterrupt
 
     monkeypatch.setattr(folder, "_write_files", interrupted)

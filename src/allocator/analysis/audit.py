@@ -2,11 +2,13 @@
 
 An auditor must be able to verify a published allocation without trusting the program that
 made it. :func:`audit` reads an output folder (``awards.csv``, ``constraints.csv``,
-``result.json``, ``awards.xlsx``), the scenario, model and data the run recorded, and checks
-every rule the allocation must obey, each from its own definition:
+``result.json``, ``awards.xlsx``) and the folder's own copies of the scenario, model and data
+(``inputs/``; an older folder without them: the files the run recorded), and checks every
+rule the allocation must obey, each from its own definition:
 
-- the inputs still hash to the sha256 ``result.json`` recorded, and the folder still holds
-  the files its ledger entry recorded;
+- the copies still hash to the sha256 ``result.json`` and the ledger recorded (an original
+  edited or deleted since is noted as information), and the folder still holds the files its
+  ledger entry recorded, wherever the folder now is;
 - the claims, recomputed by :func:`allocator.policy.claims.evaluate`, are exactly the rows of
   ``awards.csv``; awards are whole, non-negative and at most the claim;
 - the provincial rule, the fund, the sub-budgets, the firm and district caps and floors, the
@@ -45,7 +47,7 @@ from allocator.analysis.audit_checks import (
 )
 from allocator.analysis.audit_fairness import check_exact, check_fairness
 from allocator.analysis.audit_findings import CHECKS, AuditReport, Collector
-from allocator.analysis.audit_folder import check_inputs, locate_scenario, read_result
+from allocator.analysis.audit_folder import read_result, run_inputs, run_ledger
 from allocator.analysis.audit_published import check_constraints, check_totals, check_workbook
 from allocator.analysis.audit_recompute import recompute, row_state
 from allocator.core.i18n import _
@@ -55,7 +57,7 @@ from allocator.outputs.ledger import check_against_ledger
 def audit(
     folder: Path | str,
     *,
-    ledger: str,
+    ledger: str | None = None,
     scenario: Path | None = None,
 ) -> AuditReport:
     """Re-verify a finished run from its folder and inputs, without any solver.
@@ -65,9 +67,11 @@ def audit(
     folder:
         The output folder of ``allocate run``.
     ledger:
-        The ledger URL (:func:`allocator.outputs.ledger.ledger_url`), for the folder's entry.
+        The ledger URL (:func:`allocator.outputs.ledger.ledger_url`), for the folder's entry;
+        None: the one ``result.json`` names, else the usual (:func:`run_ledger`).
     scenario:
-        The scenario file, when the one ``result.json`` names cannot be found.
+        For a folder without copies of its inputs: the scenario file, when the one
+        ``result.json`` names cannot be found.
 
     Returns
     -------
@@ -84,11 +88,17 @@ def audit(
     result = read_result(folder)
     out = Collector()
 
-    scenario_path = locate_scenario(folder, result, explicit=scenario, ledger=ledger)
-    changes, loaded = check_inputs(result, scenario_path)
+    ledger = run_ledger(result, ledger)
+    inputs = run_inputs(folder, result, ledger=ledger, explicit=scenario)
+    changes, loaded = inputs.changes, inputs.loaded
     for change in changes:
         out.add("inputs", change.shown, change.message())
-    out.done("inputs", _("{n} file(s) hashed").format(n=len(result["inputs"])))
+    for note in inputs.notes:
+        out.add("inputs", str(note.path), note.message(), warn=True)
+    if inputs.copies:
+        out.done("inputs", _("{n} copies in the run folder hashed").format(n=len(result["inputs"])))
+    else:
+        out.done("inputs", _("{n} file(s) hashed").format(n=len(result["inputs"])))
 
     for lf in check_against_ledger(ledger, folder):
         named = _LEDGER_WHAT.fullmatch(lf.what)

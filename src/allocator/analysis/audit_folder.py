@@ -1,9 +1,11 @@
 """Reading a run's folder for the audit and for explain: ``result.json``, the inputs it
-recorded (found and hashed again) and ``awards.csv`` / ``constraints.csv`` as text cells."""
+recorded (the folder's own copies, or for an older folder the files themselves, hashed again)
+and ``awards.csv`` / ``constraints.csv`` as text cells."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +22,9 @@ from allocator.core.files import sha256_file
 from allocator.core.i18n import _
 from allocator.inputs.scenario import LoadedScenario, load_scenario
 from allocator.outputs.csvfile import QUOTE, csv_text
-from allocator.outputs.ledger import find_run
-from allocator.outputs.names import AWARD_COLUMNS, RESULT
+from allocator.outputs.ledger import ENV_VAR, find_run, find_run_of_result, ledger_url
+from allocator.outputs.ledger_entry import RunEntry
+from allocator.outputs.names import AWARD_COLUMNS, INPUTS_DIR, RESULT
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -89,6 +92,7 @@ def read_result(folder: Path) -> dict[str, Any]:
             for i in inputs
         )
         or sum(i["role"] == "scenario" for i in inputs) != 1
+        or not all(_copy_ok(i.get("copy")) for i in inputs)
     ):
         problems.append(
             InputProblem(
@@ -105,6 +109,47 @@ def read_result(folder: Path) -> dict[str, Any]:
     if problems:
         raise InputError(problems)
     return data
+
+
+def _copy_ok(copy: object) -> bool:
+    """A copy's name is absent (an older folder) or ``inputs/<name>``, never outside it."""
+    if copy is None:
+        return True
+    if not isinstance(copy, str):
+        return False
+    parts = copy.split("/")
+    # No backslash or drive colon either: on Windows they would lead out of the folder.
+    return (
+        len(parts) == 2
+        and parts[0] == INPUTS_DIR
+        and parts[1] not in ("", ".", "..")
+        and not any(c in parts[1] for c in "\\:")
+    )
+
+
+def run_ledger(result: dict[str, Any], explicit: str | None = None) -> str:
+    """The ledger to look a run up in.
+
+    ``--ledger`` when given; else the ledger ``result.json`` says the run was recorded in,
+    when it can be reached from here (a SQLite file that exists, a server URL without a
+    masked password); else ``ALLOCATE_LEDGER`` or the default, as every command reads them.
+    """
+    if explicit:
+        return ledger_url(explicit, create_parent=False)
+    recorded = result.get("ledger")
+    if isinstance(recorded, str) and "***" not in recorded:
+        sqlite = "sqlite:///"
+        if not recorded.startswith(sqlite) or os.path.isfile(recorded[len(sqlite) :]):
+            return recorded
+    return ledger_url(os.environ.get(ENV_VAR) or None, create_parent=False)
+
+
+def ledger_entry(ledger: str, folder: Path) -> RunEntry | None:
+    """The folder's ledger entry: by its path, else (a folder copied or moved) by its result."""
+    entry = find_run(ledger, folder)
+    if entry is None and (folder / RESULT).is_file():
+        entry = find_run_of_result(ledger, sha256_file(folder / RESULT))
+    return entry
 
 
 def section(result: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -140,7 +185,7 @@ def locate_scenario(
     recorded = [i["path"] for i in result["inputs"] if i.get("role") == "scenario"]
     tried.extend(Path(p) for p in recorded)
     if ledger is not None:
-        entry = find_run(ledger, folder)
+        entry = ledger_entry(ledger, folder)
         if entry is not None:
             tried.append(Path(entry.scenario_path))
     for path in tried:
@@ -161,17 +206,41 @@ def locate_scenario(
 
 @dataclass(frozen=True)
 class InputChange:
-    """An input file whose bytes differ from what the run recorded (or that is gone)."""
+    """An input file whose bytes differ from what the run recorded (or that is gone).
+
+    ``kind`` says which: ``file`` an input of an older folder read where it lies; ``copy``
+    the folder's own copy; ``ledger`` a copy whose recorded sha256 is not the one the
+    ledger recorded for the run (``now`` then holds the ledger's, ``shown`` the run id).
+    """
 
     role: str
     shown: str
     path: Path
     recorded: str
     now: str  # "" when the file is missing
+    kind: str = "file"
 
     def message(self) -> str:
         """What happened to the file, in the reader's language."""
         role = _role_name(self.role)
+        if self.kind == "ledger":
+            return _(
+                "the run folder's copy {copy} of the {role} file does not match ledger run "
+                "{run}: sha256 in result.json {recorded}, in the ledger {now}"
+            ).format(
+                copy=self.path, role=role, run=self.shown, recorded=self.recorded, now=self.now
+            )
+        if self.kind == "copy" and not self.now:
+            return _("the run folder's copy {copy} of the {role} file {name} is missing").format(
+                copy=self.path, role=role, name=self.shown
+            )
+        if self.kind == "copy":
+            return _(
+                "the run folder's copy {copy} of the {role} file {name} was edited: sha256 "
+                "recorded {recorded}, now {now}"
+            ).format(
+                copy=self.path, role=role, name=self.shown, recorded=self.recorded, now=self.now
+            )
         if not self.now:
             return _("{role} file {name} ({path}) is missing").format(
                 role=role, name=self.shown, path=self.path
@@ -230,6 +299,153 @@ def check_inputs(
         if digest != rec["sha256"]:
             changes.append(InputChange(role, rec["path"], path, rec["sha256"], digest))
     return changes, loaded
+
+
+@dataclass(frozen=True)
+class SourceNote:
+    """An original input file that changed or went away since the run: information only,
+    when the run folder's own copy of it is intact."""
+
+    role: str
+    path: Path
+    missing: bool
+
+    def message(self) -> str:
+        """One line, in the reader's language."""
+        role = _role_name(self.role)
+        if self.missing:
+            return _(
+                "the original {role} file {path} is no longer there; the run folder's own "
+                "copy was used"
+            ).format(role=role, path=self.path)
+        return _(
+            "the original {role} file {path} has changed since the run; the run folder's own "
+            "copy is intact and was used"
+        ).format(role=role, path=self.path)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """A run's inputs as the audit and explain read them.
+
+    Attributes
+    ----------
+    loaded:
+        The scenario with its model and data, when every file is what the run recorded.
+    changes:
+        Files that are not (findings).
+    notes:
+        Originals edited or gone since the run while the folder's copies are intact
+        (information).
+    copies:
+        Whether the folder's own copies were read (an older folder has none).
+    """
+
+    loaded: LoadedScenario | None
+    changes: list[InputChange]
+    notes: list[SourceNote]
+    copies: bool
+
+
+def run_inputs(
+    folder: Path,
+    result: dict[str, Any],
+    *,
+    ledger: str,
+    explicit: Path | None = None,
+) -> RunInputs:
+    """The run's scenario, model and data, checked against ``result.json`` and the ledger.
+
+    A folder with copies (every ``inputs`` entry has a ``copy``) is read from them alone:
+    each copy must hash to the sha256 ``result.json`` recorded and, when the ledger has the
+    run, to the one the ledger recorded; the originals (found through the ledger's absolute
+    path of the scenario, else the recorded path from here) are hashed too, and a change to
+    them is a note. An older folder is read from the original files
+    (:func:`locate_scenario`, :func:`check_inputs`).
+
+    Raises
+    ------
+    InputError
+        As :func:`locate_scenario` for an older folder, or when the copies do not load.
+    """
+    recorded = result["inputs"]
+    if not all(isinstance(i.get("copy"), str) for i in recorded):
+        path = locate_scenario(folder, result, explicit=explicit, ledger=ledger)
+        found, loaded = check_inputs(result, path)
+        return RunInputs(loaded, found, [], copies=False)
+    entry = ledger_entry(ledger, folder)
+    changes: list[InputChange] = []
+    for rec in recorded:
+        copy = folder / rec["copy"]
+        digest = sha256_file(copy) if copy.is_file() else ""
+        if digest != rec["sha256"]:
+            changes.append(
+                InputChange(
+                    rec["role"], rec["path"], Path(rec["copy"]), rec["sha256"], digest, kind="copy"
+                )
+            )
+    if entry is not None:
+        changes += _against_ledger(recorded, entry)
+    if changes:
+        # The originals are not looked at: their note says the copies are intact.
+        return RunInputs(None, changes, [], copies=True)
+    notes = _source_notes(recorded, entry)
+    scenario = next(i for i in recorded if i["role"] == "scenario")
+    model = [folder / i["copy"] for i in recorded if i["role"] == "model"]
+    data = [folder / i["copy"] for i in recorded if i["role"] == "data"]
+    loaded = load_scenario(
+        folder / scenario["copy"],
+        model_path=model[0] if model else None,
+        data_paths=data,
+    )
+    return RunInputs(loaded, [], notes, copies=True)
+
+
+def _against_ledger(recorded: list[dict[str, Any]], entry: RunEntry) -> list[InputChange]:
+    """Copies whose recorded sha256 is not the one the ledger holds for the run."""
+    ledger_sha: dict[str, list[str | None]] = {
+        "scenario": [entry.scenario_sha256],
+        "model": [entry.model_sha256],
+        "data": list(entry.data_sha256),
+    }
+    out: list[InputChange] = []
+    for role, known in ledger_sha.items():
+        mine = [i for i in recorded if i["role"] == role]
+        for n, rec in enumerate(mine):
+            theirs = known[n] if n < len(known) else None
+            if theirs is not None and theirs != rec["sha256"]:
+                out.append(
+                    InputChange(
+                        role,
+                        entry.short_id,
+                        Path(rec["copy"]),
+                        rec["sha256"],
+                        theirs,
+                        kind="ledger",
+                    )
+                )
+    return out
+
+
+def _source_notes(recorded: list[dict[str, Any]], entry: RunEntry | None) -> list[SourceNote]:
+    """The originals that changed or went away since the run, as far as they can be found.
+
+    The scenario's path is the ledger's (absolute) or, without an entry, the one
+    ``result.json`` records (as typed, from the folder the run was started in); the model's
+    and the data's are recorded relative to the scenario's folder, as the scenario names them.
+    """
+    scenario = next(i for i in recorded if i["role"] == "scenario")
+    source = Path(entry.scenario_path) if entry is not None else Path(scenario["path"])
+    if entry is None and not source.is_file():
+        return []  # nowhere known to look: nothing to say about the originals
+    notes: list[SourceNote] = []
+    for rec in recorded:
+        path = source if rec["role"] == "scenario" else source.parent / rec["path"]
+        if not path.is_file():
+            notes.append(SourceNote(rec["role"], path, missing=True))
+        elif sha256_file(path) != rec["sha256"]:
+            notes.append(SourceNote(rec["role"], path, missing=False))
+    return notes
 
 
 @dataclass(frozen=True)
@@ -305,11 +521,16 @@ def read_awards(path: Path) -> AwardsFile:
 __all__ = [
     "AwardsFile",
     "InputChange",
+    "RunInputs",
+    "SourceNote",
     "check_inputs",
+    "ledger_entry",
     "locate_scenario",
     "read_awards",
     "read_csv",
     "read_json",
     "read_result",
+    "run_inputs",
+    "run_ledger",
     "section",
 ]

@@ -15,8 +15,8 @@ the model it could receive, :func:`explain` gathers:
   fairness rule's level for those rows from ``result.json``.
 
 :func:`allocator.analysis.explain_text.render` prints it with Chinese (default) or English
-labels. The inputs must be the
-ones the run used: explain refuses to explain a run whose scenario, model or data changed.
+labels. The inputs are the run folder's own copies (an older folder without copies: the
+files the run recorded); explain refuses to explain a run whose copies, or files, changed.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from allocator.analysis.audit_folder import (
-    check_inputs,
-    locate_scenario,
     read_awards,
     read_csv,
     read_result,
+    run_inputs,
+    run_ledger,
 )
 from allocator.analysis.audit_recompute import Recomputed, recompute
 from allocator.core.errors import InputError, InputProblem
@@ -139,6 +139,8 @@ class Explanation:
     budget_wan: int | None  # None when result.json holds no whole number there
     levels: dict[str, float]
     items: list[ItemExplanation] = field(default_factory=list)
+    # Originals edited or gone since the run, the folder's copies intact (information).
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -172,8 +174,7 @@ def explain(
         A credit code, or a district or chemical-park name (a firm's registered name is
         accepted too).
     ledger:
-        The ledger URL, used only to find the scenario file when ``result.json``'s path
-        does not lead to it.
+        The ledger URL, to find the run's entry (None: :func:`run_ledger`).
     scenario:
         The scenario file, when the path ``result.json`` records cannot be found.
 
@@ -186,8 +187,8 @@ def explain(
     """
     folder = Path(folder)
     result = read_result(folder)
-    scenario_path = locate_scenario(folder, result, explicit=scenario, ledger=ledger)
-    changes, loaded = check_inputs(result, scenario_path)
+    inputs = run_inputs(folder, result, ledger=run_ledger(result, ledger), explicit=scenario)
+    changes, loaded = inputs.changes, inputs.loaded
     if changes or loaded is None:
         raise InputError(
             [
@@ -281,6 +282,7 @@ def explain(
         budget_wan=_whole(result.get("budget_wan")),
         levels=levels,
         items=items,
+        notes=[n.message() for n in inputs.notes],
     )
 
 

@@ -59,10 +59,9 @@ def audit_command(
     (no result.json, no scenario file ...).
     """
     from allocator.analysis.audit import audit
-    from allocator.outputs.ledger import ledger_url
 
-    # Auditing must not create folders as a side effect.
-    report = audit(out_dir, ledger=ledger_url(ledger, create_parent=False), scenario=scenario)
+    # Without --ledger, the ledger the folder's result.json names (analysis.audit_folder).
+    report = audit(out_dir, ledger=ledger, scenario=scenario)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -143,13 +142,12 @@ def explain_command(
     """
     from allocator.analysis.explain import explain
     from allocator.analysis.explain_text import render
-    from allocator.outputs.ledger import ledger_url
 
     if lang is not None:
         set_language(lang)
-    result = explain(
-        out_dir, recipient, ledger=ledger_url(ledger, create_parent=False), scenario=scenario
-    )
+    result = explain(out_dir, recipient, ledger=ledger, scenario=scenario)
+    for note in result.notes:  # information on stderr: stdout stays the explanation
+        click.echo(note, err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return

@@ -40,6 +40,21 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def copy_hashed(source: str | Path, target: str | Path) -> str:
+    """Copy ``source`` to a new file ``target`` in 1 MiB chunks; return the copy's sha256.
+
+    One pass reads, hashes and writes, so that a file of hundreds of MB is neither held in
+    memory nor read twice, and the hash is that of the bytes the copy holds. ``target`` must
+    not exist yet.
+    """
+    digest = hashlib.sha256()
+    with Path(source).open("rb") as src, Path(target).open("xb") as dst:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+    return digest.hexdigest()
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that the file is either the old one or the new one.
 
@@ -200,6 +215,7 @@ __all__ = [
     "DEFLATE_PIECE",
     "ZIP_MODE",
     "ZIP_TIME",
+    "copy_hashed",
     "fixed_zip",
     "sha256_bytes",
     "sha256_file",

@@ -20,6 +20,8 @@ import json
 import math
 import re
 import sys
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -76,9 +78,27 @@ def _unquoted(value: object) -> object:
     )
 
 
+# A whole amount grouped by thousands, as a clerk types it and the data accepts it: 5,000 or
+# 5，000 (NFKC makes the full-width comma and digits plain). Nothing else is read from text.
+_GROUPED_WHOLE = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
+
+
+def _wan(value: object) -> object:
+    """An amount in 万元: ``5,000`` (YAML text) is 5000, as in the enterprise data.
+
+    Only a whole number grouped by thousands is read from text; any other text goes to
+    :func:`_unquoted`, which says how to write it.
+    """
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        if _GROUPED_WHOLE.fullmatch(text):
+            return int(text.replace(",", ""))
+    return _unquoted(value)
+
+
 # Whole 万元; ``strict`` so that ``true`` or ``"500"`` is an error rather than 1 or 500. The
 # YAML reader keeps whole numbers within 18 digits, inside the solver's 64-bit integers.
-Wan = Annotated[int, BeforeValidator(_unquoted), Field(strict=True, ge=0)]
+Wan = Annotated[int, BeforeValidator(_wan), Field(strict=True, ge=0)]
 # Strict: YAML's ``yes`` is the text 'yes', and text is not true/false.
 Flag = Annotated[bool, Strict()]
 # Weights multiply; build.check_limits keeps Σ weight × 1000 × claim within CP-SAT's sums.
@@ -313,13 +333,22 @@ class LoadedScenario:
 # Loading
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
+def load_scenario(
+    path: str | Path,
+    *,
+    model_path: Path | None = None,
+    data_paths: Sequence[Path] | None = None,
+) -> LoadedScenario:
     """Read and validate a scenario file on its own (no model needed).
 
     Parameters
     ----------
     path:
         The YAML file.
+    model_path, data_paths:
+        The model and data files to use instead of those the file names (relative to its
+        folder): a run folder's own copies (:mod:`allocator.outputs.copies`). ``data_paths``
+        must list as many files as the scenario's ``data``.
 
     Returns
     -------
@@ -340,8 +369,19 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     spec = validate_as(Scenario, data, file, phrases=_phrases())
     problems = _check_names(spec, file)
     base = path.parent
-    model_path = base / spec.model
-    data_paths = tuple(base / p for p in spec.data)
+    model_path = base / spec.model if model_path is None else model_path
+    if data_paths is None:
+        data_paths = tuple(base / p for p in spec.data)
+    elif len(data_paths) != len(spec.data):
+        problems.append(
+            InputProblem(
+                file,
+                _("{n} data file(s)").format(n=len(data_paths)),
+                _("{n} data file(s)").format(n=len(spec.data)),
+                key="data",
+            )
+        )
+    data_paths = tuple(data_paths)
     if not model_path.is_file():
         problems.append(_not_a_file(file, model_path, "model"))
     for i, p in enumerate(data_paths):

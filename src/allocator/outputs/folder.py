@@ -8,14 +8,15 @@
   whether it binds;
 - ``result.json``: status, totals, counts, parameters, provenance, and ``timings``;
 - ``awards.xlsx``: the same for a clerk, with Chinese headers;
-- ``report.html``: one self-contained page for an auditor (``allocator.outputs.report``).
+- ``report.html``: one self-contained page for an auditor (``allocator.outputs.report``);
+- ``inputs/``: the run's own copies of its scenario, model and data, named by content
+  (:mod:`allocator.outputs.copies`), so that the folder can be audited on its own.
 
-Same inputs give byte-identical ``awards.csv``, ``constraints.csv``, ``awards.xlsx`` and
-``report.html``;
-``result.json`` differs only under ``timings``. A run writes into a temporary sibling folder
-and renames it into place when complete, so an interrupted run leaves the previous output
-untouched. When the scenario is infeasible, or the solver finds no allocation in time, the
-folder holds ``result.json`` alone.
+Same inputs give byte-identical ``awards.csv``, ``constraints.csv``, ``awards.xlsx``,
+``report.html`` and copies; ``result.json`` differs only under ``timings``. A run writes
+into a temporary sibling folder and renames it into place when complete, so an interrupted
+run leaves the previous output untouched. When the scenario is infeasible, or the solver
+finds no allocation in time, the folder holds ``result.json`` and the copies alone.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from allocator.core import interrupt
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.i18n import _
 from allocator.model.problem import Status
+from allocator.outputs.copies import copy_inputs
 from allocator.outputs.csvfile import csv_bytes
 from allocator.outputs.names import (
     AWARDS,
     CONSTRAINTS,
     OLD_RANDOM,
+    OUTPUT_ENTRIES,
     OUTPUT_FILES,
     REPORT,
     RESULT,
@@ -135,7 +138,7 @@ def check_out_dir(out_dir: Path, inputs: Sequence[Path]) -> None:
             )
     if out.is_dir():
         entries = sorted(e.name for e in out.iterdir())
-        foreign = [e for e in entries if e not in OUTPUT_FILES]
+        foreign = [e for e in entries if e not in OUTPUT_ENTRIES]
         if foreign or (entries and RESULT not in entries):
             raise InputError(
                 [
@@ -213,7 +216,12 @@ def _check_writable(where: str, parent: Path) -> None:
 
 
 def write_outputs(
-    out_dir: Path | str, run: RunResult, *, commit: Commit | None = None, keep: bool = False
+    out_dir: Path | str,
+    run: RunResult,
+    *,
+    commit: Commit | None = None,
+    keep: bool = False,
+    copies: bool = True,
 ) -> list[Path]:
     """Write the run's output folder atomically.
 
@@ -236,6 +244,9 @@ def write_outputs(
     keep:
         Write nothing and leave ``out_dir`` as it is (``commit`` is still called): an
         infeasible run that must not replace an earlier allocation.
+    copies:
+        Copy the inputs into ``inputs/`` (:mod:`allocator.outputs.copies`). A batch that
+        moves the folder's files elsewhere makes the copies there instead.
 
     Returns
     -------
@@ -245,7 +256,8 @@ def write_outputs(
     Raises
     ------
     InputError
-        When the output folder is refused (see :func:`check_out_dir`).
+        When the output folder is refused (see :func:`check_out_dir`), or an input changed
+        during the run (its copy would not be what the run read).
     """
     out = output_folder(out_dir)
     check_out_dir(out, [f.path for f in run.inputs])
@@ -260,7 +272,7 @@ def write_outputs(
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp.append(Path(tempfile.mkdtemp(prefix=partial_prefix(out.name), dir=out.parent)))
         os.chmod(tmp[0], 0o755)
-        names = _write_files(tmp[0], run)
+        names = _write_files(tmp[0], run, copies=copies)
         with interrupt.held() as hold:
             _swap(tmp[0], out, hold, commit)
     except BaseException:
@@ -283,15 +295,16 @@ def _missing_folders(folder: Path) -> list[Path]:
     return missing
 
 
-def _write_files(folder: Path, run: RunResult) -> list[str]:
+def _write_files(folder: Path, run: RunResult, *, copies: bool) -> list[str]:
     start = time.perf_counter()
     alloc = run.allocation
+    inputs = copy_inputs(folder, run.inputs) if copies else []
     if alloc is None or run.status in (Status.INFEASIBLE, Status.UNKNOWN):
         doc = result_document(run, None, None)
         run.timings["write"] = time.perf_counter() - start
         doc["timings"] = timings_document(run.timings)
         _write(folder / RESULT, json_bytes(doc))
-        return [RESULT]
+        return [*inputs, RESULT]
     constraints = constraints_table(run.build, alloc)
     awards = awards_table(run.build, alloc, constraints)
     _write(folder / AWARDS, csv_bytes(awards))
@@ -303,7 +316,7 @@ def _write_files(folder: Path, run: RunResult) -> list[str]:
     doc["timings"] = timings_document(run.timings)
     # result.json last: its presence marks a complete folder.
     _write(folder / RESULT, json_bytes(doc))
-    return sorted(OUTPUT_FILES)
+    return sorted([*OUTPUT_FILES, *inputs])
 
 
 def _write(path: Path, data: bytes) -> None:

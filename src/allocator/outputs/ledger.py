@@ -44,7 +44,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_colum
 from sqlalchemy.sql import Executable
 
 from allocator.core.errors import AllocatorError, InputError, InputProblem
+from allocator.core.files import sha256_file
 from allocator.outputs.ledger_entry import Finding, RunEntry, existing_dir, hash_outputs
+from allocator.outputs.names import RESULT
 from allocator.outputs.recovery import describe
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "check_against_ledger",
     "check_ledger",
     "find_run",
+    "find_run_of_result",
     "is_recorded",
     "ledger_url",
     "list_runs",
@@ -314,6 +317,25 @@ def find_run(url: str, output_dir: str | os.PathLike[str]) -> RunEntry | None:
     return found[0] if found else None
 
 
+def find_run_of_result(url: str, result_sha256: str) -> RunEntry | None:
+    """The ledger entry whose folder held a ``result.json`` of these bytes, latest first.
+
+    Finds the run of a folder that was copied or moved since it was recorded, where
+    :func:`find_run` (by the folder's path) finds nothing.
+    """
+    if len(result_sha256) != 64 or not all(c in "0123456789abcdef" for c in result_sha256):
+        return None
+    # outputs_sha256 is JSON text written with sort_keys: narrow in SQL, confirm in Python.
+    needle = json.dumps({RESULT: result_sha256})[1:-1]
+    stmt = (
+        select(_RunRow)
+        .where(_RunRow.outputs_sha256.contains(needle, autoescape=True))
+        .order_by(_RunRow.finished_at.desc(), _RunRow.id.desc())
+    )
+    found = [e for e in _query(url, stmt) if e.outputs_sha256.get(RESULT) == result_sha256]
+    return found[0] if found else None
+
+
 def check_against_ledger(url: str, output_dir: str | os.PathLike[str]) -> list[Finding]:
     """Compare an output folder's files now with what its run recorded.
 
@@ -342,6 +364,9 @@ def check_against_ledger(url: str, output_dir: str | os.PathLike[str]) -> list[F
         for line in describe(folder)
     ]
     entry = find_run(url, folder)
+    if entry is None and (folder / RESULT).is_file():
+        # A folder copied or moved since: its result.json still names its run.
+        entry = find_run_of_result(url, sha256_file(folder / RESULT))
     if entry is None:
         return [
             *unfinished,

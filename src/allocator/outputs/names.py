@@ -12,6 +12,28 @@ RESULT = "result.json"
 WORKBOOK = "awards.xlsx"
 REPORT = "report.html"
 OUTPUT_FILES = (AWARDS, CONSTRAINTS, RESULT, WORKBOOK, REPORT)
+# The folder of the run's own copies of its scenario, model and data (docs/outputs.md).
+INPUTS_DIR = "inputs"
+# Everything a run folder may hold at its top level.
+OUTPUT_ENTRIES = (*OUTPUT_FILES, INPUTS_DIR)
+# Hex digits of the sha256 that start a copy's name: enough that two versions of one file
+# never share a name, short enough to read.
+COPY_DIGITS = 16
+
+
+def copy_name(sha256: str, file_name: str) -> str:
+    """Where a run folder keeps its copy of an input: ``inputs/<sha256 prefix>-<file name>``.
+
+    Named by content, so that the same bytes always get the same name (no time, no absolute
+    path) and two different versions of one file never overwrite each other. A character
+    Windows refuses in a file name becomes ``_``, so that the folder can be copied there.
+    """
+    safe = "".join("_" if c in _NOT_ON_WINDOWS or ord(c) < 32 else c for c in file_name)
+    return f"{INPUTS_DIR}/{sha256[:COPY_DIGITS]}-{safe}"
+
+
+_NOT_ON_WINDOWS = frozenset('\\/:*?"<>|')
+
 
 # While a run replaces a folder NAME, its siblings ``.NAME.partial-XXXXXXXX`` (the new run being
 # written) and ``.NAME.old-XXXXXXXXXXXX`` (the earlier run, moved aside) exist for a moment.
@@ -62,8 +84,11 @@ __all__ = [
     "AWARD_COLUMNS",
     "CONSTRAINTS",
     "CONSTRAINT_COLUMNS",
+    "COPY_DIGITS",
+    "INPUTS_DIR",
     "OLD_MARK",
     "OLD_RANDOM",
+    "OUTPUT_ENTRIES",
     "OUTPUT_FILES",
     "PARTIAL_MARK",
     "PARTIAL_RANDOM",
@@ -71,6 +96,7 @@ __all__ = [
     "RESULT",
     "SIBLING_EXTRA_BYTES",
     "WORKBOOK",
+    "copy_name",
     "old_prefix",
     "partial_prefix",
 ]

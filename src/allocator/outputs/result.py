@@ -19,7 +19,7 @@ import pandas as pd
 from allocator.inputs.scenario import LoadedScenario
 from allocator.model.build import Build
 from allocator.model.problem import Allocation, Status
-from allocator.outputs.names import OUTPUT_FILES, RESULT
+from allocator.outputs.names import OUTPUT_FILES, RESULT, copy_name
 from allocator.outputs.tables import award_vector, totals
 from allocator.policy.model import Basis, PolicyModel
 
@@ -67,6 +67,10 @@ class RunResult:
     warnings:
         Things worth a look found in the inputs (implausible amounts, incomplete district
         figures), in the reader's language.
+    ledger:
+        The ledger the run is recorded in, its password masked
+        (:func:`allocator.outputs.ledger.safe_url`), so that its entry can be found from
+        wherever the folder is; None when the run is recorded in none.
     """
 
     scenario: LoadedScenario
@@ -82,6 +86,20 @@ class RunResult:
     solver_details: dict[str, object] = field(default_factory=dict)
     diagnosis: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    ledger: str | None = None
+
+
+def input_entries(inputs: list[InputFile]) -> list[dict[str, str]]:
+    """``result.json``'s ``inputs``: role, path as named, sha256 and the folder's own copy."""
+    return [
+        {
+            "role": f.role,
+            "path": f.shown,
+            "sha256": f.sha256,
+            "copy": copy_name(f.sha256, f.path.name),
+        }
+        for f in inputs
+    ]
 
 
 def parameters(model: PolicyModel, overrides: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -178,7 +196,8 @@ def result_document(
         },
         "files": [RESULT],
         "parameters": parameters(run.model, dict(spec.overrides)),
-        "inputs": [{"role": f.role, "path": f.shown, "sha256": f.sha256} for f in run.inputs],
+        "inputs": input_entries(run.inputs),
+        "ledger": run.ledger,
         "versions": dict(sorted(run.versions.items())),
         "command": run.command,
         "infeasible_because": list(build.infeasible),
@@ -254,6 +273,7 @@ def json_bytes(doc: dict[str, Any]) -> bytes:
 __all__ = [
     "InputFile",
     "RunResult",
+    "input_entries",
     "json_bytes",
     "parameters",
     "result_document",

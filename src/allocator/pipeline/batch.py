@@ -166,7 +166,9 @@ def run_sweep_variant(shared: SharedInputs, task: SweepTask) -> SweepOutcome:
     result = _compute(shared, task.loaded, task.budget, task.settings, task.inputs, task.command)
     with tempfile.TemporaryDirectory(prefix="allocate-variant-") as tmp:
         folder = Path(tmp) / "run"
-        write_outputs(folder, result)
+        # The copies of the inputs are made where the folder is put (write_run_folder), not
+        # shipped back from the worker as bytes.
+        write_outputs(folder, result, copies=False)
         files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
         metrics = None
         if result.status.value in ALLOCATED:

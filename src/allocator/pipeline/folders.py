@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from allocator.core.errors import InputError, InputProblem
-from allocator.outputs.names import OUTPUT_FILES, RESULT
+from allocator.outputs.copies import copy_inputs
+from allocator.outputs.names import INPUTS_DIR, OUTPUT_ENTRIES, RESULT
+from allocator.outputs.result import InputFile
 
 
 def check_folder(
@@ -117,20 +119,36 @@ def is_run_folder(entry: Path) -> bool:
         return False
     names = [e.name for e in entry.iterdir()]
     # .<name>.partial-… and .old-… are what an interrupted run or variant leaves.
-    return set(names) <= set(OUTPUT_FILES) and (
+    return set(names) <= set(OUTPUT_ENTRIES) and (
         RESULT in names or entry.name.startswith(".") or not names
     )
 
 
-def write_run_folder(out: Path, files: Mapping[str, bytes]) -> None:
-    """Write a run folder's files (name to bytes) as ``out``, renamed into place at once."""
+def write_run_folder(
+    out: Path,
+    files: Mapping[str, bytes],
+    *,
+    inputs: Sequence[InputFile] = (),
+    made: dict[str, Path] | None = None,
+) -> None:
+    """Write a run folder's files (name to bytes) as ``out``, renamed into place at once.
+
+    ``inputs`` are copied into its ``inputs/`` (:func:`allocator.outputs.copies.copy_inputs`,
+    hard links to the copies in ``made`` where possible) before ``result.json`` is written.
+    """
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         tmp.chmod(0o755)
+        if inputs:
+            copy_inputs(tmp, inputs, made=made)
         # result.json last: its presence marks a complete folder.
         for name in sorted(files, key=lambda n: (n == RESULT, n)):
             (tmp / name).write_bytes(files[name])
         tmp.rename(out)
+        if made is not None:  # the batch's copies now live in the folder renamed into place
+            for digest, path in made.items():
+                if path.parent.parent == tmp and path.parent.name == INPUTS_DIR:
+                    made[digest] = out / INPUTS_DIR / path.name
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -47,7 +47,7 @@ from allocator.inputs.scenario import (
 from allocator.model.build import build, check_limits
 from allocator.model.problem import Allocation, ProgressFn, SolverSettings, Status
 from allocator.outputs.folder import check_out_dir, output_folder, write_outputs
-from allocator.outputs.ledger import check_ledger, is_recorded, record_run
+from allocator.outputs.ledger import check_ledger, is_recorded, record_run, safe_url
 from allocator.outputs.ledger_entry import RunEntry
 from allocator.outputs.names import AWARDS, RESULT
 from allocator.outputs.recovery import recover
@@ -362,6 +362,7 @@ def run_scenario(
     )
     done.restart()
     result, diagnosis = computed.result, computed.diagnosis
+    result.ledger = safe_url(ledger) if ledger is not None else None
     status, message = result.status, result.message
     failed = status in (Status.INFEASIBLE, Status.UNKNOWN)
     # An earlier allocation is not replaced by a run that has none, unless asked to.

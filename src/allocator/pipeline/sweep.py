@@ -234,12 +234,13 @@ def run_sweep(
         )
 
     results: dict[int, VariantResult] = {}
+    made: dict[str, Path] = {}  # the copies of the inputs made so far, for hard links
 
     def collect(outcome: Outcome[SweepOutcome]) -> None:
         v, task = grid[outcome.index], tasks[outcome.index]
         result = _variant_result(v, task.budget, outcome)
         if outcome.value is not None:
-            write_run_folder(out / v.name, outcome.value.files)
+            write_run_folder(out / v.name, outcome.value.files, inputs=task.inputs, made=made)
         results[outcome.index] = result
         if on_done is not None:
             on_done(result, len(results), len(grid))
