@@ -1,0 +1,366 @@
+"""Whole 万元 that never fall when the fund rises: the quota method on a level rule's path.
+
+The exact value ``e_i(B)`` of a level rule is nondecreasing in the fund ``B``: raising the
+fund only lets the common level rise further. The ``k``-th 万元 of claim ``i`` is a unit job
+with a *release*, the least fund at which ``e_i`` passes ``k − 1`` (before it, paying that unit
+would put the award more than 1万元 above its exact value), and a *deadline*, the least fund
+at which ``e_i`` reaches ``k`` (after it, withholding the unit would leave the award 1万元
+below). The fund is handed out one 万元 at a time, each to the released job with the earliest
+deadline (ties: the smaller award after it, the larger claim, the lower rank). Earliest
+deadline first meets every deadline whenever any schedule does, and one exists (at every
+fund the rounded-down values add up to at most the fund), so every award stays ``floor(e)``
+or ``ceil(e)``; and as the awards at fund ``B + 1`` are those at ``B`` plus one unit, no
+award falls when the fund rises (house monotonicity). Without other limits this is Balinski
+and Young's quota method for the proportional rule, the same for every level rule.
+
+The schedule need not be run unit by unit. At the fund ``T`` every job due by ``T`` is done,
+and of the jobs not yet due the schedule has done those it took when nothing more urgent
+was waiting; :func:`quota_awards` takes the ``m`` most urgent of them (``m`` what the fund
+holds beyond the rounded-down values) and checks, in one pass over the fund, that the
+releases leave room for that set; only when they do not (or a row other than the fund
+would be passed) is the schedule run step by step (:func:`run_schedule`).
+
+A unit's release and deadline are funds on the path: the level at which the claim reaches a
+whole number, inverted per rule (:func:`least_level`, :func:`sup_level`), then the fund at
+that level, the sum over all claims of their values there (:class:`Path`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from allocator.inputs.choices import Rule
+from allocator.model.problem import BoolArray, IntArray
+from allocator.model.rows import RowMatrix
+from allocator.solve.filling import Level
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Funds and values closer than this to a whole number are that number (the filling is exact
+#: to about 1e-13 of the fund).
+_SNAP = 1e-6
+#: Deadlines are compared on this grid, so equal rationals computed by different float paths
+#: tie and go by the next key.
+_GRID = 1e-7
+_NEVER = np.inf
+
+
+def _snap(x: FloatArray) -> FloatArray:
+    near = np.rint(x)
+    out: FloatArray = np.where(np.abs(x - near) <= _SNAP * (1.0 + np.abs(x)), near, x)
+    return out
+
+
+def least_level(lvl: Level, value: FloatArray, claim: IntArray) -> FloatArray:
+    """The least level at which the rule's target of ``claim`` reaches ``value`` (no bound)."""
+    c = claim.astype(np.float64)
+    v = np.asarray(value, dtype=np.float64)
+    if lvl.rule is Rule.PROPORTIONAL:
+        return np.asarray(np.where(c > 0, v / np.maximum(c, 1.0), 0.0), dtype=np.float64)
+    if lvl.rule is Rule.EQUAL_AWARDS:
+        return v
+    if lvl.rule is Rule.EQUAL_LOSSES:
+        return np.asarray(np.where(v > 0, lvl.cmax - c + v, 0.0), dtype=np.float64)
+    first = 2.0 * v
+    second = 2.0 * lvl.cmax - 2.0 * c + 2.0 * v
+    return np.asarray(np.where(2.0 * v <= c, first, second), dtype=np.float64)
+
+
+def sup_level(lvl: Level, value: FloatArray, claim: IntArray) -> FloatArray:
+    """The last level at which the rule's target of ``claim`` is at most ``value``
+    (``value`` below the claim): where the target leaves ``value``."""
+    c = claim.astype(np.float64)
+    v = np.asarray(value, dtype=np.float64)
+    if lvl.rule is Rule.TALMUD:
+        # The target stands at c/2 from level c to 2·cmax − c: it leaves c/2 at the end.
+        first = 2.0 * v
+        second = 2.0 * lvl.cmax - 2.0 * c + 2.0 * v
+        return np.asarray(np.where(2.0 * v < c, first, second), dtype=np.float64)
+    if lvl.rule is Rule.EQUAL_LOSSES:
+        return np.asarray(lvl.cmax - c + v, dtype=np.float64)
+    return least_level(lvl, v, claim)
+
+
+class Path:
+    """The fund at which a level is reached: ``F(L) = Σ max(lb, t(min(L, ℓ), c))``.
+
+    ``ℓ`` is each claim's last level (where a row froze it, or the top level for a claim
+    still rising); each claim's value is piecewise linear in ``L``, so ``F`` is a sum of
+    ramps, evaluated for many levels at once from sorted breakpoints and prefix sums (in
+    extended precision: the sums reach millions of 万元 and must stay exact to 1e-7).
+    """
+
+    def __init__(self, lvl: Level, claim: IntArray, lb: FloatArray, last: FloatArray) -> None:
+        c = claim.astype(np.float64)
+        starts: list[FloatArray] = []
+        ends: list[FloatArray] = []
+        slopes: list[FloatArray] = []
+        if lvl.rule is Rule.PROPORTIONAL:
+            segs = [(np.where(c > 0, lb / np.maximum(c, 1.0), 0.0), np.minimum(1.0, last), c)]
+        elif lvl.rule is Rule.EQUAL_AWARDS:
+            segs = [(lb, np.minimum(c, last), np.ones_like(c))]
+        elif lvl.rule is Rule.EQUAL_LOSSES:
+            segs = [(lvl.cmax - c + lb, np.minimum(float(lvl.cmax), last), np.ones_like(c))]
+        else:
+            half = np.full_like(c, 0.5)
+            second = np.maximum(2.0 * lvl.cmax - c, 2.0 * lvl.cmax - 2.0 * c + 2.0 * lb)
+            segs = [
+                (2.0 * lb, np.minimum(c, last), half),
+                (second, np.minimum(2.0 * lvl.cmax, last), half),
+            ]
+        for a, b, s in segs:
+            a = np.maximum(np.asarray(a, dtype=np.float64), 0.0)
+            keep = b > a
+            starts.append(a[keep])
+            ends.append(np.asarray(b, dtype=np.float64)[keep])
+            slopes.append(np.asarray(s, dtype=np.float64)[keep])
+        self.base = np.longdouble(np.sum(lb.astype(np.longdouble)))
+        self._a, self._sa, self._ssa = _ramps(np.concatenate(starts), np.concatenate(slopes))
+        self._b, self._sb, self._ssb = _ramps(np.concatenate(ends), np.concatenate(slopes))
+
+    def fund(self, level: FloatArray) -> FloatArray:
+        """``F`` at each level (``-inf`` stays ``-inf``, ``inf`` stays ``inf``)."""
+        lv = np.asarray(level, dtype=np.float64)
+        finite = np.isfinite(lv)
+        q = np.where(finite, lv, 0.0).astype(np.longdouble)
+        ia = np.searchsorted(self._a, lv, side="left")
+        ib = np.searchsorted(self._b, lv, side="left")
+        up = self._sa[ia] * q - self._ssa[ia]
+        down = self._sb[ib] * q - self._ssb[ib]
+        out = np.asarray(self.base + up - down, dtype=np.float64)
+        return np.where(finite, _snap(out), lv)
+
+
+def _ramps(at: FloatArray, slope: FloatArray) -> tuple[FloatArray, npt.NDArray[np.longdouble], npt.NDArray[np.longdouble]]:
+    order = np.argsort(at, kind="stable")
+    a = at[order]
+    s = slope[order].astype(np.longdouble)
+    cs = np.concatenate([[np.longdouble(0)], np.cumsum(s)])
+    css = np.concatenate([[np.longdouble(0)], np.cumsum(s * a.astype(np.longdouble))])
+    return a, cs, css
+
+
+@dataclass
+class Jobs:
+    """Unit jobs: claim, unit number (the award after it), release and deadline funds."""
+
+    claim: IntArray
+    unit: IntArray
+    release: FloatArray
+    deadline: FloatArray
+
+
+def _jobs(
+    lvl: Level,
+    path: Path,
+    claim: IntArray,
+    lb: FloatArray,
+    last: FloatArray,
+    rising: BoolArray,
+    who: IntArray,
+    unit: IntArray,
+) -> Jobs:
+    """Release and deadline of unit ``unit`` of each claim ``who``."""
+    c = claim[who]
+    k = unit.astype(np.float64)
+    below = k - 1.0 < lb[who] - _SNAP
+    r_level = sup_level(lvl, k - 1.0, c)
+    release = np.where(below, -_NEVER, path.fund(np.where(below, 0.0, r_level)))
+    at_lb = k <= lb[who] + _SNAP
+    d_level = np.where(at_lb, 0.0, least_level(lvl, k, c))
+    reached = (d_level <= last[who] + 1e-12 * (1.0 + np.abs(last[who]))) | rising[who]
+    reached &= k <= c
+    deadline = np.where(reached, path.fund(np.where(reached, d_level, 0.0)), _NEVER)
+    return Jobs(who, unit, release, deadline)
+
+
+def _order(jobs: Jobs, claim: IntArray, rank: IntArray) -> IntArray:
+    """Jobs by urgency: deadline, then the smaller award after it, the larger claim, the
+    lower rank."""
+    finite = np.isfinite(jobs.deadline)
+    key = np.where(finite, np.rint(np.where(finite, jobs.deadline, 0.0) / _GRID), np.inf)
+    return np.lexsort((rank[jobs.claim], -claim[jobs.claim], jobs.unit, key))
+
+
+def _slot(release: FloatArray) -> IntArray:
+    """The first whole fund at which a job released at ``release`` may be paid: above it."""
+    r = np.where(np.isfinite(release), release, -1.0)
+    return np.maximum(np.floor(r).astype(np.int64) + 1, 1)
+
+
+@dataclass
+class Quota:
+    """Awards of the quota method, and how they were found (``direct`` or ``steps``)."""
+
+    award: IntArray
+    method: str
+
+
+def quota_awards(
+    lvl: Level,
+    claim: IntArray,
+    rank: IntArray,
+    exact: FloatArray,
+    lb: FloatArray,
+    last: FloatArray,
+    rising: BoolArray,
+    units: int,
+    rows: RowMatrix,
+    fixed: IntArray,
+) -> Quota:
+    """The quota method's awards at the fund that gives ``units`` whole 万元 to the claims.
+
+    Parameters
+    ----------
+    lvl:
+        The level rule.
+    claim, rank:
+        What the rule shares, and the rank, per claim (only the claims in the schedule).
+    exact:
+        The exact values at this fund.
+    lb:
+        Lower bounds the filling started from (district floors), exact.
+    last:
+        The level at which each claim froze; for ``rising`` claims (frozen by the fund, which
+        would go on rising with a larger fund) any value.
+    units:
+        Whole 万元 the schedule may hand out (the fund less what other claims hold).
+    rows:
+        Cap rows over these claims, besides the fund; ``fixed`` is what other claims hold in
+        each.
+    """
+    n = claim.shape[0]
+    top = np.where(rising, lvl.lmax, last)
+    path = Path(lvl, claim, lb, top)
+    lo = np.floor(_snap(exact)).astype(np.int64)
+    hi = np.ceil(_snap(exact)).astype(np.int64)
+    m = units - int(lo.sum())
+    frac = np.flatnonzero(hi > lo)
+    if m <= 0 or frac.shape[0] == 0:
+        return Quota(lo, "direct")
+    opt = _jobs(lvl, path, claim, lb, top, rising, frac, hi[frac])
+    order = _order(opt, claim, rank)
+    chosen = frac[order[: min(m, frac.shape[0])]]
+    award = lo.copy()
+    award[chosen] += 1
+    if _fits(lvl, path, claim, lb, top, rising, lo, opt, order, min(m, frac.shape[0]), units) and (
+        not rows.count or bool((rows.sums(award) + fixed <= rows.rhs).all())
+    ):
+        return Quota(award, "direct")
+    return Quota(run_schedule(lvl, claim, rank, exact, lb, last, rising, units, rows, fixed), "steps")
+
+
+def _fits(
+    lvl: Level,
+    path: Path,
+    claim: IntArray,
+    lb: FloatArray,
+    top: FloatArray,
+    rising: BoolArray,
+    lo: IntArray,
+    opt: Jobs,
+    order: IntArray,
+    m: int,
+    units: int,
+) -> bool:
+    """Whether the releases leave room for every unit due by now and the ``m`` most urgent
+    of the others: no fund ``s`` with more of them released at ``s`` or later than the
+    ``units − s + 1`` whole 万元 from ``s`` to ``units``."""
+    who = np.repeat(np.arange(claim.shape[0], dtype=np.int64), lo)
+    if who.shape[0] + m > units:
+        return False
+    start = np.repeat(np.cumsum(lo) - lo, lo)
+    unit = np.arange(who.shape[0], dtype=np.int64) - start + 1
+    c = claim[who]
+    k = unit.astype(np.float64)
+    below = k - 1.0 < lb[who] - _SNAP
+    release = np.where(below, -_NEVER, path.fund(np.where(below, 0.0, sup_level(lvl, k - 1.0, c))))
+    slots = np.concatenate([_slot(release), _slot(opt.release[order[:m]])])
+    if bool((slots > units).any()):
+        return False
+    count = np.bincount(slots, minlength=units + 2)[1 : units + 1]
+    later = np.cumsum(count[::-1])[::-1]
+    room = units - np.arange(units, dtype=np.int64)
+    return bool((later <= room).all())
+
+
+def run_schedule(
+    lvl: Level,
+    claim: IntArray,
+    rank: IntArray,
+    exact: FloatArray,
+    lb: FloatArray,
+    last: FloatArray,
+    rising: BoolArray,
+    units: int,
+    rows: RowMatrix,
+    fixed: IntArray,
+) -> IntArray:
+    """The quota method run one whole 万元 at a time, up to ``units``.
+
+    Each step pays the most urgent released job (:func:`_order`) that every row still has
+    room for, keeping in each row room for the units due later in it. A job no row has room
+    for is dropped; a step with nothing to pay pays nothing.
+    """
+    n = claim.shape[0]
+    top = np.where(rising, lvl.lmax, last)
+    path = Path(lvl, claim, lb, top)
+    hi = np.ceil(_snap(exact)).astype(np.int64)
+    lo = np.floor(_snap(exact)).astype(np.int64)
+    who = np.repeat(np.arange(n, dtype=np.int64), hi)
+    start = np.repeat(np.cumsum(hi) - hi, hi)
+    unit = np.arange(who.shape[0], dtype=np.int64) - start + 1
+    jobs = _jobs(lvl, path, claim, lb, top, rising, who, unit)
+    urgency = np.empty(who.shape[0], dtype=np.int64)
+    urgency[_order(jobs, claim, rank)] = np.arange(who.shape[0], dtype=np.int64)
+    slot = _slot(jobs.release)
+    by_slot = np.lexsort((urgency, slot))
+    # A unit at or below the claim's rounded-down value is due by this fund: rows keep room.
+    due = unit <= lo[who]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    order_rows = np.lexsort((rows.row, rows.var))
+    np.cumsum(np.bincount(rows.var, minlength=n), out=ptr[1:])
+    rows_sorted = rows.row[order_rows].tolist()
+    ptr_l = ptr.tolist()
+    room = (rows.rhs - fixed - rows.sums(lo)).tolist()
+    award = [0] * n
+    heap: list[tuple[int, int]] = []
+    slot_l = slot[by_slot].tolist()
+    job_l = by_slot.tolist()
+    urg = urgency.tolist()
+    who_l = who.tolist()
+    due_l = due.tolist()
+    nxt = 0
+    total = len(job_l)
+    step = 1
+    while step <= units:
+        while nxt < total and slot_l[nxt] <= step:
+            j = job_l[nxt]
+            heapq.heappush(heap, (urg[j], j))
+            nxt += 1
+        if not heap:
+            if nxt >= total:
+                break
+            step = slot_l[nxt]
+            continue
+        while heap:
+            _u, j = heapq.heappop(heap)
+            i = who_l[j]
+            mine = rows_sorted[ptr_l[i] : ptr_l[i + 1]]
+            if due_l[j]:
+                award[i] += 1
+                break
+            if all(room[r] >= 1 for r in mine):
+                for r in mine:
+                    room[r] -= 1
+                award[i] += 1
+                break
+        step += 1
+    return np.asarray(award, dtype=np.int64)
+
+
+__all__ = ["Path", "Quota", "least_level", "quota_awards", "run_schedule", "sup_level"]
