@@ -30,7 +30,7 @@ from allocator.solve.filling import Fill, Level, fill_levels, tolerance
 from allocator.solve.floors import floors_by_cpsat, meet_floors, resolve_exclusive
 from allocator.solve.greedy import greedy
 from allocator.solve.priority import solve_priority
-from allocator.solve.quota import quota_awards
+from allocator.solve.quota import order_breaks, quota_awards
 from allocator.solve.rounding import Rounded, bounds, floored, nearest
 
 # Families whose per-row levels are worth reporting; firm caps are too many to list.
@@ -124,6 +124,7 @@ def allocate_levels(ctx: Context, rule: Rule) -> Allocation:
         if rounded.solved.award is None or rounded.solved.status is not Status.OPTIMAL:
             status = Status.FEASIBLE
     details["remainder"] = int(award.sum()) - rounded.floor_total
+    details["rounding_method"] = rounded.method
 
     frozen_by = [""] * n
     row_of = fill.by_row.tolist()
@@ -194,7 +195,7 @@ def _round(
         award = floored(exact, claim, aon)
         short = ctx.covering.sums(award) < ctx.covering.rhs
         if not bool(short.any()):
-            return Rounded(award, None, int(award.sum()))
+            return Rounded(award, None, int(award.sum()), "floor")
         # A floor the rounded-down awards miss: its claims are rounded as under spend_all.
         free = np.zeros(problem.size, dtype=bool)
         free[ctx.covering.var[short[ctx.covering.row]]] = True
@@ -205,7 +206,7 @@ def _round(
         upper = np.where(waiting, claim, rounded.award)
         solved = solve_priority(ctx, rounded.award, upper, "one-offs", explain=False)
         if solved.award is not None:
-            return Rounded(solved.award, solved, rounded.floor_total)
+            return Rounded(solved.award, solved, rounded.floor_total, rounded.method)
     return rounded
 
 
@@ -268,10 +269,13 @@ def _quota(
         fixed,
     )
     award[idx] = got.award
-    if ctx.covering.count and bool((ctx.covering.sums(award) < ctx.covering.rhs).any()):
+    missed = ctx.covering.count and bool((ctx.covering.sums(award) < ctx.covering.rhs).any())
+    if missed or order_breaks(exact, claim, award, packing):
+        # Rows that froze some claims while others rose: their exact values changed order
+        # along the path, and the order at this fund comes first (docs/fairness.md).
         return nearest(ctx, exact, participating, "rounding")
     solved = Solved(award, Status.OPTIMAL, float("nan"), float("nan"), f"quota-{got.method}")
-    return Rounded(award, solved, int(lo[participating].sum()))
+    return Rounded(award, solved, int(lo[participating].sum()), "quota")
 
 
 __all__ = ["allocate_levels"]

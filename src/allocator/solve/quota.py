@@ -152,6 +152,7 @@ class Jobs:
     unit: IntArray
     release: FloatArray
     deadline: FloatArray
+    level: FloatArray
 
 
 def _jobs(
@@ -172,10 +173,12 @@ def _jobs(
     release = np.where(below, -_NEVER, path.fund(np.where(below, 0.0, r_level)))
     at_lb = k <= lb[who] + _SNAP
     d_level = np.where(at_lb, 0.0, least_level(lvl, k, c))
-    reached = (d_level <= last[who] + 1e-12 * (1.0 + np.abs(last[who]))) | rising[who]
-    reached &= k <= c
-    deadline = np.where(reached, path.fund(np.where(reached, d_level, 0.0)), _NEVER)
-    return Jobs(who, unit, release, deadline)
+    # A claim a row froze below its next whole 万元 never reaches it: that unit is due at the
+    # fund where the claim would have reached it had it gone on rising (a fixed point of the
+    # path, the same at every fund), so that it waits its turn among the units of the claims
+    # still rising rather than after all of them.
+    deadline = np.where(k <= c, path.fund(np.where(k <= c, d_level, 0.0)), _NEVER)
+    return Jobs(who, unit, release, deadline, d_level)
 
 
 def _order(jobs: Jobs, claim: IntArray, rank: IntArray) -> IntArray:
@@ -183,7 +186,8 @@ def _order(jobs: Jobs, claim: IntArray, rank: IntArray) -> IntArray:
     lower rank."""
     finite = np.isfinite(jobs.deadline)
     key = np.where(finite, np.rint(np.where(finite, jobs.deadline, 0.0) / _GRID), np.inf)
-    return np.lexsort((rank[jobs.claim], -claim[jobs.claim], jobs.unit, key))
+    level = np.rint(jobs.level / _GRID)
+    return np.lexsort((rank[jobs.claim], -claim[jobs.claim], jobs.unit, level, key))
 
 
 def _slot(release: FloatArray) -> IntArray:
@@ -303,8 +307,8 @@ def run_schedule(
     """The quota method run one whole 万元 at a time, up to ``units``.
 
     Each step pays the most urgent released job (:func:`_order`) that every row still has
-    room for, keeping in each row room for the units due later in it. A job no row has room
-    for is dropped; a step with nothing to pay pays nothing.
+    room for, keeping in each row room for the units due later in it. A job a row has no
+    room for is dropped; a step with nothing to pay leaves its 万元 to the next.
     """
     n = claim.shape[0]
     top = np.where(rising, lvl.lmax, last)
@@ -335,6 +339,7 @@ def run_schedule(
     who_l = who.tolist()
     due_l = due.tolist()
     nxt = 0
+    paid = 0
     total = len(job_l)
     step = 1
     while step <= units:
@@ -347,20 +352,75 @@ def run_schedule(
                 break
             step = slot_l[nxt]
             continue
-        while heap:
+        # A step that found nothing to pay is made up at the next: up to ``step`` in all.
+        while heap and paid < step:
             _u, j = heapq.heappop(heap)
             i = who_l[j]
             mine = rows_sorted[ptr_l[i] : ptr_l[i + 1]]
-            if due_l[j]:
-                award[i] += 1
-                break
-            if all(room[r] >= 1 for r in mine):
+            if not due_l[j]:
+                if not all(room[r] >= 1 for r in mine):
+                    continue
                 for r in mine:
                     room[r] -= 1
-                award[i] += 1
-                break
+            award[i] += 1
+            paid += 1
         step += 1
     return np.asarray(award, dtype=np.int64)
 
 
 __all__ = ["Path", "Quota", "least_level", "quota_awards", "run_schedule", "sup_level"]
+
+
+def order_breaks(
+    exact: FloatArray, claim: IntArray, award: IntArray, rows: RowMatrix
+) -> bool:
+    """Whether one whole 万元 moved between two claims would put awards or losses back in
+    the order of the exact values without passing a full row.
+
+    A break: a claim rounded down whose exact value (or exact loss) passes that of a claim
+    rounded up from the same whole number (the loss: from the same whole loss), where every
+    full row holding the first holds the second. Under the fund alone the quota method
+    leaves none (the exact values keep their order all along the path); under rows that
+    freeze some claims while others rise, the orders cross, and the caller then solves for
+    the nearest vector instead. Only the smallest full row of the first claim is compared
+    (exact for nested rows; elsewhere it may report a break that a larger row forbids, never
+    miss one).
+    """
+    e = _snap(exact)
+    lo = np.floor(e).astype(np.int64)
+    frac = e > lo
+    down = frac & (award == lo)
+    up = frac & (award == lo + 1)
+    if not (down.any() and up.any()):
+        return False
+    n = claim.shape[0]
+    size = np.bincount(rows.row, minlength=rows.count)
+    full = rows.sums(award) >= rows.rhs
+    pair_full = full[rows.row]
+    # Per claim, its smallest full row (-1: none, any claim may give to it).
+    big = np.iinfo(np.int64).max
+    key = np.full(n, big, dtype=np.int64)
+    rank_row = size.astype(np.int64) * (rows.count + 1) + np.arange(rows.count)
+    np.minimum.at(key, rows.var[pair_full], rank_row[rows.row[pair_full]])
+    held = np.where(key == big, -1, key % (rows.count + 1))
+    loss = claim - e
+    loss_lo = np.floor(_snap(loss)).astype(np.int64)
+    for value, bucket, worse in ((e, lo, 1.0), (-loss, loss_lo, 1.0)):
+        # Givers: claims rounded up, by (row they are in or -1, whole part).
+        g_row = np.concatenate([np.full(int(up.sum()), -1), rows.row[up[rows.var]]])
+        g_var = np.concatenate([np.flatnonzero(up), rows.var[up[rows.var]]])
+        d = np.flatnonzero(down)
+        width = int(bucket.max()) - int(bucket.min()) + 1
+        base = int(bucket.min())
+        g_key = (g_row + 1) * width + (bucket[g_var] - base)
+        d_key = (held[d] + 1) * width + (bucket[d] - base)
+        order = np.argsort(g_key, kind="stable")
+        sk = g_key[order]
+        least = np.minimum.reduceat(value[g_var][order], np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]))
+        uniq = sk[np.r_[True, sk[1:] != sk[:-1]]]
+        at = np.searchsorted(uniq, d_key)
+        found = (at < uniq.shape[0]) & (uniq[np.minimum(at, uniq.shape[0] - 1)] == d_key)
+        tol = 1e-9 * (1.0 + np.abs(value[d]))
+        if bool((found & (value[d] > least[np.minimum(at, uniq.shape[0] - 1)] + tol * worse)).any()):
+            return True
+    return False

@@ -83,6 +83,9 @@ class Rounded:
     award: IntArray
     solved: Solved | None
     floor_total: int
+    #: ``quota`` (the quota method), ``nearest`` (the nearest vector in Hamilton order) or
+    #: ``floor`` (``floor_each``).
+    method: str = "nearest"
 
 
 def nearest(ctx: Context, exact: FloatArray, free: BoolArray, phase: str) -> Rounded:
