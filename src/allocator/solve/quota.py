@@ -248,14 +248,47 @@ def quota_awards(
         return Quota(lo, "direct")
     opt = _jobs(lvl, path, claim, lb, top, rising, frac, hi[frac])
     order = _order(opt, claim, rank)
-    chosen = frac[order[: min(m, frac.shape[0])]]
-    award = lo.copy()
-    award[chosen] += 1
-    if _fits(lvl, path, claim, lb, top, rising, lo, opt, order, min(m, frac.shape[0]), units) and (
-        not rows.count or bool((rows.sums(award) + fixed <= rows.rhs).all())
-    ):
-        return Quota(award, "direct")
+    allowed = _row_room(rows, fixed, lo, frac, order, n)
+    if allowed is not None:
+        order = order[allowed[order]]
+        taken = _fits(lvl, path, claim, lb, lo, opt, order, min(m, order.shape[0]), units)
+        if taken is not None:
+            award = lo.copy()
+            award[frac[taken]] += 1
+            return Quota(award, "direct")
     return Quota(run_schedule(lvl, claim, rank, exact, lb, last, rising, units, rows, fixed), "steps")
+
+
+def _row_room(
+    rows: RowMatrix, fixed: IntArray, lo: IntArray, frac: IntArray, order: IntArray, n: int
+) -> BoolArray | None:
+    """Which of the units not yet due (claims ``frac``, most urgent first in ``order``) the
+    rows leave room for, taken in that order; ``None`` when two rows short of room share a
+    claim (then only the schedule itself can say)."""
+    allowed = np.ones(frac.shape[0], dtype=bool)
+    if not rows.count:
+        return allowed
+    room = rows.rhs - fixed - rows.sums(lo)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[frac] = np.arange(frac.shape[0], dtype=np.int64)
+    pair = pos[rows.var] >= 0
+    prow = rows.row[pair]
+    pcand = pos[rows.var[pair]]
+    short = np.bincount(prow, minlength=rows.count) > room
+    if not short.any():
+        return allowed
+    sel = short[prow]
+    prow, pcand = prow[sel], pcand[sel]
+    if np.unique(pcand).shape[0] < pcand.shape[0]:
+        return None
+    place = np.empty(frac.shape[0], dtype=np.int64)
+    place[order] = np.arange(frac.shape[0], dtype=np.int64)
+    by = np.lexsort((place[pcand], prow))
+    prow, pcand = prow[by], pcand[by]
+    first = np.searchsorted(prow, prow, side="left")
+    within = np.arange(prow.shape[0]) - first
+    allowed[pcand[within >= room[prow]]] = False
+    return allowed
 
 
 def _fits(
@@ -263,33 +296,68 @@ def _fits(
     path: Path,
     claim: IntArray,
     lb: FloatArray,
-    top: FloatArray,
-    rising: BoolArray,
     lo: IntArray,
     opt: Jobs,
     order: IntArray,
     m: int,
     units: int,
-) -> bool:
-    """Whether the releases leave room for every unit due by now and the ``m`` most urgent
-    of the others: no fund ``s`` with more of them released at ``s`` or later than the
-    ``units − s + 1`` whole 万元 from ``s`` to ``units``."""
+) -> BoolArray | None:
+    """Which units not yet due the schedule has paid by the fund ``units``: the most urgent
+    first (``order``), each taken while the releases leave room for it.
+
+    Paying unit ``j`` by fund ``units`` needs, with the units due, no fund ``s`` with more of
+    them released at ``s`` or later than the ``units − s + 1`` whole 万元 from ``s`` on. These
+    limits are nested (every later fund's set inside the earlier one's), so the most urgent
+    set within them is found from the last fund down: at each release, what was kept from the
+    later funds and the units released there, the least urgent dropped while over the room.
+    ``None`` when the units due alone do not fit (they always do on an exact path).
+    """
     who = np.repeat(np.arange(claim.shape[0], dtype=np.int64), lo)
-    if who.shape[0] + m > units:
-        return False
     start = np.repeat(np.cumsum(lo) - lo, lo)
     unit = np.arange(who.shape[0], dtype=np.int64) - start + 1
     c = claim[who]
     k = unit.astype(np.float64)
     below = k - 1.0 < lb[who] - _SNAP
     release = np.where(below, -_NEVER, path.fund(np.where(below, 0.0, sup_level(lvl, k - 1.0, c))))
-    slots = np.concatenate([_slot(release), _slot(opt.release[order[:m]])])
-    if bool((slots > units).any()):
-        return False
-    count = np.bincount(slots, minlength=units + 2)[1 : units + 1]
-    later = np.cumsum(count[::-1])[::-1]
-    room = units - np.arange(units, dtype=np.int64)
-    return bool((later <= room).all())
+    due = _slot(release)
+    if bool((due > units).any()):
+        return None
+    count = np.bincount(due, minlength=units + 2)[1 : units + 1]
+    room = units - np.arange(units, dtype=np.int64) - np.cumsum(count[::-1])[::-1]
+    if bool((room < 0).any()):
+        return None
+    slot = np.minimum(_slot(opt.release), units + 1)
+    taken = np.zeros(opt.release.shape[0], dtype=bool)
+    first = order[:m]
+    later = np.cumsum(np.bincount(slot[first], minlength=units + 2)[::-1])[::-1][1 : units + 1]
+    if bool((later <= room).all()):
+        taken[first] = True
+        return taken
+    place = np.zeros(opt.release.shape[0], dtype=np.int64)
+    place[order] = np.arange(order.shape[0], dtype=np.int64)
+    cand = order[slot[order] <= units]
+    up = np.unique(slot[cand])  # releases, ascending
+    # Least room from each release up to the next (room at fund s is room[s - 1]); the room
+    # at a release itself is applied again there, which changes nothing.
+    padded = np.r_[room, np.iinfo(np.int64).max]
+    least = np.minimum.reduceat(padded, np.r_[0, up]).tolist()
+    groups = np.split(cand[np.lexsort((place[cand], slot[cand]))], np.searchsorted(slot[cand][np.lexsort((place[cand], slot[cand]))], up[1:]))
+    heap: list[int] = []
+    kept = place.tolist()
+    for g in range(up.shape[0] - 1, -1, -1):
+        limit = least[g + 1]
+        while len(heap) > limit:
+            heapq.heappop(heap)
+        for j in groups[g].tolist():
+            heapq.heappush(heap, -kept[j])
+        limit = int(room[int(up[g]) - 1])
+        while len(heap) > limit:
+            heapq.heappop(heap)
+    final = min(least[0], m)
+    while len(heap) > final:
+        heapq.heappop(heap)
+    taken[order[[-q for q in heap]]] = True
+    return taken
 
 
 def run_schedule(
