@@ -40,18 +40,22 @@ from allocator.solve.filling import Level
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Funds and values closer than this to a whole number are that number (the filling is exact
-#: to about 1e-13 of the fund).
-_SNAP = 1e-6
+#: Funds closer than this (relative) to a whole number are that number: the filling is exact
+#: to about 1e-13 of the fund and the sums here to about 1e-13 more, while two funds of the
+#: path that differ are at least 1/claim apart.
+_SNAP = 1e-11
+#: Exact values closer than this (relative above 1万元) to a whole number are that number, as
+#: :func:`allocator.solve.rounding.bounds` reads them.
+_WHOLE = 1e-7
 #: Deadlines are compared on this grid, so equal rationals computed by different float paths
 #: tie and go by the next key.
 _GRID = 1e-7
 _NEVER = np.inf
 
 
-def _snap(x: FloatArray) -> FloatArray:
+def _snap(x: FloatArray, tol: float = _SNAP) -> FloatArray:
     near = np.rint(x)
-    out: FloatArray = np.where(np.abs(x - near) <= _SNAP * (1.0 + np.abs(x)), near, x)
+    out: FloatArray = np.where(np.abs(x - near) <= tol * (1.0 + np.abs(x)), near, x)
     return out
 
 
@@ -168,10 +172,10 @@ def _jobs(
     """Release and deadline of unit ``unit`` of each claim ``who``."""
     c = claim[who]
     k = unit.astype(np.float64)
-    below = k - 1.0 < lb[who] - _SNAP
+    below = k - 1.0 < lb[who] - _WHOLE
     r_level = sup_level(lvl, k - 1.0, c)
     release = np.where(below, -_NEVER, path.fund(np.where(below, 0.0, r_level)))
-    at_lb = k <= lb[who] + _SNAP
+    at_lb = k <= lb[who] + _WHOLE
     d_level = np.where(at_lb, 0.0, least_level(lvl, k, c))
     # A claim a row froze below its next whole 万元 never reaches it: that unit is due at the
     # fund where the claim would have reached it had it gone on rising (a fixed point of the
@@ -240,8 +244,8 @@ def quota_awards(
     n = claim.shape[0]
     top = np.where(rising, lvl.lmax, last)
     path = Path(lvl, claim, lb, top)
-    lo = np.floor(_snap(exact)).astype(np.int64)
-    hi = np.ceil(_snap(exact)).astype(np.int64)
+    lo = np.floor(_snap(exact, _WHOLE)).astype(np.int64)
+    hi = np.ceil(_snap(exact, _WHOLE)).astype(np.int64)
     m = units - int(lo.sum())
     frac = np.flatnonzero(hi > lo)
     if m <= 0 or frac.shape[0] == 0:
@@ -317,7 +321,7 @@ def _fits(
     unit = np.arange(who.shape[0], dtype=np.int64) - start + 1
     c = claim[who]
     k = unit.astype(np.float64)
-    below = k - 1.0 < lb[who] - _SNAP
+    below = k - 1.0 < lb[who] - _WHOLE
     release = np.where(below, -_NEVER, path.fund(np.where(below, 0.0, sup_level(lvl, k - 1.0, c))))
     due = _slot(release)
     if bool((due > units).any()):
@@ -381,8 +385,8 @@ def run_schedule(
     n = claim.shape[0]
     top = np.where(rising, lvl.lmax, last)
     path = Path(lvl, claim, lb, top)
-    hi = np.ceil(_snap(exact)).astype(np.int64)
-    lo = np.floor(_snap(exact)).astype(np.int64)
+    hi = np.ceil(_snap(exact, _WHOLE)).astype(np.int64)
+    lo = np.floor(_snap(exact, _WHOLE)).astype(np.int64)
     who = np.repeat(np.arange(n, dtype=np.int64), hi)
     start = np.repeat(np.cumsum(hi) - hi, hi)
     unit = np.arange(who.shape[0], dtype=np.int64) - start + 1
@@ -454,7 +458,7 @@ def order_breaks(
     (exact for nested rows; elsewhere it may report a break that a larger row forbids, never
     miss one).
     """
-    e = _snap(exact)
+    e = _snap(exact, _WHOLE)
     lo = np.floor(e).astype(np.int64)
     frac = e > lo
     down = frac & (award == lo)
@@ -472,7 +476,7 @@ def order_breaks(
     np.minimum.at(key, rows.var[pair_full], rank_row[rows.row[pair_full]])
     held = np.where(key == big, -1, key % (rows.count + 1))
     loss = claim - e
-    loss_lo = np.floor(_snap(loss)).astype(np.int64)
+    loss_lo = np.floor(_snap(loss, _WHOLE)).astype(np.int64)
     for value, bucket, worse in ((e, lo, 1.0), (-loss, loss_lo, 1.0)):
         # Givers: claims rounded up, by (row they are in or -1, whole part).
         g_row = np.concatenate([np.full(int(up.sum()), -1), rows.row[up[rows.var]]])
