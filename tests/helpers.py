@@ -367,7 +367,6 @@ def nearest_vectors(problem: Problem, rule: Rule) -> tuple[list[Fraction], IntMa
     if found is None:
         return None
     exact, _ = found
-    n = problem.size
     claim = [int(c) for c in problem.upper]
     aon = [bool(a) for a in problem.all_or_nothing]
     lo = [floor(e) for e in exact]

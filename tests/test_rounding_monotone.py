@@ -84,7 +84,9 @@ def check_movable_order(problem: Problem, x: list[int], exact: list[Fraction]) -
     claims = [int(c) for c in problem.upper]
     held = [frozenset(k for k, (_, m, _, _) in enumerate(rows) if i in m) for i in range(len(x))]
     tight = frozenset(
-        k for k, (_, m, rhs, sense) in enumerate(rows) if sense == "<=" and rhs - sum(x[j] for j in m) < 1
+        k
+        for k, (_, m, rhs, sense) in enumerate(rows)
+        if sense == "<=" and rhs - sum(x[j] for j in m) < 1
     )
     assert movable_breaks(exact, claims, x, held, tight) == (None, None), (x, exact)
 
@@ -105,7 +107,9 @@ claims_lists = st.lists(st.integers(1, 30), min_size=1, max_size=7)
 @pytest.mark.parametrize("rule", LEVEL_RULES, ids=IDS)
 @SWEEP
 @given(claims=claims_lists, data=st.data())
-def test_fund_alone_quota_sum_order_and_one_more(rule: Rule, claims: list[int], data: st.DataObject) -> None:
+def test_fund_alone_quota_sum_order_and_one_more(
+    rule: Rule, claims: list[int], data: st.DataObject
+) -> None:
     budget = data.draw(st.integers(0, sum(claims) - 1))
     x = awards(plain(claims, budget), rule)
     y = awards(plain(claims, budget + 1), rule)
@@ -185,7 +189,9 @@ def test_direct_answer_is_the_schedule_on_many_claims(
 @pytest.mark.parametrize("rule", LEVEL_RULES, ids=IDS)
 @SWEEP
 @given(problem=problems(Knobs(floors=True, exclusive=False, all_or_nothing=False)), data=st.data())
-def test_under_limits_quota_rows_and_one_more(rule: Rule, problem: Problem, data: st.DataObject) -> None:
+def test_under_limits_quota_rows_and_one_more(
+    rule: Rule, problem: Problem, data: st.DataObject
+) -> None:
     budget = data.draw(st.integers(0, max(problem.budget, 1)))
     low = with_fund(problem, budget)
     high = with_fund(problem, budget + 1)
@@ -219,7 +225,8 @@ def capped(claims: list[int], firms: list[int], caps: dict[int, int], budget: in
     families = [plain(claims, budget).families[0]]
     if caps:
         members = [
-            np.asarray([i for i, f in enumerate(firms) if f == firm], dtype=np.int64) for firm in caps
+            np.asarray([i for i, f in enumerate(firms) if f == firm], dtype=np.int64)
+            for firm in caps
         ]
         families.append(
             Family(
@@ -256,15 +263,17 @@ def good_vectors(problem: Problem, rule: Rule) -> tuple[list[Fraction], set[tupl
     return exact, good
 
 
+def at_most(low: tuple[int, ...], high: tuple[int, ...]) -> bool:
+    return all(a <= b for a, b in zip(low, high, strict=True))
+
+
 def monotone_chain_exists(problems_by_fund: list[Problem], rule: Rule) -> bool:
     """Whether some good vector at every fund can be chosen, none falling as the fund rises."""
     reach: set[tuple[int, ...]] | None = None
     for problem in problems_by_fund:
         _, good = good_vectors(problem, rule)
-        if reach is None:
-            reach = good
-        else:
-            reach = {x for x in good if any(all(a <= b for a, b in zip(y, x)) for y in reach)}
+        before = good if reach is None else reach
+        reach = {x for x in good if any(at_most(y, x) for y in before)}
         if not reach:
             return False
     return True
@@ -294,7 +303,7 @@ def test_brute_force_every_quota_vector_is_a_good_one(
         path.append((x, alloc.details["rounding_method"]))
     if all(method == "quota" for _, method in path):
         event("quota all the way")
-        for (a, _), (b, _) in zip(path, path[1:]):
+        for (a, _), (b, _) in itertools.pairwise(path):
             assert all(u <= v for u, v in zip(a, b, strict=True)), (a, b)
     else:
         event("nearest somewhere")

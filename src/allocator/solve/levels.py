@@ -20,11 +20,10 @@ from allocator.model.problem import (
     SUB_BUDGET,
     Allocation,
     BoolArray,
-    IntArray,
     Status,
 )
-from allocator.solve import cpsat
 from allocator.model.rows import RowMatrix
+from allocator.solve import cpsat
 from allocator.solve.context import Context, Solved, failed
 from allocator.solve.filling import Fill, Level, fill_levels, tolerance
 from allocator.solve.floors import floors_by_cpsat, meet_floors, resolve_exclusive

@@ -139,7 +139,9 @@ class Path:
         return np.where(finite, _snap(out), lv)
 
 
-def _ramps(at: FloatArray, slope: FloatArray) -> tuple[FloatArray, npt.NDArray[np.longdouble], npt.NDArray[np.longdouble]]:
+def _ramps(
+    at: FloatArray, slope: FloatArray
+) -> tuple[FloatArray, npt.NDArray[np.longdouble], npt.NDArray[np.longdouble]]:
     order = np.argsort(at, kind="stable")
     a = at[order]
     s = slope[order].astype(np.longdouble)
@@ -260,7 +262,9 @@ def quota_awards(
             award = lo.copy()
             award[frac[taken]] += 1
             return Quota(award, "direct")
-    return Quota(run_schedule(lvl, claim, rank, exact, lb, last, rising, units, rows, fixed), "steps")
+    return Quota(
+        run_schedule(lvl, claim, rank, exact, lb, last, rising, units, rows, fixed), "steps"
+    )
 
 
 def _row_room(
@@ -345,7 +349,10 @@ def _fits(
     # at a release itself is applied again there, which changes nothing.
     padded = np.r_[room, np.iinfo(np.int64).max]
     least = np.minimum.reduceat(padded, np.r_[0, up]).tolist()
-    groups = np.split(cand[np.lexsort((place[cand], slot[cand]))], np.searchsorted(slot[cand][np.lexsort((place[cand], slot[cand]))], up[1:]))
+    groups = np.split(
+        cand[np.lexsort((place[cand], slot[cand]))],
+        np.searchsorted(slot[cand][np.lexsort((place[cand], slot[cand]))], up[1:]),
+    )
     heap: list[int] = []
     kept = place.tolist()
     for g in range(up.shape[0] - 1, -1, -1):
@@ -443,9 +450,7 @@ def run_schedule(
 __all__ = ["Path", "Quota", "least_level", "quota_awards", "run_schedule", "sup_level"]
 
 
-def order_breaks(
-    exact: FloatArray, claim: IntArray, award: IntArray, rows: RowMatrix
-) -> bool:
+def order_breaks(exact: FloatArray, claim: IntArray, award: IntArray, rows: RowMatrix) -> bool:
     """Whether one whole 万元 moved between two claims would put awards or losses back in
     the order of the exact values without passing a full row.
 
@@ -488,11 +493,15 @@ def order_breaks(
         d_key = (held[d] + 1) * width + (bucket[d] - base)
         order = np.argsort(g_key, kind="stable")
         sk = g_key[order]
-        least = np.minimum.reduceat(value[g_var][order], np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]))
+        least = np.minimum.reduceat(
+            value[g_var][order], np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        )
         uniq = sk[np.r_[True, sk[1:] != sk[:-1]]]
         at = np.searchsorted(uniq, d_key)
         found = (at < uniq.shape[0]) & (uniq[np.minimum(at, uniq.shape[0] - 1)] == d_key)
         tol = 1e-9 * (1.0 + np.abs(value[d]))
-        if bool((found & (value[d] > least[np.minimum(at, uniq.shape[0] - 1)] + tol * worse)).any()):
+        if bool(
+            (found & (value[d] > least[np.minimum(at, uniq.shape[0] - 1)] + tol * worse)).any()
+        ):
             return True
     return False
