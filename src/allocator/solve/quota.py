@@ -94,8 +94,11 @@ class Path:
 
     ``ℓ`` is each claim's last level (where a row froze it, or the top level for a claim
     still rising); each claim's value is piecewise linear in ``L``, so ``F`` is a sum of
-    ramps, evaluated for many levels at once from sorted breakpoints and prefix sums (in
-    extended precision: the sums reach millions of 万元 and must stay exact to 1e-7).
+    ramps, evaluated for many levels at once from sorted breakpoints and prefix sums. The
+    slopes are whole or half 万元 per level step (whole claims for the proportional rule)
+    and the breakpoints of the claims still rising whole numbers of them, so the prefix sums
+    are exact in doubles; only the few claims a row froze add a rounding error, far below
+    what :data:`_SNAP` allows.
     """
 
     def __init__(self, lvl: Level, claim: IntArray, lb: FloatArray, last: FloatArray) -> None:
@@ -122,7 +125,7 @@ class Path:
             starts.append(a[keep])
             ends.append(np.asarray(b, dtype=np.float64)[keep])
             slopes.append(np.asarray(s, dtype=np.float64)[keep])
-        self.base = np.longdouble(np.sum(lb.astype(np.longdouble)))
+        self.base = float(np.sum(lb))
         self._a, self._sa, self._ssa = _ramps(np.concatenate(starts), np.concatenate(slopes))
         self._b, self._sb, self._ssb = _ramps(np.concatenate(ends), np.concatenate(slopes))
 
@@ -130,7 +133,7 @@ class Path:
         """``F`` at each level (``-inf`` stays ``-inf``, ``inf`` stays ``inf``)."""
         lv = np.asarray(level, dtype=np.float64)
         finite = np.isfinite(lv)
-        q = np.where(finite, lv, 0.0).astype(np.longdouble)
+        q = np.where(finite, lv, 0.0)
         ia = np.searchsorted(self._a, lv, side="left")
         ib = np.searchsorted(self._b, lv, side="left")
         up = self._sa[ia] * q - self._ssa[ia]
@@ -139,14 +142,12 @@ class Path:
         return np.where(finite, _snap(out), lv)
 
 
-def _ramps(
-    at: FloatArray, slope: FloatArray
-) -> tuple[FloatArray, npt.NDArray[np.longdouble], npt.NDArray[np.longdouble]]:
+def _ramps(at: FloatArray, slope: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     order = np.argsort(at, kind="stable")
     a = at[order]
-    s = slope[order].astype(np.longdouble)
-    cs = np.concatenate([[np.longdouble(0)], np.cumsum(s)])
-    css = np.concatenate([[np.longdouble(0)], np.cumsum(s * a.astype(np.longdouble))])
+    s = slope[order]
+    cs = np.concatenate([[0.0], np.cumsum(s)])
+    css = np.concatenate([[0.0], np.cumsum(s * a)])
     return a, cs, css
 
 
