@@ -342,3 +342,26 @@ def test_brute_force_under_the_fund_alone_a_monotone_chain_exists(
     for problem in funds:
         x = tuple(int(v) for v in allocate(problem, rule, SOLVER).award)
         assert x in good_vectors(problem, rule)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# floor_each: every award rounded down, monotone because the exact values are
+
+
+@pytest.mark.parametrize("rule", LEVEL_RULES, ids=IDS)
+@SWEEP
+@given(problem=problems(Knobs(floors=False, exclusive=False, all_or_nothing=False)), data=st.data())
+def test_floor_each_is_the_rounded_down_value_and_monotone(
+    rule: Rule, problem: Problem, data: st.DataObject
+) -> None:
+    budget = data.draw(st.integers(0, max(problem.budget, 1)))
+    got = []
+    for fund in (budget, budget + 1):
+        p = dataclasses.replace(with_fund(problem, fund), rounding="floor_each")
+        exact = exact_of(p, rule)
+        assert exact is not None
+        x = awards(p, rule)
+        assert x == [floor(e) for e in exact]
+        check_rows(p, x)
+        got.append(x)
+    assert at_most(got[0], got[1]), got

@@ -1,8 +1,9 @@
 """The four level rules: proportional, equal awards, equal losses and the Talmud.
 
 Groups and floors first (:mod:`allocator.solve.floors`), then progressive filling
-(:mod:`allocator.solve.filling`), then the whole-万元 remainder by the priority engine
-(:mod:`allocator.solve.priority`).
+(:mod:`allocator.solve.filling`), then whole 万元 by the quota method
+(:mod:`allocator.solve.quota`) or, where it would break the order, the nearest vector
+(:mod:`allocator.solve.rounding`).
 """
 
 from __future__ import annotations
