@@ -256,6 +256,7 @@ def _quota(
     units = problem.budget - int(award.sum())
     if fund.any():
         units = min(units, int((packing.rhs[fund] - packing.sums(award)[fund]).min()))
+    start = time.perf_counter()
     got = quota_awards(
         lvl,
         claim[idx],
@@ -269,6 +270,7 @@ def _quota(
         fixed,
     )
     award[idx] = got.award
+    ctx.phases.append(("quota", time.perf_counter() - start))
     missed = ctx.covering.count and bool((ctx.covering.sums(award) < ctx.covering.rhs).any())
     if missed or order_breaks(exact, claim, award, packing):
         # Rows that froze some claims while others rose: their exact values changed order

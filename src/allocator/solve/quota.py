@@ -13,12 +13,13 @@ or ``ceil(e)``; and as the awards at fund ``B + 1`` are those at ``B`` plus one 
 award falls when the fund rises (house monotonicity). Without other limits this is Balinski
 and Young's quota method for the proportional rule, the same for every level rule.
 
-The schedule need not be run unit by unit. At the fund ``T`` every job due by ``T`` is done,
-and of the jobs not yet due the schedule has done those it took when nothing more urgent
-was waiting; :func:`quota_awards` takes the ``m`` most urgent of them (``m`` what the fund
-holds beyond the rounded-down values) and checks, in one pass over the fund, that the
-releases leave room for that set; only when they do not (or a row other than the fund
-would be passed) is the schedule run step by step (:func:`run_schedule`).
+The schedule need not be run unit by unit. At the fund ``T`` every job due by ``T`` is done;
+of the others, the schedule has done the most urgent ones that the releases leave room for:
+no fund ``s`` may see more jobs released at ``s`` or later than the whole 万元 from ``s`` to
+``T``. Those limits are nested, so the most urgent set within them is found in one sweep
+from ``T`` down (:func:`_fits`); a row short of room takes its jobs most urgent first. Only
+where two such rows share a claim is the schedule run step by step (:func:`run_schedule`);
+the tests check that both give the same awards.
 
 A unit's release and deadline are funds on the path: the level at which the claim reaches a
 whole number, inverted per rule (:func:`least_level`, :func:`sup_level`), then the fund at
@@ -243,6 +244,11 @@ def quota_awards(
     rows:
         Cap rows over these claims, besides the fund; ``fixed`` is what other claims hold in
         each.
+
+    Returns
+    -------
+    Quota
+        The awards, and ``direct`` or ``steps`` for how they were found.
     """
     n = claim.shape[0]
     top = np.where(rising, lvl.lmax, last)
