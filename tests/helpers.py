@@ -353,36 +353,20 @@ def exact_values(problem: Problem, rule: Rule) -> tuple[list[Fraction], list[boo
     return value, [f and p for f, p in zip(frozen, participating, strict=True)]
 
 
-def hamilton_places(problem: Problem, exact: list[Fraction]) -> list[int]:
-    """Each claim's place in the order whole-万元 units go: larger fractional part first,
-    then the smaller exact award, the larger claim, the lower rank."""
-
-    def key(i: int) -> tuple[Fraction, Fraction, int, int]:
-        e = exact[i]
-        return (-(e - floor(e)), e, -int(problem.upper[i]), int(problem.rank[i]))
-
-    order = sorted(range(problem.size), key=key)
-    place = [0] * problem.size
-    for k, i in enumerate(order):
-        place[i] = k
-    return place
-
-
 def nearest_vectors(problem: Problem, rule: Rule) -> tuple[list[Fraction], IntMatrix] | None:
     """The exact values and every whole-万元 vector the rule's rounding may give, by
     enumeration (docs/fairness.md, "Whole 万元"); ``None`` as :func:`exact_values`.
 
     ``spend_all``: each award ``floor(e)`` or ``ceil(e)`` (an all-or-nothing one its exact
-    0 or whole claim), the most units the limits allow, then the largest
-    ``Σ (n − place)·x`` in Hamilton order; then, under ``one_offs: compete``, what is left
-    pays the all-or-nothing claims at 0 whole, by the priority rule. ``floor_each``: every
+    0 or whole claim), the most units the limits allow (which of them the quota method
+    picks, tests/test_rounding_monotone.py checks); then, under ``one_offs: compete``, what
+    is left pays the all-or-nothing claims at 0 whole, by the priority rule. ``floor_each``: every
     ``floor(e)``.
     """
     found = exact_values(problem, rule)
     if found is None:
         return None
     exact, _ = found
-    n = problem.size
     claim = [int(c) for c in problem.upper]
     aon = [bool(a) for a in problem.all_or_nothing]
     lo = [floor(e) for e in exact]
@@ -398,14 +382,14 @@ def nearest_vectors(problem: Problem, rule: Rule) -> tuple[list[Fraction], IntMa
         return exact, x
     count = x.sum(axis=1)
     x = x[count == count.max()]
-    place = hamilton_places(problem, exact)
-    order = x @ np.asarray([n - p for p in place], dtype=np.int64)
-    x = x[order == order.max()]
     waiting = [a and e == 0 and c > 0 for a, e, c in zip(aon, exact, claim, strict=True)]
     excluded = kept_per_group(problem)
     waiting = [w and not ex for w, ex in zip(waiting, excluded, strict=True)]
-    if problem.one_offs == "compete" and any(waiting) and x.shape[0] == 1:
-        base = [int(v) for v in x[0]]
-        upper = [c if w else b for c, w, b in zip(claim, waiting, base, strict=True)]
-        x = priority_optima(problem, base, upper)
+    if problem.one_offs == "compete" and any(waiting):
+        paid = []
+        for row in x:
+            base = [int(v) for v in row]
+            upper = [c if w else b for c, w, b in zip(claim, waiting, base, strict=True)]
+            paid.append(priority_optima(problem, base, upper))
+        x = np.unique(np.concatenate(paid), axis=0)
     return exact, x

@@ -494,6 +494,27 @@ def test_laminar_filling_follows_the_definition(p: Problem, rule: Rule) -> None:
     assert filled(p, rule, rounds=True).tolist() == pytest.approx(expected, abs=1e-9)
 
 
+@pytest.mark.parametrize("rounds", [False, True])
+def test_rows_closing_in_on_one_jump_bind_at_the_jump(rounds: bool) -> None:
+    # A 3万 one-off (claim 0) in a row of 1 it can never enter: at λ = 3 it would become
+    # whole, so that row binds there from below and holds it at 0. The fund (4) is passed by
+    # the same jump at the same level, but once the one-off is held it has room: claim 2 rises
+    # on to its cap of 4. Both rows close in on λ = 3 by bisection; they must meet at 3 itself,
+    # not one a rounding error below it (where the fund would have frozen claim 2 at 3).
+    p = problem(
+        [3, 0, 5, 0],
+        4,
+        [
+            row(SUB_BUDGET, "row[0]", [0, 1, 2, 3], 4),
+            row(SUB_BUDGET, "row[2]", [0, 1, 3], 1),
+            row(SUB_BUDGET, "row[3]", [2], 4),
+        ],
+        all_or_nothing=[True, False, False, False],
+    )
+    assert by_definition(p, Rule.EQUAL_AWARDS) == [0.0, 0.0, 4.0, 0.0]
+    assert filled(p, Rule.EQUAL_AWARDS, rounds=rounds).tolist() == [0.0, 0.0, 4.0, 0.0]
+
+
 @settings(max_examples=150, deadline=None)
 @given(small_problems(laminar=False), st.sampled_from(LEVEL_RULES))
 def test_crossing_filling_follows_the_definition(p: Problem, rule: Rule) -> None:

@@ -189,15 +189,15 @@ def test_priority_on_crossing_rows(engine: Engine) -> None:
 @pytest.mark.parametrize("rule", LEVEL_RULES)
 def test_level_rules_with_highs_match_cp_sat(rule: Rule) -> None:
     # Every rule's exact value is 5.5 each (two members per row of 11): each row has 1 万元
-    # left for one member. (6, 5, 5, 6) and (5, 6, 6, 5) both spend it, and tie in Hamilton
-    # order (equal remainders, equal claims: rank coefficients 4 + 1 = 3 + 2). The rounding
-    # of crossing rows is HiGHS's whichever engine the scenario names (docs/fairness.md), so
-    # both engines give the same one.
+    # left for one member. (6, 5, 5, 6) and (5, 6, 6, 5) both spend it. The rounding is the
+    # quota method's, run step by step where rows short of room share a claim
+    # (docs/fairness.md): no solver, so both engines give the same one.
     by_engine = {e: allocate(crossing(), rule, settings(e)) for e in Engine}
     for result in by_engine.values():
         assert result.status is Status.OPTIMAL
         assert result.award.tolist() in ([6, 5, 5, 6], [5, 6, 6, 5])
-        assert result.details["remainder_method"] == "highs"
+        assert result.details["remainder_method"] == "quota-steps"
+        assert result.details["rounding_method"] == "quota"
         assert result.details["remainder"] == 2
         assert result.exact is not None
         assert result.exact.tolist() == [5.5] * 4
@@ -207,7 +207,7 @@ def test_level_rules_with_highs_match_cp_sat(rule: Rule) -> None:
     assert cp_sat.frozen_by == highs.frozen_by
     assert str(cp_sat.details["solver"]).startswith("CP-SAT ")
     assert str(highs.details["solver"]).startswith("HiGHS ")
-    assert [name for name, _ in highs.phases] == ["filling", "rounding", "rounding:tie-break"]
+    assert [name for name, _ in highs.phases] == ["filling", "quota"]
 
 
 def crossed(n_firms: int, seed: int) -> Problem:

@@ -1,11 +1,9 @@
 """The fairness rule, checked from outside on the awards and the rows they meet.
 
-Under ``priority`` no award below its claim could be raised without breaking a row; under a
-level rule every claim below its claim is held by a row, its group or its indivisibility,
-and the claims held by the same rows share one level up to the whole-万元 rounding
-(:func:`allocator.analysis.audit_levels.level_violation`). Under a level rule, each award is
-also compared with the rule's exact value (:func:`allocator.analysis.audit_exact.exact_levels`):
-within 1万元 of it, the total as the exact values add up, and the order of the exact values kept.
+Under ``priority`` no award below its claim could be raised without breaking a row. Under a
+level rule each award is compared with the rule's exact value
+(:func:`allocator.analysis.audit_exact.exact_levels`): within 1万元 of it, the total as the
+exact values add up, and the order of the exact values kept (:func:`check_exact`).
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from allocator.analysis.audit_exact import (
     LEVEL_RULES,
@@ -27,7 +24,6 @@ from allocator.analysis.audit_exact import (
     rounded_down_with_room,
 )
 from allocator.analysis.audit_findings import Collector, num, row_text
-from allocator.analysis.audit_levels import level_violation
 from allocator.analysis.audit_recompute import BoolArray, FloatArray, IntArray, Recomputed, RowState
 from allocator.analysis.labels import rule_name
 from allocator.core.i18n import _
@@ -53,9 +49,6 @@ def check_fairness(
     pl = linear[rec.pair_row]
     min_slack = np.full(len(eligible), np.inf)
     np.minimum.at(min_slack, rec.pair_var[pl], state.slack[rec.pair_row[pl]])
-    in_tight = np.zeros(len(eligible), dtype=bool)
-    pt = state.tight[rec.pair_row]
-    in_tight[rec.pair_var[pt]] = True
     step = state.step
 
     def row_of(k: int) -> int | None:
@@ -95,79 +88,12 @@ def check_fairness(
         out.done("fairness", _("priority: no award below its claim could be raised"))
         return
 
-    # A level rule: each claim below its claim is held by something ...
-    holds = state.blocked | (min_slack < step) | in_tight
-
-    def loose_text(k: int) -> str:
-        return _(
-            "{claim_of} at {award} of {claim}万元 is held by no row, group or indivisibility: "
-            "{rule} raises every claim until a row stops it"
-        ).format(
-            claim_of=row_text(eligible, matched, k),
-            award=num(x[k]),
-            claim=num(upper[k]),
-            rule=rule_name(rule),
-        )
-
-    _add_some(
-        out,
+    # A level rule is checked against its exact value (check_exact), not an integer reading
+    # of it: that reading passed awards a whole 万元 or more from the rule.
+    out.skip(
         "fairness",
-        np.flatnonzero(below & ~holds),
-        matched,
-        loose_text,
-        _("{n} more claims are held by nothing either: rows {rows}"),
-        warn=status == "FEASIBLE",
-    )
-    # ... and the claims held by the same rows share one level. Exempt: indivisible claims (0
-    # or all), members of floored districts (a floor lifts them above the level), and claims
-    # a no-duplicate group shut out.
-    aon = eligible["all_or_nothing"].to_numpy(dtype=bool)
-    floor_member = np.zeros(len(eligible), dtype=bool)
-    floors = rows["family"].to_numpy(dtype=object)[rec.pair_row] == "district_floor"
-    floor_member[rec.pair_var[floors]] = True
-    grouped = np.zeros(len(eligible), dtype=bool)
-    multi = (rows["family"].to_numpy(dtype=object) == "no_duplicate")[rec.pair_row]
-    grouped[rec.pair_var[multi]] = True
-    shut_out = grouped & (x == 0)
-    comparable = eligible["var"].to_numpy(dtype=bool) & ~aon & ~floor_member & ~shut_out
-    signature = _signatures(rec, state.tight, len(eligible))
-    classes = pd.Series(np.flatnonzero(comparable)).groupby(signature[comparable])
-    claims = eligible["upper"].to_numpy(dtype=np.int64)
-    compared = 0
-    for _signature, members in classes:
-        ks = members.to_numpy(dtype=np.int64)
-        if ks.size < 2:
-            continue
-        compared += 1
-        bad = level_violation(rule, claims[ks], x[ks])
-        if bad is None:
-            continue
-        i, j, why = int(ks[bad[0]]), int(ks[bad[1]]), bad[2]
-        shared = [n for n in rec.rows_of(i) if state.tight[rec.row_index[n]]]
-        out.add(
-            "fairness",
-            AWARDS,
-            _(
-                "{first} ({first_award} of {first_claim}万元) and {second} ({second_award} of "
-                "{second_claim}万元), held by the same rows ({rows}): {why} ({rule})"
-            ).format(
-                first=row_text(eligible, matched, i),
-                first_award=num(x[i]),
-                first_claim=claims[i],
-                second=row_text(eligible, matched, j),
-                second_award=num(x[j]),
-                second_claim=claims[j],
-                rows=", ".join(shared) or _("none"),
-                why=why,
-                rule=rule_name(rule),
-            ),
-            row=row_of(i),
-            warn=status == "FEASIBLE",
-        )
-    out.done(
-        "fairness",
-        _("{rule}: {n} set(s) of claims held by the same rows compared").format(
-            rule=rule_name(rule), n=compared
+        _("{rule}: checked against the rule's exact value (see the exact check)").format(
+            rule=rule_name(rule)
         ),
     )
 
@@ -199,22 +125,6 @@ def _add_some(
         rows = [str(int(r)) for r in matched[rest[:30]] if r > 0]
         shown = ", ".join(rows) + (" ..." if rest.size > 30 else "")
         out.add(check, AWARDS, more.format(n=rest.size, rows=shown), warn=warn)
-
-
-def _signatures(rec: Recomputed, tight: BoolArray, n: int) -> npt.NDArray[np.uint64]:
-    """Per claim, a key of the set of tight rows holding it (equal sets, equal keys).
-
-    Each row gets a random 64-bit key and a set the sum of its keys modulo 2**64: two
-    different sets collide with probability 2**-64, and the sums take one pass over the
-    memberships however many rows there are.
-    """
-    keys = np.random.default_rng(20250126).integers(
-        1, np.iinfo(np.uint64).max, size=len(tight), dtype=np.uint64
-    )
-    sig = np.zeros(n, dtype=np.uint64)
-    on = tight[rec.pair_row]
-    np.add.at(sig, rec.pair_var[on], keys[rec.pair_row[on]])
-    return sig
 
 
 # --------------------------------------------------------------------------------------------

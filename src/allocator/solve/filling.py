@@ -214,12 +214,34 @@ def _row_levels(
         hi, s_hi = np.where(search & ~ok, mid, hi), np.where(search & ~ok, s_m, s_hi)
         narrow = search & ((hi - lo) <= 1e-13 * np.maximum(1.0, hi))
         # Closed in on a jump: the row binds at the jump itself, its members from below.
-        jump = total(hi, left=True) <= rhs_f + tol
-        out = np.where(narrow, np.where(jump, hi, lo), out)
+        # The jump is where an all-or-nothing member becomes whole: take that level itself,
+        # so that rows closing in on the same jump from either side bind at one level.
+        at_jump = _jump_at(lvl, prow, claim, aon, lo, hi, nrows)
+        jump = total(at_jump, left=True) <= rhs_f + tol
+        out = np.where(narrow, np.where(jump, at_jump, lo), out)
         search &= ~narrow
     out = np.where(search, lo, out)
     left = binding & (total(np.minimum(out, lmax)) > rhs_f + tol)
     return out, left
+
+
+def _jump_at(
+    lvl: Level,
+    prow: IntArray,
+    claim: IntArray,
+    aon: BoolArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    nrows: int,
+) -> FloatArray:
+    """Per row, the level in ``[lo, hi]`` (up to rounding) at which one of its all-or-nothing
+    members becomes whole, or ``hi`` when none does."""
+    whole = lvl.whole_at(claim)
+    eps = 1e-12 * (1.0 + np.abs(hi[prow]))
+    near = aon & (whole >= lo[prow] - eps) & (whole <= hi[prow] + eps)
+    out = hi.copy()
+    np.minimum.at(out, prow[near], whole[near])
+    return np.asarray(np.where(np.isin(np.arange(nrows), prow[near]), out, hi), dtype=np.float64)
 
 
 def fill_levels(

@@ -1,8 +1,9 @@
 """The four level rules: proportional, equal awards, equal losses and the Talmud.
 
 Groups and floors first (:mod:`allocator.solve.floors`), then progressive filling
-(:mod:`allocator.solve.filling`), then the whole-万元 remainder by the priority engine
-(:mod:`allocator.solve.priority`).
+(:mod:`allocator.solve.filling`), then whole 万元 by the quota method
+(:mod:`allocator.solve.quota`) or, where it would break the order, the nearest vector
+(:mod:`allocator.solve.rounding`).
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from allocator.model.problem import (
     SUB_BUDGET,
     Allocation,
     BoolArray,
-    IntArray,
     Status,
 )
+from allocator.model.rows import RowMatrix
 from allocator.solve import cpsat
-from allocator.solve.context import Context, failed
-from allocator.solve.filling import Level, fill_levels, tolerance
+from allocator.solve.context import Context, Solved, failed
+from allocator.solve.filling import Fill, Level, fill_levels, tolerance
 from allocator.solve.floors import floors_by_cpsat, meet_floors, resolve_exclusive
 from allocator.solve.greedy import greedy
 from allocator.solve.priority import solve_priority
-from allocator.solve.rounding import Rounded, floored, nearest
+from allocator.solve.quota import order_breaks, quota_awards
+from allocator.solve.rounding import Rounded, bounds, floored, nearest
 
 # Families whose per-row levels are worth reporting; firm caps are too many to list.
 FloatArray = npt.NDArray[np.float64]
@@ -113,7 +115,7 @@ def allocate_levels(ctx: Context, rule: Rule) -> Allocation:
     details["filling"] = fill.method
     details["rounds"] = fill.rounds
 
-    rounded = _round(ctx, exact, participating, fill.by_row)
+    rounded = _round(ctx, lvl, exact, participating, fill, lb, first)
     award = rounded.award
     status = Status.OPTIMAL
     if rounded.solved is not None:
@@ -122,6 +124,7 @@ def allocate_levels(ctx: Context, rule: Rule) -> Allocation:
         if rounded.solved.award is None or rounded.solved.status is not Status.OPTIMAL:
             status = Status.FEASIBLE
     details["remainder"] = int(award.sum()) - rounded.floor_total
+    details["rounding_method"] = rounded.method
 
     frozen_by = [""] * n
     row_of = fill.by_row.tolist()
@@ -173,29 +176,108 @@ def _sums(ctx: Context, values: FloatArray) -> FloatArray:
     return np.asarray(out, dtype=np.float64)
 
 
-def _round(ctx: Context, exact: FloatArray, participating: BoolArray, by_row: IntArray) -> Rounded:
+def _round(
+    ctx: Context,
+    lvl: Level,
+    exact: FloatArray,
+    participating: BoolArray,
+    fill: Fill,
+    lb: FloatArray,
+    first: bool,
+) -> Rounded:
     """Whole 万元 by the problem's ``rounding``; then, under ``one_offs: compete``, what is
     left pays, whole and in priority order, the all-or-nothing claims a row stopped at 0."""
     problem = ctx.problem
     claim = problem.upper.astype(np.int64)
     aon = problem.all_or_nothing.astype(bool)
+    by_row = fill.by_row
     if problem.rounding == "floor_each":
         award = floored(exact, claim, aon)
         short = ctx.covering.sums(award) < ctx.covering.rhs
         if not bool(short.any()):
-            return Rounded(award, None, int(award.sum()))
+            return Rounded(award, None, int(award.sum()), "floor")
         # A floor the rounded-down awards miss: its claims are rounded as under spend_all.
         free = np.zeros(problem.size, dtype=bool)
         free[ctx.covering.var[short[ctx.covering.row]]] = True
         return nearest(ctx, exact, free & participating, "rounding")
-    rounded = nearest(ctx, exact, participating, "rounding")
+    rounded = _quota(ctx, lvl, exact, participating, fill, lb)
     waiting = participating & aon & (by_row >= 0) & (rounded.award == 0) & (claim > 0)
     if problem.one_offs == "compete" and bool(waiting.any()):
         upper = np.where(waiting, claim, rounded.award)
         solved = solve_priority(ctx, rounded.award, upper, "one-offs", explain=False)
         if solved.award is not None:
-            return Rounded(solved.award, solved, rounded.floor_total)
+            return Rounded(solved.award, solved, rounded.floor_total, rounded.method)
     return rounded
+
+
+def _quota(
+    ctx: Context,
+    lvl: Level,
+    exact: FloatArray,
+    participating: BoolArray,
+    fill: Fill,
+    lb: FloatArray,
+) -> Rounded:
+    """The ``spend_all`` awards by the quota method (:mod:`allocator.solve.quota`): the
+    divisible claims share the fund left by the others one whole 万元 at a time. Where the
+    result misses a district floor the nearest vector is solved for instead
+    (:func:`allocator.solve.rounding.nearest`)."""
+    problem = ctx.problem
+    claim = problem.upper.astype(np.int64)
+    aon = problem.all_or_nothing.astype(bool)
+    lo, _hi = bounds(exact, claim, aon)
+    inside = participating & ~aon
+    award = np.where(inside, 0, lo).astype(np.int64)
+    idx = np.flatnonzero(inside)
+    packing = ctx.packing
+    fund = np.asarray([f == FUND_CAP for f in packing.families], dtype=bool)
+    rising = np.zeros(problem.size, dtype=bool)
+    froze = fill.by_row >= 0
+    rising[froze] = fund[fill.by_row[froze]]
+    side = packing.select(~fund)
+    # A claim the fund froze goes on rising with a larger fund only if no other row is full:
+    # one that is full at the same level holds it there however large the fund.
+    full = side.count and np.bincount(side.row, weights=exact[side.var], minlength=side.count)
+    if side.count:
+        shut = np.asarray(full, dtype=np.float64) >= side.rhs - tolerance(side.rhs) * 1e4
+        rising[side.var[shut[side.row]]] = False
+    pos = np.full(problem.size, -1, dtype=np.int64)
+    pos[idx] = np.arange(idx.shape[0], dtype=np.int64)
+    keep = pos[side.var] >= 0
+    fixed = side.sums(award)
+    sub = RowMatrix(
+        labels=side.labels,
+        families=side.families,
+        is_cap=side.is_cap,
+        rhs=side.rhs,
+        row=side.row[keep],
+        var=pos[side.var[keep]],
+    )
+    units = problem.budget - int(award.sum())
+    if fund.any():
+        units = min(units, int((packing.rhs[fund] - packing.sums(award)[fund]).min()))
+    start = time.perf_counter()
+    got = quota_awards(
+        lvl,
+        claim[idx],
+        problem.rank.astype(np.int64)[idx],
+        exact[idx],
+        lb[idx],
+        fill.level[idx],
+        rising[idx],
+        max(units, 0),
+        sub,
+        fixed,
+    )
+    award[idx] = got.award
+    ctx.phases.append(("quota", time.perf_counter() - start))
+    missed = ctx.covering.count and bool((ctx.covering.sums(award) < ctx.covering.rhs).any())
+    if missed or order_breaks(exact, claim, award, packing):
+        # Rows that froze some claims while others rose: their exact values changed order
+        # along the path, and the order at this fund comes first (docs/fairness.md).
+        return nearest(ctx, exact, participating, "rounding")
+    solved = Solved(award, Status.OPTIMAL, float("nan"), float("nan"), f"quota-{got.method}")
+    return Rounded(award, solved, int(lo[participating].sum()), "quota")
 
 
 __all__ = ["allocate_levels"]

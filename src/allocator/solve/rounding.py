@@ -4,21 +4,23 @@ Filling (:mod:`allocator.solve.filling`) gives each claim its exact, real rule v
 under every limit. ``fairness.rounding`` then says how it becomes whole 万元:
 
 ``spend_all``
-    The nearest whole-万元 vector: every award ``floor(e)`` or ``ceil(e)``, as many rounded
-    up as the limits allow (the fund spent exactly when ``Σ e`` is whole), the units going by
-    largest remainder (Hamilton): the larger fractional part first; on a tie the smaller
-    exact award, then the larger claim, then the lower rank. Without side limits that is
-    Hamilton's method itself; with them, the priority engine maximises first the number of
-    units and then the Hamilton order, exactly (the greedy on nested caps, else CP-SAT).
+    Every award ``floor(e)`` or ``ceil(e)``, as many rounded up as the limits allow (the fund
+    spent exactly when ``Σ e`` is whole). The quota method (:mod:`allocator.solve.quota`)
+    chooses which, so that no award falls when the fund rises; where the limits make that
+    cross the order of the exact values at this fund, :func:`nearest` here chooses instead:
+    the priority engine maximises first the number of units and then the largest-remainder
+    (Hamilton) order (the larger fractional part first; on a tie the smaller exact award,
+    then the larger claim, then the lower rank), exactly (the greedy on nested caps, else
+    HiGHS).
 ``floor_each``
     Every award ``floor(e)`` (按比例核减, 不足万元部分不予补助); what the rounding leaves stays in
     the fund and is reported (``Allocation.rounding_left``).
 
-The tie rule keeps awards and losses in the order of the claims: between two claims whose
-exact values share a fractional part, the one with the smaller exact award takes the unit
-first. When the exact awards tie (equal awards) that is the larger claim, whose loss stays the
-larger; when the exact losses tie (equal losses, 300/200/100 with 101: exact 100.5/0.5/0)
-it is the smaller claim, whose award stays the smaller: (100, 1, 0), not (101, 0, 0).
+The Hamilton tie rule keeps awards and losses in the order of the claims: between two claims
+whose exact values share a fractional part, the one with the smaller exact award takes the
+unit first. When the exact awards tie (equal awards) that is the larger claim, whose loss
+stays the larger; when the exact losses tie (equal losses, 300/200/100 with 101: exact
+100.5/0.5/0) it is the smaller claim, whose award stays the smaller: (100, 1, 0).
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class Rounded:
     award: IntArray
     solved: Solved | None
     floor_total: int
+    #: ``quota`` (the quota method), ``nearest`` (the nearest vector in Hamilton order) or
+    #: ``floor`` (``floor_each``).
+    method: str = "nearest"
 
 
 def nearest(ctx: Context, exact: FloatArray, free: BoolArray, phase: str) -> Rounded:
