@@ -68,6 +68,28 @@ def test_a_mistyped_command_is_still_no_such_command() -> None:
     assert "No such command 'histroy'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["histroy"], ["错误：没有 'histroy' 这个命令。", "您是想输入 'history' 吗？", "查看帮助"]),
+        (["history", "--nope"], ["错误：没有 '--nope' 这个选项。"]),
+        (["--lang", "fr"], ["'--lang' 的值无效：'fr' 不是可选值（可选：'zh', 'en'）"]),
+        (["audit"], ["缺少参数 'DIR'"]),
+    ],
+)
+def test_clicks_own_refusals_speak_chinese(
+    args: list[str], words: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Click's usage errors come from Python's gettext, bound to the catalogue by the group.
+    monkeypatch.setenv("ALLOCATE_LANG", "zh")
+    monkeypatch.setenv("LANGUAGE", "en")  # the group names the reader's language itself
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    for word in words:
+        assert word in result.stderr
+    assert "Error" not in result.stderr
+
+
 @pytest.fixture
 def small_run(tmp_path: Path) -> tuple[Path, Path, str]:
     """A run of the small inputs: its scenario file, its output folder and the ledger."""

@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "src/allocator/core/locale/zh/LC_MESSAGES/allocator.po"
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "N_plural": (1, 2), "ngettext": (1, 2)}
 # babel.cfg is the one mapping of where messages are: the sources and every template.
 with (ROOT / "babel.cfg").open(encoding="utf-8") as _cfg:
     METHODS, OPTIONS = parse_mapping_cfg(_cfg)

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gettext
 import importlib
 import importlib.util
 import inspect
 import io
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePath
@@ -29,7 +31,16 @@ import click
 
 from allocator import __version__
 from allocator.core.errors import AllocatorError
-from allocator.core.i18n import LANGUAGES, N_, _, set_language
+from allocator.core.i18n import (
+    DOMAIN,
+    LANGUAGES,
+    LOCALE_DIR,
+    N_,
+    N_plural,
+    _,
+    language,
+    set_language,
+)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
@@ -176,6 +187,57 @@ def _choose_language(args: list[str]) -> None:
             lang = arg.split("=", 1)[1]
     with contextlib.suppress(ValueError):
         set_language(lang if lang in LANGUAGES else None)
+    _click_speaks(language())
+
+
+def _click_speaks(lang: str) -> None:
+    """Let click word its own refusals ("No such command", "Missing argument") in ``lang``.
+
+    Click takes those texts from Python's gettext: the program's text domain, in the
+    language the environment names. Binding the domain to this catalogue and naming the
+    language in ``$LANGUAGE`` (this process and its children only) is the standard way to
+    give them; their ids are listed in :data:`_CLICK_MESSAGES`.
+    """
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = lang
+
+
+# Click's own refusals; their ids are click's (8.x), their Chinese in the catalogue.
+_CLICK_MESSAGES = (
+    N_("Error: {message}"),
+    N_("Try '{command} {option}' for help."),
+    N_("No such command {name!r}."),
+    N_("No such option {name!r}."),
+    N_("Missing command."),
+    N_("Missing argument"),
+    N_("Missing option"),
+    N_("Missing parameter"),
+    N_("Missing {param_type}"),
+    N_("Missing parameter: {param_name}"),
+    N_("Invalid value: {message}"),
+    N_("Invalid value for {param_hint}: {message}"),
+    N_("Option {name!r} does not take a value."),
+    N_("Argument {name!r} takes {nargs} values."),
+    N_("{value!r} is not a valid {number_type}."),
+    N_("{value} is not in the range {range}."),
+    N_("{name} {filename!r} does not exist."),
+    N_("{name} {filename!r} is a directory."),
+    N_("{name} {filename!r} is a file."),
+    N_("{name} {filename!r} is not readable."),
+    N_("{name} {filename!r} is not writable."),
+    N_("Could not open file {filename!r}: {message}"),
+    N_("Aborted!"),
+    N_("file"),
+    N_("directory"),
+    N_("path"),
+    N_plural("{value!r} is not {choice}.", "{value!r} is not one of {choices}."),
+    N_plural("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"),
+    N_plural("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"),
+    N_plural(
+        "Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments."
+    ),
+)
 
 
 # Click's own texts on a help page; their ids are click's, their Chinese in the catalogue.

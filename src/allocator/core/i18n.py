@@ -141,6 +141,11 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's own name for the marker
     return message
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - as N_
+    """Mark a message with a plural for the catalogue without translating it now (see N_)."""
+    return singular, plural
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The reader's text for a message with a count (``1 problem`` / ``3 problems``)."""
     return _active().ngettext(singular, plural, n)
