@@ -150,7 +150,7 @@ def template(out: Path) -> None:
     if out.suffix.lower() != ".xlsx":
         raise click.BadParameter(f"the template is an .xlsx workbook, not {out.name!r}")
     write_atomic(out, workbook_bytes())
-    click.echo(f"wrote {out}", err=True)
+    click.echo(_("wrote {path}").format(path=out), err=True)
 
 
 @click.command("generate")
@@ -189,8 +189,12 @@ def generate(n: int, seed: int, out: Path, fmt: str | None, quiet: bool) -> None
     done = time.perf_counter()
     if not quiet:
         click.echo(
-            f"generated {n} synthetic firms (seed {seed}) in {drawn - start:.2f} s, "
-            f"wrote {out} ({chosen}) in {done - drawn:.2f} s",
+            _(
+                "generated {n} synthetic firms (seed {seed}) in {drawn:.2f} s, "
+                "wrote {path} ({kind}) in {written:.2f} s"
+            ).format(
+                n=n, seed=seed, drawn=drawn - start, path=out, kind=chosen, written=done - drawn
+            ),
             err=True,
         )
 

@@ -18,7 +18,7 @@ from allocator.commands.options import (
     solver_option,
     time_limit_option,
 )
-from allocator.core.i18n import N_
+from allocator.core.i18n import N_, _
 from allocator.inputs.scenario import load_scenario
 from allocator.inputs.sensitivity import MAX_SAMPLES
 from allocator.pipeline.backends import make_backend
@@ -150,11 +150,15 @@ def sensitivity_command(
 
             result = run(on_done=done)
         seconds = time.perf_counter() - start
-        err.print(f"{len(result.results)} variants in {seconds:.1f} s on {result.backend}")
+        err.print(
+            _("{n} variants in {seconds:.1f} s on {backend}").format(
+                n=len(result.results), seconds=seconds, backend=result.backend
+            )
+        )
     console = Console() if Console().is_terminal else Console(width=_PIPE_WIDTH)
     console.print(effects_summary(result))
     for name in FILES:
-        click.echo(f"wrote {result.path(name)}")
+        click.echo(_("wrote {path}").format(path=result.path(name)))
     if result.failed:
         for r in result.failed:
             described = r.variant.describe(list(result.factors))

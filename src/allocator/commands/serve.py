@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from allocator.commands.options import ledger_option
-from allocator.core.i18n import N_
+from allocator.core.i18n import N_, _
 
 TOKEN_ENV = "ALLOCATE_TOKEN"
 
@@ -82,8 +82,9 @@ def serve(
     app = create_app(config)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/"
-    click.echo(f"allocate serve: open {address}" + (f"?token={token}" if token else ""), err=True)
-    click.echo(f"workspace {config.workspace.resolve()}", err=True)
+    link = address + (f"?token={token}" if token else "")
+    click.echo(_("allocate serve: open {link}").format(link=link), err=True)
+    click.echo(_("workspace {path}").format(path=config.workspace.resolve()), err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

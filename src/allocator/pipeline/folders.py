@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from allocator.core.errors import InputError, InputProblem
+from allocator.core.i18n import _
 from allocator.outputs.copies import copy_inputs
 from allocator.outputs.names import INPUTS_DIR, OUTPUT_ENTRIES, RESULT
 from allocator.outputs.result import InputFile
@@ -55,8 +56,9 @@ def check_folder(
         or holds entries without any marker.
     """
     where = str(out)
+    word = _(what)  # the callers' N_() ids: "sweep", "sensitivity analysis"
     if out.exists() and not out.is_dir():
-        raise InputError([InputProblem(where, f"a folder for the {what}", "a file")])
+        raise InputError([InputProblem(where, _("a folder for the results"), _("a file"))])
     real = out.resolve()
     for p in inputs:
         folder = p.resolve().parent
@@ -65,8 +67,10 @@ def check_folder(
                 [
                     InputProblem(
                         where,
-                        f"a {what} folder apart from the inputs (it is replaced on every {what})",
-                        f"it holds the input file {p}",
+                        _(
+                            "a {what} folder apart from the inputs (it is replaced on every {what})"
+                        ).format(what=word),
+                        _("it holds the input file {path}").format(path=p),
                     )
                 ]
             )
@@ -83,9 +87,12 @@ def check_folder(
             [
                 InputProblem(
                     where,
-                    f"an empty folder or an earlier {what} (with {' or '.join(markers)}), "
-                    "which is replaced",
-                    f"other content: {', '.join(foreign or [e.name for e in entries])[:200]}",
+                    _(
+                        "an empty folder or an earlier {what} (with {markers}), which is replaced"
+                    ).format(what=word, markers=" / ".join(markers)),
+                    _("other content: {names}").format(
+                        names=", ".join(foreign or [e.name for e in entries])[:200]
+                    ),
                 )
             ]
         )

@@ -16,6 +16,7 @@ import pandas as pd
 
 from allocator.analysis.charts import SVG_RC
 from allocator.analysis.compare import format_value
+from allocator.core.i18n import N_, _, language
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,9 +41,9 @@ FONT_STACK = [
 #: The chart's font settings, in force when it is drawn and when it is saved.
 FONT_RC: dict[RcKeyType, Any] = {"font.family": "sans-serif", "font.sans-serif": FONT_STACK}
 _PANELS = (
-    ("budget_used_wan", "total awarded (10,000 yuan)"),
-    ("coverage", "coverage (share of eligible recipients funded)"),
-    ("gini_awards", "Gini of awards"),
+    ("budget_used_wan", N_("total awarded (万元)")),
+    ("coverage", N_("coverage (share of eligible recipients funded)")),
+    ("gini_awards", N_("Gini of awards")),
 )
 _LOW, _HIGH = "#4c72b0", "#dd8452"
 
@@ -66,13 +67,13 @@ def tornado_figure(effects: pd.DataFrame, title: str) -> Figure:
         fig.set_layout_engine("constrained")
         axes = fig.subplots(len(_PANELS), 1, height_ratios=[h + 2 for h in heights])
         for ax, (metric, label) in zip(axes, _PANELS, strict=True):
-            _panel(ax, effects, metric, label)
+            _panel(ax, effects, metric, _(label))
         handles = [
-            matplotlib.patches.Patch(color=_LOW, label="low end of the range"),
-            matplotlib.patches.Patch(color=_HIGH, label="high end of the range"),
+            matplotlib.patches.Patch(color=_LOW, label=_("low end of the range")),
+            matplotlib.patches.Patch(color=_HIGH, label=_("high end of the range")),
         ]
         fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
-        fig.suptitle(f"{title}: what the assumptions move (one at a time)")
+        fig.suptitle(_("{title}: what the assumptions move (one at a time)").format(title=title))
     return fig
 
 
@@ -97,7 +98,7 @@ def _panel(ax: Any, effects: pd.DataFrame, metric: str, label: str) -> None:
     ranked = _ranked(effects, metric)
     ax.set_xlabel(label)
     if ranked.empty:
-        ax.text(0.5, 0.5, "no factor moves it", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _("no factor moves it"), ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
         return
     base = _base_value(effects, metric)
@@ -132,24 +133,33 @@ def page_html(result: SensitivityResult, svg: str) -> str:
     ok = int(table["status"].isin(("OPTIMAL", "FEASIBLE")).sum())
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
-        f"<title>{esc(result.name)}: sensitivity</title>",
+        f'<html lang="{"zh-CN" if language() == "zh" else "en"}"><head><meta charset="utf-8">',
+        f"<title>{esc(_('{name}: sensitivity').format(name=result.name))}</title>",
         "<style>body{font-family:'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei',"
         "'PingFang SC',sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
         "font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px}td.n{text-align:right}"
         "</style></head><body>",
-        f"<h1>{esc(result.name)}: what the assumptions decide</h1>",
+        f"<h1>{esc(_('{name}: what the assumptions decide').format(name=result.name))}</h1>",
         "<p>"
         + esc(
-            f"{len(result.factors)} factors; {len(table)} variants: "
-            f"{int(counts.get('one-at-a-time', 0))} one at a time, "
-            f"{int(counts.get('joint', 0))} joint (Latin hypercube, {result.sampler}), and the "
-            f"base run; {ok} with an allocation, {len(result.failed)} failed."
+            _(
+                "{factors} factors; {variants} variants: {single} one at a time, {joint} joint "
+                "(Latin hypercube, {sampler}), and the base run; {ok} with an allocation, "
+                "{failed} failed."
+            ).format(
+                factors=len(result.factors),
+                variants=len(table),
+                single=int(counts.get("one-at-a-time", 0)),
+                joint=int(counts.get("joint", 0)),
+                sampler=result.sampler,
+                ok=ok,
+                failed=len(result.failed),
+            )
         )
         + "</p>",
-        "<h2>Tornado</h2>",
+        f"<h2>{esc(_('Tornado'))}</h2>",
         _inline_svg(svg),
-        "<h2>Factors ranked by their effect on the total awarded</h2>",
+        f"<h2>{esc(_('Factors ranked by their effect on the total awarded'))}</h2>",
         _html_table(
             result.effects.head(TOP * 2),
             [
@@ -165,11 +175,11 @@ def page_html(result: SensitivityResult, svg: str) -> str:
                 "gini_awards_swing",
             ],
         ),
-        "<h2>Widest award ranges (万元)</h2>",
+        f"<h2>{esc(_('Widest award ranges (万元)'))}</h2>",
         _html_table(_widest(result.ranges), list(result.ranges.columns)),
     ]
     if result.failed:
-        parts.append("<h2>Variants that failed</h2><ul>")
+        parts.append(f"<h2>{esc(_('Variants that failed'))}</h2><ul>")
         parts += [
             f"<li>{esc(r.variant.name)}: {esc(r.variant.describe(list(result.factors)))}: "
             f"{esc(r.message)}</li>"
@@ -197,7 +207,7 @@ def _inline_svg(svg: str) -> str:
 
 def _html_table(frame: pd.DataFrame, columns: list[str]) -> str:
     if frame.empty:
-        return "<p>none</p>"
+        return f"<p>{html.escape(_('none'))}</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = []
     for record in frame[columns].astype(object).itertuples(index=False):

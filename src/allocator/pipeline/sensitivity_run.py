@@ -34,6 +34,7 @@ import pandas as pd
 from allocator.analysis.compare import csv_bytes, format_value
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import write_atomic
+from allocator.core.i18n import N_
 from allocator.inputs.scenario import LoadedScenario, load_scenario, solver_override
 from allocator.pipeline.backends import Backend, Outcome, make_backend
 from allocator.pipeline.batch import (
@@ -181,7 +182,7 @@ def run_sensitivity(
     earlier = check_folder(
         out,
         [path, loaded.model_path, *loaded.data_paths],
-        what="sensitivity analysis",
+        what=N_("sensitivity analysis"),
         markers=(SENSITIVITY_CSV,),
         is_entry=lambda e: e.is_file() and e.name in FILES,
     )

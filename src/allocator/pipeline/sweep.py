@@ -42,6 +42,7 @@ from allocator.analysis.compare import csv_bytes, format_value
 from allocator.analysis.metrics import RunMetrics
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_bytes, sha256_file, write_atomic
+from allocator.core.i18n import N_, _
 from allocator.inputs.scenario import LoadedScenario, load_scenario, solver_override
 from allocator.outputs.result import InputFile
 from allocator.pipeline.backends import Backend, Outcome, make_backend
@@ -207,7 +208,9 @@ def run_sweep(
 
     out = Path(out_dir) if out_dir is not None else Path("out") / f"{loaded.spec.name}-sweep"
     inputs = [path, loaded.model_path, *loaded.data_paths]
-    prepare_folder(out, inputs, what="sweep", markers=(SWEEP_CSV, SCENARIOS), is_entry=_sweep_entry)
+    prepare_folder(
+        out, inputs, what=N_("sweep"), markers=(SWEEP_CSV, SCENARIOS), is_entry=_sweep_entry
+    )
     folder = out / SCENARIOS
     folder.mkdir(parents=True, exist_ok=True)
     settings = RunSettings(time_limit_s=time_limit_s, engine=engine)
@@ -380,9 +383,9 @@ def sweep_csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 _PANELS = (
-    ("coverage", "coverage\n(share of eligible\nrecipients funded)"),
-    ("mean_ratio", "mean award ratio\n(award / claim)"),
-    ("gini_awards", "Gini of awards\n(per recipient)"),
+    ("coverage", N_("coverage\n(share of eligible\nrecipients funded)")),
+    ("mean_ratio", N_("mean award ratio\n(award / claim)")),
+    ("gini_awards", N_("Gini of awards\n(per recipient)")),
 )
 
 
@@ -421,14 +424,15 @@ def sweep_figure(table: pd.DataFrame, varies: Sequence[Vary], title: str = "") -
                 ax.plot(
                     x.loc[rows], table.loc[rows, column], marker="o", markersize=3.5, label=name
                 )
-            ax.set_ylabel(ylabel)
+            ax.set_ylabel(_(ylabel))
             ax.grid(linewidth=0.4, alpha=0.5)
         if categorical:
             axes[-1].set_xticks(range(len(categories)), categories)
         axes[-1].set_xlabel(f"budget_wan ({WAN_UNIT})" if x_key == "budget_wan" else x_key)
         missing = int((~allocated).sum())
-        note = f" ({missing} without an allocation, not drawn)" if missing else ""
-        fig.suptitle(f"{title}{note}" if title else f"Sweep{note}")
+        note = _(" ({missing} without an allocation, not drawn)").format(missing=missing)
+        note = note if missing else ""
+        fig.suptitle(f"{title}{note}" if title else _("Sweep") + note)
         if others:
             fig.legend(
                 *axes[0].get_legend_handles_labels(),
