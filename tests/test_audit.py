@@ -411,8 +411,16 @@ def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
 MINI_MODEL = ROOT / "tests" / "fixtures" / "mini-model.yaml"
 
 
-def tiny_run(tmp_path: Path, ledger: str, fees: list[str], budget: int, rule: str) -> Path:
-    """A run of the booth-fee item alone (50 % of the fee) for three firms of the sample."""
+def tiny_run(
+    tmp_path: Path,
+    ledger: str,
+    fees: list[str],
+    budget: int,
+    rule: str,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """A run of the booth-fee item alone (50 % of the fee) for the first firms of the sample,
+    ``extra`` added to the scenario."""
     model = yaml.safe_load(MINI_MODEL.read_text(encoding="utf-8"))
     booth = next(c for c in model["clauses"] if c["id"] == "2")
     booth["items"][0].pop("provincial_type", None)
@@ -438,6 +446,7 @@ def tiny_run(tmp_path: Path, ledger: str, fees: list[str], budget: int, rule: st
         "data": "data.csv",
         "budget_wan": budget,
         "fairness": {"rule": rule},
+        **(extra or {}),
     }
     scenario.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "out"
@@ -489,12 +498,15 @@ def test_an_exact_run_passes_and_a_broken_order_is_flagged(tmp_path: Path) -> No
     assert any("add up to 199万元" in f["message"] for f in hit)
 
 
-def test_priority_and_floors_say_not_checked(runs: Runs) -> None:
-    for rule in ("priority", "equal_losses"):  # equal_losses carries a district floor
-        _, report = audit_json(runs.folders[rule], runs.ledger)
-        exact = next(c for c in report["checks"] if c["name"] == "exact")
-        assert exact["status"] == "skipped"
-        assert exact["detail"].startswith("not checked:")
+def test_priority_says_not_checked_and_a_floor_is_checked(runs: Runs) -> None:
+    _, report = audit_json(runs.folders["priority"], runs.ledger)
+    exact = next(c for c in report["checks"] if c["name"] == "exact")
+    assert exact["status"] == "skipped"
+    assert exact["detail"].startswith("not checked:")
+    # equal_losses carries a district floor: its floor is met first, then checked exactly.
+    _, report = audit_json(runs.folders["equal_losses"], runs.ledger)
+    exact = next(c for c in report["checks"] if c["name"] == "exact")
+    assert exact["status"] == "passed", exact
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,22 +14,27 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from allocator.analysis.audit_exact import (
     LEVEL_RULES,
     LimitRow,
     exact_levels,
+    exact_with_floors,
     movable_breaks,
     order_broken,
     rounded_down_with_room,
 )
 from allocator.inputs.choices import Rule
-from allocator.model.problem import Problem
+from allocator.model.problem import Problem, SolverSettings, Status
+from allocator.solve.rules import allocate
 from helpers import exact_filling, family, plain, rows_of
+from strategies import Knobs, problems
+from test_audit import audit_json, findings, read_awards, tiny_run, write_awards
 
 F = Fraction
 
@@ -368,3 +373,130 @@ def test_one_offs_compete_as_the_engine_defines_it(p: Problem, rule: str) -> Non
     assert exact == expected
     for v, c, a in zip(exact, claims, aon, strict=True):
         assert v in (0, c) if a else 0 <= v <= c
+
+
+# --------------------------------------------------------------------------------------------
+# District floors: met first, then lower bounds of the main filling
+
+
+@pytest.mark.parametrize("rule", LEVEL_RULES)
+def test_the_floor_example_of_the_fairness_document(rule: str) -> None:
+    # docs/fairness.md: claims 40/40/20/20, fund 50, the last two in district D with a floor
+    # of 30. D's claims rise to 15 each (the floor as their cap); the others share the 20 left.
+    fund_row = LimitRow(50, [0, 1, 2, 3])
+    floor = LimitRow(30, [2, 3])
+    assert exact_with_floors(rule, [40, 40, 20, 20], [fund_row], [floor]) == [10, 10, 15, 15]
+    # Without the floor each rule gives D less than 30: the floor is what lifts it.
+    plain_values = exact_levels(rule, [40, 40, 20, 20], [fund_row])
+    assert plain_values[2] + plain_values[3] < 30
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        # Equal awards: 2λ + 2·max(15, min(20, λ)) = 90 at λ = 25, past D's bound of 15.
+        ("equal_awards", [25, 25, 20, 20]),
+        # Proportional: 80r + 2·max(15, 20r) = 90 at r = 3/4, where 20r is the bound itself.
+        ("proportional", [30, 30, 15, 15]),
+        # Equal losses: 2(40 − λ) + 2·max(15, 20 − λ) = 90 at a loss of λ = 10, D at its bound.
+        ("equal_losses", [30, 30, 15, 15]),
+        # Talmud: losses min(c/2, μ) on the halves, 30 in all; D held at 15 (a loss of 5 each)
+        # leaves 20 to the two 40s, μ = 10.
+        ("talmud", [30, 30, 15, 15]),
+    ],
+)
+def test_the_main_filling_starts_from_the_floor_and_may_pass_it(
+    rule: str, expected: list[int]
+) -> None:
+    # Claims 40/40/20/20, fund 90, D (the last two) floored at 30: D reaches 15 each first.
+    fund_row = LimitRow(90, [0, 1, 2, 3])
+    floor = LimitRow(30, [2, 3])
+    assert exact_with_floors(rule, [40, 40, 20, 20], [fund_row], [floor]) == expected
+
+
+def test_a_floor_filling_cannot_meet_gives_no_value() -> None:
+    # D's claims 20 and 20 under a floor of 30, the first capped at 5: the second reaches its
+    # claim and D holds 25. The rule alone gives no value (the engine's search decides).
+    rows = [LimitRow(100, [0, 1, 2]), LimitRow(5, [1])]
+    assert exact_with_floors("equal_awards", [40, 20, 20], rows, [LimitRow(30, [1, 2])]) is None
+
+
+SOLVER = SolverSettings(time_limit_s=20.0, workers=1, seed=0)
+
+
+def floored_problems() -> st.SearchStrategy[Problem]:
+    """A small problem with at least one district floor; its one-offs compete."""
+    return problems(Knobs(exclusive=False)).filter(lambda q: any(rows_of_sense(q, ">=")))
+
+
+def rows_of_sense(p: Problem, sense: str) -> list[tuple[list[int], int]]:
+    return [(m, r) for _, m, r, s in rows_of(p) if s == sense]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(floored_problems(), st.sampled_from(LEVEL_RULES))
+def test_floors_met_first_match_the_engines_filling(p: Problem, rule: str) -> None:
+    alloc = allocate(p, RULES[rule], SOLVER)
+    assume(alloc.status is not Status.INFEASIBLE and alloc.exact is not None)
+    claims = [int(c) for c in p.upper]
+    caps = [LimitRow(r, m) for m, r in rows_of_sense(p, "<=")]
+    floors = [LimitRow(r, m) for m, r in rows_of_sense(p, ">=")]
+    aon = [bool(a) for a in p.all_or_nothing]
+    got = exact_with_floors(rule, claims, caps, floors, None, None, aon)
+    if alloc.details["floors"] == "cpsat":
+        # The engine met the floors by its search: filling the districts cannot meet them.
+        event("floors met by the search")
+        assert got is None
+        return
+    event("floors met by filling")
+    assert got is not None
+    assert [float(v) for v in got] == pytest.approx([float(v) for v in alloc.exact], abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# The audit of a run with a district floor
+
+# The booth fees of the first five firms of the sample: claims 40, 40, 20, 40 and 20 (half the
+# fee); the third and the fifth are in 城中区, floored at 30. Fund 70: 城中区 reaches 15 and 15
+# first, and the other three share the 40 left, 40/3 each, under every level rule.
+FEES = ["80", "80", "40", "80", "40"]
+FLOOR = {"district_floors": {"城中区": 30}}
+
+
+@pytest.mark.parametrize("rule", LEVEL_RULES)
+def test_a_run_with_a_floor_passes_the_exact_check(tmp_path: Path, rule: str) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    folder = tiny_run(tmp_path, ledger, FEES, 70, rule, FLOOR)
+    rows = read_awards(folder)
+    assert sorted((r["district"], int(r["claim_wan"])) for r in rows) == [
+        ("城中区", 20),
+        ("城中区", 20),
+        ("柳东新区", 40),
+        ("柳东新区", 40),
+        ("融安县", 40),
+    ]
+    assert [int(r["award_wan"]) for r in rows if r["district"] == "城中区"] == [15, 15]
+    assert sorted(int(r["award_wan"]) for r in rows if r["district"] != "城中区") == [13, 13, 14]
+    code, report = audit_json(folder, ledger)
+    assert code == 0, report["findings"]
+    exact = next(c for c in report["checks"] if c["name"] == "exact")
+    assert exact["status"] == "passed"
+    assert "5 claim(s) against their exact value" in exact["detail"]
+
+
+@pytest.mark.parametrize("rule", ["proportional", "talmud"])
+def test_an_award_moved_by_2_wan_inside_the_floor_is_flagged(tmp_path: Path, rule: str) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    folder = tiny_run(tmp_path, ledger, FEES, 70, rule, FLOOR)
+    rows = read_awards(folder)
+    first, second = (n for n, r in enumerate(rows) if r["district"] == "城中区")
+    # 17 and 13 still meet the floor of 30 and spend the fund: only the exact values, 15 and 15,
+    # say the awards are wrong.
+    rows[first]["award_wan"], rows[second]["award_wan"] = "17", "13"
+    write_awards(folder, rows)
+    code, report = audit_json(folder, ledger)
+    assert code == 1
+    hit = findings(report, "exact")
+    assert sorted(f["row"] for f in hit) == [first + 2, second + 2]
+    assert all("2.0000万元 from the exact" in f["message"] for f in hit)
+    assert all("value 15万元 of its claim 20万元" in f["message"] for f in hit)

@@ -19,6 +19,10 @@ reaches ``c`` and ``c`` from there: it rises with the level and jumps to its who
 row it would jump past is full at that level from below: its claims stop there and the item
 stays at 0, even though the row still has room (docs/fairness.md, "All-or-nothing items").
 
+District floors are met first (:func:`exact_with_floors`): the floored districts' claims rise
+together, each floor acting as a cap, and what they reach bounds the main filling from below,
+where a claim holds ``max(bound, a(c, t))``.
+
 Every ``a(c, t)`` is written with ``G(u) = Σ min(c, u)`` over the claims still rising, which a
 sorted list and its prefix sums evaluate and invert exactly; the rows are taken from a heap
 by the level at which they fill, each recomputed only when it comes up after one of its
@@ -112,12 +116,18 @@ def whole_at(rule: str, claim: int, largest: int) -> Fraction:
 
 
 class _Rising:
-    """The claims of one row still rising: ``G(u) = Σ min(c, u)``, its inverse and total."""
+    """The claims of one row still rising: ``G(u) = Σ min(c, u)``, its inverse and total.
 
-    def __init__(self, claims: list[int]) -> None:
+    ``bounded`` are rising claims held at a lower bound, as ``(claim, bound)`` with
+    ``0 < bound < claim``: each holds ``max(bound, a(c, t))``, and the row's amount is found
+    again along its breakpoints when any is there.
+    """
+
+    def __init__(self, claims: list[int], bounded: Sequence[tuple[int, Fraction]] = ()) -> None:
         self.sorted = sorted(claims)
         self.prefix = [0, *accumulate(self.sorted)]
-        self.total = self.prefix[-1]
+        self.bounded = list(bounded)
+        self.total = self.prefix[-1] + sum(c for c, _ in self.bounded)
 
     def g(self, u: Fraction) -> Fraction:
         """``Σ min(c, u)`` for ``u ≥ 0``."""
@@ -141,20 +151,28 @@ class _Rising:
 
     def amount(self, rule: str, level: Fraction, largest: int) -> Fraction:
         """What the rising claims hold together at ``level``."""
+        held = sum((max(b, share(rule, c, level, largest)) for c, b in self.bounded), Fraction(0))
+        return held + self._free(rule, level, largest)
+
+    def _free(self, rule: str, level: Fraction, largest: int) -> Fraction:
+        """What the rising claims without a bound hold together at ``level``."""
         if not self.sorted:
             return Fraction(0)
+        total = self.prefix[-1]
         if rule == "proportional":
-            return level * self.total
+            return level * total
         if rule == "equal_awards":
             return self.g(level)
         if rule == "equal_losses":
-            return self.total - self.g(max(Fraction(0), largest - level))
+            return total - self.g(max(Fraction(0), largest - level))
         if level <= largest:
             return self.g(level) / 2
-        return self.total - self.g(2 * largest - level) / 2
+        return total - self.g(2 * largest - level) / 2
 
     def level_for(self, rule: str, y: Fraction, largest: int) -> Fraction:
         """The least level at which the rising claims hold ``y`` together (0 < y ≤ total)."""
+        if self.bounded:
+            return self._walk(rule, y, largest)
         if rule == "proportional":
             return y / self.total
         if rule == "equal_awards":
@@ -165,6 +183,68 @@ class _Rising:
             return self.g_inverse(2 * y)
         return 2 * largest - self.g_inverse(2 * (self.total - y))
 
+    def _walk(self, rule: str, y: Fraction, largest: int) -> Fraction:
+        """:meth:`level_for` with bounded claims: the amount is linear between the levels at
+        which a claim bends (its kinks and the level at which it leaves its bound), so the
+        level is found between the two breakpoints around ``y``."""
+        points = {Fraction(0), top_level(rule, largest)}
+        for c in [*self.sorted, *(c for c, _ in self.bounded)]:
+            points.update(_kinks(rule, c, largest))
+        for c, b in self.bounded:
+            points.add(released_at(rule, c, b, largest))
+        ordered = sorted(points)
+        lo, hi = 0, len(ordered) - 1
+        if self.amount(rule, ordered[0], largest) >= y:
+            return ordered[0]
+        # The first breakpoint at which the amount reaches y: the amount is below it at lo.
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.amount(rule, ordered[mid], largest) >= y:
+                hi = mid
+            else:
+                lo = mid
+        a, b = ordered[lo], ordered[hi]
+        f_a, f_b = self.amount(rule, a, largest), self.amount(rule, b, largest)
+        return a + (y - f_a) * (b - a) / (f_b - f_a)
+
+
+def _kinks(rule: str, claim: int, largest: int) -> tuple[Fraction, ...]:
+    """The levels at which ``a(claim, t)`` bends."""
+    if rule == "equal_awards":
+        return (Fraction(claim),)
+    if rule == "equal_losses":
+        return (Fraction(largest - claim),)
+    if rule == "talmud":
+        return (Fraction(claim), Fraction(2 * largest - claim))
+    return ()
+
+
+def released_at(rule: str, claim: int, bound: Fraction, largest: int) -> Fraction:
+    """The least level at which ``rule`` pays a claim of ``claim`` its lower bound ``bound``.
+
+    Parameters
+    ----------
+    rule:
+        One of :data:`LEVEL_RULES`.
+    claim:
+        The claim, in 万元 (positive).
+    bound:
+        The bound, ``0 < bound < claim``.
+    largest:
+        The largest claim of the instance, in 万元.
+    """
+    if rule == "proportional":
+        return bound / claim
+    if rule == "equal_awards":
+        return bound
+    if rule == "equal_losses":
+        return largest - claim + bound
+    if rule == "talmud":
+        if 2 * bound <= claim:
+            return 2 * bound
+        return 2 * largest - 2 * (claim - bound)
+    raise ValueError(f"not a level rule: {rule}")
+
 
 def exact_levels(
     rule: str,
@@ -172,6 +252,8 @@ def exact_levels(
     rows: Sequence[LimitRow],
     fixed: Sequence[Fraction | int] | None = None,
     all_or_nothing: Sequence[bool] | None = None,
+    lower: Sequence[Fraction | int] | None = None,
+    largest: int | None = None,
 ) -> list[Fraction]:
     """The exact award of every claim under ``rule`` and the limits ``rows``.
 
@@ -191,6 +273,13 @@ def exact_levels(
         Per claim, whether it is paid whole or not at all and competes with the level
         (``one_offs: compete``): 0 until the rule's share reaches its claim, then the claim;
         a row it would jump past stops the level just below and it stays at 0.
+    lower:
+        Per claim, a lower bound (what a district floor lifted it to): the claim holds
+        ``max(lower, a(c, t))``, and is whole from the start when the bound reaches its
+        claim. An all-or-nothing claim's bound is 0 or its claim.
+    largest:
+        The largest claim of the instance, when claims outside ``claims`` are larger; by
+        default the largest of ``claims``.
 
     Returns
     -------
@@ -201,24 +290,35 @@ def exact_levels(
     if rule not in LEVEL_RULES:
         raise ValueError(f"not a level rule: {rule}")
     n = len(claims)
-    largest = max(claims, default=0)
+    top_claim = max(claims, default=0) if largest is None else largest
     value: list[Fraction | None] = [None] * n
     indivisible = list(all_or_nothing) if all_or_nothing is not None else [False] * n
-    jump_at = [whole_at(rule, c, largest) for c in claims]
+    bound = [Fraction(b) for b in (lower if lower is not None else [0] * n)]
+    jump_at = [whole_at(rule, c, top_claim) for c in claims]
     rows_of: list[list[int]] = [[] for _ in range(n)]
     for j, row in enumerate(rows):
         for i in row.members:
             rows_of[i].append(j)
     taken = [Fraction(f) for f in (fixed if fixed is not None else [0] * len(rows))]
+    for i in range(n):
+        # A claim its bound pays in full holds its claim at every level: it is not rising.
+        if bound[i] > 0 and (indivisible[i] or bound[i] >= claims[i]):
+            value[i] = Fraction(claims[i])
+            for k in rows_of[i]:
+                taken[k] += claims[i]
     version = [0] * len(rows)
     done = [False] * len(rows)
     level = Fraction(0)
 
     def fills_at(j: int) -> tuple[Fraction, int] | None:
         members = [i for i in rows[j].members if value[i] is None]
-        divisible = _Rising([claims[i] for i in members if not indivisible[i]])
+        free = [i for i in members if not indivisible[i]]
+        divisible = _Rising(
+            [claims[i] for i in free if bound[i] == 0],
+            [(claims[i], bound[i]) for i in free if bound[i] > 0],
+        )
         jumps = sorted((jump_at[i], claims[i]) for i in members if indivisible[i])
-        return _fill_point(rule, largest, divisible, jumps, rows[j].rhs - taken[j], level)
+        return _fill_point(rule, top_claim, divisible, jumps, rows[j].rhs - taken[j], level)
 
     # At one level: a row stopped just below a jump first, then the smaller row, then the first.
     heap: list[tuple[Fraction, int, int, int, int]] = []
@@ -253,12 +353,75 @@ def exact_levels(
                 reached = jump_at[i] < level or (jump_at[i] == level and not below)
                 v = Fraction(claims[i]) if reached else Fraction(0)
             else:
-                v = share(rule, claims[i], level, largest)
+                v = max(bound[i], share(rule, claims[i], level, top_claim))
             value[i] = v
             for k in rows_of[i]:
                 taken[k] += v
                 version[k] += 1
     return [Fraction(claims[i]) if v is None else v for i, v in enumerate(value)]
+
+
+def exact_with_floors(
+    rule: str,
+    claims: Sequence[int],
+    rows: Sequence[LimitRow],
+    floors: Sequence[LimitRow],
+    fixed: Sequence[Fraction | int] | None = None,
+    floor_fixed: Sequence[Fraction | int] | None = None,
+    all_or_nothing: Sequence[bool] | None = None,
+    largest: int | None = None,
+) -> list[Fraction] | None:
+    """The exact award of every claim under ``rule`` with district floors met first.
+
+    The claims of the floored districts rise together under the rule's level, every other
+    claim held at 0 and every limit of ``rows`` kept, each floor acting as the cap of its
+    district: they reach it exactly. What they reach is a lower bound of the main filling,
+    where every claim holds ``max(bound, a(c, t))`` (docs/fairness.md, "District floors").
+
+    Parameters
+    ----------
+    rule, claims, rows, fixed, all_or_nothing, largest:
+        As for :func:`exact_levels`.
+    floors:
+        The district floors, ``rhs`` the floor, members positions into ``claims``.
+    floor_fixed:
+        Per floor, what awards that do not follow the level already pay towards it.
+
+    Returns
+    -------
+    list of Fraction or None
+        One exact award per claim, or None when filling the districts cannot meet a floor:
+        the rule alone then gives no value (the engine's one-worker search decides).
+    """
+    n = len(claims)
+    top_claim = max(claims, default=0) if largest is None else largest
+    aon = list(all_or_nothing) if all_or_nothing is not None else [False] * n
+    lower = [Fraction(0)] * n
+    if floors:
+        inside = sorted({i for row in floors for i in row.members})
+        where = {i: k for k, i in enumerate(inside)}
+        kept = [
+            (LimitRow(row.rhs, [where[i] for i in row.members if i in where]), f)
+            for row, f in zip(rows, fixed if fixed is not None else [0] * len(rows), strict=True)
+        ]
+        kept = [(row, f) for row, f in kept if row.members]
+        # The floors come after the other rows: at one level and size, those bind first.
+        floor_rows = [LimitRow(row.rhs, [where[i] for i in row.members]) for row in floors]
+        given = floor_fixed if floor_fixed is not None else [0] * len(floors)
+        reached = exact_levels(
+            rule,
+            [claims[i] for i in inside],
+            [row for row, _ in kept] + floor_rows,
+            [f for _, f in kept] + list(given),
+            [aon[i] for i in inside],
+            largest=top_claim,
+        )
+        for row, f in zip(floor_rows, given, strict=True):
+            if f + sum((reached[k] for k in row.members), Fraction(0)) < row.rhs:
+                return None
+        for i, v in zip(inside, reached, strict=True):
+            lower[i] = v
+    return exact_levels(rule, claims, rows, fixed, aon, lower, top_claim)
 
 
 # At one level a row stopped just below a jump fills before a row that fills exactly there: the
@@ -464,8 +627,10 @@ __all__ = [
     "LEVEL_RULES",
     "LimitRow",
     "exact_levels",
+    "exact_with_floors",
     "movable_breaks",
     "order_broken",
+    "released_at",
     "rounded_down_with_room",
     "share",
     "top_level",

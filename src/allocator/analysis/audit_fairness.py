@@ -1,9 +1,9 @@
 """The fairness rule, checked from outside on the awards and the rows they meet.
 
 Under ``priority`` no award below its claim could be raised without breaking a row. Under a
-level rule each award is compared with the rule's exact value
-(:func:`allocator.analysis.audit_exact.exact_levels`): within 1万元 of it, the total as the
-exact values add up, and the order of the exact values kept (:func:`check_exact`).
+level rule each award is compared with the rule's exact value, district floors met first
+(:func:`allocator.analysis.audit_exact.exact_with_floors`): within 1万元 of it, the total as
+the exact values add up, and the order of the exact values kept (:func:`check_exact`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy.typing as npt
 from allocator.analysis.audit_exact import (
     LEVEL_RULES,
     LimitRow,
-    exact_levels,
+    exact_with_floors,
     movable_breaks,
     rounded_down_with_room,
 )
@@ -27,7 +27,7 @@ from allocator.analysis.audit_findings import Collector, num, row_text
 from allocator.analysis.audit_recompute import BoolArray, FloatArray, IntArray, Recomputed, RowState
 from allocator.analysis.labels import rule_name
 from allocator.core.i18n import _
-from allocator.outputs.names import AWARDS
+from allocator.outputs.names import AWARDS, RESULT
 
 
 def check_fairness(
@@ -195,9 +195,11 @@ def check_exact(
     ``one_offs: compete`` they rise with the level in the exact filling, where a row one would
     jump past stops its claims just below the jump; under ``one_offs: first`` they are taken as
     published (their money leaves their rows first). Claims a no-duplicate group shut out (at 0
-    while their group pays another) are taken as published too. District floors lift claims
-    above the level by an amount no level rule defines: with a floor the check is not made, and
-    says so.
+    while their group pays another) are taken as published too. District floors are met first,
+    by filling the floored districts with each floor as a cap; what that reaches bounds the
+    main filling from below (:func:`exact_with_floors`). Where the run met the floors by its
+    one-worker search (``floors: cpsat`` in result.json) the rule gives no value and the check
+    is not made, and says so.
     """
     rule = rec.spec.fairness.rule.value
     if rule not in LEVEL_RULES:
@@ -210,12 +212,14 @@ def check_exact(
         return
     rows = rec.rows
     family = rows["family"].to_numpy(dtype=object)
-    if (family == "district_floor").any():
+    solver = result.get("solver")
+    if isinstance(solver, dict) and solver.get("floors") == "cpsat":
         out.skip(
             "exact",
             _(
-                "not checked: a district floor lifts claims above the common level, so the rule "
-                "alone gives no exact value to compare with"
+                "not checked: filling the floored districts could not meet every floor, so the "
+                "floors were met by the one-worker search (floors: cpsat) and the rule alone "
+                "gives no exact value to compare with"
             ),
         )
         return
@@ -245,8 +249,34 @@ def check_exact(
         taken = sum((Fraction(float(x[k])) for k in members[mine < 0].tolist()), Fraction(0))
         limits.append(LimitRow(int(rhs[j]), mine[mine >= 0].tolist()))
         fixed.append(taken)
+    floors: list[LimitRow] = []
+    floor_fixed: list[Fraction] = []
+    for j in np.flatnonzero(family == "district_floor").tolist():
+        members = rec.pair_var[order[cuts[j] : cuts[j + 1]]]
+        mine = index[members]
+        if not (mine >= 0).any():
+            continue  # nothing of it rises: the constraints check says whether it is met
+        taken = sum((Fraction(float(x[k])) for k in members[mine < 0].tolist()), Fraction(0))
+        floors.append(LimitRow(int(rhs[j]), mine[mine >= 0].tolist()))
+        floor_fixed.append(taken)
     whole = aon[positions]
-    exact_all = exact_levels(rule, upper[positions].tolist(), limits, fixed, whole.tolist())
+    found = exact_with_floors(
+        rule, upper[positions].tolist(), limits, floors, fixed, floor_fixed, whole.tolist()
+    )
+    if found is None:
+        out.add(
+            "exact",
+            RESULT,
+            _(
+                "filling the floored districts under {rule} cannot meet every district floor, "
+                "yet result.json does not say the floors were met by the one-worker search "
+                "(floors: cpsat): the awards cannot be compared with an exact value"
+            ).format(rule=rule_name(rule)),
+            warn=result.get("status") == "FEASIBLE",
+        )
+        out.done("exact")
+        return
+    exact_all = found
     # The all-or-nothing claims took part in the filling; the rest are compared.
     index[positions[whole]] = -1
     positions = positions[~whole]
