@@ -6,7 +6,8 @@ the closed forms of each rule, written here from their definitions by sorting th
 caps, a second water-filling written here the slow way (every row's fill level found by
 walking its breakpoints). Last, the acceptance rule itself: the largest-remainder rounding of
 the exact values (ties to the larger claim) passes it, so the audit asks for nothing an integer
-allocation cannot give.
+allocation cannot give. District floors: the example of docs/fairness.md by hand, the floor
+phase against the engine's own filling on random problems, and the audit of a floored run.
 """
 
 from __future__ import annotations
