@@ -316,6 +316,40 @@ def test_a_one_off_paid_first_leaves_its_firm_the_rest_of_the_cap() -> None:
     assert result.award.tolist() == [5, 4, 3, 14]
 
 
+@pytest.mark.parametrize("rule", LEVEL_RULES)
+def test_a_floor_the_one_offs_paid_first_already_meet_asks_nothing_more(rule: Rule) -> None:
+    # one_offs: first pays the 2万 item, which meets the district's floor of 1 on its own: the
+    # floor sets no lower bound (it used to be a cap already exceeded where filling starts).
+    # The fund is spent: nothing is left for the other three claims.
+    floored = problem(
+        [1, 2, 1, 1],
+        2,
+        [row(DISTRICT_FLOOR, "district_floor[D]", [0, 1, 2, 3], 1, ">=")],
+        all_or_nothing=[False, True, False, False],
+    )
+    result = run(replace(floored, one_offs="first"), rule)
+    assert result.status is Status.OPTIMAL
+    assert result.award.tolist() == [0, 2, 0, 0]
+
+
+@pytest.mark.parametrize("rule", LEVEL_RULES)
+def test_a_floor_the_one_offs_meet_only_in_part_is_filled_from_there(rule: Rule) -> None:
+    # The 2万 item paid first; the floor of 4 wants 2 more from claims 0 and 2 (1 each under
+    # every level rule); the fund's other 2 then rise over claims 0, 2 and 3 by the level,
+    # claims 0 and 2 starting from their 1: the district keeps at least its floor.
+    floored = problem(
+        [2, 2, 2, 2],
+        6,
+        [row(DISTRICT_FLOOR, "district_floor[D]", [0, 1, 2], 4, ">=")],
+        all_or_nothing=[False, True, False, False],
+    )
+    result = run(replace(floored, one_offs="first"), rule)
+    assert result.status is Status.OPTIMAL
+    assert sum(result.award.tolist()[i] for i in (0, 1, 2)) >= 4
+    assert result.award.tolist()[1] == 2
+    assert sum(result.award.tolist()) == 6
+
+
 # --------------------------------------------------------------------------- budgets, weights
 
 

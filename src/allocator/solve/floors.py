@@ -75,6 +75,12 @@ def meet_floors(ctx: Context, lvl: Level, participating: BoolArray, fixed: Float
     floors = ctx.covering
     if floors.count == 0:
         return Floors(fixed, True, "none")
+    # A floor the amounts already fixed meet (one-offs paid first) asks nothing more; as a cap
+    # it would be exceeded where the filling starts.
+    held = np.bincount(floors.row, weights=fixed[floors.var], minlength=floors.count)
+    floors = floors.select(held < floors.rhs - tolerance(floors.rhs))
+    if floors.count == 0:
+        return Floors(fixed, True, "none")
     members = np.zeros(n, dtype=bool)
     members[floors.var] = True
     members &= participating
