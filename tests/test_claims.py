@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from allocator.core.errors import InputError
 from allocator.policy.cases import blank_frame, frame_from_records
 from allocator.policy.claims import evaluate, floor_wan
-from allocator.policy.columns import TABLE_COLUMNS
+from allocator.policy.columns import TABLE_COLUMNS, TEXT_COLUMNS
 from allocator.policy.load import load_model
 from allocator.policy.model import PolicyModel
 
@@ -79,25 +79,29 @@ def test_table_has_one_row_per_recipient_and_item_in_order(mini: PolicyModel) ->
     assert table["firm_row"].tolist() == [0, 1] * 7 + [-1, -1, -1]
     assert table["recipient_kind"].tolist()[12:] == ["project"] * 2 + ["district"] * 2 + ["park"]
     assert dict(table.dtypes.astype(str)) == {
-        "recipient_kind": "object",
-        "recipient_id": "object",
-        "recipient_name": "object",
-        "district": "object",
-        "industry": "object",
-        "clause_id": "object",
-        "item_id": "object",
-        "item_key": "object",
+        "recipient_kind": "category",
+        "recipient_id": "category",
+        "recipient_name": "category",
+        "district": "category",
+        "industry": "category",
+        "clause_id": "category",
+        "item_id": "category",
+        "item_key": "category",
         "eligible": "bool",
         "applied": "bool",
         "amount": "float64",
         "claim_wan": "int64",
-        "exclusive_group": "object",
+        "exclusive_group": "category",
         "all_or_nothing": "bool",
-        "provincial_type": "object",
+        "provincial_type": "category",
         "provincial_applied": "bool",
         "provincial_award_wan": "int64",
         "firm_row": "int64",
     }
+    # the codes follow the texts' order, so sorting or grouping a column sorts its texts
+    for name in TEXT_COLUMNS:
+        categories = table[name].cat.categories.tolist()
+        assert categories == sorted(set(table[name].tolist()))
     first = table.iloc[0]
     assert (first.clause_id, first.item_id, first.eligible, first.claim_wan) == (
         "1",

@@ -28,8 +28,8 @@ def test_there_are_models() -> None:
 def test_every_award_item_has_eligible_recipients(model_path: Path, sample: EnterpriseData) -> None:
     model = load_model(model_path)
     table = evaluate(model, sample).table
-    eligible = table[table["eligible"]].groupby("item_key").size()
-    paid = table[table["claim_wan"] > 0].groupby("item_key").size()
+    eligible = table[table["eligible"]].groupby("item_key", observed=True).size()
+    paid = table[table["claim_wan"] > 0].groupby("item_key", observed=True).size()
     short = {
         key: (int(eligible.get(key, 0)), int(paid.get(key, 0)))
         for key in (f"{c.id}/{i.id}" for c, i in model.items())

@@ -168,6 +168,8 @@ _CONSTRAINT_ZH = (
     "变量数",
 )
 _SHEETS = ("汇总", "奖补明细", "按条款", "按县区", "约束")
+# The sheet of a workbook naming the CSV files of the tables too long for a sheet.
+_ELSEWHERE = "明细文件"
 
 
 def _cell(value: object) -> str:
@@ -224,8 +226,12 @@ def check_workbook(
         return
     finally:
         book.close()
+    lengths = {"奖补明细": (len(awards), AWARDS)}
+    if constraints is not None:
+        lengths["约束"] = (len(constraints), CONSTRAINTS)
+    left_out = _left_out(out, sheets, lengths)
     for name in _SHEETS:
-        if name not in sheets:
+        if name not in sheets and name not in left_out:
             out.add("workbook", WORKBOOK, _("sheet {sheet} is missing").format(sheet=name))
     # The workbook shows codes and reasons in the language it was written in: the audit
     # compares it with awards.csv in that language, found from its 求解状态 cell.
@@ -348,6 +354,43 @@ def _with_binding(constraints: pd.DataFrame | None) -> pd.DataFrame:
     return constraints.assign(
         binding=[flags.get(str(v).lower(), v) for v in constraints["binding"]]
     )
+
+
+def _left_out(
+    out: Collector,
+    sheets: dict[str, list[tuple[Any, ...]]],
+    lengths: dict[str, tuple[int, str]],
+) -> set[str]:
+    """The detail sheets a workbook leaves out as longer than a sheet, listed in 明细文件.
+
+    A sheet listed there must be one whose CSV file has more rows than a sheet holds, and
+    the listing must give that file and its number of rows.
+    """
+    listed = {_cell(r[0]): r for r in sheets.get(_ELSEWHERE, [])[1:] if r}
+    left: set[str] = set()
+    for sheet, (rows, source) in lengths.items():
+        if sheet in sheets or sheet not in listed:
+            continue
+        left.add(sheet)
+        if rows <= EXCEL_MAX_ROWS:
+            out.add(
+                "workbook",
+                WORKBOOK,
+                _(
+                    "sheet {sheet} is left out, but {source} has {rows} rows, which a sheet holds"
+                ).format(sheet=sheet, source=source, rows=rows),
+            )
+            continue
+        found = tuple(_cell(v) for v in listed[sheet][1:3])
+        if found != (str(rows), source):
+            out.add(
+                "workbook",
+                WORKBOOK,
+                _("sheet {sheet}, {label}: {found}, but should be {expected}").format(
+                    sheet=_ELSEWHERE, label=sheet, found=short(found), expected=repr((rows, source))
+                ),
+            )
+    return left
 
 
 def _compare_sheet(

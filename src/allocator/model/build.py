@@ -44,13 +44,13 @@ from allocator.model.limits import MAX_LINEAR, MAX_PROPORTIONAL_CLAIM, MAX_TOTAL
 from allocator.model.problem import IntArray, Problem
 from allocator.model.weights import WEIGHT_SCALE, weights
 from allocator.policy.bind import Budget, settle_budget
-from allocator.policy.columns import TABLE_COLUMNS
+from allocator.policy.columns import TABLE_COLUMNS, TEXT_COLUMNS, text_order
 from allocator.policy.model import PolicyModel
 
 #: The claims table's columns the builder reads: all of them but the unrounded ``amount``.
 CLAIM_COLUMNS = tuple(c for c in TABLE_COLUMNS if c != "amount")
-_TEXT = ("recipient_kind", "recipient_id", "recipient_name")
-_TEXT_OPTIONAL = ("exclusive_group", "provincial_type")
+_TEXTS = tuple(c for c in TEXT_COLUMNS if c in CLAIM_COLUMNS)
+_IDENTIFIERS = ("clause_id", "item_id", "item_key")
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -172,33 +172,92 @@ def _eligible_rows(
         raise ValueError(f"claims table lacks columns: {', '.join(missing)}")
     # Eligible means one thing in every output: meets every condition and claims more than
     # 0万元 (docs/outputs.md). A claim the formula or the rounding brings to 0 is not a row.
-    mask = table["eligible"].fillna(False).to_numpy(dtype=bool) & (
-        table["claim_wan"].fillna(0).to_numpy(dtype=np.int64) > 0
+    mask = _numbers(table["eligible"], np.bool_, False) & (
+        _numbers(table["claim_wan"], np.int64, 0) > 0
     )
+    # Text stays as codes into its distinct values until the rows are in order: the table
+    # has a row per recipient and item, the eligible rows a small part of them.
+    texts = {col: _text_codes(table[col], mask) for col in _TEXTS}
     cols: dict[str, npt.NDArray[Any]] = {}
-    for col in _TEXT:
-        cols[col] = table[col].to_numpy(dtype=object)[mask]
-    # Blank where the claims table leaves them open (a district has no industry, an item no
-    # group); the identifying columns are always set.
-    for col in ("district", "industry", *_TEXT_OPTIONAL):
-        a = table[col].to_numpy(dtype=object)[mask]
-        cols[col] = np.where(pd.isna(a), "", a)
-    for col in ("clause_id", "item_id", "item_key"):
-        cols[col] = table[col].astype(str).to_numpy(dtype=object)[mask]
     for col in ("claim_wan", "provincial_award_wan", "firm_row"):
-        cols[col] = table[col].fillna(0).to_numpy(dtype=np.int64)[mask]
+        cols[col] = _numbers(table[col], np.int64, 0, mask)
     for col in ("applied", "all_or_nothing", "provincial_applied"):
-        cols[col] = table[col].fillna(False).to_numpy(dtype=bool)[mask]
+        cols[col] = _numbers(table[col], np.bool_, False, mask)
 
     order = {f"{c.id}/{i.id}": n for n, (c, i) in enumerate(model.items())}
-    item_order = pd.Series(cols["item_key"]).map(order)
-    if item_order.isna().any():
-        unknown = sorted(set(cols["item_key"][item_order.isna().to_numpy()]))
+    key_codes, keys = texts["item_key"]
+    key_order = np.array([order.get(str(k), -1) for k in keys], dtype=np.int64)
+    item_order = key_order[key_codes]
+    if (item_order < 0).any():
+        unknown = sorted({str(k) for k in keys[np.unique(key_codes[item_order < 0])]})
         raise ValueError(f"claims name items the model lacks: {', '.join(unknown)}")
-    rec_code, rec_names = pd.factorize(cols["recipient_id"], sort=True)
-    perm = np.lexsort((rec_code, item_order.to_numpy(dtype=np.int64)))
-    out = {c: cols[c][perm] for c in CLAIM_COLUMNS if c in cols}
-    return out, rec_code[perm].astype(np.int64), np.asarray(rec_names, dtype=object)
+    rec_code, rec_names = _sorted_codes(*texts["recipient_id"])
+    perm = np.lexsort((rec_code, item_order))
+    out = {}
+    for c in CLAIM_COLUMNS:
+        if c in texts:
+            codes, values = texts[c]
+            out[c] = values[codes[perm]]
+        elif c in cols:
+            out[c] = cols[c][perm]
+    return out, rec_code[perm].astype(np.int64), rec_names
+
+
+def _numbers(
+    column: pd.Series,
+    dtype: type[np.generic],
+    blank: bool | int,
+    mask: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[Any]:
+    """The rows ``mask`` keeps of a column as ``dtype``, blank as ``blank``.
+
+    A column already of ``dtype`` cannot hold a blank and is read as it is, not copied whole.
+    """
+    values = column.to_numpy()
+    if mask is not None:
+        values = values[mask]
+    if values.dtype == dtype:
+        return values
+    return pd.Series(values).fillna(blank).to_numpy(dtype=dtype)
+
+
+def _text_codes(
+    column: pd.Series, mask: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """The rows ``mask`` keeps of a text column: codes into its values, blank as ``""``.
+
+    Identifiers (clause, item) are read as text whatever the table holds.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()[mask].astype(np.intp)
+        values = column.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, values = pd.factorize(column.to_numpy(dtype=object)[mask], use_na_sentinel=True)
+        codes = codes.astype(np.intp, copy=False)
+        values = np.asarray(values, dtype=object)
+    if column.name in _IDENTIFIERS:
+        values = np.asarray([str(v) for v in values], dtype=object)
+    if (codes < 0).any():
+        # Blank where the claims table leaves them open (a district has no industry, an
+        # item no group).
+        codes = np.where(codes < 0, len(values), codes)
+        values = np.append(values, "" if column.name not in _IDENTIFIERS else "nan")
+    return codes, values
+
+
+def _sorted_codes(
+    codes: npt.NDArray[np.intp], values: npt.NDArray[np.object_]
+) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """Codes renumbered over the values used, in the values' sorted order, and those values."""
+    used, inverse = np.unique(codes, return_inverse=True)
+    names = values[used]
+    # The claims table's categories come sorted; a table built otherwise is sorted here.
+    if pd.Index(names, dtype=object).is_monotonic_increasing:
+        return inverse.astype(np.int64, copy=False), names
+    order = text_order(names)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[inverse], names[order]
 
 
 def _provincial(

@@ -66,10 +66,12 @@ _CONSTRAINT_ZH = {
 def workbook_bytes(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.DataFrame) -> bytes:
     """``awards.xlsx``: summary, awards, per clause, per district, constraints.
 
-    Every sheet has its header row frozen and its column widths set from the header and the
-    first rows; the awards sheet has an autofilter over all its rows and the money columns in
-    the ``#,##0`` format. Text is written as text, numbers as numbers, missing values and empty
-    text as empty cells.
+    A table longer than a sheet holds (:data:`EXCEL_MAX_ROWS`) is left out, 汇总 says so and
+    the sheet :data:`ELSEWHERE` names the CSV file holding its rows. Every sheet has its
+    header row frozen and its column widths set from the header and the first rows; the
+    awards sheet has an autofilter over all its rows and the money columns in the ``#,##0``
+    format. Text is written as text, numbers as numbers, missing values and empty text as
+    empty cells.
 
     Parameters
     ----------
@@ -87,7 +89,6 @@ def workbook_bytes(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.Da
     sheets = _workbook_sheets(doc, awards, constraints)
     header = rx.Format().set_bold().set_border("thin").set_align("center").set_align("top")
     money = rx.Format().set_num_format("#,##0")
-    detail = sheets[_DETAIL]
     buffer = io.BytesIO()
     rx.write_worksheets(
         [(name, _records(frame)) for name, frame in sheets.items()],
@@ -96,14 +97,22 @@ def workbook_bytes(doc: dict[str, Any], awards: pd.DataFrame, constraints: pd.Da
         column_widths={
             name: [_width(frame, col) for col in frame.columns] for name, frame in sheets.items()
         },
-        column_formats={_DETAIL: {col: money for col in detail.columns if col in _MONEY}},
+        column_formats={
+            name: {col: money for col in frame.columns if col in _MONEY}
+            for name, frame in sheets.items()
+            if name == _DETAIL
+        },
         header_format=dict.fromkeys(sheets, header),
-        autofilter={_DETAIL: True},
+        autofilter={name: True for name in sheets if name == _DETAIL},
     )
     return fixed_zip(buffer.getvalue(), edit=_fix_part, level=_DEFLATE_LEVEL)
 
 
 _DETAIL = "奖补明细"
+_CONSTRAINTS = "约束"
+#: The sheet naming the files that hold the tables too long for a sheet, and its header.
+ELSEWHERE = "明细文件"
+ELSEWHERE_COLUMNS = ("明细", "行数", "文件")
 # The library deflates the zip and fixed_zip deflates it again; zlib's fastest level takes a
 # second less than its default on the 116 MB of XML of 184,000 awards, for a file a fifth
 # larger (12.7 MB rather than 10.6 MB).
@@ -171,32 +180,35 @@ def _workbook_sheets(
         columns=["项目", "内容"],
     )
     summary["内容"] = summary["内容"].astype(object)
-    # A table longer than a sheet holds: the sheet lists its first rows, the summary says so,
-    # and the CSV file beside the workbook holds every row (docs/scaling.md).
-    detail = awards
-    if len(detail) > EXCEL_MAX_ROWS:
-        detail = detail.iloc[:EXCEL_MAX_ROWS]
+    # A table longer than a sheet holds is left out: its first million rows would take most
+    # of the run's time and still not be the table. The summary and the totals stay; the
+    # sheet 明细文件 says how many rows the table has and which file holds them all
+    # (docs/outputs.md).
+    elsewhere: list[tuple[str, int, str]] = []
+    if len(awards) > EXCEL_MAX_ROWS:
+        elsewhere.append((_DETAIL, len(awards), AWARDS))
         note = (
-            f"奖补明细共 {len(awards):,} 行，超过 Excel 工作表行数上限，只列前 "
-            f"{EXCEL_MAX_ROWS:,} 行；完整明细见 {AWARDS}"
+            f"奖补明细共 {len(awards):,} 行，超过 Excel 工作表行数上限，不列入本工作簿；"
+            f"完整明细见 {AWARDS}"
         )
         summary.loc[len(summary)] = ["说明", note]
     if len(constraints) > EXCEL_MAX_ROWS:
+        elsewhere.append((_CONSTRAINTS, len(constraints), CONSTRAINTS))
         note = (
-            f"约束共 {len(constraints):,} 行，超过 Excel 工作表行数上限，只列前 "
-            f"{EXCEL_MAX_ROWS:,} 行；完整约束见 {CONSTRAINTS}"
+            f"约束共 {len(constraints):,} 行，超过 Excel 工作表行数上限，不列入本工作簿；"
+            f"完整约束见 {CONSTRAINTS}"
         )
         summary.loc[len(summary)] = ["说明", note]
-        constraints = constraints.iloc[:EXCEL_MAX_ROWS]
-    per_clause = pd.DataFrame(doc["totals"]["per_clause"]).rename(columns=_TOTAL_ZH)
-    per_district = pd.DataFrame(doc["totals"]["per_district"]).rename(columns=_TOTAL_ZH)
-    return {
-        "汇总": summary,
-        "奖补明细": detail.rename(columns=_AWARD_ZH),
-        "按条款": per_clause,
-        "按县区": per_district,
-        "约束": constraints.rename(columns=_CONSTRAINT_ZH),
-    }
+    sheets = {"汇总": summary}
+    if len(awards) <= EXCEL_MAX_ROWS:
+        sheets[_DETAIL] = awards.rename(columns=_AWARD_ZH)
+    sheets["按条款"] = pd.DataFrame(doc["totals"]["per_clause"]).rename(columns=_TOTAL_ZH)
+    sheets["按县区"] = pd.DataFrame(doc["totals"]["per_district"]).rename(columns=_TOTAL_ZH)
+    if len(constraints) <= EXCEL_MAX_ROWS:
+        sheets[_CONSTRAINTS] = constraints.rename(columns=_CONSTRAINT_ZH)
+    if elsewhere:
+        sheets[ELSEWHERE] = pd.DataFrame(elsewhere, columns=list(ELSEWHERE_COLUMNS))
+    return sheets
 
 
 def _width(frame: pd.DataFrame, col: str) -> float:
@@ -206,4 +218,4 @@ def _width(frame: pd.DataFrame, col: str) -> float:
     return float(min(max(longest + 2, 8), 80))
 
 
-__all__ = ["EXCEL_MAX_ROWS", "FIXED_TIME", "workbook_bytes"]
+__all__ = ["ELSEWHERE", "ELSEWHERE_COLUMNS", "EXCEL_MAX_ROWS", "FIXED_TIME", "workbook_bytes"]

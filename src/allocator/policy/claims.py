@@ -46,6 +46,7 @@ from allocator.policy.recipients import (
     Recipients,
     WithParams,
     firm_recipients,
+    firm_texts,
     group_recipients,
     strings,
 )
@@ -309,15 +310,18 @@ def evaluate(
     texts = ("credit_code", "name", "district", "industry", "chem_park")
     base = {name: strings(frame[name]) for name in texts if name in frame.columns}
     applications = _Applications(frame, has_applications, model)
+    provincial = _Provincial(frame)
 
     evaluations: dict[str, ItemEvaluation] = {}
     pieces: list[dict[str, Any]] = []
+    coded: dict[str, expr.Text] | None = None
     for c in chosen:
         if c.item.recipient in GROUP_KEY:
             recipients = group_recipients(c, firms, base)
         else:
-            recipients = firm_recipients(c.item.recipient, firms, base)
-        evaluation, piece = _evaluate_item(c, recipients, params, applications, frame)
+            coded = firm_texts(base) if coded is None else coded
+            recipients = firm_recipients(c.item.recipient, firms, base, coded)
+        evaluation, piece = _evaluate_item(c, recipients, params, applications, provincial)
         evaluations[c.key] = evaluation
         pieces.append(piece)
     return Claims(table=claims_table(pieces), items=evaluations, params=params, model=model)
@@ -349,12 +353,28 @@ def _beyond_domain(
     )
 
 
+class _Provincial:
+    """Per provincial type, the firms' application flags and whole-万元 awards, read once."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.types: dict[str, tuple[BoolArray, IntArray]] = {}
+
+    def of(self, ptype: str) -> tuple[BoolArray, IntArray]:
+        found = self.types.get(ptype)
+        if found is None:
+            applied = self.frame[f"prov_applied_{ptype}"].to_numpy(dtype=np.bool_, na_value=False)
+            award = self.frame[f"prov_award_{ptype}"].to_numpy(dtype=np.float64, na_value=np.nan)
+            found = self.types[ptype] = (applied, floor_wan(award))
+        return found
+
+
 def _evaluate_item(
     c: CompiledItem,
     r: Recipients,
     params: ResolvedParams,
     applications: _Applications,
-    frame: pd.DataFrame,
+    provincial: _Provincial,
 ) -> tuple[ItemEvaluation, dict[str, Any]]:
     item, n = c.item, r.n
     values = params.for_item(c.clause.id, item.id)
@@ -383,7 +403,10 @@ def _evaluate_item(
     beyond = np.flatnonzero(amount > MAX_CLAIM_WAN)
     if beyond.size:
         raise InputError([_beyond_domain(c, params, str(r.ids[beyond[0]]), amount[beyond[0]])])
-    claim = floor_wan(amount)
+    # Most recipients are not eligible for most items: only the amounts above 0 are rounded.
+    paid = np.flatnonzero(amount)
+    claim = np.zeros(n, dtype=np.int64)
+    claim[paid] = floor_wan(amount[paid])
     columns["applied"] = applied
     columns["eligible"] = eligible
     for name, part in parts.items():
@@ -399,21 +422,14 @@ def _evaluate_item(
         columns=columns,
     )
     ptype = item.provincial_type or ""
+    prov_applied: BoolArray | bool = False
+    prov_award: IntArray | int = 0
     if ptype and item.recipient not in GROUP_KEY:
-        prov_applied = frame[f"prov_applied_{ptype}"].to_numpy(dtype=np.bool_, na_value=False)
-        prov_award = floor_wan(
-            frame[f"prov_award_{ptype}"].to_numpy(dtype=np.float64, na_value=np.nan)
-        )
-    else:
-        prov_applied = np.zeros(n, dtype=np.bool_)
-        prov_award = np.zeros(n, dtype=np.int64)
+        prov_applied, prov_award = provincial.of(ptype)
     piece = {
         "n": n,
         "recipient_kind": item.recipient,
-        "recipient_id": r.ids,
-        "recipient_name": r.names,
-        "district": r.district,
-        "industry": r.industry,
+        **r.coded,
         "clause_id": c.clause.id,
         "item_id": item.id,
         "item_key": c.key,

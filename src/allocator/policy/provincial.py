@@ -73,7 +73,7 @@ def refuse_pending(model: PolicyModel, table: pd.DataFrame, data: Any) -> None:
     clause = model.rules.provincial.clause
     locate = getattr(data, "locate", None)
     problems: list[InputProblem] = []
-    for (_row, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True):
+    for (_row, ptype), g in sub.groupby(["firm_row", "provincial_type"], sort=True, observed=True):
         row = int(g["firm_row"].iloc[0])
         award = FIELD_BY_NAME[f"prov_award_{ptype}"]
         applied = FIELD_BY_NAME[f"prov_applied_{ptype}"]

@@ -128,7 +128,12 @@ class WithParams:
 
 @dataclass(frozen=True)
 class Recipients:
-    """The recipients of an item and the columns their expressions read."""
+    """The recipients of an item and the columns their expressions read.
+
+    ``coded`` holds the claims table's ``recipient_id``, ``recipient_name``, ``district`` and
+    ``industry`` of the recipients as codes into their distinct texts; the items paying the
+    firms share one of each.
+    """
 
     kind: str
     ids: npt.NDArray[np.object_]
@@ -137,6 +142,7 @@ class Recipients:
     industry: npt.NDArray[np.object_]
     firm_row: IntArray
     env: Columns
+    coded: Mapping[str, expr.Text]
 
     @property
     def n(self) -> int:
@@ -183,7 +189,23 @@ def _aggregate(
     return picked.reindex(range(g)).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def firm_recipients(kind: str, env: Columns, base: Mapping[str, npt.NDArray[Any]]) -> Recipients:
+#: The claims table's recipient columns and the enterprise fields they are taken from.
+RECIPIENT_TEXTS = {
+    "recipient_id": "credit_code",
+    "recipient_name": "name",
+    "district": "district",
+    "industry": "industry",
+}
+
+
+def firm_texts(base: Mapping[str, npt.NDArray[Any]]) -> dict[str, expr.Text]:
+    """The firms' recipient columns, coded once for all the items that pay firms."""
+    return {column: text_column(base[field]) for column, field in RECIPIENT_TEXTS.items()}
+
+
+def firm_recipients(
+    kind: str, env: Columns, base: Mapping[str, npt.NDArray[Any]], coded: Mapping[str, expr.Text]
+) -> Recipients:
     return Recipients(
         kind=kind,
         ids=base["credit_code"],
@@ -192,6 +214,7 @@ def firm_recipients(kind: str, env: Columns, base: Mapping[str, npt.NDArray[Any]
         industry=base["industry"],
         firm_row=np.arange(env.n, dtype=np.int64),
         env=env,
+        coded=coded,
     )
 
 
@@ -227,24 +250,34 @@ def group_recipients(
             if len(found) == 1:
                 district[k] = found[0]
     env = Columns(g, columns, compiled.derived)
+    industry = np.full(g, "", dtype=object)
+    named = text_column(names)
     return Recipients(
         kind=item.recipient,
         ids=names,
         names=names,
         district=district,
-        industry=np.full(g, "", dtype=object),
+        industry=industry,
         firm_row=np.full(g, -1, dtype=np.int64),
         env=env,
+        coded={
+            "recipient_id": named,
+            "recipient_name": named,
+            "district": text_column(district),
+            "industry": text_column(industry),
+        },
     )
 
 
 __all__ = [
     "DATA_FILE",
+    "RECIPIENT_TEXTS",
     "Columns",
     "FrameFetch",
     "Recipients",
     "WithParams",
     "firm_recipients",
+    "firm_texts",
     "group_recipients",
     "strings",
     "text_column",
