@@ -48,6 +48,7 @@ from sqlalchemy.sql import Executable
 
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_file
+from allocator.core.i18n import _
 from allocator.outputs.ledger import LedgerError
 from allocator.outputs.ledger_entry import Finding, RunEntry, existing_dir, hash_outputs
 from allocator.outputs.ledger_sqlite import BUSY_TIMEOUT_S, CHECK_TIMEOUT_S, PROBE, row_values
@@ -325,7 +326,7 @@ def check_against_ledger(url: str, output_dir: str | os.PathLike[str]) -> list[F
     """
     folder = existing_dir(output_dir)
     unfinished = [
-        Finding(severity="warning", what="unfinished run beside the folder", detail=line)
+        Finding(severity="warning", what=_("unfinished run beside the folder"), detail=line)
         for line in describe(folder)
     ]
     entry = find_run(url, folder)
@@ -337,26 +338,34 @@ def check_against_ledger(url: str, output_dir: str | os.PathLike[str]) -> list[F
             *unfinished,
             Finding(
                 severity="warning",
-                what="no ledger entry for this folder",
-                detail=f"{folder} is not recorded in ledger {safe_url(url)}; its files cannot be "
-                "traced to a run",
+                what=_("no ledger entry for this folder"),
+                detail=_(
+                    "{folder} is not recorded in ledger {ledger}; its files cannot be traced to "
+                    "a run"
+                ).format(folder=folder, ledger=safe_url(url)),
             ),
         ]
     recorded = dict(entry.outputs_sha256)
     now = hash_outputs(folder)
-    run = f"run {entry.short_id} finished {entry.finished_at}"
+    run = _("run {id} finished {at}").format(id=entry.short_id, at=entry.finished_at)
     findings: list[Finding] = unfinished
     for name in sorted(recorded.keys() | now.keys()):
         before, after = recorded.get(name), now.get(name)
         if before == after:
             continue
         if after is None:
-            what, detail = f"{name} missing", f"written by {run} (sha256 {before}), now absent"
+            what = _("{name} missing").format(name=name)
+            detail = _("written by {run} (sha256 {before}), now absent").format(
+                run=run, before=before
+            )
         elif before is None:
-            what, detail = f"{name} added", f"not written by {run}; sha256 now {after}"
+            what = _("{name} added").format(name=name)
+            detail = _("not written by {run}; sha256 now {after}").format(run=run, after=after)
         else:
-            what = f"{name} changed since the run"
-            detail = f"sha256 recorded by {run} is {before}, now {after}"
+            what = _("{name} changed since the run").format(name=name)
+            detail = _("sha256 recorded by {run} is {before}, now {after}").format(
+                run=run, before=before, after=after
+            )
         findings.append(Finding(severity="error", what=what, detail=detail))
     return findings
 

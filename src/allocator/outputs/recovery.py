@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from allocator.core.i18n import _
 from allocator.outputs.names import old_prefix, partial_prefix
 
 
@@ -44,13 +45,17 @@ def describe(out_dir: Path) -> list[str]:
     """One line per leftover beside ``out_dir``, saying what it is and what repairs it."""
     partials, olds = leftovers(out_dir)
     lines = [
-        f"{p}: the unfinished folder of a run that was stopped; the next `allocate run` into "
-        f"{out_dir} removes it"
+        _(
+            "{path}: the unfinished folder of a run that was stopped; the next `allocate run` "
+            "into {folder} removes it"
+        ).format(path=p, folder=out_dir)
         for p in partials
     ]
     lines += [
-        f"{p}: an earlier run moved aside by a run that was stopped before it finished; the "
-        f"next `allocate run` into {out_dir} puts it back or removes it"
+        _(
+            "{path}: an earlier run moved aside by a run that was stopped before it finished; "
+            "the next `allocate run` into {folder} puts it back or removes it"
+        ).format(path=p, folder=out_dir)
         for p in olds
     ]
     return lines
@@ -72,7 +77,11 @@ def recover(out_dir: Path, is_recorded: Callable[[Path], bool]) -> list[str]:
         newest, older = olds[-1], olds[:-1]
         if out_dir.exists() and is_recorded(out_dir):
             shutil.rmtree(newest, ignore_errors=True)
-            done.append(f"removed {newest}: the earlier run, replaced by the recorded run")
+            done.append(
+                _("removed {path}: the earlier run, replaced by the recorded run").format(
+                    path=newest
+                )
+            )
         else:
             if out_dir.exists():
                 # The run in place never reached the ledger: it is moved out of the way first,
@@ -82,17 +91,21 @@ def recover(out_dir: Path, is_recorded: Callable[[Path], bool]) -> list[str]:
                 os.rename(out_dir, unrecorded)
                 partials.append(unrecorded)
                 done.append(
-                    f"{out_dir}: the run in it was never recorded in the ledger; the earlier "
-                    f"run is put back"
+                    _(
+                        "{folder}: the run in it was never recorded in the ledger; the earlier "
+                        "run is put back"
+                    ).format(folder=out_dir)
                 )
             os.rename(newest, out_dir)
-            done.append(f"put back {out_dir} from {newest.name}")
+            done.append(_("put back {folder} from {name}").format(folder=out_dir, name=newest.name))
         for p in older:
             shutil.rmtree(p, ignore_errors=True)
-            done.append(f"removed {p}: an older run moved aside")
+            done.append(_("removed {path}: an older run moved aside").format(path=p))
     for p in partials:
         shutil.rmtree(p, ignore_errors=True)
-        done.append(f"removed {p}: the unfinished folder of a run that was stopped")
+        done.append(
+            _("removed {path}: the unfinished folder of a run that was stopped").format(path=p)
+        )
     return done
 
 
