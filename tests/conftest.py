@@ -1,12 +1,17 @@
-"""Shared fixtures: valid enterprise records, and small files under pytest's tmp_path."""
+"""Shared fixtures: valid enterprise records, small files under pytest's tmp_path, and a
+headless Chromium driven by Playwright for the browser tests."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # Messages are asserted against their English ids here; tests/test_i18n.py and the Chinese
 # cases set the language themselves (Chinese is what a user gets without ALLOCATE_LANG).
@@ -88,3 +93,18 @@ def write_records(write_csv: Callable[..., Path]) -> Callable[..., Path]:
 def _own_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test records its runs in a ledger of its own, never in the working tree."""
     monkeypatch.setenv("ALLOCATE_LEDGER", str(tmp_path_factory.mktemp("ledger") / "ledger.sqlite"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, launched by Playwright (not a browser build of Playwright's own)."""
+    # Imported here so that a run without browser tests never loads Playwright or the CLI.
+    from playwright.sync_api import sync_playwright
+
+    from browsing import ARGS, chromium
+
+    executable = chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        yield launched
+        launched.close()

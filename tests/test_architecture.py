@@ -4,10 +4,15 @@ import-linter (``make lint``) checks the imports written in the source; these te
 a fresh interpreter actually loads, which also catches an ``importlib.import_module`` the
 static graph cannot see. The layers are read from the import-linter contract in
 pyproject.toml, their one home.
+
+The tests keep a flow of their own: a test module takes shared helpers from the helper
+modules beside it (tests/helpers.py, runs.py, browsing.py …) or fixtures from conftest.py,
+never from another test module, so that each can be read, run and changed alone.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
 import subprocess
@@ -20,6 +25,7 @@ import pytest
 import allocator
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
 
 
 def _contracts() -> list[dict[str, object]]:
@@ -75,3 +81,31 @@ def test_analysis_loads_no_solver() -> None:
     assert found == []
     # The builder neither: the audit derives the constraint rows again on its own.
     assert "allocator.model.build" not in loaded
+
+
+def _test_modules_imported(source: str) -> list[str]:
+    """The test modules (``test_*``) an ``import`` or ``from … import`` of ``source`` names."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return [name for name in names if name.split(".")[0].startswith("test_")]
+
+
+def test_the_check_sees_both_forms_of_import() -> None:
+    source = "import os\nimport test_a\nfrom test_b import x\nfrom helpers import y\n"
+    assert _test_modules_imported(source) == ["test_a", "test_b"]
+    assert _test_modules_imported("def f():\n    from test_c import z\n") == ["test_c"]
+
+
+def test_no_test_module_imports_another() -> None:
+    # Shared helpers live in the helper modules and conftest.py; a test module importing
+    # another also runs that module's import-time code and couples their fixtures.
+    found = {
+        path.name: imported
+        for path in sorted(TESTS.glob("*.py"))
+        if (imported := _test_modules_imported(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}, "move the shared helper to a helper module under tests/"

@@ -8,7 +8,6 @@ The fairness definitions are also tested alone, on hand-computed numbers.
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import subprocess
@@ -22,15 +21,13 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from allocator.cli import main
 from allocator.core.i18n import set_language
 from allocator.outputs.ledger import record_run
 from allocator.outputs.ledger_entry import RunEntry
+from runs import SAMPLE, audit_json, findings, invoke, read_awards, tiny_run, write_awards
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 
@@ -78,10 +75,6 @@ class Runs:
     scenarios: dict[str, Path]
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 def record(ledger: str, folder: Path, scenario: Path) -> None:
     """Record a folder in the ledger as the pipeline's ledger step does after a run."""
     now = datetime.now(UTC)
@@ -122,28 +115,6 @@ def copy_run(runs: Runs, rule: str, tmp_path: Path) -> Path:
     dst = tmp_path / f"copy-{rule}"
     shutil.copytree(runs.folders[rule], dst)
     return dst
-
-
-def read_awards(folder: Path) -> list[dict[str, str]]:
-    with (folder / "awards.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def write_awards(folder: Path, rows: list[dict[str, str]]) -> None:
-    with (folder / "awards.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def audit_json(folder: Path, ledger: str, *extra: str) -> tuple[int, dict[str, Any]]:
-    result = invoke("audit", str(folder), "--ledger", ledger, "--json", *extra)
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
-def findings(report: dict[str, Any], check: str) -> list[dict[str, Any]]:
-    return [f for f in report["findings"] if f["check"] == check and f["severity"] == "error"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,53 +377,6 @@ def test_unreadable_input_exits_2(runs: Runs, tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # The exact rule value: a tiny run of claims (1, 1, 5) under a fund of 4
-
-
-MINI_MODEL = ROOT / "tests" / "fixtures" / "mini-model.yaml"
-
-
-def tiny_run(
-    tmp_path: Path,
-    ledger: str,
-    fees: list[str],
-    budget: int,
-    rule: str,
-    extra: dict[str, Any] | None = None,
-) -> Path:
-    """A run of the booth-fee item alone (50 % of the fee) for the first firms of the sample,
-    ``extra`` added to the scenario."""
-    model = yaml.safe_load(MINI_MODEL.read_text(encoding="utf-8"))
-    booth = next(c for c in model["clauses"] if c["id"] == "2")
-    booth["items"][0].pop("provincial_type", None)
-    booth["items"][0]["params"]["cap"]["value"] = 1000  # no cap: the claim is half the fee
-    model["clauses"] = [booth]
-    model.pop("derived", None)
-    (tmp_path / "model.yaml").write_text(yaml.safe_dump(model, allow_unicode=True), "utf-8")
-    with SAMPLE.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        firms = [r for r in reader if r["above_scale"] == "是"][: len(fees)]
-        columns = list(reader.fieldnames or [])
-    for firm, fee in zip(firms, fees, strict=True):
-        firm["booth_fee_2026q1"] = fee
-        firm["applied_clauses"] = "2"
-    with (tmp_path / "data.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(firms)
-    scenario = tmp_path / "tiny.yaml"
-    body = {
-        "name": "tiny",
-        "model": "model.yaml",
-        "data": "data.csv",
-        "budget_wan": budget,
-        "fairness": {"rule": rule},
-        **(extra or {}),
-    }
-    scenario.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
-    out = tmp_path / "out"
-    result = invoke("run", str(scenario), "--out", str(out), "--quiet", "--ledger", ledger)
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def test_the_old_proportional_answer_0_0_4_is_flagged(tmp_path: Path) -> None:

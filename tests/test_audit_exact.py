@@ -34,8 +34,8 @@ from allocator.inputs.choices import Rule
 from allocator.model.problem import Problem, SolverSettings, Status
 from allocator.solve.rules import allocate
 from helpers import exact_filling, family, plain, rows_of
+from runs import audit_json, findings, read_awards, tiny_run, write_awards
 from strategies import Knobs, problems
-from test_audit import audit_json, findings, read_awards, tiny_run, write_awards
 
 F = Fraction
 

@@ -1,14 +1,13 @@
 """The problem builder, family by family, on small hand-made claims tables.
 
-Every expected number is worked out by hand in the comments. ``tiny_model`` and ``claims``
-are shared with ``test_outputs.py``.
+Every expected number is worked out by hand in the comments. The tiny model and the claims
+tables come from tests/runs.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,166 +15,12 @@ import pytest
 
 from allocator.core.errors import InputError
 from allocator.inputs.choices import Rule
-from allocator.inputs.scenario import Contribution, Scenario
-from allocator.model.build import Build, build, check_limits
+from allocator.inputs.scenario import Contribution
+from allocator.model.build import Build, check_limits
 from allocator.model.problem import FUND_CAP, Family, Problem
 from allocator.model.weights import WEIGHT_SCALE, contribution_multiplier
 from allocator.policy.bind import Budget
-from allocator.policy.model import PolicyModel
-
-A, B, C = "91450200MA5AAAAA1A", "91450200MA5BBBBB2B", "91450200MA5CCCCC3C"
-
-
-def tiny_model(mode: str = "exclude_if_applied", cap: int | None = 100) -> PolicyModel:
-    """Four award clauses and two rules, shaped like the 2025 document's.
-
-    1/growth and 2/recovery share the no-duplicate group ``growth_award`` (provincial type
-    growth); 5/booth and 5/launch are of provincial type market, 5/launch all-or-nothing;
-    9/district pays districts. Clause 18 states the fund cap, clause 20 stacking and the
-    provincial rule.
-    """
-
-    def item(
-        id_: str,
-        *,
-        group: str | None = None,
-        ptype: str | None = None,
-        aon: bool = False,
-        recipient: str = "enterprise",
-    ) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "id": id_,
-            "title": f"the {id_} award",
-            "recipient": recipient,
-            "conditions": [{"id": "ok", "text": "规上", "expr": "above_scale"}],
-            "formula": {"type": "fixed", "amount": "amount"},
-            "params": {
-                "amount": {"value": 10, "unit": "万元", "basis": "assumed", "rationale": "test"}
-            },
-            "exclusive_group": group,
-            "provincial_type": ptype,
-            "all_or_nothing": aon,
-        }
-        if recipient == "district":
-            d["aggregate"] = {"above_scale": "any"}
-        return d
-
-    def rule(clause: str, **kw: Any) -> dict[str, Any]:
-        return {"basis": "document", "quote": "原文", "clause": clause, **kw}
-
-    def clause(id_: str, *items: dict[str, Any], kind: str = "award") -> dict[str, Any]:
-        return {
-            "id": id_,
-            "label": f"（{id_}）",
-            "kind": kind,
-            "title": f"clause {id_}",
-            "quote": "原文",
-            "items": list(items),
-        }
-
-    return PolicyModel.model_validate(
-        {
-            "title": "Tiny policy",
-            "document_number": None,
-            "issuer": "柳州市人民政府",
-            "issue_date": None,
-            "status": "draft",
-            "valid_from": "2026-01-01",
-            "valid_until": "2026-03-31",
-            "source": "nowhere",
-            "rules": {
-                "fund_cap": rule("18", value_wan=cap),
-                "rounding": rule("18", rule="floor_wan"),
-                "stacking": rule("20", default="stack"),
-                "provincial": rule("20", mode=mode),
-            },
-            "clauses": [
-                clause("1", item("growth", group="growth_award", ptype="growth")),
-                clause("2", item("recovery", group="growth_award", ptype="growth")),
-                clause(
-                    "5", item("booth", ptype="market"), item("launch", ptype="market", aon=True)
-                ),
-                clause("9", item("district", recipient="district")),
-                clause("18", kind="rule"),
-                clause("20", kind="rule"),
-            ],
-        }
-    )
-
-
-FIRMS = {
-    A: ("柳州甲钢铁有限公司", "柳南区", "steel", 0),
-    B: ("柳州乙汽配有限公司", "柳北区", "auto_parts", 1),
-    C: ("柳州丙机械有限公司", "柳南区", "machinery", 2),
-}
-ITEMS = {
-    "1/growth": ("growth_award", "growth", False),
-    "2/recovery": ("growth_award", "growth", False),
-    "5/booth": ("", "market", False),
-    "5/launch": ("", "market", True),
-    "9/district": ("", "", False),
-}
-
-
-def claims(*rows: tuple[Any, ...]) -> pd.DataFrame:
-    """A claims table from ``(recipient, item key, claim, **extras)`` rows.
-
-    A recipient is a firm's credit code or a district name. Extras: ``applied``,
-    ``eligible``, ``provincial_applied``, ``provincial_award_wan``.
-    """
-    records = []
-    for row in rows:
-        rid, key, claim, *rest = row
-        extra: dict[str, Any] = rest[0] if rest else {}
-        clause_id, item_id = key.split("/")
-        group, ptype, aon = ITEMS[key]
-        if rid in FIRMS:
-            name, district, industry, firm_row = FIRMS[rid]
-            kind = "enterprise"
-        else:
-            name, district, industry, firm_row, kind = rid, rid, "", -1, "district"
-        records.append(
-            {
-                "recipient_kind": kind,
-                "recipient_id": rid,
-                "recipient_name": name,
-                "district": district,
-                "industry": industry,
-                "clause_id": clause_id,
-                "item_id": item_id,
-                "item_key": key,
-                "eligible": extra.get("eligible", True),
-                "applied": extra.get("applied", True),
-                "amount": float(claim),
-                "claim_wan": claim,
-                "exclusive_group": group,
-                "all_or_nothing": aon,
-                "provincial_type": ptype,
-                "provincial_applied": extra.get("provincial_applied", False),
-                "provincial_award_wan": extra.get("provincial_award_wan", 0),
-                "firm_row": firm_row,
-            }
-        )
-    frame = pd.DataFrame.from_records(records)
-    for col in ("claim_wan", "provincial_award_wan", "firm_row"):
-        frame[col] = frame[col].astype(np.int64)
-    return frame
-
-
-@dataclass(frozen=True)
-class Claims:
-    """Stands in for allocator.policy.claims.Claims: only the table matters to the builder."""
-
-    table: pd.DataFrame
-
-
-def scenario(**kw: Any) -> Scenario:
-    return Scenario.model_validate({"name": "t", "model": "m.yaml", "data": "d.csv", **kw})
-
-
-def run_build(table: pd.DataFrame, model: PolicyModel | None = None, **kw: Any) -> Build:
-    enterprises = kw.pop("enterprises", None)
-    return build(Claims(table), scenario(**kw), model or tiny_model(), enterprises=enterprises)
+from runs import A, B, C, claims, run_build, tiny_model
 
 
 def family(b: Build, name: str) -> dict[str, tuple[list[int], int, str]]:

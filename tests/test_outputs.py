@@ -19,63 +19,27 @@ import pytest
 from allocator.core.errors import InputError
 from allocator.core.files import ZIP_MODE, ZIP_TIME
 from allocator.inputs.choices import Rule
-from allocator.inputs.scenario import LoadedScenario, Scenario
-from allocator.model.build import Build
-from allocator.model.problem import Allocation, Status
+from allocator.model.problem import Status
 from allocator.outputs import folder, workbook
 from allocator.outputs.csvfile import csv_bytes, csv_text
 from allocator.outputs.folder import check_out_dir, write_outputs
 from allocator.outputs.names import AWARD_COLUMNS, CONSTRAINT_COLUMNS, OUTPUT_FILES
 from allocator.outputs.reasons import awards_table
-from allocator.outputs.result import InputFile, RunResult, result_document
+from allocator.outputs.result import result_document
 from allocator.outputs.tables import constraints_table
-from test_build import A, B, C, claims, run_build, tiny_model
-
-
-def example() -> Build:
-    """Budget 40, firm cap 25.
-
-    Variables in order: v0 A 1/growth 30, v1 A 2/recovery 8 (one no-duplicate group with v0),
-    v2 A 5/booth 6, v3 C 5/launch 8 (all-or-nothing), v4 柳南区 9/district 50. B's growth
-    claim of 20 is no variable: B applied for the provincial growth award (clause 20).
-    A's claims add up to 44 > 25, so firm_cap[A] holds v0, v1, v2.
-    """
-    table = claims(
-        (A, "1/growth", 30),
-        (B, "1/growth", 20, {"provincial_applied": True}),
-        (A, "2/recovery", 8),
-        (A, "5/booth", 6),
-        (C, "5/launch", 8),
-        ("柳南区", "9/district", 50),
-    )
-    return run_build(table, budget_wan=40, firm_cap_wan=25)
-
-
-def allocation(
-    award: list[int],
-    frozen: list[str],
-    rule: Rule = Rule.PRIORITY,
-    levels: list[float] | None = None,
-    status: Status = Status.OPTIMAL,
-) -> Allocation:
-    n = len(award)
-    return Allocation(
-        award=np.array(award, dtype=np.int64),
-        status=status,
-        rule=rule,
-        objective=123.0,
-        best_bound=123.0,
-        levels=np.array(levels if levels is not None else [np.nan] * n, dtype=np.float64),
-        frozen_by=frozen,
-        phases=[("priority", 0.01)],
-    )
-
-
-# The hand solution: A gets 25 from growth (its cap), nothing for recovery (the group already
-# pays growth) or booth (A is at its cap, and the budget is spent); C's launch is all or
-# nothing and the 15 left go to the district, which exhausts the budget of 40.
-HAND = [25, 0, 0, 0, 15]
-HAND_FROZEN = [f"firm_cap[{A}]", f"no_duplicate[growth_award][{A}]", "", "all_or_nothing", ""]
+from runs import (
+    HAND,
+    HAND_FROZEN,
+    A,
+    B,
+    C,
+    allocation,
+    claims,
+    example,
+    make_run,
+    run_build,
+    tiny_model,
+)
 
 
 def test_awards_rows_and_reasons() -> None:
@@ -172,42 +136,6 @@ def test_level_rule_reasons_and_provincial_better_of() -> None:
 
 # --------------------------------------------------------------------------------------------
 # Writing the folder
-
-
-def make_run(tmp_path: Path, alloc: Allocation | None = None, **kw: Any) -> RunResult:
-    inputs = tmp_path / "inputs"
-    inputs.mkdir(exist_ok=True)
-    files = {}
-    for name in ("scenario.yaml", "model.yaml", "data.csv"):
-        (inputs / name).write_text(name, encoding="utf-8")
-        files[name] = inputs / name
-    spec = Scenario.model_validate(
-        {"name": "t", "model": "model.yaml", "data": "data.csv", "budget_wan": 40}
-    )
-    loaded = LoadedScenario(
-        spec, files["scenario.yaml"], files["model.yaml"], (files["data.csv"],), "0" * 64
-    )
-    b = example()
-
-    def digest(name: str) -> str:
-        return hashlib.sha256(files[name].read_bytes()).hexdigest()
-
-    return RunResult(
-        scenario=loaded,
-        model=tiny_model(),
-        build=b,
-        allocation=alloc if alloc is not None else allocation(HAND, HAND_FROZEN),
-        status=kw.pop("status", Status.OPTIMAL),
-        message=kw.pop("message", ""),
-        inputs=[
-            InputFile("scenario", files["scenario.yaml"], "scenario.yaml", digest("scenario.yaml")),
-            InputFile("model", files["model.yaml"], "model.yaml", digest("model.yaml")),
-            InputFile("data", files["data.csv"], "data.csv", digest("data.csv")),
-        ],
-        command="allocate run scenario.yaml",
-        timings={"load": 0.1, "solve": 0.2},
-        versions={"allocate": "0.1.0"},
-    )
 
 
 def test_folder_contents_and_result_json(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -14,67 +13,11 @@ from allocator.core.i18n import speaking
 from allocator.outputs.names import REPORT
 from allocator.outputs.report import reason_counts, render_report, report_from_folder
 from allocator.pipeline.run import run_scenario
+from report_dom import dom_totals, expected_totals, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
-
-
-class Elements(HTMLParser):
-    """Every element's attributes by id, and the rows (``tr``) with their attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.by_id: dict[str, dict[str, str]] = {}
-        self.rows: list[dict[str, str]] = []
-        self.tags: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        self.tags.add(tag)
-        if "id" in values:
-            self.by_id[values["id"]] = values
-        if tag == "tr":
-            self.rows.append(values)
-
-
-def parse(html: str) -> Elements:
-    parser = Elements()
-    parser.feed(html)
-    return parser
-
-
-def dom_totals(html: str) -> dict[str, str]:
-    """The ``data-value`` of the summary's figures."""
-    ids = parse(html).by_id
-    names = (
-        "status",
-        "rule",
-        "budget",
-        "total-claimed",
-        "total-awarded",
-        "recipients-funded",
-        "recipients-eligible",
-        "claims-funded",
-        "claims-eligible",
-    )
-    return {name: ids[name]["data-value"] for name in names}
-
-
-def expected_totals(doc: dict[str, object]) -> dict[str, str]:
-    counts = doc["counts"]
-    assert isinstance(counts, dict)
-    return {
-        "status": str(doc["status"]),
-        "rule": str(doc["rule"]),
-        "budget": str(doc["budget_wan"]),
-        "total-claimed": str(doc["total_claim_wan"]),
-        "total-awarded": str(doc["total_awarded_wan"]),
-        "recipients-funded": str(counts["funded_recipients"]),
-        "recipients-eligible": str(counts["recipients"]),
-        "claims-funded": str(counts["funded_claims"]),
-        "claims-eligible": str(counts["eligible_claims"]),
-    }
 
 
 @pytest.fixture(scope="module")

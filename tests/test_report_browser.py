@@ -8,8 +8,6 @@ it must be installed, and are skipped on a developer's machine.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -19,7 +17,8 @@ from click.testing import CliRunner
 
 from allocator.cli import main
 from allocator.outputs.names import REPORT
-from test_report import dom_totals, expected_totals
+from browsing import FLAGS, chromium
+from report_dom import dom_totals, expected_totals
 
 pytestmark = pytest.mark.browser
 
@@ -27,31 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_2026 = ROOT / "scenarios" / "liuzhou-2026-q1.yaml"
 SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 
-# Each flag keeps the browser off the network and away from the user's profile; together they
-# print console messages on stderr as ":INFO:CONSOLE" lines.
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--enable-logging=stderr",
-    "--v=0",
-)
 TIMEOUT_S = 120
-
-
-def chromium() -> str:
-    """The Chromium executable; fails in CI and skips elsewhere when there is none."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("Chromium is not installed; CI must install it (apt-get install -y chromium)")
-    pytest.skip("Chromium is not installed (apt-get install chromium); CI runs these tests")
 
 
 def browse(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:

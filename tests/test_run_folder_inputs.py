@@ -20,7 +20,7 @@ from allocator.cli import main
 from allocator.core.errors import InputError
 from allocator.outputs.copies import copy_inputs
 from allocator.outputs.result import InputFile
-from test_audit import tiny_run
+from runs import tiny_run
 
 
 def invoke(*args: str) -> Result:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from test_web_browser import browser, filled_template, start_server, stop_server, upload
+from browsing import filled_template, start_server, stop_server, upload
 
 pytestmark = pytest.mark.browser
 
@@ -31,8 +31,6 @@ WORDS = {
     "compare": {"zh": "2 次运行对比", "en": "Comparison of 2 runs"},
     "refused": {"zh": "第 7 行", "en": "row 7"},
 }
-
-__all__ = ["browser"]  # the module's fixture, used here too
 
 
 @pytest.fixture(scope="module")

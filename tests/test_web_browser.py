@@ -16,48 +16,25 @@ import csv
 import json
 import math
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from allocator.cli import main
 from allocator.outputs.ledger import list_runs
 from allocator.web.pages_runs import PAGE_SIZE
-from test_report_browser import FLAGS, chromium
+from browsing import SAMPLE, Server, chromium, filled_template, start_server, stop_server, upload
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "scenarios" / "data" / "liuzhou-sample.csv"
 MODEL = "liuzhou-2026-q1-draft.yaml"
-# The report test's flags that keep the browser headless, off the network and away from the
-# user's profile (its logging flags are for reading console lines, which Playwright does).
-ARGS = list(FLAGS[:6])
-# Bounds that only stop a hung test; no test asserts how long anything takes.
+# A bound that only stops a hung test; no test asserts how long anything takes.
 RUN_TIMEOUT_MS = 600_000
-START_TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, launched by Playwright (not a browser build of Playwright's own)."""
-    executable = chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -77,85 +54,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@dataclass
-class Server:
-    url: str
-    workspace: Path
-    ledger: Path
-    process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(root: Path, *extra: str) -> Server:
-    """``allocate serve`` on a free port of 127.0.0.1, answering once it is up."""
-    port = free_port()
-    workspace, ledger = root / "ws", root / "ledger.sqlite"
-    allocate = Path(sys.executable).parent / "allocate"
-    argv = [str(allocate), "serve", "--port", str(port), "--workspace", str(workspace),
-            "--models", str(ROOT / "models"), "--ledger", str(ledger), *extra]  # fmt: skip
-    with (root / "server.log").open("wb") as log:
-        process = subprocess.Popen(argv, cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/static/app.css", timeout=5):
-                break
-        except urllib.error.HTTPError:
-            break  # up, and refusing a request without the token
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError((root / "server.log").read_text()) from None
-            time.sleep(0.2)
-    return Server(url, workspace, ledger, process)
-
-
-def stop_server(server: Server) -> None:
-    server.process.send_signal(signal.SIGINT)
-    try:
-        server.process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     chromium()
     running = start_server(tmp_path_factory.mktemp("web"))
     yield running
     stop_server(running)
-
-
-def filled_template(folder: Path, *, district_at_row_7: str | None = None) -> Path:
-    """``allocate template`` filled with the sample's 1,500 firms, as a clerk would."""
-    template = folder / "template.xlsx"
-    result = CliRunner().invoke(main, ["template", "--out", str(template)])
-    assert result.exit_code == 0, result.output
-    book = openpyxl.load_workbook(template)
-    sheet = book["企业数据"]
-    names = [str(c.value).split(" · ")[0] for c in sheet[2]]
-    with SAMPLE.open(encoding="utf-8", newline="") as handle:
-        for record in csv.DictReader(handle):
-            sheet.append([record.get(n) or None for n in names])
-    if district_at_row_7 is not None:
-        sheet.cell(row=7, column=names.index("district") + 1, value=district_at_row_7)
-    out = folder / ("季度数据-有误.xlsx" if district_at_row_7 else "季度数据.xlsx")
-    book.save(out)
-    return out
-
-
-def upload(page: Page, server: Server, file: Path) -> None:
-    page.goto(f"{server.url}/new")
-    page.set_input_files("input[name=data]", str(file))
-    page.click("#upload-form button[type=submit]")
-    page.wait_for_load_state()
 
 
 def save_scenario(page: Page, server: Server, name: str, budget: str) -> None:

@@ -1,7 +1,7 @@
 """The workbook in the reader's language: kinds, districts, industries, statuses, rules,
 constraint families and reasons as 汉字 by default, and English under ``--lang en``, while
 ``awards.csv`` keeps its codes and fixed English (docs/outputs.md). The run is the hand-made
-one of tests/test_outputs.py, so every expected cell is written out here."""
+one of tests/runs.py (``make_run``), so every expected cell is written out here."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ import pytest
 from allocator.core.i18n import speaking
 from allocator.outputs.folder import write_outputs
 from allocator.outputs.wording import reason_text
-from test_build import A, B, C
-from test_outputs import make_run
+from runs import A, B, C, make_run
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOCATE = str(Path(sys.executable).with_name("allocate"))
