@@ -63,7 +63,11 @@ PLOT = ROOT / "docs" / "img" / "bench-scaling.svg"
 GROWTH_PLOT = ROOT / "docs" / "img" / "bench-growth.svg"
 MODEL_2026 = ROOT / "models" / "liuzhou-2026-q1-draft.yaml"
 MODEL_2025 = ROOT / "models" / "liuzhou-2025-q1.yaml"
-GENERATOR = ROOT / "src" / "allocator" / "inputs" / "generate.py"
+#: The generator's modules: a change to either regenerates the cached populations.
+GENERATORS = tuple(
+    ROOT / "src" / "allocator" / "inputs" / name
+    for name in ("generate.py", "generate_applications.py")
+)
 
 SIZES = (1_500, 10_000, 100_000, 1_000_000)
 #: What ``--only`` may name: the sections ``make bench`` runs, in this order.
@@ -122,7 +126,7 @@ def population(firms: int, seed: int = SEED) -> Path:
     from allocator.inputs.export import write_population
     from allocator.inputs.generate import generate_population
 
-    key = _digest(GENERATOR.read_bytes(), __version__.encode())
+    key = _digest(*(p.read_bytes() for p in GENERATORS), __version__.encode())
     path = CACHE / "data" / f"firms-{firms}-seed{seed}-{key}.csv"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
