@@ -323,19 +323,6 @@ def loads_of(doc: dict[str, Any]) -> list[float]:
 # --------------------------------------------------------------------------------------------
 # The growth chart
 
-#: Fonts for the chart's Chinese text, as the report's charts ask for them: DejaVu Sans
-#: (shipped with matplotlib) lays the chart out the same everywhere; the SVG keeps its text
-#: as text, and the viewer draws each glyph from the first font that has it.
-FONT_STACK = [
-    "DejaVu Sans",
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Hiragino Sans GB",
-    "WenQuanYi Micro Hei",
-    "SimHei",
-]
 RULE_NAMES = {
     "priority": "优先序",
     "proportional": "按比例",
@@ -394,13 +381,10 @@ def render_growth(results: dict[str, Any], path: Path) -> None:
     mpl.use("Agg")
     from matplotlib.figure import Figure
 
-    rc: dict[Any, Any] = {
-        "svg.hashsalt": "allocate-bench-growth",
-        "svg.fonttype": "none",
-        "font.family": ["sans-serif"],
-        "font.sans-serif": FONT_STACK,
-        "font.size": 9.0,
-    }
+    from allocator.analysis.charts import SVG_RC
+
+    # The charts' own settings (the CJK font stack, text kept as text), its own id salt.
+    rc: dict[Any, Any] = {**SVG_RC, "svg.hashsalt": "allocate-bench-growth"}
     series = growth_series(results)
     with warnings.catch_warnings(), mpl.rc_context(rc):
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")

@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from allocator.core.errors import AllocatorError, InputError, InputProblem
+from allocator.core.i18n import _
 from allocator.outputs.ledger_entry import Finding, RunEntry
 from allocator.outputs.ledger_sqlite import sqlite_file
 
@@ -34,10 +35,12 @@ __all__ = [
     "ENV_VAR",
     "LedgerError",
     "check_against_ledger",
+    "check_creatable",
     "check_ledger",
     "find_run",
     "find_run_of_result",
     "is_recorded",
+    "ledger_problem",
     "ledger_url",
     "list_runs",
     "record_run",
@@ -107,10 +110,11 @@ def safe_url(url: str) -> str:
     return masked(url)
 
 
-def _problem(url: str, found: str) -> InputProblem:
+def ledger_problem(url: str, found: str) -> InputProblem:
+    """The one refusal of a ledger a run cannot record in, naming it (password masked)."""
     return InputProblem(
         file=safe_url(url),
-        expected="a ledger this run can record in (--ledger or ALLOCATE_LEDGER)",
+        expected=_("a ledger this run can record in (--ledger or ALLOCATE_LEDGER)"),
         found=found,
     )
 
@@ -142,26 +146,30 @@ def check_ledger(url: str) -> None:
         check_db(url)
         return
     if not path.exists():
-        _check_creatable(url, path)
+        check_creatable(url, path)
         return
     if path.is_dir():
-        raise InputError([_problem(url, "a folder, not a file")])
+        raise InputError([ledger_problem(url, _("a folder, not a file"))])
     from allocator.outputs.ledger_sqlite import check
 
     reason = check(path)
     if reason is not None:
-        raise InputError([_problem(url, reason)])
+        raise InputError([ledger_problem(url, reason)])
 
 
-def _check_creatable(url: str, path: Path) -> None:
+def check_creatable(url: str, path: Path) -> None:
     """Refuse a SQLite file that could not be created: a file on the way, a read-only folder."""
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise InputError([_problem(url, f"{folder} is a file, not a folder")])
+        raise InputError(
+            [ledger_problem(url, _("{folder} is a file, not a folder").format(folder=folder))]
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError([_problem(url, f"cannot create the file in {folder}")])
+        raise InputError(
+            [ledger_problem(url, _("cannot create the file in {folder}").format(folder=folder))]
+        )
 
 
 def record_run(url: str, entry: RunEntry) -> RunEntry:

@@ -49,7 +49,7 @@ from sqlalchemy.sql import Executable
 from allocator.core.errors import InputError, InputProblem
 from allocator.core.files import sha256_file
 from allocator.core.i18n import _
-from allocator.outputs.ledger import LedgerError
+from allocator.outputs.ledger import LedgerError, check_creatable, ledger_problem
 from allocator.outputs.ledger_entry import Finding, RunEntry, existing_dir, hash_outputs
 from allocator.outputs.ledger_sqlite import BUSY_TIMEOUT_S, CHECK_TIMEOUT_S, PROBE, row_values
 from allocator.outputs.names import RESULT
@@ -162,10 +162,10 @@ def check_ledger(url: str) -> None:
     """
     path = _sqlite_path(url)
     if path is not None and not path.exists():
-        _check_creatable(url, path)
+        check_creatable(url, path)
         return
     if path is not None and path.is_dir():
-        raise InputError([_ledger_problem(url, "a folder, not a file")])
+        raise InputError([ledger_problem(url, _("a folder, not a file"))])
     with _engine(url, write=False, busy_timeout_s=_CHECK_TIMEOUT_S) as engine:
         assert engine is not None
         try:
@@ -175,13 +175,19 @@ def check_ledger(url: str) -> None:
                     if engine.dialect.name == "sqlite":
                         verdict = conn.exec_driver_sql("PRAGMA quick_check").scalar()
                         if verdict != "ok":
-                            raise InputError([_ledger_problem(url, f"a damaged file ({verdict})")])
+                            raise InputError(
+                                [
+                                    ledger_problem(
+                                        url, _("a damaged file ({verdict})").format(verdict=verdict)
+                                    )
+                                ]
+                            )
                     if inspect(conn).has_table(_RunRow.__tablename__):
                         conn.execute(select(_RunRow.id).limit(1)).all()
                     conn.exec_driver_sql(f"CREATE TABLE {_PROBE} (x INTEGER)")
                     transaction.rollback()
         except SQLAlchemyError as exc:
-            raise InputError([_ledger_problem(url, _reason(exc))]) from None
+            raise InputError([ledger_problem(url, _reason(exc))]) from None
 
 
 def is_recorded(url: str, output_dir: str | os.PathLike[str]) -> bool:
@@ -405,31 +411,14 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any, busy_timeout_s: floa
         cursor.close()
 
 
-def _check_creatable(url: str, path: Path) -> None:
-    """Refuse a SQLite file that could not be created: a file on the way, a read-only folder."""
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise InputError([_ledger_problem(url, f"{folder} is a file, not a folder")])
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError([_ledger_problem(url, f"cannot create the file in {folder}")])
-
-
-def _ledger_problem(url: str, found: str) -> InputProblem:
-    return InputProblem(
-        file=safe_url(url),
-        expected="a ledger this run can record in (--ledger or ALLOCATE_LEDGER)",
-        found=found,
-    )
-
-
 def _reason(exc: SQLAlchemyError) -> str:
     """The database's own words for a failure, without SQLAlchemy's statement and links."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).splitlines()[0]
     if "locked" in text:
-        return f"locked by another process for more than {_CHECK_TIMEOUT_S} s ({text})"
+        return _("locked by another process for more than {seconds} s ({text})").format(
+            seconds=_CHECK_TIMEOUT_S, text=text
+        )
     return text
 
 

@@ -21,6 +21,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from allocator.core.i18n import _
 from allocator.outputs.ledger_entry import RunEntry
 
 __all__ = [
@@ -126,7 +127,7 @@ def check(path: Path) -> str | None:
             try:
                 verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
                 if verdict != "ok":
-                    return f"a damaged file ({verdict})"
+                    return _("a damaged file ({verdict})").format(verdict=verdict)
                 if _columns(conn) is not None:
                     conn.execute("SELECT runs.id FROM runs LIMIT 1").fetchall()
                 conn.execute(f"CREATE TABLE {PROBE} (x INTEGER)")
@@ -135,7 +136,9 @@ def check(path: Path) -> str | None:
     except sqlite3.Error as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "locked" in text:
-            return f"locked by another process for more than {CHECK_TIMEOUT_S} s ({text})"
+            return _("locked by another process for more than {seconds} s ({text})").format(
+                seconds=CHECK_TIMEOUT_S, text=text
+            )
         return text
     return None
 
