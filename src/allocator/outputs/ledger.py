@@ -54,6 +54,21 @@ ENV_VAR = "ALLOCATE_LEDGER"
 class LedgerError(AllocatorError):
     """The ledger database could not be read or written (exit code 1)."""
 
+    @classmethod
+    def already_recorded(cls, url: str, entry: RunEntry) -> LedgerError:
+        """The run id is in the ledger already (either writer)."""
+        return cls(
+            _("ledger {ledger}: run {id} is already recorded").format(
+                ledger=safe_url(url), id=entry.short_id
+            )
+        )
+
+    @classmethod
+    def failed(cls, url: str, message: str, exc: BaseException) -> LedgerError:
+        """The database refused: ``message`` names the ledger as ``{ledger}`` (password
+        masked) and the database's words as ``{reason}``."""
+        return cls(message.format(ledger=safe_url(url), reason=exc))
+
 
 def ledger_url(
     explicit: str | os.PathLike[str] | None = None, *, create_parent: bool = True
@@ -202,11 +217,11 @@ def record_run(url: str, entry: RunEntry) -> RunEntry:
     try:
         row_id = record(path, entry)
     except sqlite3.IntegrityError:
-        raise LedgerError(
-            f"ledger {safe_url(url)}: run {entry.short_id} is already recorded"
-        ) from None
+        raise LedgerError.already_recorded(url, entry) from None
     except (sqlite3.Error, OSError) as exc:
-        raise LedgerError(f"ledger {safe_url(url)}: cannot record the run ({exc})") from None
+        raise LedgerError.failed(
+            url, _("ledger {ledger}: cannot record the run ({reason})"), exc
+        ) from None
     return replace(entry, id=row_id)
 
 

@@ -226,11 +226,11 @@ def record_run(url: str, entry: RunEntry) -> RunEntry:
                 session.flush()
                 row_id = row.id
         except IntegrityError:
-            raise LedgerError(
-                f"ledger {safe_url(url)}: run {entry.short_id} is already recorded"
-            ) from None
+            raise LedgerError.already_recorded(url, entry) from None
         except SQLAlchemyError as exc:
-            raise LedgerError(f"ledger {safe_url(url)}: cannot record the run ({exc})") from None
+            raise LedgerError.failed(
+                url, _("ledger {ledger}: cannot record the run ({reason})"), exc
+            ) from None
     return replace(entry, id=row_id)
 
 
@@ -461,7 +461,9 @@ def _engine(
                 _Base.metadata.create_all(engine.execution_options(**{_WRITE: True}))
                 _add_missing_columns(engine)
             except SQLAlchemyError as exc:
-                raise LedgerError(f"ledger {safe_url(url)}: cannot open ({exc})") from None
+                raise LedgerError.failed(
+                    url, _("ledger {ledger}: cannot open ({reason})"), exc
+                ) from None
         yield engine
     finally:
         engine.dispose()
@@ -482,7 +484,9 @@ def _query(url: str, stmt: Executable) -> list[RunEntry]:
                 rows = session.scalars(stmt).all()
                 return [_from_row(r, warnings=full) for r in rows]
         except SQLAlchemyError as exc:
-            raise LedgerError(f"ledger {safe_url(url)}: cannot read ({exc})") from None
+            raise LedgerError.failed(
+                url, _("ledger {ledger}: cannot read ({reason})"), exc
+            ) from None
 
 
 def _to_row(entry: RunEntry) -> _RunRow:
