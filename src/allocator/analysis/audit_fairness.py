@@ -360,53 +360,48 @@ def check_exact(
             warn=warn,
         )
         broken_award, broken_loss = movable_breaks(exact, claims, paid, member_of, tight)
+
+        def report_break(
+            pair: tuple[int, int], message: str, key: str, values: list[Fraction]
+        ) -> None:
+            """One order finding: ``message`` names the pair's values as ``{first_KEY}``."""
+            i, j = int(positions[pair[0]]), int(positions[pair[1]])
+            text = message.format(
+                first=row_text(eligible, matched, i),
+                first_claim=int(upper[i]),
+                first_award=num(x[i]),
+                second=row_text(eligible, matched, j),
+                second_claim=int(upper[j]),
+                second_award=num(x[j]),
+                rule=rule_name(rule),
+                **{f"first_{key}": _wan(values[pair[0]]), f"second_{key}": _wan(values[pair[1]])},
+            )
+            row = int(matched[i]) if matched[i] > 0 else None
+            out.add("exact", AWARDS, text, row=row, warn=warn)
+
         if broken_award is not None:
-            i, j = int(positions[broken_award[0]]), int(positions[broken_award[1]])
-            out.add(
-                "exact",
-                AWARDS,
+            report_break(
+                broken_award,
                 _(
                     "{first} (claim {first_claim}万元) is paid {first_award}万元, less than "
                     "{second} (claim {second_claim}万元, paid {second_award}万元), though its "
                     "exact {rule} value is larger: {first_exact} against {second_exact}万元, "
                     "and one 万元 from the second to the first breaks no limit"
-                ).format(
-                    first=row_text(eligible, matched, i),
-                    first_claim=int(upper[i]),
-                    first_award=num(x[i]),
-                    second=row_text(eligible, matched, j),
-                    second_claim=int(upper[j]),
-                    second_award=num(x[j]),
-                    rule=rule_name(rule),
-                    first_exact=_wan(exact[broken_award[0]]),
-                    second_exact=_wan(exact[broken_award[1]]),
                 ),
-                row=int(matched[i]) if matched[i] > 0 else None,
-                warn=warn,
+                "exact",
+                exact,
             )
         if broken_loss is not None:
-            i, j = int(positions[broken_loss[0]]), int(positions[broken_loss[1]])
-            out.add(
-                "exact",
-                AWARDS,
+            report_break(
+                broken_loss,
                 _(
                     "{first} (claim {first_claim}万元, paid {first_award}万元) loses less than "
                     "{second} (claim {second_claim}万元, paid {second_award}万元), though its "
                     "exact {rule} loss is larger: {first_loss} against {second_loss}万元, "
                     "and one 万元 from the first to the second breaks no limit"
-                ).format(
-                    first=row_text(eligible, matched, i),
-                    first_claim=int(upper[i]),
-                    first_award=num(x[i]),
-                    second=row_text(eligible, matched, j),
-                    second_claim=int(upper[j]),
-                    second_award=num(x[j]),
-                    rule=rule_name(rule),
-                    first_loss=_wan(losses[broken_loss[0]]),
-                    second_loss=_wan(losses[broken_loss[1]]),
                 ),
-                row=int(matched[i]) if matched[i] > 0 else None,
-                warn=warn,
+                "loss",
+                losses,
             )
     largest = max((abs(a - v) for a, v in zip(awards, exact, strict=True)), default=Fraction(0))
     untested = int((eligible["var"].to_numpy(dtype=bool) & (published | aon)).sum())
